@@ -1,0 +1,48 @@
+// One build for everything that ships: the extension, the language server, the CLI and the webview.
+// `node esbuild.mjs` builds once; `--watch` rebuilds on change; `--tests` also bundles the host tests.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const withTests = process.argv.includes('--tests');
+
+/** Node bundles run in the extension host, the server process and the CLI. */
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  // better-sqlite3 loads its native binary relative to its own package: keep it outside the bundle.
+  external: ['vscode', 'better-sqlite3'],
+  logLevel: 'warning',
+};
+
+const builds = [
+  { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { server: 'src/server/server.ts' }, outdir: 'dist' },
+  {
+    ...node,
+    entryPoints: { cli: 'src/cli.ts' },
+    outdir: 'dist',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: true,
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: 'dist',
+    logLevel: 'warning',
+  },
+];
+if (withTests) {
+  builds.push({ ...node, entryPoints: { index: 'test/host/index.ts' }, outdir: 'out/test/host' });
+}
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,215 @@
+/**
+ * The normalized Profile every reader produces and every later stage consumes.
+ * Times are integer nanoseconds on the trace's own clock; readers never mix clocks.
+ */
+
+export type TraceFormat = 'nsys-sqlite' | 'kineto-json';
+
+/** A source frame as the trace recorded it (file path not yet mapped to the workspace). */
+export interface Frame {
+  file: string;
+  line: number;
+  function: string;
+  /**
+   * `line` when `line` is the line that was executing (nsys Python backtraces, GPU Lens exact-line
+   * annotations); `function` when it is the function's definition line (Kineto python_function).
+   */
+  precision: 'line' | 'function';
+}
+
+/** A call stack, innermost frame first. */
+export type Stack = readonly Frame[];
+
+export type GpuOpKind = 'kernel' | 'memcpy' | 'memset';
+
+/** memcpy direction, as CUPTI numbers it (1 HtoD, 2 DtoH, 8 DtoD, 10 PtoP). */
+export type CopyKind = 'HtoD' | 'DtoH' | 'DtoD' | 'PtoP' | 'other';
+/** Host/device memory kind of a copy's ends. */
+export type MemKind = 'pageable' | 'pinned' | 'device' | 'managed' | 'unknown';
+
+export interface GpuOp {
+  kind: GpuOpKind;
+  /** Demangled kernel name, or "Memcpy HtoD" / "Memset" style names for copies. */
+  name: string;
+  startNs: number;
+  endNs: number;
+  deviceId: number;
+  streamId: number;
+  /** Rank of the process in a multi-rank profile (0 for single traces). */
+  rank: number;
+  /** Index into Profile.cpuCalls of the API call that launched it, or -1 when unknown. */
+  launchIndex: number;
+  /** Index into Profile.stacks of the stack at launch time, or -1 when the trace has none. */
+  stackId: number;
+  /** NCCL / collective communication kernel. */
+  isComm: boolean;
+  bytes?: number;
+  copyKind?: CopyKind;
+  srcKind?: MemKind;
+  dstKind?: MemKind;
+}
+
+/** What a CPU-side call is, for the rules. */
+export type CpuCallKind =
+  | 'launch' // kernel launch (cudaLaunchKernel, cuLaunchKernel, cudaGraphLaunch …)
+  | 'memcpy' // cudaMemcpy*, cuMemcpy*
+  | 'memset'
+  | 'sync' // cudaDeviceSynchronize, cudaStreamSynchronize, cudaEventSynchronize …
+  | 'alloc' // cudaMalloc*, cuMemAlloc*
+  | 'free' // cudaFree*, cuMemFree*
+  | 'os-wait' // sleeps, poll/select/epoll, socket and file reads, condition waits
+  | 'os-other'
+  | 'other';
+
+/** A CPU-side call: CUDA runtime/driver API or OS runtime call. */
+export interface CpuCall {
+  name: string;
+  kind: CpuCallKind;
+  startNs: number;
+  endNs: number;
+  pid: number;
+  tid: number;
+  rank: number;
+  correlationId: number;
+  /** Index into Profile.stacks, or -1. */
+  stackId: number;
+}
+
+/** An annotated CPU range: NVTX push/pop or start/end, torch record_function, ProfilerStep#N. */
+export interface CpuRange {
+  name: string;
+  startNs: number;
+  endNs: number;
+  pid: number;
+  tid: number;
+  rank: number;
+  /** NVTX domain name, '' for the default domain. */
+  domain: string;
+  /**
+   * 'step' marks iteration ranges (ProfilerStep#N) for step-time statistics; 'op' is a framework
+   * operator (torch cpu_op such as aten::linear), kept for CPU-side attribution and dispatch overhead.
+   */
+  kind: 'nvtx' | 'annotation' | 'step' | 'op';
+  /** Index into Profile.stacks of the stack when the range was opened, or -1. */
+  stackId: number;
+}
+
+export interface DeviceInfo {
+  id: number;
+  name: string;
+  totalMemoryBytes?: number;
+  smCount?: number;
+  /** Peak DRAM bandwidth in bytes/s when the trace records it. */
+  memoryBandwidth?: number;
+}
+
+/** A device memory sample (Kineto [memory] events). */
+export interface MemorySample {
+  tsNs: number;
+  deviceId: number;
+  allocatedBytes: number;
+  reservedBytes: number;
+  rank: number;
+}
+
+/** A GPU metric sample (nsys --gpu-metrics-devices), value in the metric's unit (mostly %). */
+export interface MetricSample {
+  tsNs: number;
+  deviceId: number;
+  metric: string;
+  value: number;
+}
+
+export interface ProfileSource {
+  path: string;
+  format: TraceFormat;
+  /** e.g. "nsys 2024.6.2", "PyTorch 2.6.0", "Kineto (legacy)". */
+  producer: string;
+  schemaVersion: string;
+}
+
+export interface Profile {
+  source: ProfileSource;
+  devices: DeviceInfo[];
+  gpuOps: GpuOp[];
+  cpuCalls: CpuCall[];
+  ranges: CpuRange[];
+  /** Interned stacks; GpuOp/CpuCall/CpuRange refer to them by index. */
+  stacks: Stack[];
+  memory: MemorySample[];
+  metrics: MetricSample[];
+  /** Trace span (first to last event of any kind), for traces with no GPU ops. */
+  spanStartNs: number;
+  spanEndNs: number;
+  /** Number of ranks merged into this profile (1 for a single trace). */
+  rankCount: number;
+  /** Non-fatal problems met while reading (dropped events, unknown schema …). */
+  warnings: string[];
+}
+
+/** Interns stacks so identical stacks share one index. */
+export class StackTable {
+  readonly stacks: Stack[] = [];
+  private readonly index = new Map<string, number>();
+
+  intern(stack: Stack): number {
+    if (stack.length === 0) return -1;
+    const key = stack.map((f) => `${f.file}\0${f.line}\0${f.function}\0${f.precision}`).join('\n');
+    let id = this.index.get(key);
+    if (id === undefined) {
+      id = this.stacks.length;
+      this.stacks.push(stack);
+      this.index.set(key, id);
+    }
+    return id;
+  }
+}
+
+export function emptyProfile(source: ProfileSource): Profile {
+  return {
+    source,
+    devices: [],
+    gpuOps: [],
+    cpuCalls: [],
+    ranges: [],
+    stacks: [],
+    memory: [],
+    metrics: [],
+    spanStartNs: 0,
+    spanEndNs: 0,
+    rankCount: 1,
+    warnings: [],
+  };
+}
+
+/** Classifies a CUDA runtime/driver API name (version suffixes like `_v7000` are ignored). */
+export function classifyCudaApi(rawName: string): CpuCallKind {
+  const name = rawName.replace(/_v\d+$/, '').replace(/_ptsz$|_ptds$/, '');
+  if (/^(cuda|cu)(LaunchKernel|LaunchCooperativeKernel|GraphLaunch|LaunchKernelEx|ModuleLaunch)/.test(name))
+    return 'launch';
+  if (/^(cudaLaunch|cuLaunch)/.test(name)) return 'launch';
+  if (/^(cuda|cu)(DeviceSynchronize|StreamSynchronize|EventSynchronize|CtxSynchronize|StreamQuery|StreamWaitEvent)/.test(name))
+    return 'sync';
+  if (/^(cudaMemset|cuMemset)/.test(name)) return 'memset';
+  if (/^(cudaMemcpy|cuMemcpy)/.test(name)) return 'memcpy';
+  if (/^(cudaMalloc|cuMemAlloc|cudaHostAlloc|cuMemHostAlloc|cuMemCreate|cudaMallocAsync)/.test(name))
+    return 'alloc';
+  if (/^(cudaFree|cuMemFree|cudaFreeHost|cuMemRelease)/.test(name)) return 'free';
+  return 'other';
+}
+
+/** Classifies an OS runtime call name: waits are the calls during which a thread does nothing. */
+export function classifyOsCall(name: string): CpuCallKind {
+  if (
+    /^(nanosleep|clock_nanosleep|usleep|sleep|poll|ppoll|select|pselect|epoll_wait|epoll_pwait|recv|recvfrom|recvmsg|read|pread|pread64|readv|accept|accept4|connect|pthread_cond_wait|pthread_cond_timedwait|sem_wait|sem_timedwait|futex|waitpid|wait4|pthread_join|fread|fgets|getc)$/.test(
+      name,
+    )
+  )
+    return 'os-wait';
+  return 'os-other';
+}
+
+/** True for NCCL / RCCL collective kernels. */
+export function isCommKernel(name: string): boolean {
+  return /nccl|rccl|AllReduce|AllGather|ReduceScatter|all_reduce|all_gather|reduce_scatter/i.test(name);
+}

@@ -1,0 +1,142 @@
+/**
+ * The Report contract (`gpu-lens/report@1`): what the CLI prints with `--format json`, what the
+ * language server serves and what the panel shows. Plain JSON; integer nanoseconds.
+ * Field names are stable: tools and checks outside GPU Lens rely on them.
+ */
+import type { TraceFormat } from './model';
+
+export const REPORT_SCHEMA = 'gpu-lens/report@1';
+
+export type Classification =
+  | 'overhead-bound'
+  | 'communication-bound'
+  | 'compute-bound'
+  | 'memory-bound'
+  | 'idle'
+  | 'unknown';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface SourceRef {
+  /** Workspace-relative path with forward slashes when inside the workspace, else as recorded. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+}
+
+export interface ReportSource {
+  path: string;
+  format: TraceFormat;
+  producer: string;
+  schemaVersion: string;
+}
+
+export interface DeviceSummary {
+  id: number;
+  name: string;
+  busyNs: number;
+}
+
+export interface Summary {
+  wallNs: number;
+  gpuBusyNs: number;
+  gpuIdleNs: number;
+  gpuActivePct: number;
+  kernelCount: number;
+  kernelNs: number;
+  memcpyNs: number;
+  memsetNs: number;
+  commNs: number;
+  classification: Classification;
+  devices: DeviceSummary[];
+  /** Number of ranks merged (multi-rank folders); 1 otherwise. */
+  rankCount: number;
+}
+
+export interface KernelStat {
+  name: string;
+  count: number;
+  totalNs: number;
+  avgNs: number;
+  minNs: number;
+  maxNs: number;
+}
+
+export interface LineStat {
+  file: string;
+  line: number;
+  function: string;
+  /** GPU time of ops launched while this line was the innermost workspace frame. */
+  selfNs: number;
+  /** GPU time of ops launched while this line was anywhere on the stack. */
+  totalNs: number;
+  kernelCount: number;
+  precision: 'line' | 'function';
+  topKernels: { name: string; ns: number; count: number }[];
+  /** CPU operator time (torch cpu_op) whose innermost workspace frame is this line. */
+  cpuOpNs: number;
+  opCount: number;
+}
+
+export interface RangeStat {
+  name: string;
+  count: number;
+  wallNs: number;
+  gpuNs: number;
+  location: SourceRef | null;
+  /** Why `location` is null when the name was found at several call sites. */
+  ambiguous?: SourceRef[];
+}
+
+export interface Fix {
+  title: string;
+  detail: string;
+  snippet: string;
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  title: string;
+  message: string;
+  savingsNs: number;
+  evidence: Record<string, number | string | boolean | null>;
+  locations: SourceRef[];
+  fix: Fix;
+}
+
+export interface StepStats {
+  count: number;
+  p50Ns: number;
+  p95Ns: number;
+  p99Ns: number;
+  meanNs: number;
+  /** Step durations in trace order (ns). */
+  durationsNs: number[];
+}
+
+/** Idle gap on the GPU timeline, with the cause found on the CPU side. */
+export interface GapStat {
+  deviceId: number;
+  startNs: number;
+  endNs: number;
+  cause: string;
+  location: SourceRef | null;
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  source: ReportSource;
+  summary: Summary;
+  kernels: KernelStat[];
+  lines: LineStat[];
+  ranges: RangeStat[];
+  findings: Finding[];
+  unattributedNs: number;
+  /** Top idle gaps (for the timeline), largest first. */
+  gaps: GapStat[];
+  steps: StepStats | null;
+  /** Trace-relative start of the GPU timeline (ns) so gap times can be drawn. */
+  timelineStartNs: number;
+  warnings: string[];
+}
