@@ -38,7 +38,14 @@ const builds = [
   },
 ];
 if (withTests) {
-  builds.push({ ...node, entryPoints: { index: 'test/host/index.ts' }, outdir: 'out/test/host' });
+  // Unit tests run under node's test runner; host tests run inside the real extension host.
+  builds.push({
+    ...node,
+    entryPoints: ['test/unit/**/*.test.ts', 'test/host/index.ts', 'test/ui/**/*.test.ts'],
+    outbase: 'test',
+    outdir: 'out/test',
+    external: [...node.external, 'playwright-core'],
+  });
 }
 
 if (watch) {

@@ -1,0 +1,56 @@
+/** Interval arithmetic on [start, end) ns intervals: unions, busy time, idle gaps. */
+
+export interface Interval {
+  startNs: number;
+  endNs: number;
+}
+
+/** Merges overlapping or touching intervals; returns a new sorted array. */
+export function unionIntervals(intervals: readonly Interval[]): Interval[] {
+  const sorted = intervals
+    .filter((i) => i.endNs > i.startNs)
+    .map((i) => ({ startNs: i.startNs, endNs: i.endNs }))
+    .sort((a, b) => a.startNs - b.startNs);
+  const out: Interval[] = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last && i.startNs <= last.endNs) {
+      if (i.endNs > last.endNs) last.endNs = i.endNs;
+    } else {
+      out.push(i);
+    }
+  }
+  return out;
+}
+
+/** Total length of a union (input need not be merged). */
+export function busyNs(intervals: readonly Interval[]): number {
+  let total = 0;
+  for (const i of unionIntervals(intervals)) total += i.endNs - i.startNs;
+  return total;
+}
+
+/** Gaps between consecutive intervals of a merged, sorted union. */
+export function gapsBetween(merged: readonly Interval[]): Interval[] {
+  const gaps: Interval[] = [];
+  for (let k = 1; k < merged.length; k++) {
+    gaps.push({ startNs: merged[k - 1].endNs, endNs: merged[k].startNs });
+  }
+  return gaps;
+}
+
+/** Length of the overlap of [a) with a merged, sorted union (binary search, then a walk). */
+export function overlapNs(a: Interval, merged: readonly Interval[]): number {
+  let lo = 0;
+  let hi = merged.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (merged[mid].endNs <= a.startNs) lo = mid + 1;
+    else hi = mid;
+  }
+  let total = 0;
+  for (let k = lo; k < merged.length && merged[k].startNs < a.endNs; k++) {
+    total += Math.min(a.endNs, merged[k].endNs) - Math.max(a.startNs, merged[k].startNs);
+  }
+  return total;
+}

@@ -1,0 +1,48 @@
+/**
+ * Custom LSP methods between the extension (client) and the GPU Lens language server.
+ * One file for both sides, so a rename breaks the build rather than the wire.
+ */
+import type { Report } from '../core/report-types';
+
+/** Client → server: load a trace file or folder and build its Report. */
+export const OpenTraceRequest = 'gpuLens/openTrace';
+export interface OpenTraceParams {
+  /** Absolute path of the trace file (.sqlite, .nsys-rep, .json, .json.gz) or per-rank folder. */
+  path: string;
+  /** Workspace folder the trace belongs to (absolute path). */
+  workspaceFolder: string;
+  /** Capture metadata when GPU Lens made the trace. */
+  capture?: { command: string; startedAt: string };
+}
+export interface OpenTraceResult {
+  id: string;
+  summary: Report['summary'];
+  findingCount: number;
+  warnings: string[];
+}
+
+/** Client → server: server status (version, loaded traces). Used by the host tests as a health check. */
+export const StatusRequest = 'gpuLens/status';
+export interface StatusResult {
+  version: string;
+  sqlite: string;
+  loaded: { id: string; path: string; workspaceFolder: string; active: boolean }[];
+}
+
+/** Client → server: the full Report of the active trace (or of `id`). */
+export const ReportRequest = 'gpuLens/report';
+export interface ReportParams {
+  id?: string;
+}
+
+/** Client → server: make a loaded trace the active one for its workspace folder. */
+export const SelectTraceRequest = 'gpuLens/selectTrace';
+export interface SelectTraceParams {
+  id: string;
+}
+
+/** Client → server: remove all annotations (traces stay loaded but nothing is shown). */
+export const ClearRequest = 'gpuLens/clear';
+
+/** Server → client: a trace finished loading (progress is reported through window/workDoneProgress). */
+export const TraceLoadedNotification = 'gpuLens/traceLoaded';
