@@ -1,0 +1,171 @@
+/**
+ * Attribution: every nanosecond of GPU time goes to the workspace source lines on the stack that
+ * launched it (self: the innermost workspace frame; total: every workspace frame), or to
+ * `unattributedNs` when no frame of the stack is workspace code. Nothing is dropped.
+ */
+import type { Profile } from './model';
+import type { LineStat, SourceRef } from './report-types';
+import { DEFAULT_THRESHOLDS, type RuleContext, type Thresholds } from './rules/types';
+import { locateRanges } from './range-sites';
+import { PathResolver, WorkspaceIndex } from './workspace-paths';
+
+export interface AttributionOptions {
+  /** Absolute path of the workspace folder whose code counts as user code. */
+  workspaceRoot: string;
+  /** Remote → local path prefixes (`/workspace` → `/home/me/proj`) for traces made elsewhere. */
+  pathMap?: readonly [string, string][];
+}
+
+/** A workspace frame of a stack, resolved. */
+export interface ResolvedFrame extends SourceRef {
+  function: string;
+  precision: 'line' | 'function';
+}
+
+/** Resolves each interned stack once to its workspace frames (innermost first). */
+export class StackResolver {
+  private readonly resolved: (ResolvedFrame[] | undefined)[];
+
+  constructor(
+    private readonly profile: Profile,
+    readonly paths: PathResolver,
+  ) {
+    this.resolved = new Array<ResolvedFrame[] | undefined>(profile.stacks.length);
+  }
+
+  /** Workspace frames of a stack, innermost first ([] when none or stackId is -1). */
+  frames(stackId: number): ResolvedFrame[] {
+    if (stackId < 0 || stackId >= this.profile.stacks.length) return [];
+    let r = this.resolved[stackId];
+    if (!r) {
+      r = [];
+      for (const f of this.profile.stacks[stackId]) {
+        const file = this.paths.resolve(f.file);
+        if (file !== null) r.push({ file, line: f.line, function: f.function, precision: f.precision });
+      }
+      this.resolved[stackId] = r;
+    }
+    return r;
+  }
+
+  innermost(stackId: number): SourceRef | null {
+    const f = this.frames(stackId)[0];
+    return f ? { file: f.file, line: f.line } : null;
+  }
+}
+
+export interface Attribution {
+  lines: LineStat[];
+  unattributedNs: number;
+}
+
+interface LineAcc {
+  stat: LineStat;
+  kernels: Map<string, { ns: number; count: number }>;
+}
+
+/** Per-line GPU (and CPU operator) time. Lines sorted by totalNs, then selfNs, descending. */
+export function attributeLines(profile: Profile, stacks: StackResolver): Attribution {
+  const acc = new Map<string, LineAcc>();
+  const get = (f: ResolvedFrame): LineAcc => {
+    const key = `${f.file}:${f.line}`;
+    let a = acc.get(key);
+    if (!a) {
+      a = {
+        stat: {
+          file: f.file,
+          line: f.line,
+          function: f.function,
+          selfNs: 0,
+          totalNs: 0,
+          kernelCount: 0,
+          precision: f.precision,
+          topKernels: [],
+          cpuOpNs: 0,
+          opCount: 0,
+        },
+        kernels: new Map(),
+      };
+      acc.set(key, a);
+    }
+    return a;
+  };
+
+  let unattributedNs = 0;
+  const seen = new Set<string>();
+  for (const op of profile.gpuOps) {
+    const ns = op.endNs - op.startNs;
+    const frames = stacks.frames(op.stackId);
+    if (frames.length === 0) {
+      unattributedNs += ns;
+      continue;
+    }
+    get(frames[0]).stat.selfNs += ns;
+    // Recursion puts one line on the stack several times; it counts once toward its total.
+    seen.clear();
+    for (const f of frames) {
+      const key = `${f.file}:${f.line}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const a = get(f);
+      a.stat.totalNs += ns;
+      if (op.kind === 'kernel') a.stat.kernelCount++;
+      const k = a.kernels.get(op.name);
+      if (k) {
+        k.ns += ns;
+        k.count++;
+      } else a.kernels.set(op.name, { ns, count: 1 });
+    }
+  }
+
+  for (const r of outermostOps(profile)) {
+    const f = stacks.frames(r.stackId)[0];
+    if (!f) continue;
+    const a = get(f);
+    a.stat.cpuOpNs += r.endNs - r.startNs;
+    a.stat.opCount++;
+  }
+
+  const lines = [...acc.values()].map(({ stat, kernels }) => {
+    stat.topKernels = [...kernels.entries()]
+      .sort((x, y) => y[1].ns - x[1].ns)
+      .slice(0, 5)
+      .map(([name, v]) => ({ name, ns: v.ns, count: v.count }));
+    return stat;
+  });
+  lines.sort((a, b) => b.totalNs - a.totalNs || b.selfNs - a.selfNs || b.cpuOpNs - a.cpuOpNs);
+  return { lines, unattributedNs };
+}
+
+/** CPU operators not nested inside another operator of the same thread (so time is not counted twice). */
+function outermostOps(profile: Profile): { startNs: number; endNs: number; stackId: number }[] {
+  const ops = profile.ranges
+    .filter((r) => r.kind === 'op')
+    .sort((a, b) => a.rank - b.rank || a.pid - b.pid || a.tid - b.tid || a.startNs - b.startNs || b.endNs - a.endNs);
+  const out: { startNs: number; endNs: number; stackId: number }[] = [];
+  let last: (typeof ops)[number] | undefined;
+  for (const r of ops) {
+    const sameThread = last && last.rank === r.rank && last.pid === r.pid && last.tid === r.tid;
+    if (sameThread && last && r.endNs <= last.endNs) continue;
+    out.push(r);
+    last = r;
+  }
+  return out;
+}
+
+/** Everything a rule needs to place its findings on workspace lines. */
+export function createRuleContext(
+  profile: Profile,
+  options: AttributionOptions & { thresholds?: Partial<Thresholds> },
+  stacks = new StackResolver(profile, new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap)),
+): RuleContext {
+  let rangeSites: (SourceRef | null)[] | null = null;
+  return {
+    thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
+    locate: (stackId) => stacks.innermost(stackId),
+    locateRange: (i) => {
+      rangeSites ??= locateRanges(profile, stacks).sites;
+      return rangeSites[i] ?? null;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/** The Report as Markdown for humans (CLI `--format markdown`). Every trace string is escaped. */
+import { formatNs, formatPct } from '../format';
+import type { Report } from '../report-types';
+
+/** Escapes Markdown and HTML metacharacters so trace strings render as text. */
+export function escapeMarkdown(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+}
+
+export function toMarkdown(report: Report, limit = 20): string {
+  const s = report.summary;
+  const out: string[] = [`# GPU Lens report: ${escapeMarkdown(report.source.path)}`, ''];
+  out.push(
+    `**${escapeMarkdown(report.source.producer)}** · ${report.source.format} · ` +
+      `GPU active **${formatPct(s.gpuActivePct)}** · wall ${formatNs(s.wallNs)} · busy ${formatNs(s.gpuBusyNs)} · ` +
+      `${s.kernelCount} kernels · classification: **${s.classification}**`,
+    '',
+  );
+  if (s.devices.length > 0) {
+    out.push(...table(['Device', 'Busy'], s.devices.map((d) => [escapeMarkdown(d.name), formatNs(d.busyNs)])), '');
+  }
+  out.push('## Findings', '');
+  if (report.findings.length === 0) out.push('No bottleneck found by the rules.', '');
+  for (const f of report.findings) {
+    out.push(`### ${f.severity.toUpperCase()} · ${escapeMarkdown(f.title)} (\`${f.rule}\`)`, '');
+    out.push(escapeMarkdown(f.message), '');
+    if (f.savingsNs > 0) out.push(`Estimated savings: **${formatNs(f.savingsNs)}**`, '');
+    if (f.locations.length > 0) {
+      out.push('At: ' + f.locations.slice(0, 5).map((l) => `\`${escapeMarkdown(l.file)}:${l.line}\``).join(', '), '');
+    }
+    out.push(`**Fix: ${escapeMarkdown(f.fix.title)}.** ${escapeMarkdown(f.fix.detail)}`, '');
+    if (f.fix.snippet) out.push('```python', f.fix.snippet.replace(/```/g, "'''"), '```', '');
+  }
+  out.push('## Hot lines', '');
+  out.push(
+    ...table(
+      ['Line', 'Function', 'Self', 'Total', 'Kernels', 'Precision'],
+      report.lines.slice(0, limit).map((l) => [
+        `\`${escapeMarkdown(l.file)}:${l.line}\``,
+        escapeMarkdown(l.function),
+        formatNs(l.selfNs),
+        formatNs(l.totalNs),
+        String(l.kernelCount),
+        l.precision,
+      ]),
+    ),
+    '',
+    `Unattributed GPU time (no workspace frame on the stack): ${formatNs(report.unattributedNs)}`,
+    '',
+    '## Kernels',
+    '',
+  );
+  out.push(
+    ...table(
+      ['Kernel', 'Count', 'Total', 'Mean'],
+      report.kernels.slice(0, limit).map((k) => [escapeMarkdown(k.name), String(k.count), formatNs(k.totalNs), formatNs(k.avgNs)]),
+    ),
+    '',
+  );
+  if (report.ranges.length > 0) {
+    out.push('## NVTX / annotated ranges', '');
+    out.push(
+      ...table(
+        ['Range', 'Count', 'Wall', 'GPU', 'Opened at'],
+        report.ranges.slice(0, limit).map((r) => [
+          escapeMarkdown(r.name),
+          String(r.count),
+          formatNs(r.wallNs),
+          formatNs(r.gpuNs),
+          r.location ? `\`${escapeMarkdown(r.location.file)}:${r.location.line}\`` : r.ambiguous ? 'ambiguous' : '—',
+        ]),
+      ),
+      '',
+    );
+  }
+  if (report.warnings.length > 0) out.push('## Warnings', '', ...report.warnings.map((w) => `- ${escapeMarkdown(w)}`), '');
+  return out.join('\n');
+}

@@ -1,0 +1,71 @@
+/**
+ * Opens any trace GPU Lens reads: an nsys SQLite export, an `.nsys-rep` (exported first with the
+ * installed nsys), a Kineto JSON (plain or gzipped), or a folder of per-rank Kineto traces.
+ * The format is decided by content where the name is not enough.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Profile } from './model';
+import { exportNsysRep } from './ingest/nsys-export';
+import { readNsysSqlite } from './ingest/nsys-sqlite';
+import { readKineto } from './ingest/kineto';
+import { readRankFolder } from './ingest/ranks';
+
+export interface LoadOptions {
+  /** Where `.nsys-rep` exports are written (never next to the user's file). */
+  cacheDir: string;
+  nsysPath?: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export type TraceKind = 'nsys-rep' | 'nsys-sqlite' | 'kineto-json' | 'rank-folder';
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Decides what a path holds, reading at most its first 16 bytes. */
+export function detectTraceKind(p: string): TraceKind {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    throw new Error(`cannot open ${p}: no such file or folder`);
+  }
+  if (st.isDirectory()) return 'rank-folder';
+  if (p.endsWith('.nsys-rep') || p.endsWith('.qdrep')) return 'nsys-rep';
+  if (st.size === 0) throw new Error(`${path.basename(p)} is empty`);
+  const head = Buffer.alloc(16);
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.readSync(fd, head, 0, 16, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (head.equals(SQLITE_MAGIC)) return 'nsys-sqlite';
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'kineto-json';
+  const first = head.toString('latin1').trimStart()[0];
+  if (first === '{' || first === '[') return 'kineto-json';
+  throw new Error(
+    `${path.basename(p)} is not a trace GPU Lens reads (expected an nsys SQLite export, .nsys-rep, or torch.profiler JSON)`,
+  );
+}
+
+export async function loadTrace(p: string, options: LoadOptions): Promise<Profile> {
+  switch (detectTraceKind(p)) {
+    case 'rank-folder':
+      return readRankFolder(p, { signal: options.signal, onProgress: options.onProgress });
+    case 'nsys-rep': {
+      const sqlite = await exportNsysRep(p, options.cacheDir, {
+        nsysPath: options.nsysPath,
+        signal: options.signal,
+      });
+      const profile = readNsysSqlite(sqlite);
+      profile.source.path = p;
+      return profile;
+    }
+    case 'nsys-sqlite':
+      return readNsysSqlite(p);
+    case 'kineto-json':
+      return readKineto(p, { signal: options.signal, onProgress: options.onProgress });
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Where NVTX / record_function ranges are opened in the workspace, and what each range cost.
+ *
+ * A range is located from the stack recorded when it was pushed, when the trace has one. Otherwise
+ * its literal name is looked up in the workspace's calls that open ranges (`nvtx.annotate("x")`,
+ * `torch.cuda.nvtx.range_push("x")`, `record_function("x")`, f-strings like `f"step_{i}"` …). A
+ * name found at several call sites is reported as ambiguous rather than guessed.
+ */
+import type { Profile } from './model';
+import type { RangeStat, SourceRef } from './report-types';
+import type { StackResolver } from './attribute';
+
+/** Calls that open a range, followed by a string literal (group 2 is the literal's body). */
+const RANGE_CALL =
+  /\b(?:annotate|range|range_push|push_range|range_start|start_range|record_function|mark)\s*\(\s*(?:message\s*=\s*|name\s*=\s*)?([rRbBuUfF]{0,2})(["'])((?:\\.|(?!\2).)*)\2/g;
+
+interface Site {
+  ref: SourceRef;
+  /** A plain literal (not an f-string template): preferred when several sites match. */
+  exact: boolean;
+  /** Matches a range name: exact text, or an f-string's template with `{…}` as wildcards. */
+  test: (name: string) => boolean;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Every range-opening call with a literal name in the workspace's Python files. */
+function findSites(stacks: StackResolver): Site[] {
+  const index = stacks.paths.index;
+  const sites: Site[] = [];
+  for (const file of index.pythonFiles()) {
+    const text = index.read(file);
+    if (text === null || !/range|annotate|record_function/.test(text)) continue;
+    const lineStarts = [0];
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+    for (const m of text.matchAll(RANGE_CALL)) {
+      const isF = /f/i.test(m[1]);
+      const body = m[3];
+      let lo = 0;
+      let hi = lineStarts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (lineStarts[mid] <= (m.index ?? 0)) lo = mid;
+        else hi = mid - 1;
+      }
+      const ref = { file, line: lo + 1 };
+      if (isF && /\{[^}]*\}/.test(body)) {
+        const re = new RegExp(
+          '^' + body.split(/\{[^}]*\}/).map(escapeRegExp).join('.*?') + '$',
+        );
+        sites.push({ ref, exact: false, test: (n) => re.test(n) });
+      } else {
+        sites.push({ ref, exact: true, test: (n) => n === body });
+      }
+    }
+  }
+  return sites;
+}
+
+export interface RangeLocations {
+  /** Per Profile.ranges index: where that range was opened, or null. */
+  sites: (SourceRef | null)[];
+  /** Per range name: the call sites found by literal search when there were several. */
+  ambiguous: Map<string, SourceRef[]>;
+}
+
+/** Locates every annotated range (stack first, then literal search by name). */
+export function locateRanges(profile: Profile, stacks: StackResolver): RangeLocations {
+  let sites: Site[] | null = null;
+  const byName = new Map<string, SourceRef | null>();
+  const ambiguous = new Map<string, SourceRef[]>();
+  const out = profile.ranges.map((r) => {
+    if (r.kind === 'op') return null;
+    const fromStack = stacks.innermost(r.stackId);
+    if (fromStack) return fromStack;
+    if (byName.has(r.name)) return byName.get(r.name) ?? null;
+    sites ??= findSites(stacks);
+    const matching = sites.filter((s) => s.test(r.name));
+    const exact = matching.filter((s) => s.exact);
+    const chosen = exact.length === 1 ? exact[0] : matching.length === 1 ? matching[0] : null;
+    const found = chosen ? chosen.ref : null;
+    if (!chosen && matching.length > 1) ambiguous.set(r.name, matching.map((s) => s.ref));
+    byName.set(r.name, found);
+    return found;
+  });
+  return { sites: out, ambiguous };
+}
+
+/**
+ * Per range name: count, wall time and GPU time. A GPU op belongs to a range when the API call that
+ * launched it started inside the range on the same thread (NVIDIA's NVTX projection).
+ */
+export function rangeStats(profile: Profile, locations: RangeLocations): RangeStat[] {
+  const stats = new Map<string, RangeStat>();
+  profile.ranges.forEach((r, i) => {
+    if (r.kind === 'op') return;
+    let s = stats.get(r.name);
+    if (!s) {
+      s = { name: r.name, count: 0, wallNs: 0, gpuNs: 0, location: locations.sites[i] };
+      const amb = locations.ambiguous.get(r.name);
+      if (amb && !s.location) s.ambiguous = amb;
+      stats.set(r.name, s);
+    }
+    s.count++;
+    s.wallNs += r.endNs - r.startNs;
+    if (!s.location && locations.sites[i]) s.location = locations.sites[i];
+  });
+
+  // Sweep per thread: range starts/ends and launches in time order; an active set of ranges.
+  type Ev = { t: number; kind: 0 | 1 | 2; idx: number }; // 0 end, 1 start, 2 launch
+  const byThread = new Map<string, Ev[]>();
+  const push = (key: string, ev: Ev) => {
+    const list = byThread.get(key);
+    if (list) list.push(ev);
+    else byThread.set(key, [ev]);
+  };
+  profile.ranges.forEach((r, i) => {
+    if (r.kind === 'op') return;
+    const key = `${r.rank}:${r.pid}:${r.tid}`;
+    push(key, { t: r.startNs, kind: 1, idx: i });
+    push(key, { t: r.endNs, kind: 0, idx: i });
+  });
+  profile.gpuOps.forEach((op, i) => {
+    if (op.launchIndex < 0) return;
+    const c = profile.cpuCalls[op.launchIndex];
+    const key = `${c.rank}:${c.pid}:${c.tid}`;
+    if (byThread.has(key)) push(key, { t: c.startNs, kind: 2, idx: i });
+  });
+  const active = new Set<number>();
+  const names = new Set<string>();
+  for (const evs of byThread.values()) {
+    // At equal times: starts before launches before ends, so a launch at a range's edge is inside.
+    evs.sort((a, b) => a.t - b.t || (a.kind === 0 ? 3 : a.kind) - (b.kind === 0 ? 3 : b.kind));
+    active.clear();
+    for (const ev of evs) {
+      if (ev.kind === 1) active.add(ev.idx);
+      else if (ev.kind === 0) active.delete(ev.idx);
+      else {
+        const op = profile.gpuOps[ev.idx];
+        names.clear();
+        for (const ri of active) names.add(profile.ranges[ri].name);
+        for (const n of names) stats.get(n)!.gpuNs += op.endNs - op.startNs;
+      }
+    }
+  }
+  return [...stats.values()].sort((a, b) => b.gpuNs - a.gpuNs || b.wallNs - a.wallNs);
+}

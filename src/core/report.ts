@@ -1,0 +1,42 @@
+/** Builds the Report (the contract every presentation reads) from a Profile. */
+import type { Profile } from './model';
+import { REPORT_SCHEMA, type Report } from './report-types';
+import { attributeLines, createRuleContext, StackResolver, type AttributionOptions } from './attribute';
+import { locateRanges, rangeStats } from './range-sites';
+import { gpuTotals, kernelTable } from './summary';
+import type { Thresholds } from './rules/types';
+import { PathResolver, WorkspaceIndex } from './workspace-paths';
+
+export interface ReportOptions extends AttributionOptions {
+  thresholds?: Partial<Thresholds>;
+}
+
+export function buildReport(profile: Profile, options: ReportOptions): Report {
+  const paths = new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap);
+  const stacks = new StackResolver(profile, paths);
+  const totals = gpuTotals(profile);
+  const { lines, unattributedNs } = attributeLines(profile, stacks);
+  const ranges = rangeStats(profile, locateRanges(profile, stacks));
+  createRuleContext(profile, options, stacks);
+  return {
+    schema: REPORT_SCHEMA,
+    source: { ...profile.source },
+    summary: { ...totals, classification: 'unknown' },
+    kernels: kernelTable(profile),
+    lines,
+    ranges,
+    findings: [],
+    unattributedNs,
+    gaps: [],
+    steps: null,
+    timelineStartNs: firstGpuStart(profile),
+    warnings: [...profile.warnings],
+  };
+}
+
+/** Start of the GPU timeline (first op), or of the trace when it has no GPU ops. */
+function firstGpuStart(profile: Profile): number {
+  let first = Infinity;
+  for (const op of profile.gpuOps) if (op.startNs < first) first = op.startNs;
+  return first === Infinity ? profile.spanStartNs : first;
+}

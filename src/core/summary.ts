@@ -1,0 +1,92 @@
+/** GPU-side totals of a profile: busy time per device, wall span, kernel table. */
+import type { GpuOp, Profile } from './model';
+import type { DeviceSummary, KernelStat, Summary } from './report-types';
+import { busyNs, type Interval } from './intervals';
+
+/** A device of a (possibly multi-rank) profile: ranks own their device ids. */
+function deviceKey(op: GpuOp): string {
+  return `${op.rank}:${op.deviceId}`;
+}
+
+export type GpuTotals = Omit<Summary, 'classification'>;
+
+/**
+ * Busy time is the union of kernel, memcpy and memset intervals per device, summed over devices.
+ * Wall time runs from the first GPU op's start to the last one's end (the trace span when there are
+ * none). Idle time is the wall time of every device that ran something, less its busy time.
+ */
+export function gpuTotals(profile: Profile): GpuTotals {
+  const perDevice = new Map<string, Interval[]>();
+  let first = Infinity;
+  let last = -Infinity;
+  let kernelCount = 0;
+  let kernelNs = 0;
+  let memcpyNs = 0;
+  let memsetNs = 0;
+  let commNs = 0;
+  for (const op of profile.gpuOps) {
+    const ns = op.endNs - op.startNs;
+    const key = deviceKey(op);
+    const list = perDevice.get(key);
+    if (list) list.push(op);
+    else perDevice.set(key, [op]);
+    if (op.startNs < first) first = op.startNs;
+    if (op.endNs > last) last = op.endNs;
+    if (op.kind === 'kernel') {
+      kernelCount++;
+      kernelNs += ns;
+      if (op.isComm) commNs += ns;
+    } else if (op.kind === 'memcpy') memcpyNs += ns;
+    else memsetNs += ns;
+  }
+  const wallNs =
+    profile.gpuOps.length > 0 ? last - first : Math.max(0, profile.spanEndNs - profile.spanStartNs);
+  const devices: DeviceSummary[] = [];
+  let gpuBusyNs = 0;
+  for (const [key, ops] of perDevice) {
+    const [rank, id] = key.split(':').map(Number);
+    const info = profile.devices.find((d) => d.id === id);
+    const busy = busyNs(ops);
+    gpuBusyNs += busy;
+    const name = info?.name ?? `GPU ${id}`;
+    devices.push({ id, name: profile.rankCount > 1 ? `${name} (rank ${rank})` : name, busyNs: busy });
+  }
+  devices.sort((a, b) => a.id - b.id);
+  const capacity = wallNs * perDevice.size;
+  return {
+    wallNs,
+    gpuBusyNs,
+    gpuIdleNs: Math.max(0, capacity - gpuBusyNs),
+    gpuActivePct: capacity > 0 ? round1((100 * gpuBusyNs) / capacity) : 0,
+    kernelCount,
+    kernelNs,
+    memcpyNs,
+    memsetNs,
+    commNs,
+    devices,
+    rankCount: profile.rankCount,
+  };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+/** Kernels grouped by name, by total time descending. */
+export function kernelTable(profile: Profile): KernelStat[] {
+  const by = new Map<string, KernelStat>();
+  for (const op of profile.gpuOps) {
+    if (op.kind !== 'kernel') continue;
+    const ns = op.endNs - op.startNs;
+    const k = by.get(op.name);
+    if (k) {
+      k.count++;
+      k.totalNs += ns;
+      if (ns < k.minNs) k.minNs = ns;
+      if (ns > k.maxNs) k.maxNs = ns;
+    } else by.set(op.name, { name: op.name, count: 1, totalNs: ns, avgNs: 0, minNs: ns, maxNs: ns });
+  }
+  const out = [...by.values()];
+  for (const k of out) k.avgNs = Math.round(k.totalNs / k.count);
+  return out.sort((a, b) => b.totalNs - a.totalNs);
+}

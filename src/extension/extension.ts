@@ -1,0 +1,69 @@
+/**
+ * GPU Lens extension entry point. Activation only registers things: the language server starts on
+ * first need (a trace opened or captured, the report shown), so opening a Python file stays cheap.
+ */
+import * as vscode from 'vscode';
+import { ClearRequest, ReportRequest, SelectTraceRequest, StatusRequest, type StatusResult } from '../shared/protocol';
+import { ServerHandle } from './client';
+import { ReportPanel } from './panel';
+import { TraceStatusBar } from './status-bar';
+import { openTrace, TRACE_FILTERS } from './traces';
+
+export interface GpuLensApi {
+  /** The running language client (started on first call). Used by the host tests. */
+  client: ServerHandle['client'];
+}
+
+export function activate(context: vscode.ExtensionContext): GpuLensApi {
+  const server = new ServerHandle(context);
+  const statusBar = new TraceStatusBar();
+  const panel = new ReportPanel(context, server);
+  context.subscriptions.push(server, statusBar, panel);
+
+  const open = async (uri: vscode.Uri, capture?: { command: string; startedAt: string }) => {
+    const result = await openTrace(server, uri, capture);
+    if (result) {
+      statusBar.show(uri.fsPath, result);
+      await panel.refresh();
+    }
+    return result;
+  };
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('gpuLens.openTrace', async (uri?: vscode.Uri) => {
+      const target =
+        uri ??
+        (await vscode.window.showOpenDialog({ canSelectMany: false, filters: TRACE_FILTERS, title: 'Open a profiler trace' }))?.[0];
+      return target ? open(target) : undefined;
+    }),
+    vscode.commands.registerCommand('gpuLens.showReport', (at?: { file: string; line: number }) => panel.show(at)),
+    vscode.commands.registerCommand('gpuLens.clearAnnotations', async () => {
+      if (!server.isRunning()) return;
+      await (await server.client()).sendRequest(ClearRequest);
+      statusBar.hide();
+    }),
+    vscode.commands.registerCommand('gpuLens.selectTrace', async () => {
+      const client = await server.client();
+      const status = (await client.sendRequest(StatusRequest)) as StatusResult;
+      if (status.loaded.length === 0) {
+        void vscode.window.showInformationMessage('GPU Lens: no trace is loaded yet. Profile a file or open a trace.');
+        return;
+      }
+      const pick = await vscode.window.showQuickPick(
+        status.loaded.map((t) => ({ label: vscode.workspace.asRelativePath(t.path), description: t.active ? 'active' : '', id: t.id })),
+        { title: 'GPU Lens: show which trace?' },
+      );
+      if (!pick) return;
+      await client.sendRequest(SelectTraceRequest, { id: pick.id });
+      const shown = (await client.sendRequest(ReportRequest, { id: pick.id })) as { path: string; report: { summary: never } } | null;
+      if (shown) statusBar.show(shown.path, shown.report);
+      await panel.refresh();
+    }),
+  );
+
+  return { client: () => server.client() };
+}
+
+export function deactivate(): void {
+  // Disposables in context.subscriptions stop the server.
+}

@@ -1,0 +1,153 @@
+/**
+ * Hosts the bottleneck panel webview: strict CSP with a nonce, resources only from dist/ and media/,
+ * data sent by postMessage after the page says `ready` (never interpolated into the HTML).
+ */
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Report } from '../core/report-types';
+import { ReportRequest } from '../shared/protocol';
+import type { FromWebview, ToWebview } from '../shared/webview-protocol';
+import type { ServerHandle } from './client';
+
+const VIEW_TYPE = 'gpuLens.report';
+
+interface ReportResponse {
+  id: string;
+  path: string;
+  capture: { command: string; startedAt: string } | null;
+  report: Report;
+}
+
+export class ReportPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private ready = false;
+  private pending: ToWebview[] = [];
+  private lastReport: ReportResponse | null = null;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly server: ServerHandle,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel) => {
+          this.attach(panel);
+          await this.refresh();
+        },
+      }),
+    );
+  }
+
+  /** Opens (or reveals) the panel; `at` focuses a source line's entries. */
+  async show(at?: { file: string; line: number }): Promise<void> {
+    if (this.panel) this.panel.reveal(undefined, false);
+    else {
+      this.attach(
+        vscode.window.createWebviewPanel(VIEW_TYPE, 'GPU Lens', vscode.ViewColumn.Beside, {
+          enableScripts: true,
+          retainContextWhenHidden: true,
+          localResourceRoots: this.roots(),
+        }),
+      );
+    }
+    await this.refresh();
+    if (at) this.post({ type: 'focusLine', file: at.file, line: at.line });
+  }
+
+  /** Sends the latest report (or the empty state) to the panel when it is open. */
+  async refresh(): Promise<void> {
+    if (!this.panel) return;
+    this.lastReport = this.server.isRunning()
+      ? ((await (await this.server.client()).sendRequest(ReportRequest, {})) as ReportResponse | null)
+      : null;
+    this.post(
+      this.lastReport
+        ? { type: 'report', report: this.lastReport.report, tracePath: this.lastReport.path, capture: this.lastReport.capture }
+        : { type: 'empty', message: 'No trace loaded. Profile a Python file (right-click → GPU Lens: Profile) or open a trace.' },
+    );
+  }
+
+  private roots(): vscode.Uri[] {
+    return [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')];
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    this.ready = false;
+    panel.webview.options = { enableScripts: true, localResourceRoots: this.roots() };
+    panel.webview.html = this.html(panel.webview);
+    panel.onDidDispose(() => {
+      this.panel = undefined;
+      this.ready = false;
+    }, null, this.disposables);
+    panel.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m), null, this.disposables);
+  }
+
+  private onMessage(m: FromWebview): void {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        for (const p of this.pending.splice(0)) void this.panel?.webview.postMessage(p);
+        return;
+      case 'reveal':
+        void this.reveal(m.file, m.line);
+        return;
+      case 'copy':
+        void vscode.env.clipboard.writeText(m.text);
+        return;
+      default: {
+        const never: never = m;
+        throw new Error(`unknown webview message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Opens a report's workspace-relative file at a line. */
+  private async reveal(file: string, line: number): Promise<void> {
+    const folder = this.lastReport ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.lastReport.path)) : undefined;
+    const base = folder ?? vscode.workspace.workspaceFolders?.[0];
+    if (!base) return;
+    const uri = path.isAbsolute(file) ? vscode.Uri.file(file) : vscode.Uri.joinPath(base.uri, file);
+    const pos = new vscode.Position(Math.max(0, line - 1), 0);
+    await vscode.window.showTextDocument(uri, { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.One });
+  }
+
+  private post(m: ToWebview): void {
+    if (this.ready) void this.panel?.webview.postMessage(m);
+    else this.pending = [...this.pending.filter((p) => p.type !== m.type), m];
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = crypto.randomBytes(18).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', 'panel.css'));
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource} data:`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}" nonce="${nonce}">
+<title>GPU Lens</title>
+</head>
+<body>
+<main id="app" aria-live="polite"></main>
+<script nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * What the editor shows for one document: CodeLens titles, hover Markdown and diagnostics, built
+ * from the active Report. Pure functions of (report, file) so they are easy to reason about.
+ */
+import { escapeMarkdown } from '../core/export/markdown';
+import { formatNs, formatPct } from '../core/format';
+import type { Finding, LineStat, RangeStat, Report } from '../core/report-types';
+
+export interface LineAnnotation {
+  line: number;
+  title: string;
+  stat?: LineStat;
+  ranges: RangeStat[];
+}
+
+
+/** The CodeLens title of a line: GPU figures, else CPU operator figures. */
+export function lineTitle(stat: LineStat, stale: boolean): string {
+  const parts: string[] = [];
+  if (stat.totalNs > 0) {
+    parts.push(`GPU ${formatNs(stat.selfNs)} self`, `${formatNs(stat.totalNs)} total`);
+    parts.push(`${stat.kernelCount} kernel${stat.kernelCount === 1 ? '' : 's'}`);
+  } else {
+    parts.push(`CPU ops ${formatNs(stat.cpuOpNs)}`, `${stat.opCount} op${stat.opCount === 1 ? '' : 's'}`);
+  }
+  if (stat.precision === 'function') parts.push('whole function');
+  let title = parts.join(' · ');
+  if (stale) title = `⚠ stale (file changed since capture) · ${title}`;
+  return title;
+}
+
+function rangeTitle(r: RangeStat): string {
+  return `NVTX "${r.name}" ×${r.count} · wall ${formatNs(r.wallNs)} · GPU ${formatNs(r.gpuNs)}`;
+}
+
+/** Lines of `file` worth a CodeLens: any GPU time, or CPU operator time when the trace has no GPU. */
+export function annotationsFor(report: Report, file: string, stale: boolean): LineAnnotation[] {
+  const byLine = new Map<number, LineAnnotation>();
+  const hasGpu = report.summary.gpuBusyNs > 0;
+  for (const s of report.lines) {
+    if (s.file !== file) continue;
+    if (hasGpu ? s.totalNs <= 0 : s.cpuOpNs <= 0) continue;
+    byLine.set(s.line, { line: s.line, title: lineTitle(s, stale), stat: s, ranges: [] });
+  }
+  for (const r of report.ranges) {
+    if (!r.location || r.location.file !== file) continue;
+    const a = byLine.get(r.location.line);
+    if (a) {
+      a.ranges.push(r);
+      a.title += ` · ${rangeTitle(r)}`;
+    } else {
+      const title = (stale ? '⚠ stale (file changed since capture) · ' : '') + rangeTitle(r);
+      byLine.set(r.location.line, { line: r.location.line, title, ranges: [r] });
+    }
+  }
+  return [...byLine.values()].sort((a, b) => a.line - b.line);
+}
+
+/** Hover Markdown for one line, or null when the report has nothing there. */
+export function hoverMarkdown(
+  report: Report,
+  a: LineAnnotation,
+  captureLabel: string,
+  stale: boolean,
+): string {
+  const out: string[] = [];
+  if (stale) out.push('**⚠ This file changed since the capture: figures may point at moved lines.**\n');
+  const s = a.stat;
+  if (s) {
+    const busy = report.summary.gpuBusyNs;
+    out.push(`**GPU Lens** · \`${escapeMarkdown(s.function)}\``, '');
+    out.push('| | |', '|---|---|');
+    out.push(`| GPU self | ${formatNs(s.selfNs)} |`);
+    out.push(`| GPU total | ${formatNs(s.totalNs)} |`);
+    if (busy > 0) out.push(`| Share of GPU busy time | ${formatPct((100 * s.totalNs) / busy)} |`);
+    out.push(`| Kernel launches | ${s.kernelCount} |`);
+    if (s.opCount > 0) out.push(`| CPU operators | ${s.opCount} · ${formatNs(s.cpuOpNs)} |`);
+    out.push(
+      `| Precision | ${s.precision === 'line' ? 'exact line' : 'function (definition line; capture with exact lines for per-line figures)'} |`,
+    );
+    if (s.topKernels.length > 0) {
+      out.push('', '| Top kernels | count | total | mean |', '|---|---:|---:|---:|');
+      for (const k of s.topKernels) {
+        out.push(
+          `| ${escapeMarkdown(truncate(k.name, 80))} | ${k.count} | ${formatNs(k.ns)} | ${formatNs(k.ns / k.count)} |`,
+        );
+      }
+    }
+  }
+  if (a.ranges.length > 0) {
+    out.push('', '| NVTX range | count | wall | GPU |', '|---|---:|---:|---:|');
+    for (const r of a.ranges) {
+      out.push(`| ${escapeMarkdown(truncate(r.name, 80))} | ${r.count} | ${formatNs(r.wallNs)} | ${formatNs(r.gpuNs)} |`);
+    }
+  }
+  out.push('', `_Capture: ${escapeMarkdown(captureLabel)}_`);
+  return out.join('\n');
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
+
+export interface DiagnosticSpec {
+  line: number;
+  severity: 'error' | 'warning' | 'info';
+  code: string;
+  message: string;
+}
+
+/** Hot lines over the threshold (share of GPU busy time) and the findings located in `file`. */
+export function diagnosticsFor(report: Report, file: string, hotLinePct: number): DiagnosticSpec[] {
+  const out: DiagnosticSpec[] = [];
+  const busy = report.summary.gpuBusyNs;
+  if (busy > 0) {
+    for (const s of report.lines) {
+      if (s.file !== file) continue;
+      const pct = (100 * s.selfNs) / busy;
+      if (pct >= hotLinePct) {
+        out.push({
+          line: s.line,
+          severity: 'info',
+          code: 'hot-line',
+          message: `GPU hot spot: ${formatPct(pct)} of GPU busy time (${formatNs(s.selfNs)} self, ${s.kernelCount} kernels)`,
+        });
+      }
+    }
+  }
+  for (const f of report.findings) out.push(...findingDiagnostics(f, file));
+  return out;
+}
+
+function findingDiagnostics(f: Finding, file: string): DiagnosticSpec[] {
+  return f.locations
+    .filter((l) => l.file === file)
+    .map((l) => ({
+      line: l.line,
+      severity: f.severity,
+      code: f.rule,
+      message: `${f.title}: ${f.message}${f.savingsNs > 0 ? ` (could save ~${formatNs(f.savingsNs)})` : ''} — fix: ${f.fix.title}`,
+    }));
+}

@@ -1,0 +1,208 @@
+/**
+ * The GPU Lens language server: loads traces off the extension host, holds their Reports, and
+ * serves CodeLens, hovers and diagnostics for the Python files they point at.
+ * stdout is the protocol channel here: log only through `connection.console`.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  createConnection,
+  DiagnosticSeverity,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type CodeLens,
+  type Diagnostic,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { loadTrace } from '../core/load';
+import { buildReport } from '../core/report';
+import { parsePathMap } from '../core/workspace-paths';
+import * as proto from '../shared/protocol';
+import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
+import { readServerSettings } from './settings';
+import { TraceStore, type LoadedTrace } from './trace-store';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const store = new TraceStore();
+/** Open documents edited since the active trace loaded (their lines may have moved). */
+const editedSinceLoad = new Set<string>();
+const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+connection.onInitialize(() => ({
+  capabilities: {
+    textDocumentSync: TextDocumentSyncKind.Incremental,
+    codeLensProvider: { resolveProvider: false },
+    hoverProvider: true,
+  },
+}));
+
+documents.onDidChangeContent((e) => {
+  if (e.document.version > 1) editedSinceLoad.add(e.document.uri);
+});
+
+function isStale(trace: LoadedTrace, uri: string, rel: string): boolean {
+  if (editedSinceLoad.has(uri)) return true;
+  const before = trace.fileMtimes.get(rel);
+  if (before === undefined) return false;
+  try {
+    return fs.statSync(path.join(trace.workspaceFolder, rel)).mtimeMs !== before;
+  } catch {
+    return true;
+  }
+}
+
+function traceFor(uri: string): { trace: LoadedTrace; rel: string } | undefined {
+  if (!uri.startsWith('file:')) return undefined;
+  return store.forFile(fileURLToPath(uri));
+}
+
+connection.onRequest(proto.StatusRequest, (): proto.StatusResult => {
+  // Loaded lazily by the readers; requiring it here proves the native module loads in this process.
+  const sqlite = (require('better-sqlite3/package.json') as { version: string }).version;
+  return {
+    version,
+    sqlite,
+    loaded: store.all().map((t) => ({
+      id: t.id,
+      path: t.path,
+      workspaceFolder: t.workspaceFolder,
+      active: store.isActive(t),
+    })),
+  };
+});
+
+connection.onRequest(proto.OpenTraceRequest, async (params: proto.OpenTraceParams, token) => {
+  const settings = await readServerSettings(connection, params.workspaceFolder);
+  const { map, errors } = parsePathMap(settings.pathMap);
+  const abort = new AbortController();
+  token.onCancellationRequested(() => abort.abort());
+  const progress = await connection.window.createWorkDoneProgress();
+  progress.begin(`GPU Lens: loading ${path.basename(params.path)}`, 0, undefined, true);
+  progress.token.onCancellationRequested(() => abort.abort());
+  try {
+    const profile = await loadTrace(params.path, {
+      cacheDir: path.join(os.tmpdir(), 'gpu-lens-exports'),
+      nsysPath: settings.nsysPath || undefined,
+      signal: abort.signal,
+      onProgress: (done, total) => progress.report(total > 0 ? Math.floor((100 * done) / total) : 0),
+    });
+    const report = buildReport(profile, {
+      workspaceRoot: params.workspaceFolder,
+      pathMap: map,
+      thresholds: settings.thresholds,
+    });
+    report.warnings.push(...errors);
+    const fileMtimes = new Map<string, number>();
+    for (const l of report.lines) {
+      if (fileMtimes.has(l.file)) continue;
+      try {
+        fileMtimes.set(l.file, fs.statSync(path.join(params.workspaceFolder, l.file)).mtimeMs);
+      } catch {
+        // A file that vanished since capture shows up stale.
+      }
+    }
+    editedSinceLoad.clear();
+    const loaded = store.add({
+      path: params.path,
+      workspaceFolder: params.workspaceFolder,
+      report,
+      loadedAt: Date.now(),
+      capture: params.capture,
+      fileMtimes,
+    });
+    refreshEditor();
+    void connection.sendNotification(proto.TraceLoadedNotification, { id: loaded.id });
+    return {
+      id: loaded.id,
+      summary: report.summary,
+      findingCount: report.findings.length,
+      warnings: report.warnings,
+    } satisfies proto.OpenTraceResult;
+  } finally {
+    progress.done();
+  }
+});
+
+connection.onRequest(proto.ReportRequest, (params: proto.ReportParams) => {
+  const t = params.id ? store.get(params.id) : store.latest();
+  return t ? { id: t.id, path: t.path, capture: t.capture ?? null, report: t.report } : null;
+});
+
+connection.onRequest(proto.SelectTraceRequest, (params: proto.SelectTraceParams) => {
+  const t = store.select(params.id);
+  refreshEditor();
+  return t !== undefined;
+});
+
+connection.onRequest(proto.ClearRequest, () => {
+  store.cleared = true;
+  refreshEditor();
+});
+
+connection.onCodeLens((params) => {
+  const hit = traceFor(params.textDocument.uri);
+  if (!hit) return [];
+  const stale = isStale(hit.trace, params.textDocument.uri, hit.rel);
+  return annotationsFor(hit.trace.report, hit.rel, stale).map((a): CodeLens => {
+    const at = { line: a.line - 1, character: 0 };
+    return {
+      range: { start: at, end: at },
+      command: { title: a.title, command: 'gpuLens.showReport', arguments: [{ file: hit.rel, line: a.line }] },
+    };
+  });
+});
+
+connection.onHover((params) => {
+  const hit = traceFor(params.textDocument.uri);
+  if (!hit) return null;
+  const stale = isStale(hit.trace, params.textDocument.uri, hit.rel);
+  const a = annotationsFor(hit.trace.report, hit.rel, stale).find((x) => x.line === params.position.line + 1);
+  if (!a) return null;
+  const label = hit.trace.capture
+    ? `${hit.trace.capture.command} (${hit.trace.capture.startedAt})`
+    : path.basename(hit.trace.path);
+  return { contents: { kind: 'markdown', value: hoverMarkdown(hit.trace.report, a, label, stale) } };
+});
+
+const SEVERITY = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, info: DiagnosticSeverity.Information };
+
+/** Diagnostics go to every file an active report names, open or not, so the Problems panel lists them. */
+const publishedUris = new Set<string>();
+async function publishDiagnostics(): Promise<void> {
+  const next = new Map<string, Diagnostic[]>();
+  for (const t of store.active()) {
+    const settings = await readServerSettings(connection, t.workspaceFolder);
+    const files = new Set([...t.report.lines.map((l) => l.file), ...t.report.findings.flatMap((f) => f.locations.map((l) => l.file))]);
+    for (const file of files) {
+      const abs = path.join(t.workspaceFolder, file);
+      if (!fs.existsSync(abs)) continue;
+      const uri = pathToFileURL(abs).toString();
+      const diags = diagnosticsFor(t.report, file, settings.hotLineThresholdPct).map((d) => ({
+        range: { start: { line: d.line - 1, character: 0 }, end: { line: d.line - 1, character: Number.MAX_SAFE_INTEGER } },
+        severity: SEVERITY[d.severity],
+        source: 'GPU Lens',
+        code: d.code,
+        message: d.message,
+      }));
+      if (diags.length > 0) next.set(uri, diags);
+    }
+  }
+  for (const uri of publishedUris) if (!next.has(uri)) await connection.sendDiagnostics({ uri, diagnostics: [] });
+  publishedUris.clear();
+  for (const [uri, diagnostics] of next) {
+    publishedUris.add(uri);
+    await connection.sendDiagnostics({ uri, diagnostics });
+  }
+}
+
+function refreshEditor(): void {
+  void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+  publishDiagnostics().catch((e: unknown) => connection.console.error(`diagnostics: ${String(e)}`));
+}
+
+documents.listen(connection);
+connection.listen();

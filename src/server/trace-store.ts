@@ -1,0 +1,75 @@
+/** The Reports the language server holds: one active trace per workspace folder. */
+import * as path from 'node:path';
+import type { Report } from '../core/report-types';
+
+export interface LoadedTrace {
+  id: string;
+  path: string;
+  workspaceFolder: string;
+  report: Report;
+  loadedAt: number;
+  capture?: { command: string; startedAt: string };
+  /** Source file fingerprints (mtime ms) when the trace loaded, to detect stale annotations. */
+  fileMtimes: Map<string, number>;
+}
+
+export class TraceStore {
+  private readonly traces = new Map<string, LoadedTrace>();
+  private readonly activeByFolder = new Map<string, string>();
+  private nextId = 1;
+  /** When true nothing is shown (Clear Annotations) until the next trace loads or is selected. */
+  cleared = false;
+
+  add(trace: Omit<LoadedTrace, 'id'>): LoadedTrace {
+    const loaded = { ...trace, id: `t${this.nextId++}` };
+    this.traces.set(loaded.id, loaded);
+    this.activeByFolder.set(trace.workspaceFolder, loaded.id);
+    this.cleared = false;
+    return loaded;
+  }
+
+  get(id: string): LoadedTrace | undefined {
+    return this.traces.get(id);
+  }
+
+  select(id: string): LoadedTrace | undefined {
+    const t = this.traces.get(id);
+    if (t) {
+      this.activeByFolder.set(t.workspaceFolder, id);
+      this.cleared = false;
+    }
+    return t;
+  }
+
+  all(): LoadedTrace[] {
+    return [...this.traces.values()];
+  }
+
+  isActive(t: LoadedTrace): boolean {
+    return this.activeByFolder.get(t.workspaceFolder) === t.id;
+  }
+
+  /** The active traces (one per folder), unless annotations were cleared. */
+  active(): LoadedTrace[] {
+    if (this.cleared) return [];
+    return [...this.activeByFolder.values()].map((id) => this.traces.get(id)!);
+  }
+
+  /** The active trace whose workspace folder holds `file` (deepest folder wins). */
+  forFile(file: string): { trace: LoadedTrace; rel: string } | undefined {
+    let best: { trace: LoadedTrace; rel: string } | undefined;
+    for (const t of this.active()) {
+      const rel = path.relative(t.workspaceFolder, file);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      if (!best || t.workspaceFolder.length > best.trace.workspaceFolder.length) {
+        best = { trace: t, rel: rel.split(path.sep).join('/') };
+      }
+    }
+    return best;
+  }
+
+  /** The most recently loaded active trace. */
+  latest(): LoadedTrace | undefined {
+    return this.active().sort((a, b) => b.loadedAt - a.loadedAt)[0];
+  }
+}
