@@ -1,0 +1,119 @@
+/**
+ * CPU-side events from an nsys export: NVTX ranges (NVTX_EVENTS) and OS runtime calls (OSRT_API).
+ */
+import { classifyOsCall, type CpuCall, type CpuCallKind, type CpuRange } from '../model';
+import { pidOf, tidOf, type NsysDb } from './nsys-db';
+import { widen, type Span } from './nsys-gpu';
+
+/** NVTX_EVENTS.eventType values (ENUM_NSYS_EVENT_TYPE). */
+const NVTX_PUSH_POP = 59;
+const NVTX_START_END = 60;
+const NVTX_DOMAIN_CREATE = 75;
+
+/**
+ * Reads NVTX push/pop and start/end ranges as kind 'nvtx'. The message is the inline `text` or the
+ * registered string behind `textId`; the domain name comes from the domain-create events. Ranges
+ * never closed before the capture ended (null end) are skipped and counted in a warning.
+ */
+export function readNvtxRanges(
+  ndb: NsysDb,
+  strings: readonly string[],
+  rank: number,
+  ranges: CpuRange[],
+  span: Span,
+  warnings: string[],
+): void {
+  const table = 'NVTX_EVENTS';
+  if (!ndb.has(table)) return;
+  const cols = ndb.columns(table);
+  if (!cols.has('eventType')) {
+    warnings.push('NVTX_EVENTS has no eventType column: NVTX ranges were not read.');
+    return;
+  }
+  const textOf = (text: unknown, textId: unknown): string =>
+    typeof text === 'string' ? text : typeof textId === 'number' ? (strings[textId] ?? '') : '';
+
+  const domains = new Map<number, string>();
+  for (const [domainId, text, textId] of ndb.iterate(
+    table,
+    ['domainId', 'text', 'textId'],
+    `WHERE eventType = ${NVTX_DOMAIN_CREATE}`,
+  )) {
+    if (typeof domainId === 'number') domains.set(domainId, textOf(text, textId));
+  }
+
+  let unclosed = 0;
+  const wanted = ['start', 'end', 'text', 'textId', 'globalTid', 'domainId'];
+  const where = `WHERE eventType IN (${NVTX_PUSH_POP}, ${NVTX_START_END})`;
+  for (const [start, end, text, textId, gtid, domainId] of ndb.iterate(table, wanted, where)) {
+    if (typeof end !== 'number' || typeof start !== 'number') {
+      unclosed++;
+      continue;
+    }
+    const g = (gtid as number | null) ?? 0;
+    ranges.push({
+      name: textOf(text, textId),
+      startNs: start,
+      endNs: end,
+      pid: pidOf(g),
+      tid: tidOf(g),
+      rank,
+      domain: typeof domainId === 'number' && domainId !== 0 ? (domains.get(domainId) ?? '') : '',
+      kind: 'nvtx',
+      stackId: -1,
+    });
+    widen(span, start, end);
+  }
+  if (unclosed > 0) {
+    warnings.push(
+      `${unclosed} NVTX range(s) were still open when the capture ended and were skipped.`,
+    );
+  }
+}
+
+/** OSRT_API.eventClass of the "OS runtime libraries profiling started/finished" markers. */
+const OSRT_MARKER_CLASSES = [31, 32];
+
+/**
+ * Reads OS runtime calls (sleeps, reads, waits …) classified with `classifyOsCall`. Only outermost
+ * calls are kept (nestingLevel 0): a nested call such as the `read` inside an `fread` lies within
+ * its parent, and keeping both would count the same wait twice.
+ */
+export function readOsrtCalls(
+  ndb: NsysDb,
+  strings: readonly string[],
+  callchainStacks: Map<number, number>,
+  rank: number,
+  calls: CpuCall[],
+  span: Span,
+): void {
+  const table = 'OSRT_API';
+  if (!ndb.has(table)) return;
+  const cols = ndb.columns(table);
+  const filters: string[] = [];
+  if (cols.has('eventClass')) filters.push(`eventClass NOT IN (${OSRT_MARKER_CLASSES.join(', ')})`);
+  if (cols.has('nestingLevel')) filters.push('coalesce(nestingLevel, 0) = 0');
+  const where = filters.length > 0 ? `WHERE ${filters.join(' AND ')}` : '';
+  const kindById: (CpuCallKind | undefined)[] = [];
+  const wanted = ['start', 'end', 'globalTid', 'nameId', 'callchainId'];
+  for (const [start, end, gtid, nameId, chain] of ndb.iterate(table, wanted, where)) {
+    if (typeof start !== 'number' || typeof end !== 'number') continue;
+    const id = typeof nameId === 'number' ? nameId : -1;
+    const name = strings[id] ?? '';
+    let kind = kindById[id];
+    if (kind === undefined && id >= 0) kindById[id] = kind = classifyOsCall(name);
+    const g = (gtid as number | null) ?? 0;
+    calls.push({
+      name,
+      kind: kind ?? 'os-other',
+      startNs: start,
+      endNs: end,
+      pid: pidOf(g),
+      tid: tidOf(g),
+      rank,
+      correlationId: 0,
+      stackId: typeof chain === 'number' ? (callchainStacks.get(chain) ?? -1) : -1,
+    });
+    widen(span, start, end);
+  }
+}

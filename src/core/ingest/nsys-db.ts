@@ -1,0 +1,162 @@
+/**
+ * Low-level access to an Nsight Systems SQLite export: opening it read-only, which tables and
+ * columns this schema version has, the export metadata, and the StringIds table.
+ * Every table is optional (nsys creates them lazily), so callers ask `has()` / `columns()` first.
+ */
+import Database from 'better-sqlite3';
+
+/** A raw row from a `.raw()` statement: one value per selected column. */
+export type RawRow = unknown[];
+
+/** Tables whose presence makes a file an Nsight Systems export (any one is enough). */
+const KNOWN_TABLES = [
+  'StringIds',
+  'EXPORT_META_DATA',
+  'META_DATA_EXPORT',
+  'CUPTI_ACTIVITY_KIND_KERNEL',
+  'CUPTI_ACTIVITY_KIND_RUNTIME',
+  'CUPTI_ACTIVITY_KIND_MEMCPY',
+  'CUPTI_ACTIVITY_KIND_MEMSET',
+  'NVTX_EVENTS',
+  'OSRT_API',
+  'TARGET_INFO_GPU',
+];
+
+/** An open export plus its table/column catalogue (read once from sqlite_master). */
+export class NsysDb {
+  private readonly tables: Set<string>;
+  private readonly columnCache = new Map<string, Set<string>>();
+
+  private constructor(
+    readonly db: Database.Database,
+    tables: Set<string>,
+  ) {
+    this.tables = tables;
+  }
+
+  /**
+   * Opens `path` read-only. Throws `not an Nsight Systems SQLite export: …` when the file is not a
+   * SQLite database or holds none of the tables nsys writes.
+   */
+  static open(path: string): NsysDb {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (e) {
+      throw new Error(`cannot open ${path}: ${errorText(e)}`);
+    }
+    let tables: Set<string>;
+    try {
+      const names = db
+        .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        .pluck()
+        .all() as string[];
+      tables = new Set(names);
+    } catch (e) {
+      db.close();
+      // SQLITE_NOTADB surfaces on the first query, not on open.
+      throw new Error(`not an Nsight Systems SQLite export: ${path} (${errorText(e)})`);
+    }
+    if (!KNOWN_TABLES.some((t) => tables.has(t))) {
+      db.close();
+      throw new Error(
+        `not an Nsight Systems SQLite export: ${path} (none of the nsys tables such as ` +
+          `StringIds, CUPTI_ACTIVITY_KIND_KERNEL or NVTX_EVENTS is present)`,
+      );
+    }
+    return new NsysDb(db, tables);
+  }
+
+  has(table: string): boolean {
+    return this.tables.has(table);
+  }
+
+  /** Column names of `table` (empty when the table is missing). */
+  columns(table: string): Set<string> {
+    let cols = this.columnCache.get(table);
+    if (!cols) {
+      cols = new Set<string>();
+      if (this.has(table)) {
+        const rows = this.db.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[];
+        for (const r of rows) cols.add(r.name);
+      }
+      this.columnCache.set(table, cols);
+    }
+    return cols;
+  }
+
+  /**
+   * Iterates raw rows of `SELECT <cols> FROM table <tail>`, where each wanted column that this
+   * schema lacks is replaced by NULL, so row positions stay fixed across versions. A missing table
+   * yields no rows.
+   */
+  iterate(table: string, wanted: readonly string[], tail = ''): IterableIterator<RawRow> {
+    if (!this.has(table)) return [][Symbol.iterator]();
+    const have = this.columns(table);
+    const select = wanted.map((c) => (have.has(c) ? `"${c}"` : 'NULL')).join(', ');
+    return this.db
+      .prepare(`SELECT ${select} FROM "${table}" ${tail}`)
+      .raw()
+      .iterate() as IterableIterator<RawRow>;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Export metadata: the nsys version that wrote the file and its schema version. */
+export interface NsysMeta {
+  productVersion: string;
+  schemaVersion: string;
+}
+
+/**
+ * Reads EXPORT_PRODUCT_VERSION / EXPORT_SCHEMA_VERSION from `EXPORT_META_DATA` (≤ 2023) or
+ * `META_DATA_EXPORT` (later). Only these two names are read: the capture metadata tables also hold
+ * the profiled process's environment, which must never be looked at.
+ */
+export function readMeta(ndb: NsysDb): NsysMeta {
+  const table = ['META_DATA_EXPORT', 'EXPORT_META_DATA'].find((t) => ndb.has(t));
+  const meta: NsysMeta = { productVersion: '', schemaVersion: '' };
+  if (!table) return meta;
+  const cols = ndb.columns(table);
+  if (!cols.has('name') || !cols.has('value')) return meta;
+  const stmt = ndb.db.prepare(`SELECT value FROM "${table}" WHERE name = ? LIMIT 1`).pluck();
+  meta.productVersion = String((stmt.get('EXPORT_PRODUCT_VERSION') as string | undefined) ?? '');
+  meta.schemaVersion = String((stmt.get('EXPORT_SCHEMA_VERSION') as string | undefined) ?? '');
+  return meta;
+}
+
+/**
+ * Loads StringIds once. Ids are small dense integers, so a plain array indexed by id is the fastest
+ * lookup for the per-row name resolution of millions of kernels.
+ */
+export function readStrings(ndb: NsysDb): string[] {
+  const strings: string[] = [];
+  if (!ndb.has('StringIds')) return strings;
+  for (const [id, value] of ndb.iterate('StringIds', ['id', 'value'])) {
+    if (typeof id === 'number') strings[id] = typeof value === 'string' ? value : '';
+  }
+  return strings;
+}
+
+/** Splits a globalTid / globalPid (`vm << 48 | pid << 24 | tid`, below 2^53) without 32-bit ops. */
+export const TID_SHIFT = 16777216; // 2^24
+
+/** Process key used for kernel ↔ API matching: everything above the tid bits (vm and pid). */
+export function processKey(globalId: number): number {
+  return Math.floor(globalId / TID_SHIFT);
+}
+
+export function pidOf(globalId: number): number {
+  return processKey(globalId) % TID_SHIFT;
+}
+
+export function tidOf(globalId: number): number {
+  return globalId % TID_SHIFT;
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

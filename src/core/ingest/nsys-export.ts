@@ -1,0 +1,137 @@
+/**
+ * Runs the installed Nsight Systems CLI: locating it, asking its version, and exporting an
+ * `.nsys-rep` to SQLite. Always an argument array (never a shell), and never written next to the
+ * user's report.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const NSYS_NOT_FOUND =
+  'Nsight Systems (nsys) was not found on PATH; install it (Debian: apt-get install nsight-systems ' +
+  'from contrib/non-free) or set gpuLens.nsysPath';
+
+const EXE = process.platform === 'win32' ? 'nsys.exe' : 'nsys';
+
+function isExecutable(file: string): boolean {
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) return false;
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Newest `/opt/nvidia/nsight-systems/<version>/bin/nsys` (the NVIDIA installer's layout). */
+function fromNvidiaInstallDir(): string | null {
+  const root = '/opt/nvidia/nsight-systems';
+  let versions: string[];
+  try {
+    versions = fs.readdirSync(root);
+  } catch {
+    return null;
+  }
+  versions.sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+  for (const v of versions) {
+    const candidate = path.join(root, v, 'bin', EXE);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+/**
+ * Finds the nsys executable: the configured path (a file, or a bare name looked up on PATH) when
+ * given, otherwise `nsys` on PATH, then the CUDA toolkit and NVIDIA installer locations.
+ * Returns null when none is found (a configured path that does not exist gives null too).
+ */
+export function findNsys(configured?: string): string | null {
+  const onPath = (name: string): string | null => {
+    for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+      if (!dir) continue;
+      const candidate = path.join(dir, name);
+      if (isExecutable(candidate)) return candidate;
+    }
+    return null;
+  };
+  if (configured && configured.trim()) {
+    const c = configured.trim();
+    if (c.includes('/') || c.includes('\\')) return isExecutable(c) ? path.resolve(c) : null;
+    return onPath(c);
+  }
+  const cuda = path.join('/usr/local/cuda/bin', EXE);
+  return onPath(EXE) ?? (isExecutable(cuda) ? cuda : null) ?? fromNvidiaInstallDir();
+}
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], signal?: AbortSignal): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      file,
+      args,
+      { signal, maxBuffer: 16 * 1024 * 1024, windowsHide: true },
+      (err, stdout, stderr) => {
+        if (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') reject(new Error(NSYS_NOT_FOUND));
+          else if (err.name === 'AbortError')
+            reject(new Error(`${path.basename(file)} was cancelled`));
+          else
+            reject(
+              new Error(
+                `${path.basename(file)} ${args[0] ?? ''} failed: ${tail(stderr || stdout || err.message)}`,
+              ),
+            );
+          return;
+        }
+        resolve({ stdout, stderr });
+      },
+    );
+  });
+}
+
+function tail(text: string): string {
+  const lines = text.trim().split(/\r?\n/).filter(Boolean);
+  return lines.slice(-5).join(' | ');
+}
+
+/** The version `nsys --version` prints, e.g. "2022.4.2.1" from "NVIDIA Nsight Systems version 2022.4.2.1-df9881f". */
+export async function nsysVersion(nsysPath: string): Promise<string> {
+  const { stdout, stderr } = await run(nsysPath, ['--version']);
+  const text = `${stdout}\n${stderr}`;
+  const m = /version\s+(\d+(?:\.\d+)+)/i.exec(text) ?? /(\d{4}\.\d+(?:\.\d+)*)/.exec(text);
+  if (!m) throw new Error(`could not read the nsys version from: ${tail(text)}`);
+  return m[1];
+}
+
+/**
+ * Exports `repPath` (.nsys-rep / .qdrep) to `<outDir>/<name>.sqlite` with
+ * `nsys export --type sqlite` and returns that path. `outDir` is created when missing and must not
+ * be the report's own folder.
+ */
+export async function exportNsysRep(
+  repPath: string,
+  outDir: string,
+  opts: { nsysPath?: string; signal?: AbortSignal } = {},
+): Promise<string> {
+  const nsys = findNsys(opts.nsysPath);
+  if (!nsys) throw new Error(NSYS_NOT_FOUND);
+  const rep = path.resolve(repPath);
+  if (!fs.existsSync(rep)) throw new Error(`no such report: ${rep}`);
+  const dir = path.resolve(outDir);
+  if (dir === path.dirname(rep)) {
+    throw new Error(`refusing to export next to the report itself (${dir}); use a cache folder`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const name = path.basename(rep).replace(/\.(nsys-rep|qdrep)$/i, '');
+  const out = path.join(dir, `${name}.sqlite`);
+  const args = ['export', '--type', 'sqlite', '--force-overwrite', 'true', '--output', out, rep];
+  await run(nsys, args, opts.signal);
+  if (!fs.existsSync(out)) throw new Error(`nsys export reported success but wrote no ${out}`);
+  return out;
+}

@@ -1,0 +1,244 @@
+/**
+ * CUDA activity from an nsys export: runtime/driver API calls (CUPTI_ACTIVITY_KIND_RUNTIME) and the
+ * GPU operations they launched (KERNEL, MEMCPY, MEMSET), linked by correlationId within a process.
+ * One pass per table over `.raw()` rows; names are resolved through the preloaded StringIds array.
+ */
+import {
+  classifyCudaApi,
+  isCommKernel,
+  type CopyKind,
+  type CpuCall,
+  type CpuCallKind,
+  type GpuOp,
+  type MemKind,
+} from '../model';
+import { pidOf, processKey, tidOf, type NsysDb } from './nsys-db';
+
+/** Running min/max over every event read, for the profile span. */
+export interface Span {
+  min: number;
+  max: number;
+}
+
+export function widen(span: Span, start: number, end: number): void {
+  if (start < span.min) span.min = start;
+  if (end > span.max) span.max = end;
+}
+
+/**
+ * correlationId → index of the API call, per process. Correlation ids are unique within a process
+ * but not across processes; a flat map serves the common single-process case and an overflow map
+ * keyed by "process:correlation" takes the ids that collide.
+ */
+export class LaunchLinker {
+  private readonly byCorr = new Map<number, number>();
+  private readonly overflow = new Map<string, number>();
+  /** Process key of each call, indexed like Profile.cpuCalls (runtime calls are read first). */
+  private readonly procOfCall: number[] = [];
+
+  add(correlationId: number, proc: number, callIndex: number): void {
+    this.procOfCall[callIndex] = proc;
+    const existing = this.byCorr.get(correlationId);
+    if (existing === undefined) {
+      this.byCorr.set(correlationId, callIndex);
+    } else if (existing >= 0) {
+      const existingProc = this.procOfCall[existing];
+      if (existingProc === proc) return; // same id twice in one process: keep the first call
+      this.overflow.set(`${existingProc}:${correlationId}`, existing);
+      this.overflow.set(`${proc}:${correlationId}`, callIndex);
+      this.byCorr.set(correlationId, -2);
+    } else {
+      const key = `${proc}:${correlationId}`;
+      if (!this.overflow.has(key)) this.overflow.set(key, callIndex);
+    }
+  }
+
+  /** Index of the launching call, or -1. `proc` null (old schemas without globalPid) skips the check. */
+  find(correlationId: number, proc: number | null): number {
+    const v = this.byCorr.get(correlationId);
+    if (v === undefined) return -1;
+    if (v >= 0) return proc === null || this.procOfCall[v] === proc ? v : -1;
+    return proc === null ? -1 : (this.overflow.get(`${proc}:${correlationId}`) ?? -1);
+  }
+}
+
+/**
+ * Reads CUPTI_ACTIVITY_KIND_RUNTIME into `calls` (runtime and driver calls alike; their sync
+ * calls are here, so CUPTI_ACTIVITY_KIND_SYNCHRONIZATION is not read again).
+ */
+export function readRuntimeCalls(
+  ndb: NsysDb,
+  strings: readonly string[],
+  callchainStacks: Map<number, number>,
+  rank: number,
+  calls: CpuCall[],
+  span: Span,
+): LaunchLinker {
+  const linker = new LaunchLinker();
+  const table = 'CUPTI_ACTIVITY_KIND_RUNTIME';
+  if (!ndb.has(table)) return linker;
+  const kindById: (CpuCallKind | undefined)[] = [];
+  const cols = ['start', 'end', 'globalTid', 'correlationId', 'nameId', 'callchainId'];
+  for (const row of ndb.iterate(table, cols)) {
+    const start = row[0] as number;
+    const end = row[1] as number;
+    const gtid = (row[2] as number | null) ?? 0;
+    const corr = (row[3] as number | null) ?? 0;
+    const nameId = row[4] as number;
+    const chain = row[5] as number | null;
+    const name = strings[nameId] ?? '';
+    let kind = kindById[nameId];
+    if (kind === undefined) kindById[nameId] = kind = classifyCudaApi(name);
+    const index = calls.length;
+    calls.push({
+      name,
+      kind,
+      startNs: start,
+      endNs: end,
+      pid: pidOf(gtid),
+      tid: tidOf(gtid),
+      rank,
+      correlationId: corr,
+      stackId: chain === null ? -1 : (callchainStacks.get(chain) ?? -1),
+    });
+    linker.add(corr, processKey(gtid), index);
+    widen(span, start, end);
+  }
+  return linker;
+}
+
+/** Reads kernels; the name is demangledName, falling back to shortName. */
+export function readKernels(
+  ndb: NsysDb,
+  strings: readonly string[],
+  linker: LaunchLinker,
+  calls: readonly CpuCall[],
+  rank: number,
+  ops: GpuOp[],
+  span: Span,
+): void {
+  const table = 'CUPTI_ACTIVITY_KIND_KERNEL';
+  if (!ndb.has(table)) return;
+  const commById: (boolean | undefined)[] = [];
+  const cols = [
+    'start',
+    'end',
+    'deviceId',
+    'streamId',
+    'correlationId',
+    'globalPid',
+    'demangledName',
+    'shortName',
+  ];
+  for (const row of ndb.iterate(table, cols)) {
+    const start = row[0] as number;
+    const end = row[1] as number;
+    const nameId = (row[6] ?? row[7]) as number | null;
+    const name = nameId === null ? '' : (strings[nameId] ?? '');
+    let isComm = nameId === null ? false : commById[nameId];
+    if (isComm === undefined) commById[nameId as number] = isComm = isCommKernel(name);
+    const gpid = row[5] as number | null;
+    const launchIndex = linker.find(
+      (row[4] as number | null) ?? 0,
+      gpid === null ? null : processKey(gpid),
+    );
+    ops.push({
+      kind: 'kernel',
+      name,
+      startNs: start,
+      endNs: end,
+      deviceId: (row[2] as number | null) ?? 0,
+      streamId: (row[3] as number | null) ?? 0,
+      rank,
+      launchIndex,
+      stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
+      isComm,
+    });
+    widen(span, start, end);
+  }
+}
+
+/** CUPTI copy kinds (ENUM_CUDA_MEMCPY_OPER), abbreviated as the nsys UI names them. */
+const COPY_NAMES = [
+  'Unknown',
+  'HtoD',
+  'DtoH',
+  'HtoA',
+  'AtoH',
+  'AtoA',
+  'AtoD',
+  'DtoA',
+  'DtoD',
+  'HtoH',
+  'PtoP',
+];
+const COPY_KINDS: Record<number, CopyKind> = { 1: 'HtoD', 2: 'DtoH', 8: 'DtoD', 10: 'PtoP' };
+/** ENUM_CUDA_MEM_KIND: 0 pageable, 1 pinned, 2 device, 3 array, 4 managed, 5 device static, 6 managed static. */
+const MEM_KINDS: Record<number, MemKind> = {
+  0: 'pageable',
+  1: 'pinned',
+  2: 'device',
+  4: 'managed',
+  5: 'device',
+  6: 'managed',
+};
+
+function memKind(v: unknown): MemKind {
+  return typeof v === 'number' ? (MEM_KINDS[v] ?? 'unknown') : 'unknown';
+}
+
+/** Reads memcpy (named `Memcpy HtoD` …) and memset (named `Memset`) operations. */
+export function readCopies(
+  ndb: NsysDb,
+  linker: LaunchLinker,
+  calls: readonly CpuCall[],
+  rank: number,
+  ops: GpuOp[],
+  span: Span,
+): void {
+  const base = ['start', 'end', 'deviceId', 'streamId', 'correlationId', 'globalPid', 'bytes'];
+  const tables = [
+    {
+      table: 'CUPTI_ACTIVITY_KIND_MEMCPY',
+      extra: ['copyKind', 'srcKind', 'dstKind'],
+      memcpy: true,
+    },
+    { table: 'CUPTI_ACTIVITY_KIND_MEMSET', extra: ['memKind'], memcpy: false },
+  ];
+  for (const { table, extra, memcpy } of tables) {
+    if (!ndb.has(table)) continue;
+    for (const row of ndb.iterate(table, [...base, ...extra])) {
+      const start = row[0] as number;
+      const end = row[1] as number;
+      const gpid = row[5] as number | null;
+      const launchIndex = linker.find(
+        (row[4] as number | null) ?? 0,
+        gpid === null ? null : processKey(gpid),
+      );
+      const op: GpuOp = {
+        kind: memcpy ? 'memcpy' : 'memset',
+        name: 'Memset',
+        startNs: start,
+        endNs: end,
+        deviceId: (row[2] as number | null) ?? 0,
+        streamId: (row[3] as number | null) ?? 0,
+        rank,
+        launchIndex,
+        stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
+        isComm: false,
+        bytes: (row[6] as number | null) ?? 0,
+      };
+      if (memcpy) {
+        const copy = (row[7] as number | null) ?? 0;
+        op.name = `Memcpy ${COPY_NAMES[copy] ?? 'Unknown'}`;
+        op.copyKind = COPY_KINDS[copy] ?? 'other';
+        op.srcKind = memKind(row[8]);
+        op.dstKind = memKind(row[9]);
+      } else {
+        op.dstKind = memKind(row[7]);
+      }
+      ops.push(op);
+      widen(span, start, end);
+    }
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Reader for Nsight Systems SQLite exports (`nsys export --type sqlite`), schemas 3.0.0 (2022.4)
+ * to 3.25.0 (2026.2). Opens the file read-only, reads each table once, and never touches the
+ * environment dumps (TARGET_INFO_SYSTEM_ENV, ProcessStreams, META_DATA_CAPTURE).
+ */
+import {
+  emptyProfile,
+  StackTable,
+  type DeviceInfo,
+  type MetricSample,
+  type Profile,
+} from '../model';
+import { NsysDb, readMeta, readStrings } from './nsys-db';
+import { readNvtxRanges, readOsrtCalls } from './nsys-cpu';
+import { readCopies, readKernels, readRuntimeCalls, type Span } from './nsys-gpu';
+import { readPythonCallchains, stringsMayHavePython } from './nsys-stacks';
+
+export interface NsysReadOptions {
+  /** Rank stamped on every event (for rank-per-file jobs); default 0. */
+  rank?: number;
+}
+
+/**
+ * Reads an nsys SQLite export into a Profile. Throws `not an Nsight Systems SQLite export: …` for
+ * files that are not SQLite or hold no nsys table; missing tables only add warnings.
+ */
+export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Profile {
+  const rank = options.rank ?? 0;
+  const ndb = NsysDb.open(path);
+  try {
+    const meta = readMeta(ndb);
+    const profile = emptyProfile({
+      path,
+      format: 'nsys-sqlite',
+      producer: meta.productVersion
+        ? `nsys ${meta.productVersion.split('.').slice(0, 3).join('.')}`
+        : 'nsys',
+      schemaVersion: meta.schemaVersion,
+    });
+    const warnings = profile.warnings;
+    if (!meta.schemaVersion) {
+      warnings.push('No export metadata (EXPORT_SCHEMA_VERSION): schema version unknown.');
+    } else if (!/^3\./.test(meta.schemaVersion)) {
+      warnings.push(`Untested nsys export schema ${meta.schemaVersion} (tested: 3.0.0 to 3.25.0).`);
+    }
+
+    const strings = readStrings(ndb);
+    const stacks = new StackTable();
+    const hasPython = stringsMayHavePython(strings);
+    const cudaStacks = hasPython
+      ? readPythonCallchains(ndb, 'CUDA_CALLCHAINS', strings, stacks)
+      : new Map<number, number>();
+    const osrtStacks = hasPython
+      ? readPythonCallchains(ndb, 'OSRT_CALLCHAINS', strings, stacks)
+      : new Map<number, number>();
+
+    const span: Span = { min: Infinity, max: -Infinity };
+    // Runtime calls first: their indices in cpuCalls are what GpuOp.launchIndex points at.
+    const linker = readRuntimeCalls(ndb, strings, cudaStacks, rank, profile.cpuCalls, span);
+    readKernels(ndb, strings, linker, profile.cpuCalls, rank, profile.gpuOps, span);
+    readCopies(ndb, linker, profile.cpuCalls, rank, profile.gpuOps, span);
+    readOsrtCalls(ndb, strings, osrtStacks, rank, profile.cpuCalls, span);
+    readNvtxRanges(ndb, strings, rank, profile.ranges, span, warnings);
+    profile.stacks = stacks.stacks;
+    profile.devices = readDevices(ndb);
+    profile.metrics = readMetrics(ndb, span);
+
+    if (!ndb.has('CUPTI_ACTIVITY_KIND_KERNEL') && !ndb.has('CUPTI_ACTIVITY_KIND_RUNTIME')) {
+      warnings.push('No CUDA activity in this export (CUDA was not traced, or no GPU work ran).');
+    }
+    setSpan(ndb, profile, span);
+    return profile;
+  } finally {
+    ndb.close();
+  }
+}
+
+/**
+ * The span is first to last event read. ANALYSIS_DETAILS is only a fallback for exports with no
+ * events: in the real exports its startTime/stopTime are not on the events' clock (Windows
+ * captures use an epoch-based value; Linux ones start after the first events).
+ */
+function setSpan(ndb: NsysDb, profile: Profile, span: Span): void {
+  if (span.min <= span.max) {
+    profile.spanStartNs = span.min;
+    profile.spanEndNs = span.max;
+    return;
+  }
+  const cols = ndb.columns('ANALYSIS_DETAILS');
+  if (cols.has('startTime') && cols.has('stopTime')) {
+    const row = ndb.db
+      .prepare('SELECT startTime, stopTime FROM ANALYSIS_DETAILS LIMIT 1')
+      .raw()
+      .get() as [number | null, number | null] | undefined;
+    if (row && typeof row[0] === 'number' && typeof row[1] === 'number') {
+      profile.spanStartNs = row[0];
+      profile.spanEndNs = row[1];
+    }
+  }
+}
+
+const positive = (v: unknown): number | undefined =>
+  typeof v === 'number' && v > 0 ? v : undefined;
+
+/**
+ * CUDA devices. TARGET_INFO_GPU also lists non-CUDA adapters on Windows (integrated GPUs, the basic
+ * render driver): when TARGET_INFO_CUDA_DEVICE exists it says which GPU rows are CUDA devices and
+ * their CUDA ordinal (the `deviceId` of kernels); otherwise rows with SMs are kept, numbered by
+ * `cuDevice` where present.
+ */
+function readDevices(ndb: NsysDb): DeviceInfo[] {
+  if (!ndb.has('TARGET_INFO_GPU')) return [];
+  const gpuRows = new Map<number, DeviceInfo & { cuDevice: number | null }>();
+  const wanted = ['id', 'name', 'totalMemory', 'smCount', 'memoryBandwidth', 'cuDevice'];
+  for (const [id, name, mem, sms, bw, cuDevice] of ndb.iterate('TARGET_INFO_GPU', wanted)) {
+    if (typeof id !== 'number') continue;
+    gpuRows.set(id, {
+      id,
+      name: typeof name === 'string' ? name : '',
+      totalMemoryBytes: positive(mem),
+      smCount: positive(sms),
+      memoryBandwidth: positive(bw),
+      cuDevice: typeof cuDevice === 'number' ? cuDevice : null,
+    });
+  }
+  const devices = new Map<number, DeviceInfo>();
+  const cudaCols = ndb.columns('TARGET_INFO_CUDA_DEVICE');
+  if (cudaCols.has('gpuId') && cudaCols.has('cudaId')) {
+    for (const [gpuId, cudaId, sms] of ndb.iterate('TARGET_INFO_CUDA_DEVICE', [
+      'gpuId',
+      'cudaId',
+      'numMultiprocessors',
+    ])) {
+      const gpu = typeof gpuId === 'number' ? gpuRows.get(gpuId) : undefined;
+      if (!gpu || typeof cudaId !== 'number' || devices.has(cudaId)) continue;
+      devices.set(cudaId, toDevice(gpu, cudaId, positive(sms)));
+    }
+  } else {
+    for (const gpu of gpuRows.values()) {
+      if (gpu.smCount === undefined) continue;
+      const id = gpu.cuDevice ?? gpu.id;
+      if (!devices.has(id)) devices.set(id, toDevice(gpu, id, undefined));
+    }
+  }
+  return [...devices.values()].sort((a, b) => a.id - b.id);
+}
+
+function toDevice(gpu: DeviceInfo, id: number, sms: number | undefined): DeviceInfo {
+  return {
+    id,
+    name: gpu.name,
+    totalMemoryBytes: gpu.totalMemoryBytes,
+    smCount: gpu.smCount ?? sms,
+    memoryBandwidth: gpu.memoryBandwidth,
+  };
+}
+
+/**
+ * GPU metrics samples (`--gpu-metrics-devices`). Unverified against a real export: the layout
+ * follows NVIDIA's documentation, GPU_METRICS(timestamp, typeId, metricId, value) named through
+ * TARGET_INFO_GPU_METRICS(typeId, metricId, metricName), the GPU id in the low 8 bits of typeId.
+ */
+function readMetrics(ndb: NsysDb, span: Span): MetricSample[] {
+  const samples: MetricSample[] = [];
+  const cols = ndb.columns('GPU_METRICS');
+  if (!['timestamp', 'typeId', 'metricId', 'value'].every((c) => cols.has(c))) return samples;
+  const names = new Map<string, string>();
+  for (const [typeId, metricId, metricName] of ndb.iterate('TARGET_INFO_GPU_METRICS', [
+    'typeId',
+    'metricId',
+    'metricName',
+  ])) {
+    names.set(
+      `${String(typeId)}:${String(metricId)}`,
+      typeof metricName === 'string' ? metricName : '',
+    );
+  }
+  for (const [ts, typeId, metricId, value] of ndb.iterate('GPU_METRICS', [
+    'timestamp',
+    'typeId',
+    'metricId',
+    'value',
+  ])) {
+    if (typeof ts !== 'number' || typeof value !== 'number') continue;
+    const type = typeof typeId === 'number' ? typeId : 0;
+    samples.push({
+      tsNs: ts,
+      deviceId: type % 256,
+      metric: names.get(`${type}:${String(metricId)}`) ?? `metric ${String(metricId)}`,
+      value,
+    });
+    if (ts < span.min) span.min = ts;
+    if (ts > span.max) span.max = ts;
+  }
+  return samples;
+}
