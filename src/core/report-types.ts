@@ -124,6 +124,14 @@ export interface GapStat {
   location: SourceRef | null;
 }
 
+/** GPU activity per device in equal time buckets: busy fraction 0..1 of each bucket. */
+export interface TimelineTrack {
+  deviceId: number;
+  name: string;
+  bucketNs: number;
+  busy: number[];
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   source: ReportSource;
@@ -136,7 +144,8 @@ export interface Report {
   /** Top idle gaps (for the timeline), largest first. */
   gaps: GapStat[];
   steps: StepStats | null;
-  /** Trace-relative start of the GPU timeline (ns) so gap times can be drawn. */
+  /** Start of the GPU timeline (trace clock, ns); gaps and tracks are drawn from here. */
   timelineStartNs: number;
+  timeline: TimelineTrack[];
   warnings: string[];
 }

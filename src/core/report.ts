@@ -3,7 +3,7 @@ import type { Profile } from './model';
 import { REPORT_SCHEMA, type Report } from './report-types';
 import { attributeLines, createRuleContext, StackResolver, type AttributionOptions } from './attribute';
 import { locateRanges, rangeStats } from './range-sites';
-import { gpuTotals, kernelTable } from './summary';
+import { gpuTotals, kernelTable, timelineTracks } from './summary';
 import type { Thresholds } from './rules/types';
 import { PathResolver, WorkspaceIndex } from './workspace-paths';
 
@@ -18,6 +18,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   const { lines, unattributedNs } = attributeLines(profile, stacks);
   const ranges = rangeStats(profile, locateRanges(profile, stacks));
   createRuleContext(profile, options, stacks);
+  const timelineStartNs = firstGpuStart(profile);
   return {
     schema: REPORT_SCHEMA,
     source: { ...profile.source },
@@ -29,7 +30,8 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     unattributedNs,
     gaps: [],
     steps: null,
-    timelineStartNs: firstGpuStart(profile),
+    timelineStartNs,
+    timeline: timelineTracks(profile, timelineStartNs, totals.wallNs),
     warnings: [...profile.warnings],
   };
 }

@@ -1,7 +1,7 @@
 /** GPU-side totals of a profile: busy time per device, wall span, kernel table. */
 import type { GpuOp, Profile } from './model';
-import type { DeviceSummary, KernelStat, Summary } from './report-types';
-import { busyNs, type Interval } from './intervals';
+import type { DeviceSummary, KernelStat, Summary, TimelineTrack } from './report-types';
+import { busyNs, unionIntervals, type Interval } from './intervals';
 
 /** A device of a (possibly multi-rank) profile: ranks own their device ids. */
 function deviceKey(op: GpuOp): string {
@@ -89,4 +89,46 @@ export function kernelTable(profile: Profile): KernelStat[] {
   const out = [...by.values()];
   for (const k of out) k.avgNs = Math.round(k.totalNs / k.count);
   return out.sort((a, b) => b.totalNs - a.totalNs);
+}
+
+/**
+ * Busy fraction per device in `buckets` equal slices of [startNs, startNs + wallNs): enough for the
+ * panel's zoomable overview without shipping every op.
+ */
+export function timelineTracks(profile: Profile, startNs: number, wallNs: number, buckets = 2000): TimelineTrack[] {
+  if (wallNs <= 0 || profile.gpuOps.length === 0) return [];
+  const bucketNs = Math.max(1, Math.ceil(wallNs / buckets));
+  const perDevice = new Map<string, Interval[]>();
+  for (const op of profile.gpuOps) {
+    const key = deviceKey(op);
+    const list = perDevice.get(key);
+    if (list) list.push(op);
+    else perDevice.set(key, [op]);
+  }
+  const tracks: TimelineTrack[] = [];
+  for (const [key, ops] of perDevice) {
+    const [rank, id] = key.split(':').map(Number);
+    const busy = new Array<number>(buckets).fill(0);
+    for (const iv of unionIntervals(ops)) {
+      let t = iv.startNs - startNs;
+      const end = iv.endNs - startNs;
+      while (t < end) {
+        const b = Math.min(buckets - 1, Math.floor(t / bucketNs));
+        const bucketEnd = (b + 1) * bucketNs;
+        const piece = Math.min(end, bucketEnd) - t;
+        busy[b] += piece / bucketNs;
+        t += piece;
+        if (b === buckets - 1) break;
+      }
+    }
+    const info = profile.devices.find((d) => d.id === id);
+    const name = info?.name ?? `GPU ${id}`;
+    tracks.push({
+      deviceId: id,
+      name: profile.rankCount > 1 ? `${name} (rank ${rank})` : name,
+      bucketNs,
+      busy: busy.map((x) => Math.round(Math.min(1, x) * 1000) / 1000),
+    });
+  }
+  return tracks.sort((a, b) => a.deviceId - b.deviceId);
 }
