@@ -119,14 +119,14 @@ export async function exportNsysRep(
   outDir: string,
   opts: { nsysPath?: string; signal?: AbortSignal } = {},
 ): Promise<string> {
-  const nsys = findNsys(opts.nsysPath);
-  if (!nsys) throw new Error(NSYS_NOT_FOUND);
   const rep = path.resolve(repPath);
   if (!fs.existsSync(rep)) throw new Error(`no such report: ${rep}`);
   const dir = path.resolve(outDir);
   if (dir === path.dirname(rep)) {
     throw new Error(`refusing to export next to the report itself (${dir}); use a cache folder`);
   }
+  const nsys = findNsys(opts.nsysPath);
+  if (!nsys) throw new Error(NSYS_NOT_FOUND);
   fs.mkdirSync(dir, { recursive: true });
   const name = path.basename(rep).replace(/\.(nsys-rep|qdrep)$/i, '');
   const out = path.join(dir, `${name}.sqlite`);

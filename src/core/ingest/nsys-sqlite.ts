@@ -57,6 +57,7 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
     const span: Span = { min: Infinity, max: -Infinity };
     // Runtime calls first: their indices in cpuCalls are what GpuOp.launchIndex points at.
     const linker = readRuntimeCalls(ndb, strings, cudaStacks, rank, profile.cpuCalls, span);
+    const cudaCallCount = profile.cpuCalls.length;
     readKernels(ndb, strings, linker, profile.cpuCalls, rank, profile.gpuOps, span);
     readCopies(ndb, linker, profile.cpuCalls, rank, profile.gpuOps, span);
     readOsrtCalls(ndb, strings, osrtStacks, rank, profile.cpuCalls, span);
@@ -65,8 +66,10 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
     profile.devices = readDevices(ndb);
     profile.metrics = readMetrics(ndb, span);
 
-    if (!ndb.has('CUPTI_ACTIVITY_KIND_KERNEL') && !ndb.has('CUPTI_ACTIVITY_KIND_RUNTIME')) {
+    if (profile.gpuOps.length === 0 && cudaCallCount === 0) {
       warnings.push('No CUDA activity in this export (CUDA was not traced, or no GPU work ran).');
+    } else if (profile.gpuOps.length > 0 && !ndb.has('CUPTI_ACTIVITY_KIND_RUNTIME')) {
+      warnings.push('No CUDA API table: GPU operations cannot be linked to their launching calls.');
     }
     setSpan(ndb, profile, span);
     return profile;
