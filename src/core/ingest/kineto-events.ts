@@ -1,0 +1,314 @@
+/**
+ * Sorts Kineto trace events, one at a time as the stream yields them, into the Profile's GPU ops,
+ * CPU calls, ranges and memory samples, and keeps what the stack pass needs (python_function
+ * frames, operator call stacks, sequence numbers, flows, exact-line markers). Nothing else of an
+ * event is kept, so memory follows the Profile, not the file.
+ */
+import type { CopyKind, CpuCall, CpuRange, GpuOp, MemKind, MemorySample } from '../model';
+import { classifyCudaApi, isCommKernel } from '../model';
+import { isExactLineMarker } from './kineto-exact-lines';
+
+/** A raw trace event as JSON.parse gives it. */
+export interface RawEvent {
+  ph?: string;
+  cat?: string;
+  name?: string;
+  pid?: number | string;
+  tid?: number | string;
+  ts?: number;
+  dur?: number;
+  id?: number | string;
+  args?: Record<string, unknown>;
+}
+
+/** A time span on one CPU thread (key = `pid:tid` as the trace spells them). */
+export interface ThreadSpan {
+  key: string;
+  start: number;
+  end: number;
+}
+
+export interface PyFrameEvent extends ThreadSpan {
+  id: number;
+  parent: number;
+  name: string;
+}
+
+export interface OpEvent extends ThreadSpan {
+  /** Index into `ranges`. */
+  range: number;
+  seq: number;
+  /** Backward op (autograd thread): has `Fwd thread id` or an autograd engine name. */
+  backward: boolean;
+  callStack: string;
+}
+
+export interface MarkerEvent extends ThreadSpan {
+  name: string;
+}
+
+export interface FlowPoint {
+  key: string;
+  ts: number;
+}
+
+const GPU_CATS: Record<string, GpuOp['kind']> = {
+  kernel: 'kernel',
+  Kernel: 'kernel',
+  gpu_memcpy: 'memcpy',
+  Memcpy: 'memcpy',
+  gpu_memset: 'memset',
+  Memset: 'memset',
+};
+const CALL_CATS = new Set(['cuda_runtime', 'cuda_driver', 'Runtime', 'cuda_sync']);
+const OP_CATS = new Set(['cpu_op', 'Operator']);
+const LAUNCH_FLOWS = new Set(['ac2g', 'async_cpu_to_gpu', 'async']);
+const FWDBWD_FLOWS = new Set(['fwdbwd', 'forward_backward']);
+/** Precision limit: µs values above this do not survive `* 1000` as exact integers. */
+const SAFE_US = Number.MAX_SAFE_INTEGER / 1000;
+
+/** Collects one trace's events. */
+export class KinetoEventSink {
+  readonly gpuOps: GpuOp[] = [];
+  /** Correlation id of each GPU op (parallel to gpuOps), -1 when absent. */
+  readonly gpuCorrelation: number[] = [];
+  readonly cpuCalls: CpuCall[] = [];
+  readonly callKeys: string[] = [];
+  /** Indices of cpuCalls that come from cuda_sync events (recorded on the GPU timeline). */
+  readonly gpuSideCalls = new Set<number>();
+  readonly ranges: CpuRange[] = [];
+  readonly rangeKeys: string[] = [];
+  readonly memory: MemorySample[] = [];
+  readonly pyFrames: PyFrameEvent[] = [];
+  readonly ops: OpEvent[] = [];
+  readonly markers: MarkerEvent[] = [];
+  /** Flow endpoints by id: ac2g start (CPU) / finish (GPU), fwdbwd start (forward) / finish. */
+  readonly launchFlowStart = new Map<string, FlowPoint>();
+  readonly launchFlowEnd = new Map<string, FlowPoint>();
+  readonly fwdbwdStart = new Map<string, FlowPoint>();
+  readonly fwdbwdEnd = new Map<string, FlowPoint>();
+  spanStart = Infinity;
+  spanEnd = -Infinity;
+  malformed = 0;
+  dropped = 0;
+  /** Microsecond offset subtracted from epoch-scale timestamps (see `ns`). */
+  baseUs: number;
+
+  constructor(
+    private readonly rank: number,
+    baseUs?: number,
+  ) {
+    this.baseUs = baseUs ?? 0;
+  }
+
+  /** Files one parsed event element (undefined when it was malformed); never throws. */
+  add(value: unknown, text: string | undefined): void {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      this.malformed++;
+      return;
+    }
+    const e = value as RawEvent;
+    const ph = e.ph;
+    if (ph === 'X') this.complete(e, text);
+    else if (ph === 'i' || ph === 'I') this.instant(e, text);
+    else if (ph === 's' || ph === 'f') this.flow(e, text);
+  }
+
+  /** Epoch-scale timestamps need the event's source text to keep their ns digits. */
+  needsText(value: unknown): boolean {
+    const ts = (value as RawEvent | null)?.ts;
+    return typeof ts === 'number' && Math.abs(ts) >= SAFE_US;
+  }
+
+  /**
+   * Trace µs → integer ns. Kineto writes µs with ns decimals; epoch-based clocks (~1.7e15 µs)
+   * lose those decimals in a double, so there the literal is re-read from the text relative to a
+   * whole-second base (kept for the whole profile, and shared across ranks by the caller).
+   */
+  private ns(ts: number, text: string | undefined): number {
+    if (Math.abs(ts) < SAFE_US && this.baseUs === 0) return Math.round(ts * 1000);
+    const m = text === undefined ? null : /"ts"\s*:\s*(-?\d+)(?:\.(\d{1,9}))?/.exec(text);
+    if (this.baseUs === 0) this.baseUs = Math.floor(ts / 1e6) * 1e6;
+    if (!m) return Math.round((ts - this.baseUs) * 1000);
+    const frac = m[2] ? Math.round(Number(`0.${m[2]}`) * 1000) : 0;
+    return (Number(m[1]) - this.baseUs) * 1000 + (m[1].startsWith('-') ? -frac : frac);
+  }
+
+  private see(start: number, end: number): void {
+    if (start < this.spanStart) this.spanStart = start;
+    if (end > this.spanEnd) this.spanEnd = end;
+  }
+
+  private complete(e: RawEvent, text: string | undefined): void {
+    if (typeof e.ts !== 'number' || typeof e.name !== 'string') {
+      this.dropped++;
+      return;
+    }
+    const start = this.ns(e.ts, text);
+    const end = start + Math.max(0, Math.round((typeof e.dur === 'number' ? e.dur : 0) * 1000));
+    const cat = e.cat ?? '';
+    const args = e.args ?? {};
+    if (cat === 'Trace') return; // the profiler's own span
+    this.see(start, end);
+    const key = `${String(e.pid)}:${String(e.tid)}`;
+    const gpuKind = GPU_CATS[cat];
+    if (gpuKind) return this.gpuOp(gpuKind, e, args, start, end);
+    if (CALL_CATS.has(cat)) {
+      if (cat === 'cuda_sync') this.gpuSideCalls.add(this.cpuCalls.length);
+      this.cpuCalls.push({
+        name: e.name,
+        kind: cat === 'cuda_sync' ? 'sync' : classifyCudaApi(e.name),
+        startNs: start,
+        endNs: end,
+        pid: int(e.pid),
+        tid: int(e.tid),
+        rank: this.rank,
+        correlationId: num(args.correlation, -1),
+        stackId: -1,
+      });
+      this.callKeys.push(key);
+      return;
+    }
+    if (cat === 'python_function') {
+      this.pyFrames.push({
+        key,
+        start,
+        end,
+        name: e.name,
+        id: num(args['Python id'], -1),
+        parent: num(args['Python parent id'], -1),
+      });
+      return;
+    }
+    if (isExactLineMarker(e.name)) {
+      if (cat !== 'gpu_user_annotation') this.markers.push({ key, start, end, name: e.name });
+      return;
+    }
+    if (cat === 'user_annotation') {
+      this.range(e.name, 'annotation', key, e, start, end);
+      return;
+    }
+    // Kineto-less builds (Debian's torch 1.13) write events without any cat: aten ops and
+    // record_function ranges are told apart by the operator namespace.
+    if (OP_CATS.has(cat) || (cat === '' && e.name.includes('::'))) {
+      const range = this.range(e.name, 'op', key, e, start, end);
+      this.ops.push({
+        key,
+        start,
+        end,
+        range,
+        seq: num(args['Sequence number'], -1),
+        backward:
+          args['Fwd thread id'] !== undefined || e.name.startsWith('autograd::engine::evaluate'),
+        callStack: typeof args['Call stack'] === 'string' ? args['Call stack'] : '',
+      });
+      return;
+    }
+    if (cat === '') this.range(e.name, 'annotation', key, e, start, end);
+  }
+
+  private range(
+    name: string,
+    kind: CpuRange['kind'],
+    key: string,
+    e: RawEvent,
+    start: number,
+    end: number,
+  ): number {
+    const isStep = /^ProfilerStep#\d+$/.test(name);
+    this.ranges.push({
+      name,
+      startNs: start,
+      endNs: end,
+      pid: int(e.pid),
+      tid: int(e.tid),
+      rank: this.rank,
+      domain: '',
+      kind: isStep ? 'step' : kind,
+      stackId: -1,
+    });
+    this.rangeKeys.push(key);
+    return this.ranges.length - 1;
+  }
+
+  private gpuOp(
+    kind: GpuOp['kind'],
+    e: RawEvent,
+    args: Record<string, unknown>,
+    start: number,
+    end: number,
+  ): void {
+    const name = e.name as string;
+    const op: GpuOp = {
+      kind,
+      name,
+      startNs: start,
+      endNs: end,
+      deviceId: num(args.device, int(e.pid)),
+      streamId: num(args.stream, int(e.tid)),
+      rank: this.rank,
+      launchIndex: -1,
+      stackId: -1,
+      isComm: kind === 'kernel' && isCommKernel(name),
+    };
+    if (typeof args.bytes === 'number') op.bytes = args.bytes;
+    if (kind === 'memcpy') Object.assign(op, copyKinds(name));
+    this.gpuOps.push(op);
+    this.gpuCorrelation.push(num(args.correlation, -1));
+  }
+
+  private instant(e: RawEvent, text: string | undefined): void {
+    if (e.name !== '[memory]' || typeof e.ts !== 'number' || !e.args) return;
+    const a = e.args;
+    // Device Type 1 is CUDA (0 is host memory); old traces lack the running totals.
+    if (a['Device Type'] !== 1 || typeof a['Total Allocated'] !== 'number') return;
+    this.memory.push({
+      tsNs: this.ns(e.ts, text),
+      deviceId: num(a['Device Id'], 0),
+      allocatedBytes: a['Total Allocated'],
+      reservedBytes: num(a['Total Reserved'], 0),
+      rank: this.rank,
+    });
+  }
+
+  private flow(e: RawEvent, text: string | undefined): void {
+    const cat = e.cat ?? '';
+    if (typeof e.ts !== 'number' || e.id === undefined) return;
+    const point = { key: `${String(e.pid)}:${String(e.tid)}`, ts: this.ns(e.ts, text) };
+    const id = String(e.id);
+    if (LAUNCH_FLOWS.has(cat))
+      (e.ph === 's' ? this.launchFlowStart : this.launchFlowEnd).set(id, point);
+    else if (FWDBWD_FLOWS.has(cat))
+      (e.ph === 's' ? this.fwdbwdStart : this.fwdbwdEnd).set(id, point);
+  }
+}
+
+/** A numeric arg, or `fallback`. */
+function num(v: unknown, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
+
+/** pid/tid as a number: legacy traces write "25738" or "stream 7"; non-numeric ones give 0. */
+function int(v: unknown): number {
+  if (typeof v === 'number') return v;
+  const m = typeof v === 'string' ? /-?\d+/.exec(v) : null;
+  return m ? Number(m[0]) : 0;
+}
+
+const MEM_KINDS: Record<string, MemKind> = {
+  Pageable: 'pageable',
+  Pinned: 'pinned',
+  Device: 'device',
+  Managed: 'managed',
+};
+
+/** "Memcpy HtoD (Pageable -> Device)" → direction and the two ends' memory kinds. */
+function copyKinds(name: string): { copyKind: CopyKind; srcKind: MemKind; dstKind: MemKind } {
+  const dir = /\b(HtoD|DtoH|DtoD|PtoP)\b/.exec(name);
+  const ends = /\((\w+) -> (\w+)\)/.exec(name);
+  return {
+    copyKind: dir ? (dir[1] as CopyKind) : 'other',
+    srcKind: (ends && MEM_KINDS[ends[1]]) || 'unknown',
+    dstKind: (ends && MEM_KINDS[ends[2]]) || 'unknown',
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * Reader for torch.profiler / Kineto Chrome traces (`.json`, `.json.gz`, object or bare-array
+ * form), streamed so that multi-GB traces load with memory bounded by the Profile.
+ */
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import type { DeviceInfo, Profile } from '../model';
+import { StackTable, emptyProfile } from '../model';
+import { JsonTraceScanner, TraceFormatError } from './json-stream';
+import { KinetoEventSink } from './kineto-events';
+import { resolveStacks } from './kineto-stacks';
+
+export interface KinetoReadOptions {
+  /** Rank stamped on every op, call and range (default 0). */
+  rank?: number;
+  signal?: AbortSignal;
+  /** Called per chunk with bytes read from disk (compressed bytes for .gz) and the file size. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/** A read trace with what multi-rank merging needs beyond the Profile. */
+export interface KinetoRead {
+  profile: Profile;
+  /** `distributedInfo.rank` when the trace holds one. */
+  distributedRank: number | undefined;
+  /** µs subtracted from epoch-scale timestamps (0 when none was needed). */
+  baseUs: number;
+}
+
+/** Top-level keys that can hold a user's environment: never kept. */
+const ENV_KEYS = /^(env|environ|environment|pip_packages|pip_list)$/i;
+
+/**
+ * Reads a Kineto trace into a Profile. Throws a clear Error when the file is not a trace (empty,
+ * not JSON, truncated, no events); bad single events only add warnings.
+ */
+export async function readKineto(path: string, options: KinetoReadOptions = {}): Promise<Profile> {
+  return (await readKinetoDetailed(path, options)).profile;
+}
+
+/** As {@link readKineto}, plus the trace's own rank and time base (for ranks.ts). */
+export async function readKinetoDetailed(
+  path: string,
+  options: KinetoReadOptions & { baseUs?: number } = {},
+): Promise<KinetoRead> {
+  const rank = options.rank ?? 0;
+  const sink = new KinetoEventSink(rank, options.baseUs);
+  const top = new Map<string, unknown>();
+  const scanner = new JsonTraceScanner({
+    onEvent: (value, text) => sink.add(value, text),
+    needsText: (value) => sink.needsText(value),
+    onTopLevel: (key, value) => {
+      if (!ENV_KEYS.test(key)) top.set(key, stripEnv(value));
+    },
+  });
+  try {
+    await pump(path, scanner, options);
+    scanner.end();
+  } catch (err) {
+    if (err instanceof TraceFormatError)
+      throw new Error(`${path}: not a readable trace: ${err.message}`);
+    if (err instanceof Error && 'code' in err && String(err.code).startsWith('Z_'))
+      throw new Error(
+        `${path}: not a readable trace: gzip data is corrupt or truncated (${err.message})`,
+      );
+    throw err;
+  }
+  if (scanner.eventCount === 0)
+    throw new Error(`${path}: not a readable trace: it holds no events`);
+  return {
+    profile: buildProfile(path, scanner.form, sink, top),
+    distributedRank: distributedRankOf(top.get('distributedInfo')),
+    baseUs: sink.baseUs,
+  };
+}
+
+async function pump(
+  path: string,
+  scanner: JsonTraceScanner,
+  options: KinetoReadOptions,
+): Promise<void> {
+  const { signal, onProgress } = options;
+  signal?.throwIfAborted();
+  const totalBytes = (await fs.promises.stat(path)).size;
+  const head = await readHead(path);
+  // Sniff gzip by its magic bytes rather than trusting the file name.
+  const gz = head[0] === 0x1f && head[1] === 0x8b;
+  const file = fs.createReadStream(path, { highWaterMark: 1 << 20 });
+  let bytesRead = 0;
+  const count = (n: number): void => {
+    bytesRead += n;
+    onProgress?.(bytesRead, totalBytes);
+  };
+  // With gzip, progress counts the compressed bytes read (pipe keeps the file in flowing mode).
+  if (gz) file.on('data', (c: Buffer | string) => count(c.length));
+  const source: NodeJS.ReadableStream = gz ? file.pipe(zlib.createGunzip()) : file;
+  try {
+    for await (const chunk of source) {
+      signal?.throwIfAborted();
+      if (!gz) count((chunk as Buffer).length);
+      scanner.push(chunk as Buffer);
+    }
+  } finally {
+    file.destroy();
+  }
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const fd = await fs.promises.open(path, 'r');
+  try {
+    const buf = Buffer.alloc(2);
+    await fd.read(buf, 0, 2, 0);
+    return buf;
+  } finally {
+    await fd.close();
+  }
+}
+
+function buildProfile(
+  path: string,
+  form: 'array' | 'object' | null,
+  sink: KinetoEventSink,
+  top: Map<string, unknown>,
+): Profile {
+  const profile = emptyProfile({
+    path,
+    format: 'kineto-json',
+    producer: producerOf(form, top),
+    schemaVersion: top.has('schemaVersion') ? String(top.get('schemaVersion')) : '',
+  });
+  profile.gpuOps = sink.gpuOps;
+  profile.cpuCalls = sink.cpuCalls;
+  profile.ranges = sink.ranges;
+  profile.memory = sink.memory.sort((a, b) => a.tsNs - b.tsNs);
+  profile.devices = devicesOf(top.get('deviceProperties'), sink);
+  if (sink.spanStart <= sink.spanEnd) {
+    profile.spanStartNs = sink.spanStart;
+    profile.spanEndNs = sink.spanEnd;
+  }
+  linkLaunches(sink);
+  const table = new StackTable();
+  const callStacks = resolveStacks(
+    sink,
+    table,
+    sink.cpuCalls.map((c, i) => ({ key: sink.callKeys[i], ts: c.startNs })),
+  );
+  sink.cpuCalls.forEach((c, i) => (c.stackId = callStacks[i]));
+  for (const op of sink.gpuOps)
+    if (op.launchIndex >= 0) op.stackId = sink.cpuCalls[op.launchIndex].stackId;
+  const rangeStacks = resolveStacks(
+    sink,
+    table,
+    sink.ranges.map((r, i) => ({ key: sink.rangeKeys[i], ts: r.startNs })),
+  );
+  sink.ranges.forEach((r, i) => (r.stackId = rangeStacks[i]));
+  profile.stacks = table.stacks;
+  if (sink.malformed > 0)
+    profile.warnings.push(`${sink.malformed} malformed trace events were skipped`);
+  if (sink.dropped > 0)
+    profile.warnings.push(`${sink.dropped} events without a name or time were dropped`);
+  return profile;
+}
+
+/** GPU op → launching call, by correlation id (from args, else from the ac2g flow ids). */
+function linkLaunches(sink: KinetoEventSink): void {
+  const callByCorrelation = new Map<number, number>();
+  const callAt = new Map<string, number>();
+  sink.cpuCalls.forEach((c, i) => {
+    // cuda_sync events sit on the GPU timeline and reuse their API call's correlation id.
+    if (sink.gpuSideCalls.has(i)) return;
+    if (c.correlationId >= 0) callByCorrelation.set(c.correlationId, i);
+    else callAt.set(`${sink.callKeys[i]}@${c.startNs}`, i);
+  });
+  for (const [id, p] of sink.launchFlowStart) {
+    const i = callAt.get(`${p.key}@${p.ts}`);
+    if (i !== undefined) {
+      sink.cpuCalls[i].correlationId = Number(id);
+      callByCorrelation.set(Number(id), i);
+    }
+  }
+  sink.gpuOps.forEach((op, i) => {
+    const corr = sink.gpuCorrelation[i];
+    const call = corr >= 0 ? callByCorrelation.get(corr) : undefined;
+    if (call !== undefined) op.launchIndex = call;
+  });
+}
+
+function devicesOf(props: unknown, sink: KinetoEventSink): DeviceInfo[] {
+  const devices: DeviceInfo[] = [];
+  if (Array.isArray(props)) {
+    for (const p of props as Record<string, unknown>[]) {
+      if (typeof p?.id !== 'number') continue;
+      const d: DeviceInfo = { id: p.id, name: typeof p.name === 'string' ? p.name : `GPU ${p.id}` };
+      if (typeof p.totalGlobalMem === 'number') d.totalMemoryBytes = p.totalGlobalMem;
+      if (typeof p.numSms === 'number') d.smCount = p.numSms;
+      devices.push(d);
+    }
+  }
+  const known = new Set(devices.map((d) => d.id));
+  for (const op of sink.gpuOps) {
+    if (known.has(op.deviceId)) continue;
+    known.add(op.deviceId);
+    devices.push({ id: op.deviceId, name: `GPU ${op.deviceId}` });
+  }
+  return devices.sort((a, b) => a.id - b.id);
+}
+
+function producerOf(form: 'array' | 'object' | null, top: Map<string, unknown>): string {
+  if (form === 'array') return 'Kineto (legacy)';
+  const meta = top.get('metadata') as { system?: { torch_env_info?: { torch_version?: unknown } } };
+  const version = meta?.system?.torch_env_info?.torch_version;
+  const base = typeof version === 'string' ? `PyTorch ${version}` : 'PyTorch';
+  return top.has('hip_runtime_version') || top.has('roctracer_version') ? `${base} (ROCm)` : base;
+}
+
+function distributedRankOf(info: unknown): number | undefined {
+  const rank = (info as { rank?: unknown } | undefined)?.rank;
+  return typeof rank === 'number' ? rank : undefined;
+}
+
+/** Drops environment dumps nested anywhere in a kept top-level value. */
+function stripEnv(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripEnv);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (!ENV_KEYS.test(k)) out[k] = stripEnv(v);
+  return out;
+}
