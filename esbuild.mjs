@@ -41,10 +41,17 @@ if (withTests) {
   // Unit tests run under node's test runner; host tests run inside the real extension host.
   builds.push({
     ...node,
-    entryPoints: ['test/unit/**/*.test.ts', 'test/host/index.ts', 'test/ui/**/*.test.ts'],
+    // Each host test file is its own bundle: test/host/index.ts hands them all to mocha.
+    entryPoints: [
+      'test/unit/**/*.test.ts',
+      'test/host/index.ts',
+      'test/host/*.test.ts',
+      'test/ui/**/*.test.ts',
+    ],
     outbase: 'test',
     outdir: 'out/test',
-    external: [...node.external, 'playwright-core'],
+    // mocha and playwright-core resolve from the repo's node_modules at run time.
+    external: [...node.external, 'mocha', 'playwright-core'],
   });
 }
 

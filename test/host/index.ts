@@ -1,0 +1,25 @@
+/**
+ * Entry point of the host tests: VS Code (code-server here, desktop VS Code under @vscode/test-cli)
+ * loads this module in the real extension host and awaits `run()`. It hands every bundled
+ * `out/test/host/*.test.js` to mocha and rejects when any test fails.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Mocha from 'mocha';
+import * as vscode from 'vscode';
+
+/** Runs all host test files with mocha's spec reporter; rejects with the failure count. */
+export async function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
+  const files = fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort();
+  if (files.length === 0) throw new Error(`no host test files (*.test.js) in ${__dirname}`);
+  // scripts/host-tests.mjs streams the console from this line on.
+  console.log(`[host-tests] running ${files.length} file(s) in VS Code ${vscode.version}`);
+  for (const f of files) mocha.addFile(path.join(__dirname, f));
+  await mocha.loadFilesAsync();
+  const failures = await new Promise<number>((resolve) => mocha.run(resolve));
+  if (failures > 0) throw new Error(`${failures} host test(s) failed`);
+}
