@@ -18,6 +18,17 @@ export interface Thresholds {
   memoryPressurePct: number;
   /** Relative change counted as a regression in comparisons (%). */
   regressionPct: number;
+  /**
+   * Share of the GPU span lost in small (< minGapNs) gaps before kernels the CPU had not yet
+   * launched, that marks a run launch-bound (%).
+   */
+  launchStarvedPct: number;
+  /** Share of a step (the enclosing range) spent blocked in a tool call that gets reported (%). */
+  toolCallPct: number;
+  /** Share of kernel time in memory-bound decode kernels (GEMV, split-KV attention, norms …) (%). */
+  memoryBoundPct: number;
+  /** A step slower than this multiple of the median step is an outlier. */
+  stepOutlierFactor: number;
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -29,6 +40,10 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   rankImbalancePct: 15,
   memoryPressurePct: 90,
   regressionPct: 10,
+  launchStarvedPct: 10,
+  toolCallPct: 20,
+  memoryBoundPct: 50,
+  stepOutlierFactor: 1.5,
 };
 
 export interface RuleContext {

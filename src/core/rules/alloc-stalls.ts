@@ -1,0 +1,48 @@
+/**
+ * alloc-stalls: cudaMalloc/cudaFree (and driver equivalents) slower than `thresholds.slowAllocNs`
+ * (reference texts: "cudaMalloc above 1 ms" — fragmentation, or cudaFree synchronizing the device).
+ */
+import { type LocatedCost, aggregateLocations, fmtNs, ns } from './common';
+import type { Rule } from './types';
+
+export const allocStalls: Rule = (profile, ctx) => {
+  const all = profile.cpuCalls.filter((c) => c.kind === 'alloc' || c.kind === 'free');
+  const slow = all.filter((c) => c.endNs - c.startNs > ctx.thresholds.slowAllocNs);
+  if (slow.length === 0) return [];
+  const slowNs = slow.reduce((s, c) => s + c.endNs - c.startNs, 0);
+  const worst = slow.reduce((a, b) => (b.endNs - b.startNs > a.endNs - a.startNs ? b : a));
+  const allNs = all.reduce((s, c) => s + c.endNs - c.startNs, 0);
+  const names = [...new Set(slow.map((c) => c.name.replace(/_v\d+$/, '')))].join(', ');
+  const costs: LocatedCost[] = slow.map((c) => ({ stackId: c.stackId, ns: c.endNs - c.startNs }));
+  return [
+    {
+      rule: 'alloc-stalls',
+      severity: 'warning',
+      title: `${slow.length} slow CUDA allocation calls (${fmtNs(slowNs)})`,
+      message:
+        `${slow.length} of ${all.length} allocation/free calls (${names}) took longer than ` +
+        `${fmtNs(ctx.thresholds.slowAllocNs)}: ${fmtNs(slowNs)} in total, the worst ${fmtNs(worst.endNs - worst.startNs)}. ` +
+        `All allocation calls took ${fmtNs(allNs)}.`,
+      // Savings: the time in the slow calls — a pre-allocated pool takes them out of the run.
+      savingsNs: ns(slowNs),
+      evidence: {
+        slowCount: slow.length,
+        allocCallCount: all.length,
+        slowNs,
+        worstNs: worst.endNs - worst.startNs,
+        allAllocNs: allNs,
+      },
+      locations: aggregateLocations(ctx, costs),
+      fix: {
+        title: 'Pre-allocate and reuse GPU memory',
+        detail:
+          "Allocate buffers (KV cache, activations) once at startup and reuse them; let PyTorch's caching " +
+          'allocator grow segments instead of calling cudaMalloc/cudaFree in the loop.',
+        snippet:
+          'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch\n' +
+          'kv = torch.empty((layers, 2, max_tokens, heads, dim), dtype=torch.float16, device="cuda")  # once\n' +
+          '# avoid torch.cuda.empty_cache() inside the loop',
+      },
+    },
+  ];
+};

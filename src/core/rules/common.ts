@@ -1,0 +1,248 @@
+/** Helpers shared by the bottleneck rules: GPU timelines per device, locations, number formatting. */
+import type { CpuCall, CpuRange, GpuOp, Profile } from '../model';
+import { type Interval, unionIntervals } from '../intervals';
+import type { SourceRef } from '../report-types';
+import type { RuleContext } from './types';
+
+/** One GPU's timeline: its ops in start order and the merged union of their busy intervals. */
+export interface DeviceTimeline {
+  rank: number;
+  deviceId: number;
+  ops: GpuOp[];
+  busy: Interval[];
+  busyNs: number;
+  firstNs: number;
+  lastNs: number;
+}
+
+/** Groups GPU ops (kernels, copies, memsets) per (rank, device) and merges their intervals. */
+export function deviceTimelines(profile: Profile): DeviceTimeline[] {
+  const groups = new Map<string, GpuOp[]>();
+  for (const op of profile.gpuOps) {
+    const key = `${op.rank}:${op.deviceId}`;
+    const list = groups.get(key);
+    if (list) list.push(op);
+    else groups.set(key, [op]);
+  }
+  const out: DeviceTimeline[] = [];
+  for (const ops of groups.values()) {
+    ops.sort((a, b) => a.startNs - b.startNs);
+    const busy = unionIntervals(ops);
+    let busyNs = 0;
+    for (const i of busy) busyNs += i.endNs - i.startNs;
+    out.push({
+      rank: ops[0].rank,
+      deviceId: ops[0].deviceId,
+      ops,
+      busy,
+      busyNs,
+      firstNs: busy[0]?.startNs ?? 0,
+      lastNs: busy[busy.length - 1]?.endNs ?? 0,
+    });
+  }
+  return out.sort((a, b) => a.rank - b.rank || a.deviceId - b.deviceId);
+}
+
+/** Union of all devices' busy intervals per rank (the rank's GPUs are busy when any of them is). */
+export function rankBusy(profile: Profile): Map<number, Interval[]> {
+  const byRank = new Map<number, Interval[]>();
+  for (const tl of deviceTimelines(profile))
+    byRank.set(tl.rank, [...(byRank.get(tl.rank) ?? []), ...tl.busy]);
+  for (const [rank, list] of byRank) byRank.set(rank, unionIntervals(list));
+  return byRank;
+}
+
+/**
+ * GPU idle time from `ts` until the next busy interval of a merged union starts: 0 when the GPU was
+ * busy at `ts` or never busy again (nothing was waiting for it).
+ */
+export function idleAfter(merged: readonly Interval[], ts: number): number {
+  let lo = 0;
+  let hi = merged.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (merged[mid].endNs <= ts) lo = mid + 1;
+    else hi = mid;
+  }
+  const next = merged[lo];
+  if (!next || next.startNs <= ts) return 0;
+  return next.startNs - ts;
+}
+
+/** A cost tied to a stack (ops, calls) that is to be shown at its workspace line. */
+export interface LocatedCost {
+  stackId: number;
+  ns: number;
+}
+
+/**
+ * Resolves stacks to their innermost workspace line and sums the cost per line; the most costly
+ * line comes first. Stacks that reach no workspace frame are left out.
+ */
+export function aggregateLocations(
+  ctx: RuleContext,
+  costs: Iterable<LocatedCost>,
+  max = 10,
+): SourceRef[] {
+  const byLine = new Map<string, { ref: SourceRef; ns: number }>();
+  const cache = new Map<number, SourceRef | null>();
+  for (const c of costs) {
+    let ref = cache.get(c.stackId);
+    if (ref === undefined) {
+      ref = c.stackId >= 0 ? ctx.locate(c.stackId) : null;
+      cache.set(c.stackId, ref);
+    }
+    if (!ref) continue;
+    addRef(byLine, ref, c.ns);
+  }
+  return sortRefs(byLine, max);
+}
+
+/** Same as aggregateLocations for annotated ranges (Profile.ranges indexes). */
+export function aggregateRangeLocations(
+  ctx: RuleContext,
+  costs: Iterable<{ rangeIndex: number; ns: number }>,
+  max = 10,
+): SourceRef[] {
+  const byLine = new Map<string, { ref: SourceRef; ns: number }>();
+  for (const c of costs) {
+    const ref = ctx.locateRange(c.rangeIndex);
+    if (ref) addRef(byLine, ref, c.ns);
+  }
+  return sortRefs(byLine, max);
+}
+
+function addRef(
+  byLine: Map<string, { ref: SourceRef; ns: number }>,
+  ref: SourceRef,
+  ns: number,
+): void {
+  const key = `${ref.file}:${ref.line}`;
+  const entry = byLine.get(key);
+  if (entry) entry.ns += ns;
+  else byLine.set(key, { ref: { file: ref.file, line: ref.line }, ns });
+}
+
+function sortRefs(byLine: Map<string, { ref: SourceRef; ns: number }>, max: number): SourceRef[] {
+  return [...byLine.values()]
+    .sort((a, b) => b.ns - a.ns)
+    .slice(0, max)
+    .map((e) => e.ref);
+}
+
+/** Key of a CPU thread across ranks. */
+export function threadKey(x: { rank: number; pid: number; tid: number }): string {
+  return `${x.rank}:${x.pid}:${x.tid}`;
+}
+
+/** CPU calls per thread, each list sorted by start. */
+export function callsByThread(calls: readonly CpuCall[]): Map<string, CpuCall[]> {
+  const map = new Map<string, CpuCall[]>();
+  for (const c of calls) {
+    const key = threadKey(c);
+    const list = map.get(key);
+    if (list) list.push(c);
+    else map.set(key, [c]);
+  }
+  for (const list of map.values()) list.sort((a, b) => a.startNs - b.startNs);
+  return map;
+}
+
+/** Sum of the parts of `calls` (sorted by start) that overlap [startNs, endNs), nesting merged. */
+export function overlapWithCalls(
+  calls: readonly Interval[],
+  startNs: number,
+  endNs: number,
+): number {
+  const clipped: Interval[] = [];
+  for (const c of calls) {
+    if (c.startNs >= endNs) break;
+    const s = Math.max(c.startNs, startNs);
+    const e = Math.min(c.endNs, endNs);
+    if (e > s) clipped.push({ startNs: s, endNs: e });
+  }
+  let total = 0;
+  for (const i of unionIntervals(clipped)) total += i.endNs - i.startNs;
+  return total;
+}
+
+/** The innermost annotated range (nvtx/annotation/step) on a thread that holds `ts`, or -1. */
+export function innermostRangeAt(
+  profile: Profile,
+  rangesOfThread: readonly number[],
+  ts: number,
+  accept: (r: CpuRange) => boolean = () => true,
+): number {
+  let best = -1;
+  for (const idx of rangesOfThread) {
+    const r = profile.ranges[idx];
+    if (r.startNs > ts) break;
+    if (r.endNs > ts && accept(r)) {
+      if (best < 0 || r.startNs >= profile.ranges[best].startNs) best = idx;
+    }
+  }
+  return best;
+}
+
+/** Indexes of user ranges (not framework ops) per thread, sorted by start. */
+export function userRangesByThread(profile: Profile): Map<string, number[]> {
+  const map = new Map<string, number[]>();
+  profile.ranges.forEach((r, idx) => {
+    if (r.kind === 'op') return;
+    const key = threadKey(r);
+    const list = map.get(key);
+    if (list) list.push(idx);
+    else map.set(key, [idx]);
+  });
+  for (const list of map.values())
+    list.sort((a, b) => profile.ranges[a].startNs - profile.ranges[b].startNs);
+  return map;
+}
+
+/** Framework operator CPU time (torch cpu_op ranges) per thread with nesting merged; 0 when none. */
+export function topLevelOpNs(profile: Profile): number {
+  const byThread = new Map<string, Interval[]>();
+  for (const r of profile.ranges) {
+    if (r.kind !== 'op') continue;
+    const key = threadKey(r);
+    byThread.set(key, [...(byThread.get(key) ?? []), r]);
+  }
+  let total = 0;
+  for (const list of byThread.values())
+    for (const i of unionIntervals(list)) total += i.endNs - i.startNs;
+  return total;
+}
+
+/** "12.3 ms", "450 µs", "800 ns". */
+export function fmtNs(ns: number): string {
+  const abs = Math.abs(ns);
+  if (abs >= 1e9) return `${(ns / 1e9).toFixed(2)} s`;
+  if (abs >= 1e6) return `${(ns / 1e6).toFixed(1)} ms`;
+  if (abs >= 1e3) return `${(ns / 1e3).toFixed(0)} µs`;
+  return `${Math.round(ns)} ns`;
+}
+
+/** "12.3 %". */
+export function fmtPct(x: number): string {
+  return `${x.toFixed(1)} %`;
+}
+
+/** "4.2 MB". */
+export function fmtBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} KB`;
+  return `${bytes} B`;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sortedAsc: readonly number[], p: number): number {
+  if (sortedAsc.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sortedAsc.length);
+  return sortedAsc[Math.min(sortedAsc.length - 1, Math.max(0, rank - 1))];
+}
+
+/** Rounds to integer ns (the Report contract holds integers). */
+export function ns(x: number): number {
+  return Math.max(0, Math.round(x));
+}

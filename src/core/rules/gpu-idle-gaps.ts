@@ -1,0 +1,164 @@
+/**
+ * gpu-idle-gaps: the GPU was busy (kernel, memcpy or memset on any stream) less than
+ * `thresholds.gpuActivePct` of the time between its first and last operation. The reference texts'
+ * first question ("GPU utilization below 80 %: find the cause of the idle time"), answered gap by
+ * gap with the CPU-side cause, plus NVIDIA's `gpu_time_util` view (span cut into chunks; chunks
+ * under 50 % busy) as evidence.
+ */
+import type { Finding } from '../report-types';
+import {
+  type LocatedCost,
+  aggregateLocations,
+  aggregateRangeLocations,
+  deviceTimelines,
+  fmtNs,
+  fmtPct,
+  ns,
+} from './common';
+import { GAP_CAUSE_TEXT, type GapCause, type IdleGap, findIdleGaps } from './idle-gaps';
+import type { Rule } from './types';
+
+/** NVIDIA's gpu_time_util recipe defaults: 30 chunks, a chunk is low when under 50 % busy. */
+const CHUNKS = 30;
+const LOW_CHUNK_PCT = 50;
+
+const FIXES: Record<GapCause, { title: string; detail: string; snippet: string }> = {
+  'late-launch': {
+    title: 'Capture the step in a CUDA graph',
+    detail:
+      'The GPU waits for the CPU to launch the next kernel (Python and dispatcher overhead). ' +
+      'CUDA Graphs replay the whole step with one launch; torch.compile fuses small kernels.',
+    snippet:
+      'step = torch.compile(step, mode="reduce-overhead")  # CUDA graphs + fusion\n' +
+      '# or: g = torch.cuda.CUDAGraph(); with torch.cuda.graph(g): out = step(static_in)\n' +
+      '#     then per step: static_in.copy_(x); g.replay()',
+  },
+  'host-sync': {
+    title: 'Remove the host synchronization from the loop',
+    detail:
+      'The CPU waited for the GPU to finish, so nothing was queued ahead and the GPU idles while the ' +
+      'CPU prepares the next launch. Keep values on the GPU (no .item(), .cpu(), print of tensors).',
+    snippet:
+      '# before: if loss.item() > threshold: ...\n' +
+      'flag = (loss > threshold)          # stays on the GPU\n' +
+      'out = x.to("cpu", non_blocking=True)  # copy without blocking; read after an event',
+  },
+  allocation: {
+    title: 'Pre-allocate buffers instead of allocating per step',
+    detail: 'cudaMalloc/cudaFree block the CPU (and cudaFree synchronizes the device).',
+    snippet:
+      'PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # caching allocator\n' +
+      'buf = torch.empty(max_shape, device="cuda")  # once, then reuse buf[:n]',
+  },
+  'os-wait': {
+    title: 'Overlap the blocking call with GPU work',
+    detail:
+      'The launching thread sat in a sleep or a socket/pipe read while the GPU had nothing to do. ' +
+      'Run the blocking call in a worker (asyncio / a thread pool) and keep the GPU fed meanwhile.',
+    snippet:
+      'loop = asyncio.get_running_loop()\n' +
+      'fut = loop.run_in_executor(pool, blocking_call, args)  # GPU keeps working\n' +
+      'result = await fut',
+  },
+  'cpu-range': {
+    title: 'Move CPU preprocessing off the GPU loop',
+    detail:
+      'An annotated CPU range with no GPU work ran while the GPU idled. Prepare the next input in a ' +
+      'DataLoader worker or a background thread so it overlaps the current step.',
+    snippet:
+      'loader = DataLoader(ds, batch_size=B, num_workers=4, pin_memory=True, prefetch_factor=2)\n' +
+      'for batch in loader:\n    out = model(batch.to("cuda", non_blocking=True))',
+  },
+  'gpu-wait': {
+    title: 'Check cross-stream dependencies',
+    detail: 'Work was queued before the gap: the GPU waited on an event or another stream.',
+    snippet: '# record/wait events only where a real dependency exists\nstream.wait_event(ev)',
+  },
+  unknown: {
+    title: 'Capture launch records to explain the gaps',
+    detail: 'The trace does not tie GPU ops to their launches; capture with CUDA API tracing.',
+    snippet: 'nsys profile --trace=cuda,nvtx,osrt python app.py',
+  },
+};
+
+export const gpuIdleGaps: Rule = (profile, ctx) => {
+  const timelines = deviceTimelines(profile);
+  // CPU-only traces recorded no GPU activity at all: there is no GPU timeline to call idle.
+  if (timelines.length === 0) return [];
+  const first = Math.min(...timelines.map((t) => t.firstNs));
+  const last = Math.max(...timelines.map((t) => t.lastNs));
+  const wall = (last - first) * timelines.length;
+  const busy = timelines.reduce((s, t) => s + t.busyNs, 0);
+  const activePct = wall > 0 ? (busy / wall) * 100 : 100;
+  if (activePct >= ctx.thresholds.gpuActivePct) return [];
+
+  const gaps = findIdleGaps(profile, ctx.thresholds.minGapNs);
+  const gapNs = gaps.reduce((s, g) => s + g.endNs - g.startNs, 0);
+  if (gapNs === 0) return [];
+  const byCause = new Map<GapCause, IdleGap[]>();
+  for (const g of gaps) byCause.set(g.cause, [...(byCause.get(g.cause) ?? []), g]);
+  const causeNs = (c: GapCause) =>
+    (byCause.get(c) ?? []).reduce((s, g) => s + g.endNs - g.startNs, 0);
+  const causes = [...byCause.keys()].sort((a, b) => causeNs(b) - causeNs(a));
+  const top = causes[0];
+
+  // NVIDIA gpu_time_util view: the device span cut in equal chunks, chunks under 50 % busy.
+  let lowChunks = 0;
+  for (const t of timelines) {
+    const size = (t.lastNs - t.firstNs) / CHUNKS;
+    if (size <= 0) continue;
+    for (let c = 0; c < CHUNKS; c++) {
+      const s = t.firstNs + c * size;
+      let b = 0;
+      for (const i of t.busy)
+        b += Math.max(0, Math.min(i.endNs, s + size) - Math.max(i.startNs, s));
+      if ((b / size) * 100 < LOW_CHUNK_PCT) lowChunks++;
+    }
+  }
+
+  const topGaps = byCause.get(top) ?? [];
+  const located = topGaps.filter((g) => g.rangeIndex >= 0);
+  const locations = [
+    ...aggregateRangeLocations(
+      ctx,
+      located.map((g) => ({ rangeIndex: g.rangeIndex, ns: g.endNs - g.startNs })),
+    ),
+    ...aggregateLocations(
+      ctx,
+      topGaps
+        .filter((g) => g.rangeIndex < 0)
+        .map<LocatedCost>((g) => ({ stackId: g.stackId, ns: g.endNs - g.startNs })),
+    ),
+  ];
+  const evidence: Finding['evidence'] = {
+    gpuActivePct: Number(activePct.toFixed(2)),
+    gpuBusyNs: busy,
+    wallNs: wall,
+    gapCount: gaps.length,
+    gapNs,
+    lowUtilChunks: lowChunks,
+    chunkCount: CHUNKS * timelines.length,
+  };
+  for (const c of causes) evidence[`${c}Ns`] = causeNs(c);
+  const causeText = causes
+    .slice(0, 3)
+    .map((c) => `${GAP_CAUSE_TEXT[c]} ${fmtNs(causeNs(c))} (${byCause.get(c)?.length ?? 0} gaps)`)
+    .join('; ');
+  return [
+    {
+      rule: 'gpu-idle-gaps',
+      severity: activePct < 50 ? 'error' : 'warning',
+      title: `GPU active ${fmtPct(activePct)} of the time`,
+      message:
+        `The GPU was busy ${fmtPct(activePct)} of ${fmtNs(wall)} (threshold ${ctx.thresholds.gpuActivePct} %). ` +
+        `${gaps.length} idle gaps of ≥ ${fmtNs(ctx.thresholds.minGapNs)} add up to ${fmtNs(gapNs)}: ${causeText}. ` +
+        `${lowChunks} of ${CHUNKS * timelines.length} time chunks were under ${LOW_CHUNK_PCT} % busy.`,
+      // Savings: the idle time in gaps of at least minGapNs, i.e. what back-to-back work would
+      // recover at best (GPU-side waits are excluded: removing CPU overhead does not shorten them).
+      savingsNs: ns(gapNs - causeNs('gpu-wait')),
+      evidence,
+      locations,
+      fix: FIXES[top],
+    },
+  ];
+};

@@ -1,0 +1,163 @@
+/**
+ * Finds the GPU's idle gaps and the CPU-side cause of each, following the reference texts'
+ * decision framework: a gap right before a late kernel launch is CPU overhead; one the launching
+ * thread spent returning from a synchronize is a host sync; one spent in cudaMalloc/cudaFree is an
+ * allocation stall; one spent in sleeps, socket or pipe reads is an OS wait (tool call, I/O); one
+ * spent inside an NVTX range that launched no GPU work is CPU work in that range.
+ */
+import type { CpuCall, Profile } from '../model';
+import type { GapStat } from '../report-types';
+import {
+  callsByThread,
+  deviceTimelines,
+  overlapWithCalls,
+  threadKey,
+  userRangesByThread,
+} from './common';
+import type { RuleContext } from './types';
+
+export type GapCause =
+  'late-launch' | 'host-sync' | 'allocation' | 'os-wait' | 'cpu-range' | 'gpu-wait' | 'unknown';
+
+/** Human wording of each cause, used in messages and in Report.gaps. */
+export const GAP_CAUSE_TEXT: Record<GapCause, string> = {
+  'late-launch': 'late launch (CPU overhead before the next launch)',
+  'host-sync': 'host synchronization drained the queue',
+  allocation: 'CUDA memory allocation',
+  'os-wait': 'CPU blocked in an OS wait (sleep, socket, pipe)',
+  'cpu-range': 'CPU work in an annotated range with no GPU work',
+  'gpu-wait': 'GPU-side wait (work was queued before the gap)',
+  unknown: 'unknown (no launch record for the next GPU op)',
+};
+
+export interface IdleGap {
+  rank: number;
+  deviceId: number;
+  startNs: number;
+  endNs: number;
+  cause: GapCause;
+  /** Stack to show the gap at (the late launch, the sync, the allocation, the wait), or -1. */
+  stackId: number;
+  /** Profile.ranges index for 'cpu-range' and for waits inside a range, else -1. */
+  rangeIndex: number;
+}
+
+const isLaunchLike = (c: CpuCall) =>
+  c.kind === 'launch' || c.kind === 'memcpy' || c.kind === 'memset';
+
+/** Every idle gap of at least `minGapNs` on every device, with its cause. */
+export function findIdleGaps(profile: Profile, minGapNs: number): IdleGap[] {
+  const byThread = callsByThread(profile.cpuCalls);
+  const rangesByThread = userRangesByThread(profile);
+  const gaps: IdleGap[] = [];
+  for (const tl of deviceTimelines(profile)) {
+    let opIdx = 0;
+    for (let k = 1; k < tl.busy.length; k++) {
+      const startNs = tl.busy[k - 1].endNs;
+      const endNs = tl.busy[k].startNs;
+      // The first op of the next busy interval is the one the GPU waited for.
+      while (opIdx < tl.ops.length && tl.ops[opIdx].startNs < endNs) opIdx++;
+      if (endNs - startNs < minGapNs) continue;
+      const next = tl.ops[opIdx];
+      gaps.push({
+        rank: tl.rank,
+        deviceId: tl.deviceId,
+        startNs,
+        endNs,
+        ...explainGap(
+          profile,
+          byThread,
+          rangesByThread,
+          startNs,
+          next?.launchIndex ?? -1,
+          next?.stackId ?? -1,
+        ),
+      });
+    }
+  }
+  return gaps;
+}
+
+function explainGap(
+  profile: Profile,
+  byThread: Map<string, CpuCall[]>,
+  rangesByThread: Map<string, number[]>,
+  gapStart: number,
+  launchIndex: number,
+  nextStackId: number,
+): Pick<IdleGap, 'cause' | 'stackId' | 'rangeIndex'> {
+  if (launchIndex < 0) return { cause: 'unknown', stackId: nextStackId, rangeIndex: -1 };
+  const launch = profile.cpuCalls[launchIndex];
+  // Queued before the GPU went idle: the GPU itself waited (events, other streams, launch latency).
+  if (launch.startNs <= gapStart)
+    return { cause: 'gpu-wait', stackId: nextStackId, rangeIndex: -1 };
+  const windowNs = launch.startNs - gapStart;
+  const calls = (byThread.get(threadKey(launch)) ?? []).filter(
+    (c) => c.endNs > gapStart && c.startNs < launch.startNs,
+  );
+  const waits = calls.filter((c) => c.kind === 'os-wait');
+  const allocs = calls.filter((c) => c.kind === 'alloc' || c.kind === 'free');
+  const waitNs = overlapWithCalls(waits, gapStart, launch.startNs);
+  const allocNs = overlapWithCalls(allocs, gapStart, launch.startNs);
+  const rangeIndex = quietRange(profile, byThread, rangesByThread, launch, gapStart);
+  if (waitNs >= windowNs / 2)
+    return { cause: 'os-wait', stackId: longest(waits).stackId, rangeIndex };
+  if (allocNs >= windowNs / 2)
+    return { cause: 'allocation', stackId: longest(allocs).stackId, rangeIndex: -1 };
+  // A sync (or synchronous copy) that returned after the GPU went idle: the CPU had been waiting,
+  // so nothing was queued ahead and the GPU idles while the CPU prepares the next launch.
+  const sync = calls.find(
+    (c) =>
+      (c.kind === 'sync' || c.kind === 'memcpy') && c.endNs >= gapStart && c.startNs < gapStart,
+  );
+  if (sync) return { cause: 'host-sync', stackId: sync.stackId, rangeIndex: -1 };
+  if (rangeIndex >= 0) return { cause: 'cpu-range', stackId: nextStackId, rangeIndex };
+  return { cause: 'late-launch', stackId: nextStackId, rangeIndex: -1 };
+}
+
+function longest(calls: CpuCall[]): CpuCall {
+  return calls.reduce((a, b) => (b.endNs - b.startNs > a.endNs - a.startNs ? b : a));
+}
+
+/**
+ * The innermost user range on the launching thread that covers most of the CPU-side window
+ * [gapStart, launch) and launched no GPU work itself, or -1.
+ */
+function quietRange(
+  profile: Profile,
+  byThread: Map<string, CpuCall[]>,
+  rangesByThread: Map<string, number[]>,
+  launch: CpuCall,
+  gapStart: number,
+): number {
+  const key = threadKey(launch);
+  const windowNs = launch.startNs - gapStart;
+  let best = -1;
+  for (const idx of rangesByThread.get(key) ?? []) {
+    const r = profile.ranges[idx];
+    if (r.startNs >= launch.startNs) break;
+    const cover = Math.min(r.endNs, launch.startNs) - Math.max(r.startNs, gapStart);
+    if (cover < windowNs / 2) continue;
+    const launched = (byThread.get(key) ?? []).some(
+      (c) => isLaunchLike(c) && c.startNs >= r.startNs && c.startNs < r.endNs,
+    );
+    if (!launched && (best < 0 || r.startNs >= profile.ranges[best].startNs)) best = idx;
+  }
+  return best;
+}
+
+/** The largest gaps (for Report.gaps), located through the rule context. */
+export function gapStats(profile: Profile, ctx: RuleContext, max = 50): GapStat[] {
+  return findIdleGaps(profile, ctx.thresholds.minGapNs)
+    .sort((a, b) => b.endNs - b.startNs - (a.endNs - a.startNs))
+    .slice(0, max)
+    .map((g) => ({
+      deviceId: g.deviceId,
+      startNs: g.startNs,
+      endNs: g.endNs,
+      cause: GAP_CAUSE_TEXT[g.cause],
+      location:
+        (g.rangeIndex >= 0 ? ctx.locateRange(g.rangeIndex) : null) ??
+        (g.stackId >= 0 ? ctx.locate(g.stackId) : null),
+    }));
+}

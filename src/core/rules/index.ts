@@ -1,0 +1,111 @@
+/**
+ * The bottleneck rules, run together, and the workload classifier.
+ *
+ * classify() follows the reference texts' classify_bottleneck(): CPU-to-GPU time ratio above 3 →
+ * overhead-bound; communication above `commBoundPct` (20 %) of kernel time → communication-bound;
+ * GEMMs above half of kernel time → compute-bound; otherwise memory-bound. CPU time is framework
+ * operator time (torch cpu_op ranges, nesting merged). nsys traces have no operator ranges: there
+ * the decision framework's first question stands in — GPU active under 50 % of its span is
+ * overhead-bound (reference texts: "GPU active below 60 %" calls for CUDA Graphs). A trace with no
+ * GPU kernels is 'unknown'.
+ */
+import type { Profile } from '../model';
+import type { Classification, Finding } from '../report-types';
+import { allocStalls } from './alloc-stalls';
+import { deviceTimelines, topLevelOpNs } from './common';
+import { gpuIdleGaps } from './gpu-idle-gaps';
+import { hostSync } from './host-sync';
+import { isGemmKernel } from './kernel-classes';
+import { launchOverhead } from './launch-overhead';
+import { memcpyPageable } from './memcpy-pageable';
+import { memcpySync } from './memcpy-sync';
+import { memoryBoundDecode } from './memory-bound-decode';
+import { memoryPressure } from './memory-pressure';
+import { ncclImbalance } from './nccl-imbalance';
+import { ncclOverhead } from './nccl-overhead';
+import { stepTime } from './step-time';
+import { toolCallGaps } from './tool-call-gaps';
+import { DEFAULT_THRESHOLDS, type Rule, type RuleContext, type Thresholds } from './types';
+
+export { gapStats } from './idle-gaps';
+export { stepStats } from './step-time';
+
+/** Every rule by id (the id is also Finding.rule). */
+export const ALL_RULES: Readonly<Record<string, Rule>> = {
+  'gpu-idle-gaps': gpuIdleGaps,
+  'launch-overhead': launchOverhead,
+  'host-sync': hostSync,
+  'alloc-stalls': allocStalls,
+  'memcpy-pageable': memcpyPageable,
+  'memcpy-sync': memcpySync,
+  'tool-call-gaps': toolCallGaps,
+  'nccl-overhead': ncclOverhead,
+  'nccl-imbalance': ncclImbalance,
+  'memory-pressure': memoryPressure,
+  'memory-bound-decode': memoryBoundDecode,
+  'step-time': stepTime,
+};
+
+/** Runs the rules (all, or the ids given) and returns their findings, largest savings first. */
+export function runRules(
+  profile: Profile,
+  ctx: RuleContext,
+  ids: readonly string[] = Object.keys(ALL_RULES),
+): Finding[] {
+  const findings: Finding[] = [];
+  for (const id of ids) {
+    const rule = ALL_RULES[id];
+    if (rule) findings.push(...rule(profile, ctx));
+  }
+  return findings.sort((a, b) => b.savingsNs - a.savingsNs || a.rule.localeCompare(b.rule));
+}
+
+/** The numbers classify() decides on. */
+export interface ClassificationDetail {
+  classification: Classification;
+  gemmFraction: number;
+  commFraction: number;
+  /** CPU operator time over GPU kernel time; null without operator ranges. */
+  cpuToGpuRatio: number | null;
+  gpuActivePct: number;
+}
+
+export function classifyDetail(
+  profile: Profile,
+  thresholds: Thresholds = DEFAULT_THRESHOLDS,
+): ClassificationDetail {
+  let kernelNs = 0;
+  let gemmNs = 0;
+  let commNs = 0;
+  for (const op of profile.gpuOps) {
+    if (op.kind !== 'kernel') continue;
+    const d = op.endNs - op.startNs;
+    kernelNs += d;
+    if (op.isComm) commNs += d;
+    else if (isGemmKernel(op.name)) gemmNs += d;
+  }
+  const timelines = deviceTimelines(profile);
+  const span = timelines.reduce((s, t) => s + t.lastNs - t.firstNs, 0);
+  const busy = timelines.reduce((s, t) => s + t.busyNs, 0);
+  const gpuActivePct = span > 0 ? (busy / span) * 100 : 0;
+  const opNs = topLevelOpNs(profile);
+  const cpuToGpuRatio = opNs > 0 && kernelNs > 0 ? opNs / kernelNs : null;
+  const gemmFraction = kernelNs > 0 ? gemmNs / kernelNs : 0;
+  const commFraction = kernelNs > 0 ? commNs / kernelNs : 0;
+  let classification: Classification;
+  if (kernelNs === 0) classification = 'unknown';
+  else if (cpuToGpuRatio !== null ? cpuToGpuRatio > 3 : gpuActivePct < 50)
+    classification = 'overhead-bound';
+  else if (commFraction * 100 > thresholds.commBoundPct) classification = 'communication-bound';
+  else if (gemmFraction > 0.5) classification = 'compute-bound';
+  else classification = 'memory-bound';
+  return { classification, gemmFraction, commFraction, cpuToGpuRatio, gpuActivePct };
+}
+
+/** The workload's bottleneck class (see the file comment for how it is decided). */
+export function classify(
+  profile: Profile,
+  thresholds: Thresholds = DEFAULT_THRESHOLDS,
+): Classification {
+  return classifyDetail(profile, thresholds).classification;
+}

@@ -1,0 +1,93 @@
+/**
+ * launch-overhead: the GPU repeatedly runs dry for a moment because the CPU had not yet launched
+ * the next kernel (the reference texts' "Python dispatch overhead": many small gaps between kernels,
+ * CPU time well above GPU time). Large gaps are gpu-idle-gaps' business; this rule counts the
+ * small ones (< minGapNs) that add up.
+ */
+import type { Finding } from '../report-types';
+import {
+  type LocatedCost,
+  aggregateLocations,
+  deviceTimelines,
+  fmtNs,
+  fmtPct,
+  ns,
+  percentile,
+  topLevelOpNs,
+} from './common';
+import type { Rule } from './types';
+
+export const launchOverhead: Rule = (profile, ctx) => {
+  const minGap = ctx.thresholds.minGapNs;
+  let spanNs = 0;
+  let kernels = 0;
+  let kernelNs = 0;
+  let starvedIdle = 0;
+  const starved: LocatedCost[] = [];
+  const kernelDurs: number[] = [];
+  const launchDurs: number[] = [];
+  for (const tl of deviceTimelines(profile)) {
+    spanNs += tl.lastNs - tl.firstNs;
+    let busyEnd = -Infinity;
+    for (const op of tl.ops) {
+      if (op.kind === 'kernel') {
+        kernels++;
+        kernelNs += op.endNs - op.startNs;
+        kernelDurs.push(op.endNs - op.startNs);
+        const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
+        if (call) launchDurs.push(call.endNs - call.startNs);
+        const gap = op.startNs - busyEnd;
+        // Starved: the GPU went idle before the CPU even started the launch call.
+        if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd) {
+          starvedIdle += gap;
+          starved.push({ stackId: op.stackId, ns: gap });
+        }
+      }
+      busyEnd = Math.max(busyEnd, op.endNs);
+    }
+  }
+  if (kernels === 0 || spanNs === 0) return [];
+  const starvedPct = (starvedIdle / spanNs) * 100;
+  if (starvedPct < ctx.thresholds.launchStarvedPct) return [];
+  kernelDurs.sort((a, b) => a - b);
+  launchDurs.sort((a, b) => a - b);
+  const opNs = topLevelOpNs(profile);
+  const evidence: Finding['evidence'] = {
+    kernelCount: kernels,
+    starvedKernels: starved.length,
+    starvedIdleNs: starvedIdle,
+    starvedPct: Number(starvedPct.toFixed(2)),
+    medianKernelNs: percentile(kernelDurs, 50),
+    medianLaunchCallNs: percentile(launchDurs, 50),
+    kernelNs,
+  };
+  // The reference texts' dispatch-overhead ratio (CPU op time over GPU time; > 2 is overhead-bound).
+  if (opNs > 0 && kernelNs > 0) evidence.cpuToGpuRatio = Number((opNs / kernelNs).toFixed(2));
+  return [
+    {
+      rule: 'launch-overhead',
+      severity: 'warning',
+      title: `Launch-bound: ${starved.length} kernels waited for the CPU`,
+      message:
+        `${starved.length} of ${kernels} kernels started after a short idle gap in which the CPU had not ` +
+        `yet launched them: ${fmtNs(starvedIdle)} lost, ${fmtPct(starvedPct)} of the GPU span ` +
+        `(threshold ${ctx.thresholds.launchStarvedPct} %). Median kernel ${fmtNs(percentile(kernelDurs, 50))} ` +
+        `vs median launch call ${fmtNs(percentile(launchDurs, 50))}.`,
+      // Savings: the starved idle time itself — a CUDA graph replays the kernels back to back.
+      savingsNs: ns(starvedIdle),
+      evidence,
+      locations: aggregateLocations(ctx, starved),
+      fix: {
+        title: 'Launch the step as one CUDA graph (or fuse with torch.compile)',
+        detail:
+          'Each small kernel costs a Python + dispatcher + cudaLaunchKernel round trip longer than the ' +
+          'kernel itself. CUDA Graphs remove the per-kernel launch; torch.compile fuses elementwise ops.',
+        snippet:
+          'model = torch.compile(model, mode="reduce-overhead")  # uses CUDA graphs\n' +
+          '# manual: g = torch.cuda.CUDAGraph()\n' +
+          '# with torch.cuda.graph(g): static_out = model(static_in)\n' +
+          '# each step: static_in.copy_(x); g.replay()',
+      },
+    },
+  ];
+};

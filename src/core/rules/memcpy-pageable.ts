@@ -1,0 +1,51 @@
+/**
+ * memcpy-pageable: host↔device copies to or from pageable host memory (NVIDIA's
+ * `cuda_memcpy_async`). The driver stages them through a pinned buffer, so they run slower and
+ * make an "async" copy synchronous with the host.
+ */
+import { type LocatedCost, aggregateLocations, fmtBytes, fmtNs, ns } from './common';
+import type { Rule } from './types';
+
+/** Pageable copies move at roughly half the pinned bandwidth (staging copy + DMA). */
+const PAGEABLE_SLOWDOWN = 0.5;
+
+export const memcpyPageable: Rule = (profile, ctx) => {
+  const copies = profile.gpuOps.filter(
+    (op) =>
+      op.kind === 'memcpy' &&
+      ((op.copyKind === 'HtoD' && op.srcKind === 'pageable') ||
+        (op.copyKind === 'DtoH' && op.dstKind === 'pageable')),
+  );
+  const copyNs = copies.reduce((s, op) => s + op.endNs - op.startNs, 0);
+  if (copies.length === 0 || copyNs < ctx.thresholds.minGapNs) return [];
+  const bytes = copies.reduce((s, op) => s + (op.bytes ?? 0), 0);
+  const gbps = copyNs > 0 ? bytes / copyNs : 0;
+  const htod = copies.filter((op) => op.copyKind === 'HtoD').length;
+  const costs: LocatedCost[] = copies.map((op) => ({
+    stackId: op.stackId >= 0 ? op.stackId : (profile.cpuCalls[op.launchIndex]?.stackId ?? -1),
+    ns: op.endNs - op.startNs,
+  }));
+  return [
+    {
+      rule: 'memcpy-pageable',
+      severity: 'warning',
+      title: `${copies.length} copies through pageable memory (${fmtBytes(bytes)})`,
+      message:
+        `${copies.length} copies (${htod} host→device, ${copies.length - htod} device→host) used pageable host ` +
+        `memory: ${fmtBytes(bytes)} in ${fmtNs(copyNs)} of GPU time (${gbps.toFixed(1)} GB/s).`,
+      // Savings: pinned memory roughly doubles host↔device bandwidth, so about half the copy time.
+      savingsNs: ns(copyNs * PAGEABLE_SLOWDOWN),
+      evidence: { copyCount: copies.length, bytes, copyNs, gbPerS: Number(gbps.toFixed(2)) },
+      locations: aggregateLocations(ctx, costs),
+      fix: {
+        title: 'Use pinned (page-locked) host memory',
+        detail:
+          'Pin the source once (or let the DataLoader do it) and copy with non_blocking=True.',
+        snippet:
+          'loader = DataLoader(ds, batch_size=B, pin_memory=True)\n' +
+          'x = batch.to("cuda", non_blocking=True)\n' +
+          '# or once: buf = torch.empty(shape, pin_memory=True); buf.copy_(src); buf.to("cuda", non_blocking=True)',
+      },
+    },
+  ];
+};

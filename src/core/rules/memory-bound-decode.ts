@@ -1,0 +1,73 @@
+/**
+ * memory-bound-decode: the reference texts' pattern 4. During decode each token reads all weights
+ * and the KV cache once, so time goes to kernels bound by DRAM bandwidth (GEMV, split-KV attention,
+ * norms, elementwise) rather than to GEMMs. Fires when those kernels hold at least
+ * `thresholds.memoryBoundPct` of kernel time and GEMMs less than half (the classifier's
+ * memory-bound branch). Without Nsight Compute counters the kernel family is the evidence; where
+ * the trace has GPU metrics (DRAM throughput %) their mean is added.
+ */
+import type { Finding } from '../report-types';
+import { type LocatedCost, aggregateLocations, fmtNs, fmtPct, ns } from './common';
+import { isGemmKernel, isMemoryBoundKernel } from './kernel-classes';
+import type { Rule } from './types';
+
+/** FP16 → FP8 weights/KV halve the bytes a memory-bound kernel moves. */
+const QUANT_BYTES_SAVED = 0.5;
+
+export const memoryBoundDecode: Rule = (profile, ctx) => {
+  let kernelNs = 0;
+  let gemmNs = 0;
+  let memNs = 0;
+  const byName = new Map<string, number>();
+  const costs: LocatedCost[] = [];
+  for (const op of profile.gpuOps) {
+    if (op.kind !== 'kernel' || op.isComm) continue;
+    const d = op.endNs - op.startNs;
+    kernelNs += d;
+    if (isGemmKernel(op.name)) gemmNs += d;
+    else if (isMemoryBoundKernel(op.name)) {
+      memNs += d;
+      byName.set(op.name, (byName.get(op.name) ?? 0) + d);
+      costs.push({ stackId: op.stackId, ns: d });
+    }
+  }
+  if (kernelNs < ctx.thresholds.minGapNs) return [];
+  const memPct = (memNs / kernelNs) * 100;
+  const gemmPct = (gemmNs / kernelNs) * 100;
+  if (memPct < ctx.thresholds.memoryBoundPct || gemmPct >= 50) return [];
+  const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const evidence: Finding['evidence'] = {
+    memoryBoundPct: Number(memPct.toFixed(2)),
+    gemmPct: Number(gemmPct.toFixed(2)),
+    memoryBoundNs: memNs,
+    kernelNs,
+    topKernel: top[0]?.[0] ?? null,
+  };
+  const dram = profile.metrics.filter((m) => /DRAM.*(Throughput|Bandwidth)/i.test(m.metric));
+  if (dram.length > 0)
+    evidence.meanDramPct = Number((dram.reduce((s, m) => s + m.value, 0) / dram.length).toFixed(2));
+  return [
+    {
+      rule: 'memory-bound-decode',
+      severity: 'info',
+      title: `Memory-bandwidth-bound kernels take ${fmtPct(memPct)} of GPU time`,
+      message:
+        `${fmtNs(memNs)} of ${fmtNs(kernelNs)} kernel time (${fmtPct(memPct)}) went to memory-bound kernels ` +
+        `(GEMV, decode attention, norms, elementwise); GEMMs took ${fmtPct(gemmPct)}. Top: ` +
+        `${top.map(([n, d]) => `${n.slice(0, 60)} ${fmtNs(d)}`).join('; ')}. More FLOPs will not help; fewer bytes will.`,
+      // Savings: FP16 → FP8 weights/KV cache halve the bytes these kernels move, so about half their time.
+      savingsNs: ns(memNs * QUANT_BYTES_SAVED),
+      evidence,
+      locations: aggregateLocations(ctx, costs),
+      fix: {
+        title: 'Move fewer bytes per token: quantize, fuse, batch',
+        detail:
+          'Quantize weights and KV cache (FP8/INT4), use grouped-query attention, fuse elementwise chains ' +
+          '(torch.compile), and batch more sequences per decode step so each weight read serves more tokens.',
+        snippet:
+          'model = torch.compile(model)  # fuses norm + elementwise chains\n' +
+          '# serving: LLM(model, quantization="fp8", kv_cache_dtype="fp8", max_num_seqs=64)',
+      },
+    },
+  ];
+};

@@ -1,0 +1,69 @@
+/**
+ * nccl-overhead: communication kernels (NCCL/RCCL collectives) take more than
+ * `thresholds.commWarnPct` of kernel time (reference texts: "NCCL overhead above 10 %"; above
+ * `commBoundPct` the run is communication-bound). Reports how much of it is exposed, i.e. not
+ * overlapped with compute kernels on the same device.
+ */
+import { busyNs, type Interval, unionIntervals } from '../intervals';
+import { type LocatedCost, aggregateLocations, deviceTimelines, fmtNs, fmtPct, ns } from './common';
+import type { Rule } from './types';
+
+export const ncclOverhead: Rule = (profile, ctx) => {
+  let kernelNs = 0;
+  let commNs = 0;
+  let exposedNs = 0;
+  let commCount = 0;
+  const costs: LocatedCost[] = [];
+  for (const tl of deviceTimelines(profile)) {
+    const comm: Interval[] = [];
+    const compute: Interval[] = [];
+    for (const op of tl.ops) {
+      if (op.kind !== 'kernel') continue;
+      kernelNs += op.endNs - op.startNs;
+      if (op.isComm) {
+        commNs += op.endNs - op.startNs;
+        commCount++;
+        comm.push(op);
+        costs.push({ stackId: op.stackId, ns: op.endNs - op.startNs });
+      } else compute.push(op);
+    }
+    // Exposed communication: comm time during which no compute kernel ran on this device.
+    const both = busyNs([...unionIntervals(comm), ...unionIntervals(compute)]);
+    exposedNs += both - busyNs(compute);
+  }
+  if (kernelNs === 0 || commCount === 0) return [];
+  const pct = (commNs / kernelNs) * 100;
+  if (pct < ctx.thresholds.commWarnPct) return [];
+  const bound = pct >= ctx.thresholds.commBoundPct;
+  return [
+    {
+      rule: 'nccl-overhead',
+      severity: bound ? 'error' : 'warning',
+      title: `Communication is ${fmtPct(pct)} of GPU kernel time`,
+      message:
+        `${commCount} collective kernels took ${fmtNs(commNs)} of ${fmtNs(kernelNs)} kernel time ` +
+        `(${fmtPct(pct)}; warn at ${ctx.thresholds.commWarnPct} %, communication-bound at ` +
+        `${ctx.thresholds.commBoundPct} %). ${fmtNs(exposedNs)} of it ran with no compute alongside.`,
+      // Savings: the exposed communication time — what overlapping comm with compute can hide at best.
+      savingsNs: ns(exposedNs),
+      evidence: {
+        commPct: Number(pct.toFixed(2)),
+        commNs,
+        kernelNs,
+        commKernelCount: commCount,
+        exposedNs,
+      },
+      locations: aggregateLocations(ctx, costs),
+      fix: {
+        title: 'Overlap communication with compute, or communicate less',
+        detail:
+          'Bucket gradients / overlap all-reduce with the backward pass (DDP does this by default), run ' +
+          'collectives on a side stream, or lower the tensor-parallel degree so fewer all-reduces are needed.',
+        snippet:
+          'model = DDP(model, bucket_cap_mb=25, gradient_as_bucket_view=True)\n' +
+          '# async collective overlapped with independent compute:\n' +
+          'work = dist.all_reduce(t, async_op=True); y = other_compute(x); work.wait()',
+      },
+    },
+  ];
+};

@@ -1,0 +1,134 @@
+/**
+ * step-time: per-iteration latency from `ProfilerStep#N` ranges (kind 'step') or, without them, the
+ * repeated annotated ranges that look like iterations (a name with a number or step/iter in it,
+ * the same once the number is folded,
+ * ≥ 3 non-overlapping instances on one thread; the family with the most total time wins).
+ * Reports p50/p95/p99 (nearest rank) and fires on outliers slower than
+ * `thresholds.stepOutlierFactor` × the median (reference texts: compare percentile distributions;
+ * the tail, not the median, breaks SLOs).
+ */
+import type { Profile } from '../model';
+import type { StepStats } from '../report-types';
+import { aggregateRangeLocations, fmtNs, ns, percentile, threadKey } from './common';
+import type { Rule } from './types';
+
+const MIN_STEPS = 3;
+const family = (name: string) => name.replace(/\d+/g, '#');
+
+/** Indexes (into Profile.ranges) of the iteration ranges, in trace order. */
+export function stepRanges(profile: Profile): number[] {
+  const seen = new Set<string>();
+  const steps = profile.ranges
+    .map((r, i) => ({ r, i }))
+    .filter(({ r }) => r.kind === 'step')
+    .filter(({ r }) => {
+      // Kineto writes ProfilerStep#N on the CPU and again as a GPU annotation: keep one.
+      const key = `${r.rank}:${r.name}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .map(({ i }) => i);
+  if (steps.length > 0)
+    return steps.sort((a, b) => profile.ranges[a].startNs - profile.ranges[b].startNs);
+  const families = new Map<string, number[]>();
+  profile.ranges.forEach((r, i) => {
+    // Iteration ranges carry their index (react_step_3, iter 12) or say so (step, iteration).
+    if ((r.kind !== 'nvtx' && r.kind !== 'annotation') || !/\d|step|iter/i.test(r.name)) return;
+    const key = `${threadKey(r)}|${family(r.name)}`;
+    families.set(key, [...(families.get(key) ?? []), i]);
+  });
+  let best: number[] = [];
+  let bestNs = 0;
+  for (const idxs of families.values()) {
+    if (idxs.length < MIN_STEPS) continue;
+    idxs.sort((a, b) => profile.ranges[a].startNs - profile.ranges[b].startNs);
+    const overlapping = idxs.some(
+      (x, k) => k > 0 && profile.ranges[x].startNs < profile.ranges[idxs[k - 1]].endNs,
+    );
+    if (overlapping) continue;
+    const total = idxs.reduce((s, x) => s + profile.ranges[x].endNs - profile.ranges[x].startNs, 0);
+    if (total > bestNs) {
+      best = idxs;
+      bestNs = total;
+    }
+  }
+  return best;
+}
+
+/** Step-time statistics for Report.steps, or null when the trace has fewer than 3 steps. */
+export function stepStats(profile: Profile): StepStats | null {
+  const steps = stepRanges(profile);
+  if (steps.length < MIN_STEPS) return null;
+  const durationsNs = steps.map((i) => profile.ranges[i].endNs - profile.ranges[i].startNs);
+  const sorted = [...durationsNs].sort((a, b) => a - b);
+  return {
+    count: durationsNs.length,
+    p50Ns: percentile(sorted, 50),
+    p95Ns: percentile(sorted, 95),
+    p99Ns: percentile(sorted, 99),
+    meanNs: ns(durationsNs.reduce((s, d) => s + d, 0) / durationsNs.length),
+    durationsNs,
+  };
+}
+
+export const stepTime: Rule = (profile, ctx) => {
+  const steps = stepRanges(profile);
+  const stats = stepStats(profile);
+  if (!stats) return [];
+  const limit = stats.p50Ns * ctx.thresholds.stepOutlierFactor;
+  const outliers = steps.filter((i) => profile.ranges[i].endNs - profile.ranges[i].startNs > limit);
+  if (outliers.length === 0) return [];
+  const excess = outliers.reduce(
+    (s, i) => s + profile.ranges[i].endNs - profile.ranges[i].startNs - stats.p50Ns,
+    0,
+  );
+  const slowest = outliers.reduce((a, b) =>
+    profile.ranges[b].endNs - profile.ranges[b].startNs >
+    profile.ranges[a].endNs - profile.ranges[a].startNs
+      ? b
+      : a,
+  );
+  const slowNs = profile.ranges[slowest].endNs - profile.ranges[slowest].startNs;
+  const name = family(profile.ranges[steps[0]].name);
+  return [
+    {
+      rule: 'step-time',
+      severity: 'warning',
+      title: `${outliers.length} slow ${name} steps (p99 ${fmtNs(stats.p99Ns)} vs p50 ${fmtNs(stats.p50Ns)})`,
+      message:
+        `${stats.count} steps: p50 ${fmtNs(stats.p50Ns)}, p95 ${fmtNs(stats.p95Ns)}, p99 ${fmtNs(stats.p99Ns)}, ` +
+        `mean ${fmtNs(stats.meanNs)}. ${outliers.length} took more than ${ctx.thresholds.stepOutlierFactor}× the median; ` +
+        `the slowest, "${profile.ranges[slowest].name}", took ${fmtNs(slowNs)}.`,
+      // Savings: the outliers' time above the median step — what a steady loop would not spend.
+      savingsNs: ns(excess),
+      evidence: {
+        stepCount: stats.count,
+        p50Ns: stats.p50Ns,
+        p95Ns: stats.p95Ns,
+        p99Ns: stats.p99Ns,
+        meanNs: stats.meanNs,
+        outlierCount: outliers.length,
+        slowestStep: profile.ranges[slowest].name,
+        slowestNs: slowNs,
+      },
+      locations: aggregateRangeLocations(
+        ctx,
+        outliers.map((i) => ({
+          rangeIndex: i,
+          ns: profile.ranges[i].endNs - profile.ranges[i].startNs,
+        })),
+      ),
+      fix: {
+        title: 'Find what the slow steps do differently',
+        detail:
+          'Typical causes: recompilation on a new shape, garbage collection, a data-loader stall, an ' +
+          'allocation or checkpoint/logging every N steps. Pad shapes, freeze the GC, prefetch data.',
+        snippet:
+          'import gc; gc.freeze()                   # no full collections mid-loop\n' +
+          'torch._dynamo.config.cache_size_limit = 64  # or pad inputs to fixed buckets\n' +
+          'loader = DataLoader(ds, num_workers=4, prefetch_factor=4, persistent_workers=True)',
+      },
+    },
+  ];
+};
