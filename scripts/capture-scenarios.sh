@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Captures the CPU-only scenario scripts in test/scenarios with Nsight Systems (OS runtime + NVTX,
+# no GPU needed) and exports each to test/fixtures/scenarios/<name>.sqlite.
+# Needs nsys (Debian nsight-systems 2022.4 works), libnvToolsExt.so.1 and python3.
+# cudaMalloc churn, kernels and copies cannot be captured on a machine without a GPU.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="$root/test/fixtures/scenarios"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+importer=/usr/lib/nsight-systems/host-linux-x64/QdstrmImporter
+mkdir -p "$out"
+cd "$root/test/scenarios"
+for script in sync_tool_call socket_wait cpu_preprocess; do
+  rep="$work/$script"
+  nsys profile --trace=osrt,nvtx --sample=none --cpuctxsw=none --force-overwrite true \
+    -o "$rep" /usr/bin/python3 "$script.py"
+  # Debian's packaging does not find its importer: convert the leftover .qdstrm ourselves.
+  if [ ! -f "$rep.nsys-rep" ] && [ -f "$rep.qdstrm" ]; then "$importer" -i "$rep.qdstrm"; fi
+  nsys export --type sqlite --force-overwrite true -o "$out/$script.sqlite" "$rep.nsys-rep" >/dev/null
+  # The environment and stdout tables can hold personal data: drop them from the committed file.
+  sqlite3 "$out/$script.sqlite" "DELETE FROM TARGET_INFO_SYSTEM_ENV; DELETE FROM ProcessStreams; VACUUM;" 2>/dev/null || true
+  ls -l "$out/$script.sqlite"
+done
