@@ -1,0 +1,61 @@
+/**
+ * Independent views of Kineto trace files for the tests: whole-file zlib + JSON.parse, so the
+ * expected values never come from the reader under test.
+ */
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+
+export interface TraceEvent {
+  ph?: string;
+  cat?: string;
+  name?: string;
+  pid?: number | string;
+  tid?: number | string;
+  ts?: number;
+  dur?: number;
+  id?: number;
+  args?: Record<string, unknown>;
+}
+
+/** Raw text of a trace file (.json or .json.gz). */
+export function traceText(file: string): string {
+  const buf = fs.readFileSync(file);
+  return (buf[0] === 0x1f && buf[1] === 0x8b ? zlib.gunzipSync(buf) : buf).toString('utf8');
+}
+
+/** The trace's top-level value and its events. */
+export function loadTrace(file: string): { top: Record<string, unknown>; events: TraceEvent[] } {
+  const data = JSON.parse(traceText(file)) as unknown;
+  if (Array.isArray(data)) return { top: {}, events: data as TraceEvent[] };
+  const top = data as Record<string, unknown>;
+  return { top, events: top.traceEvents as TraceEvent[] };
+}
+
+export const KERNEL_CATS = new Set(['kernel', 'Kernel']);
+export const MEMCPY_CATS = new Set(['gpu_memcpy', 'Memcpy']);
+export const MEMSET_CATS = new Set(['gpu_memset', 'Memset']);
+export const LAUNCH_CATS = new Set(['cuda_runtime', 'cuda_driver', 'Runtime']);
+
+export function durNs(e: TraceEvent): number {
+  return Math.round((e.dur ?? 0) * 1000);
+}
+
+/** Per-name kernel count and total ns, summed directly over the trace's kernel events. */
+export function kernelTotals(events: TraceEvent[]): Map<string, { count: number; ns: number }> {
+  const totals = new Map<string, { count: number; ns: number }>();
+  for (const e of events) {
+    if (e.ph !== 'X' || !KERNEL_CATS.has(e.cat ?? '')) continue;
+    const t = totals.get(e.name ?? '') ?? { count: 0, ns: 0 };
+    t.count++;
+    t.ns += durNs(e);
+    totals.set(e.name ?? '', t);
+  }
+  return totals;
+}
+
+/** A python_function style name `file(line): fn`, or null for other names. */
+export function frameOf(name: string): { file: string; line: number; function: string } | null {
+  const m = /^(.*)\((\d+)\): (.+)$/.exec(name);
+  if (!m || name.startsWith('<built-in')) return null;
+  return { file: m[1], line: Number(m[2]), function: m[3] };
+}
