@@ -3,15 +3,25 @@
  * first need (a trace opened or captured, the report shown), so opening a Python file stays cheap.
  */
 import * as vscode from 'vscode';
-import { ClearRequest, ReportRequest, SelectTraceRequest, StatusRequest, type StatusResult } from '../shared/protocol';
+import {
+  ClearRequest,
+  ReportRequest,
+  SelectTraceRequest,
+  StatusRequest,
+  type StatusResult,
+} from '../shared/protocol';
 import { ServerHandle } from './client';
 import { ReportPanel } from './panel';
 import { TraceStatusBar } from './status-bar';
+import { registerCaptures, restoreLatestCaptures } from './tasks/commands';
+import type { CaptureService } from './tasks/capture-service';
 import { openTrace, TRACE_FILTERS } from './traces';
 
 export interface GpuLensApi {
   /** The running language client (started on first call). Used by the host tests. */
   client: ServerHandle['client'];
+  /** Runs captures and reports their outcomes (`onDidFinish`). Used by the host tests. */
+  captures: CaptureService;
 }
 
 export function activate(context: vscode.ExtensionContext): GpuLensApi {
@@ -29,14 +39,30 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
     return result;
   };
 
+  const loadCapture = async (uri: vscode.Uri, capture: { command: string; startedAt: string }) =>
+    (await open(uri, capture)) !== undefined;
+  const captures = registerCaptures(context, loadCapture);
+
   context.subscriptions.push(
+    // "Open in GPU Lens" in the explorer's context menu of trace files.
+    vscode.commands.registerCommand('gpuLens.openInGpuLens', (uri?: vscode.Uri) =>
+      vscode.commands.executeCommand('gpuLens.openTrace', uri),
+    ),
     vscode.commands.registerCommand('gpuLens.openTrace', async (uri?: vscode.Uri) => {
       const target =
         uri ??
-        (await vscode.window.showOpenDialog({ canSelectMany: false, filters: TRACE_FILTERS, title: 'Open a profiler trace' }))?.[0];
+        (
+          await vscode.window.showOpenDialog({
+            canSelectMany: false,
+            filters: TRACE_FILTERS,
+            title: 'Open a profiler trace',
+          })
+        )?.[0];
       return target ? open(target) : undefined;
     }),
-    vscode.commands.registerCommand('gpuLens.showReport', (at?: { file: string; line: number }) => panel.show(at)),
+    vscode.commands.registerCommand('gpuLens.showReport', (at?: { file: string; line: number }) =>
+      panel.show(at),
+    ),
     vscode.commands.registerCommand('gpuLens.clearAnnotations', async () => {
       if (!server.isRunning()) return;
       await (await server.client()).sendRequest(ClearRequest);
@@ -44,24 +70,35 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
     }),
     vscode.commands.registerCommand('gpuLens.selectTrace', async () => {
       const client = await server.client();
-      const status = (await client.sendRequest(StatusRequest)) as StatusResult;
+      const status = await client.sendRequest<StatusResult>(StatusRequest);
       if (status.loaded.length === 0) {
-        void vscode.window.showInformationMessage('GPU Lens: no trace is loaded yet. Profile a file or open a trace.');
+        void vscode.window.showInformationMessage(
+          'GPU Lens: no trace is loaded yet. Profile a file or open a trace.',
+        );
         return;
       }
       const pick = await vscode.window.showQuickPick(
-        status.loaded.map((t) => ({ label: vscode.workspace.asRelativePath(t.path), description: t.active ? 'active' : '', id: t.id })),
+        status.loaded.map((t) => ({
+          label: vscode.workspace.asRelativePath(t.path),
+          description: t.active ? 'active' : '',
+          id: t.id,
+        })),
         { title: 'GPU Lens: show which trace?' },
       );
       if (!pick) return;
       await client.sendRequest(SelectTraceRequest, { id: pick.id });
-      const shown = (await client.sendRequest(ReportRequest, { id: pick.id })) as { path: string; report: { summary: never } } | null;
+      const shown = await client.sendRequest<{
+        path: string;
+        report: { summary: never };
+      } | null>(ReportRequest, { id: pick.id });
       if (shown) statusBar.show(shown.path, shown.report);
       await panel.refresh();
     }),
   );
 
-  return { client: () => server.client() };
+  // After activation returns: the previous session's latest capture loads in the background.
+  restoreLatestCaptures(loadCapture);
+  return { client: () => server.client(), captures };
 }
 
 export function deactivate(): void {
