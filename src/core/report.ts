@@ -4,6 +4,7 @@ import { REPORT_SCHEMA, type Report } from './report-types';
 import { attributeLines, createRuleContext, StackResolver, type AttributionOptions } from './attribute';
 import { locateRanges, rangeStats } from './range-sites';
 import { gpuTotals, kernelTable, timelineTracks } from './summary';
+import { classify, gapStats, runRules, stepStats } from './rules/index';
 import type { Thresholds } from './rules/types';
 import { PathResolver, WorkspaceIndex } from './workspace-paths';
 
@@ -17,19 +18,19 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   const totals = gpuTotals(profile);
   const { lines, unattributedNs } = attributeLines(profile, stacks);
   const ranges = rangeStats(profile, locateRanges(profile, stacks));
-  createRuleContext(profile, options, stacks);
+  const ctx = createRuleContext(profile, options, stacks);
   const timelineStartNs = firstGpuStart(profile);
   return {
     schema: REPORT_SCHEMA,
     source: { ...profile.source },
-    summary: { ...totals, classification: 'unknown' },
+    summary: { ...totals, classification: classify(profile, ctx.thresholds) },
     kernels: kernelTable(profile),
     lines,
     ranges,
-    findings: [],
+    findings: runRules(profile, ctx),
     unattributedNs,
-    gaps: [],
-    steps: null,
+    gaps: gapStats(profile, ctx),
+    steps: stepStats(profile),
     timelineStartNs,
     timeline: timelineTracks(profile, timelineStartNs, totals.wallNs),
     warnings: [...profile.warnings],

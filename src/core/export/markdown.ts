@@ -2,9 +2,15 @@
 import { formatNs, formatPct } from '../format';
 import type { Report } from '../report-types';
 
-/** Escapes Markdown and HTML metacharacters so trace strings render as text. */
+/**
+ * Escapes Markdown and HTML metacharacters so trace strings render as text (never as links, HTML,
+ * emphasis or table cells). Line-start markers are escaped too, since the text may open a line.
+ */
 export function escapeMarkdown(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+  return s
+    .replace(/\r?\n/g, ' ')
+    .replace(/[\\`*_{}[\]<>|&~]/g, (c) => `\\${c}`)
+    .replace(/^([#+\-!])/, '\\$1');
 }
 
 function table(head: string[], rows: string[][]): string[] {
