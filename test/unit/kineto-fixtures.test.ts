@@ -15,7 +15,7 @@ import {
 } from './kineto-helpers';
 
 for (const file of allFixtures('torch')) {
-  test(`kineto ${path.basename(file)}: kernels, copies, launches and devices match the trace`, async () => {
+  void test(`kineto ${path.basename(file)}: kernels, copies, launches and devices match the trace`, async () => {
     const { top, events } = loadTrace(file);
     const profile = await readKineto(file);
     assert.equal(profile.source.format, 'kineto-json');
@@ -62,7 +62,7 @@ for (const file of allFixtures('torch')) {
   });
 }
 
-test('kineto ns-resolution trace: start times keep their ns digits', async () => {
+void test('kineto ns-resolution trace: start times keep their ns digits', async () => {
   const file = fixture('torch', 'ns-resolution-rank0.pt.trace.json.gz');
   const profile = await readKineto(file);
   // Kernel "ts" literals read as exact decimals with BigInt, independent of doubles.
@@ -78,7 +78,7 @@ test('kineto ns-resolution trace: start times keep their ns digits', async () =>
     assert.equal(kernels[i].startNs - kernels[0].startNs, Number(literals[i] - literals[0]));
 });
 
-test('kineto memory samples come from [memory] events with running totals', async () => {
+void test('kineto memory samples come from [memory] events with running totals', async () => {
   const file = fixture('torch', 'h100-bert-small-stack.json.gz');
   const { events } = loadTrace(file);
   const mem = events.filter(

@@ -43,7 +43,7 @@ for (const name of [
   'h100-qwen0.5b-stack.json.gz',
   'h100-owlv2-stack.json.gz',
 ]) {
-  test(`kineto stacks ${name}: top kernels' innermost frames match a python_function walk`, async () => {
+  void test(`kineto stacks ${name}: top kernels' innermost frames match a python_function walk`, async () => {
     const file = fixture('torch', name);
     const { events } = loadTrace(file);
     const profile = await readKineto(file);
@@ -72,7 +72,7 @@ for (const name of [
   });
 }
 
-test('kineto stacks: a backward kernel on the autograd thread gets its forward op stack', async () => {
+void test('kineto stacks: a backward kernel on the autograd thread gets its forward op stack', async () => {
   const { top, events } = loadTrace(fixture('torch', 'backward-thread.json'));
   // The fixture holds the backward side only: add the forward op (same Sequence number) and its
   // Python frames on the main thread, as a full trace would have them.
@@ -134,7 +134,7 @@ test('kineto stacks: a backward kernel on the autograd thread gets its forward o
   assert.equal(bare.gpuOps[0].stackId, -1);
 });
 
-test('kineto stacks: legacy "Call stack" of the enclosing operator', async () => {
+void test('kineto stacks: legacy "Call stack" of the enclosing operator', async () => {
   const file = fixture('torch', 'v100-resnet50-legacy-callstack.pt.trace.json.gz');
   const { events } = loadTrace(file);
   const profile = await readKineto(file);
