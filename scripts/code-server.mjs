@@ -165,7 +165,7 @@ export function extensionManifest() {
  * @param {boolean} [o.smokeTestDriver] enable the smoke-test driver (needed for extensionTestsPath payloads)
  * @param {Record<string,string>} [o.env] extra environment for code-server and its extension host
  * @param {(line: string) => void} [o.onLog] receives code-server's own output lines
- * @returns {Promise<{ url: string, port: number, dir: string, stop: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, port: number, dir: string, extensionsDir: string, stop: () => Promise<void> }>}
  */
 export async function startCodeServer(o) {
   const entry = ensureCodeServer();
@@ -296,7 +296,7 @@ export async function startCodeServer(o) {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { url, port, dir, stop };
+  return { url, port, dir, extensionsDir: exts, stop };
 }
 
 /**

@@ -29,16 +29,21 @@ async function main() {
   });
   console.log(`[ui-tests] code-server up at ${server.url} in ${Date.now() - started} ms`);
   try {
-    // A glob, not the folder: node 24's runner does not search a folder given as an argument.
-    const child = spawn(node24, ['--test', ...process.argv.slice(2), `${testsDir}/**/*.test.js`], {
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        GPU_LENS_UI_URL: server.url,
-        GPU_LENS_UI_FOLDER: folder,
-        GPU_LENS_FIXTURES: fixtures,
+    // One file at a time: each drives a browser (and vsix.test rebuilds dist/). A glob, not the
+    // folder: node 24's runner does not search a folder given as an argument.
+    const child = spawn(
+      node24,
+      ['--test', '--test-concurrency=1', ...process.argv.slice(2), `${testsDir}/**/*.test.js`],
+      {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          GPU_LENS_UI_URL: server.url,
+          GPU_LENS_UI_FOLDER: folder,
+          GPU_LENS_FIXTURES: fixtures,
+        },
       },
-    });
+    );
     const code = await new Promise((resolve) =>
       child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))),
     );

@@ -18,11 +18,15 @@ const resultsDir = path.join(repoRoot, 'test-results');
 export interface CodeServer {
   url: string;
   port: number;
+  /** The server's own extensions folder (where --install-extension unpacks a VSIX). */
+  extensionsDir: string;
   stop(): Promise<void>;
 }
 
 /** The JavaScript helpers of scripts/code-server.mjs, typed. */
 export interface Harness {
+  /** The repo's Node 24 binary. */
+  node24: string;
   launchBrowser(): Promise<BrowserContext>;
   startCodeServer(o: {
     folder: string;
@@ -145,6 +149,33 @@ export class Session {
         await row.first().click();
         return true;
       },
+      timeoutMs,
+    );
+  }
+
+  /**
+   * Answers VS Code's own (simple, quick-input based) open dialog with an absolute path, as after
+   * a command that calls `showOpenDialog`.
+   */
+  async answerOpenDialog(absPath: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input');
+    await this.waitVisible('the open dialog', input);
+    // The dialog navigates and completes as it reads the typed path, and may swallow an early
+    // Enter: (re)fill and accept until it closes.
+    await this.until(`the open dialog to accept ${absPath}`, async () => {
+      if (!(await input.isVisible())) return true;
+      if ((await input.inputValue()) !== absPath) await input.fill(absPath);
+      else await this.page.keyboard.press('Enter');
+      return false;
+    });
+  }
+
+  /** Waits for a status bar item whose text matches `re` and returns its text. */
+  async waitForStatusBar(re: RegExp, timeoutMs = 60_000): Promise<string> {
+    const items = this.page.locator('.part.statusbar .statusbar-item');
+    return this.until(
+      `a status bar item matching ${re}`,
+      async () => (await items.allInnerTexts()).map((t) => t.trim()).find((t) => re.test(t)),
       timeoutMs,
     );
   }
