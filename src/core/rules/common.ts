@@ -46,8 +46,11 @@ export function deviceTimelines(profile: Profile): DeviceTimeline[] {
 /** Union of all devices' busy intervals per rank (the rank's GPUs are busy when any of them is). */
 export function rankBusy(profile: Profile): Map<number, Interval[]> {
   const byRank = new Map<number, Interval[]>();
-  for (const tl of deviceTimelines(profile))
-    byRank.set(tl.rank, [...(byRank.get(tl.rank) ?? []), ...tl.busy]);
+  for (const tl of deviceTimelines(profile)) {
+    const list = byRank.get(tl.rank);
+    if (list) for (const b of tl.busy) list.push(b);
+    else byRank.set(tl.rank, [...tl.busy]);
+  }
   for (const [rank, list] of byRank) byRank.set(rank, unionIntervals(list));
   return byRank;
 }
@@ -199,13 +202,22 @@ export function userRangesByThread(profile: Profile): Map<string, number[]> {
   return map;
 }
 
+/** Appends to the list under `key`, creating it: linear, unlike re-spreading the list each time. */
+export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /** Framework operator CPU time (torch cpu_op ranges) per thread with nesting merged; 0 when none. */
 export function topLevelOpNs(profile: Profile): number {
   const byThread = new Map<string, Interval[]>();
   for (const r of profile.ranges) {
     if (r.kind !== 'op') continue;
     const key = threadKey(r);
-    byThread.set(key, [...(byThread.get(key) ?? []), r]);
+    const list = byThread.get(key);
+    if (list) list.push(r);
+    else byThread.set(key, [r]);
   }
   let total = 0;
   for (const list of byThread.values())

@@ -14,6 +14,7 @@ import {
   fmtNs,
   fmtPct,
   ns,
+  pushTo,
 } from './common';
 import { GAP_CAUSE_TEXT, type GapCause, type IdleGap, findIdleGaps } from './idle-gaps';
 import type { Rule } from './types';
@@ -96,7 +97,7 @@ export const gpuIdleGaps: Rule = (profile, ctx) => {
   const gapNs = gaps.reduce((s, g) => s + g.endNs - g.startNs, 0);
   if (gapNs === 0) return [];
   const byCause = new Map<GapCause, IdleGap[]>();
-  for (const g of gaps) byCause.set(g.cause, [...(byCause.get(g.cause) ?? []), g]);
+  for (const g of gaps) pushTo(byCause, g.cause, g);
   const causeNs = (c: GapCause) =>
     (byCause.get(c) ?? []).reduce((s, g) => s + g.endNs - g.startNs, 0);
   const causes = [...byCause.keys()].sort((a, b) => causeNs(b) - causeNs(a));

@@ -9,7 +9,7 @@
  */
 import type { Profile } from '../model';
 import type { StepStats } from '../report-types';
-import { aggregateRangeLocations, fmtNs, ns, percentile, threadKey } from './common';
+import { aggregateRangeLocations, fmtNs, ns, percentile, pushTo, threadKey } from './common';
 import type { Rule } from './types';
 
 const MIN_STEPS = 3;
@@ -36,7 +36,7 @@ export function stepRanges(profile: Profile): number[] {
     // Iteration ranges carry their index (react_step_3, iter 12) or say so (step, iteration).
     if ((r.kind !== 'nvtx' && r.kind !== 'annotation') || !/\d|step|iter/i.test(r.name)) return;
     const key = `${threadKey(r)}|${family(r.name)}`;
-    families.set(key, [...(families.get(key) ?? []), i]);
+    pushTo(families, key, i);
   });
   let best: number[] = [];
   let bestNs = 0;

@@ -20,6 +20,7 @@ import {
   rankBusy,
   threadKey,
   userRangesByThread,
+  pushTo,
 } from './common';
 import type { Rule } from './types';
 
@@ -101,7 +102,7 @@ export const toolCallGaps: Rule = (profile, ctx) => {
   const groups = new Map<string, Blocked[]>();
   for (const b of blocked) {
     const key = family(profile.ranges[b.rangeIndex].name);
-    groups.set(key, [...(groups.get(key) ?? []), b]);
+    pushTo(groups, key, b);
   }
   const hasGpu = profile.gpuOps.length > 0;
   const span = Math.max(1, profile.spanEndNs - profile.spanStartNs);
