@@ -1,0 +1,203 @@
+/**
+ * Host test: the editor features on a real H100 torch.profiler trace. The trace's stacks name
+ * `moca/...` and `transformers/models/bert/modeling_bert.py` frames; the test writes those files
+ * (with the recorded def lines) into a scratch folder of the workspace, maps the recorded prefixes
+ * there with gpuLens.pathMap, opens the trace through the command, and checks CodeLens, hover and
+ * diagnostics against its own walk of the trace's python_function tree (./trace-walk.ts).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { fixture } from '../unit/fixtures';
+import { hoverText, lensTitles, poll, scratchFolder, withSetting } from './helpers';
+import {
+  pythonFrames,
+  readEvents,
+  showsDuration,
+  walkTrace,
+  type ExpectedLine,
+} from './trace-walk';
+
+const TRACE = fixture('torch', 'h100-bert-small-stack.json.gz');
+/** Recorded files the test recreates (all frames of these files resolve into the workspace). */
+const FILES = [
+  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
+  'moca/library/profiling/profile.py',
+  'transformers/models/bert/modeling_bert.py',
+];
+/** Default gpuLens.hotLineThresholdPct. */
+const HOT_PCT = 5;
+
+const LENS = /^(⚠ stale[^·]*· )?GPU (.+?) self · (.+?) total · (\d+) kernels?/;
+
+describe('editor features on a real GPU trace', function () {
+  this.timeout(120_000);
+  let root: string;
+  let expected: ExpectedLine[];
+  let busyNs: number;
+  const restore: (() => Promise<void>)[] = [];
+  const uriOf = (file: string) => vscode.Uri.file(path.join(root, file));
+
+  before(async () => {
+    const events = readEvents(TRACE);
+    root = scratchFolder('editor-test');
+    // Each recreated file gets every def line the trace records for it, padding elsewhere.
+    for (const file of FILES) {
+      const defs = pythonFrames(events).filter((f) => f.file === file);
+      assert.ok(defs.length > 0, `the fixture should record frames of ${file}`);
+      const text = Array.from(
+        { length: Math.max(...defs.map((d) => d.line)) + 3 },
+        () => '    pass',
+      );
+      for (const d of defs) text[d.line - 1] = `def ${d.function}(*args, **kwargs):`;
+      fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      fs.writeFileSync(path.join(root, file), text.join('\n') + '\n');
+    }
+    const walk = walkTrace(events, (f) => FILES.includes(f));
+    expected = [...walk.lines.values()];
+    busyNs = walk.gpuBusyNs;
+    assert.ok(
+      expected.some((l) => l.totalNs > 0),
+      'the walk should put GPU time on the recreated files',
+    );
+    restore.push(
+      await withSetting('pathMap', [`moca=${root}/moca`, `transformers=${root}/transformers`]),
+    );
+    const result = await vscode.commands.executeCommand<
+      { summary: { kernelCount: number } } | undefined
+    >('gpuLens.openTrace', vscode.Uri.file(TRACE));
+    assert.ok(result, 'gpuLens.openTrace should load the trace');
+    assert.equal(
+      result.summary.kernelCount,
+      readEvents(TRACE).filter((e) => e.cat === 'kernel').length,
+    );
+  });
+
+  after(async () => {
+    for (const r of restore.reverse()) await r();
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  for (const file of FILES) {
+    it(`CodeLens on ${path.basename(file)}: one per line with GPU time, with the walked figures`, async () => {
+      const want = expected.filter((l) => l.file === file && l.totalNs > 0);
+      await vscode.workspace.openTextDocument(uriOf(file));
+      const lenses = await poll(`${want.length} CodeLenses on ${file}`, async () => {
+        const m = await lensTitles(uriOf(file));
+        return m.size === want.length ? m : false;
+      });
+      assert.deepEqual(
+        [...lenses.keys()].sort((a, b) => a - b),
+        want.map((l) => l.line).sort((a, b) => a - b),
+      );
+      for (const l of want) {
+        const m = LENS.exec(lenses.get(l.line)!);
+        assert.ok(m, `line ${l.line}: unexpected CodeLens "${lenses.get(l.line)}"`);
+        assert.ok(
+          showsDuration(m[2], l.selfNs),
+          `line ${l.line}: self "${m[2]}" vs ${l.selfNs} ns`,
+        );
+        assert.ok(
+          showsDuration(m[3], l.totalNs),
+          `line ${l.line}: total "${m[3]}" vs ${l.totalNs} ns`,
+        );
+        assert.equal(Number(m[4]), l.kernelCount, `line ${l.line}: kernel count`);
+      }
+    });
+  }
+
+  it('hover on the hottest self line shows its GPU self/total time and kernel launches', async () => {
+    const hottest = expected
+      .filter((l) => l.file.endsWith('modeling_bert.py'))
+      .sort((a, b) => b.selfNs - a.selfNs)[0];
+    const uri = uriOf(hottest.file);
+    await vscode.workspace.openTextDocument(uri);
+    const text = await poll('a GPU Lens hover', async () => {
+      const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+        'vscode.executeHoverProvider',
+        uri,
+        new vscode.Position(hottest.line - 1, 2),
+      );
+      const t = hoverText(hovers ?? []);
+      return t.includes('GPU Lens') ? t : false;
+    });
+    const cell = (label: string) =>
+      new RegExp(`\\| ${label} \\| ([^|]+) \\|`).exec(text)?.[1].trim();
+    assert.ok(showsDuration(cell('GPU self') ?? '', hottest.selfNs), `hover self: ${text}`);
+    assert.ok(showsDuration(cell('GPU total') ?? '', hottest.totalNs), `hover total: ${text}`);
+    assert.equal(Number(cell('Kernel launches')), hottest.kernelCount);
+    assert.match(text, new RegExp(`\`${hottest.function}\``));
+  });
+
+  it('no hover and no CodeLens on a recorded def line without GPU time', async () => {
+    const file = FILES[2];
+    const hot = new Set(expected.filter((l) => l.file === file).map((l) => l.line));
+    // e.g. transpose_for_scores: on the stack of CPU operators only, never of a GPU launch.
+    const cold = pythonFrames(readEvents(TRACE)).find((f) => f.file === file && !hot.has(f.line));
+    assert.ok(cold, `the fixture should record a ${file} frame that launches nothing`);
+    const uri = uriOf(file);
+    await vscode.workspace.openTextDocument(uri);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      uri,
+      new vscode.Position(cold.line - 1, 2),
+    );
+    assert.ok(
+      !hoverText(hovers ?? []).includes('GPU Lens'),
+      `line ${cold.line} should have no GPU Lens hover`,
+    );
+    assert.ok(!(await lensTitles(uri)).has(cold.line));
+  });
+
+  it('diagnostics mark the lines whose self time is at least 5% of GPU busy time', async () => {
+    const file = FILES[2];
+    const want = expected
+      .filter((l) => l.file === file && (100 * l.selfNs) / busyNs >= HOT_PCT)
+      .sort((a, b) => a.line - b.line);
+    assert.ok(want.length > 0, 'the walk should find hot lines');
+    const diags = await poll(`${want.length} hot-line diagnostics`, () => {
+      const d = vscode.languages
+        .getDiagnostics(uriOf(file))
+        .filter(
+          (x) =>
+            x.source === 'GPU Lens' &&
+            String(typeof x.code === 'object' ? x.code.value : x.code) === 'hot-line',
+        );
+      return d.length === want.length ? d : false;
+    });
+    const byLine = new Map(diags.map((d) => [d.range.start.line + 1, d]));
+    for (const l of want) {
+      const d = byLine.get(l.line);
+      assert.ok(d, `line ${l.line} should carry a hot-line diagnostic`);
+      const pct = Number(/([\d.]+)% of GPU busy time/.exec(d.message)?.[1]);
+      assert.ok(Math.abs(pct - (100 * l.selfNs) / busyNs) <= 0.6, `line ${l.line}: ${d.message}`);
+      assert.match(d.message, new RegExp(`${l.kernelCount} kernels`));
+    }
+  });
+
+  it('marks the annotations stale once the file changes after loading', async () => {
+    const file = FILES[1];
+    const uri = uriOf(file);
+    const before = await lensTitles(uri);
+    assert.ok(before.size > 0 && [...before.values()].every((t) => !t.includes('stale')));
+    // A later mtime: the lines may have moved since the capture.
+    fs.appendFileSync(uri.fsPath, '# edited after the capture\n');
+    const future = new Date(Date.now() + 5_000);
+    fs.utimesSync(uri.fsPath, future, future);
+    const after = await poll('stale CodeLenses', async () => {
+      const m = await lensTitles(uri);
+      return m.size === before.size && [...m.values()].every((t) => t.startsWith('⚠ stale'))
+        ? m
+        : false;
+    });
+    assert.equal(after.size, before.size);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      uri,
+      new vscode.Position([...after.keys()][0] - 1, 2),
+    );
+    assert.match(hoverText(hovers ?? []), /changed since the capture/);
+  });
+});
