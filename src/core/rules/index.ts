@@ -46,6 +46,23 @@ export const ALL_RULES: Readonly<Record<string, Rule>> = {
   'step-time': stepTime,
 };
 
+/** One line per rule: what it looks for (SARIF rule descriptions, the panel's legend). */
+export const RULE_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  'gpu-idle-gaps': 'GPU active below the threshold; idle gaps explained by their CPU-side cause',
+  'launch-overhead': 'Kernels waiting for the CPU to launch them (Python/dispatch overhead)',
+  'host-sync': 'Host synchronizations that drain the GPU queue',
+  'alloc-stalls': 'Slow cudaMalloc/cudaFree calls',
+  'memcpy-pageable': 'Host-device copies through pageable memory',
+  'memcpy-sync': 'Copies that block the host',
+  'tool-call-gaps':
+    'Synchronous external calls (sleeps, socket waits) inside a step that starve the GPU',
+  'nccl-overhead': 'Collective communication share of GPU time',
+  'nccl-imbalance': 'Communication time spread across ranks',
+  'memory-pressure': 'Peak GPU memory near capacity',
+  'memory-bound-decode': 'Kernel time dominated by memory-bandwidth-bound kernels',
+  'step-time': 'Step-time percentiles and slow outlier steps',
+};
+
 /** Runs the rules (all, or the ids given) and returns their findings, largest savings first. */
 export function runRules(
   profile: Profile,

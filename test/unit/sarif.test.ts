@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { buildReport } from '../../src/core/report';
+import { toSarif } from '../../src/core/export/sarif';
+import { runRules } from '../../src/core/rules/index';
+import { contextFor, lineOf, readScenario, scenariosDir } from './rule-helpers';
+
+/**
+ * Structural check against SARIF 2.1.0's required properties (the JSON schema itself is not a
+ * dependency yet: @microsoft/jest-sarif ships it as lib/schemas/sarif-2.1.0-rtm.5.json).
+ */
+void test('sarif: tool-call finding of the scenario capture as a SARIF 2.1.0 result at the range line', () => {
+  const profile = readScenario('sync_tool_call.sqlite');
+  const report = buildReport(profile, { workspaceRoot: scenariosDir });
+  report.findings = runRules(profile, contextFor(profile, scenariosDir));
+  const log = toSarif(report, { workspaceRoot: scenariosDir, toolVersion: '0.1.0' });
+  const parsed = JSON.parse(JSON.stringify(log)) as typeof log;
+  assert.equal(parsed.version, '2.1.0');
+  assert.match(parsed.$schema, /sarif-2\.1\.0/);
+  assert.equal(parsed.runs.length, 1);
+  const run = parsed.runs[0];
+  assert.equal(run.tool.driver.name, 'GPU Lens');
+  assert.ok(
+    run.originalUriBaseIds.WORKSPACE.uri.startsWith('file:///') &&
+      run.originalUriBaseIds.WORKSPACE.uri.endsWith('/'),
+  );
+  assert.equal(run.results.length, report.findings.length);
+  for (const r of run.results) {
+    assert.ok(['error', 'warning', 'note'].includes(r.level));
+    assert.ok(r.message.text.length > 0);
+    assert.equal(run.tool.driver.rules[r.ruleIndex].id, r.ruleId);
+    for (const l of r.locations) {
+      assert.ok(
+        Number.isInteger(l.physicalLocation.region.startLine) &&
+          l.physicalLocation.region.startLine >= 1,
+      );
+      assert.ok(!path.isAbsolute(l.physicalLocation.artifactLocation.uri));
+    }
+  }
+  const tool = run.results.find((r) => r.ruleId === 'tool-call-gaps');
+  assert.ok(tool);
+  assert.deepEqual(tool.locations[0].physicalLocation, {
+    artifactLocation: { uri: 'sync_tool_call.py', uriBaseId: 'WORKSPACE' },
+    region: { startLine: lineOf('sync_tool_call.py', 'annotate("tool_call:lookup")') },
+  });
+  // Rule ids are unique in the driver.
+  const ids = run.tool.driver.rules.map((r) => r.id);
+  assert.equal(new Set(ids).size, ids.length);
+});
