@@ -1,9 +1,11 @@
 /**
- * The bottleneck panel (browser side). Receives the Report by postMessage and renders it with DOM
- * APIs only (textContent), so nothing from a trace is ever parsed as HTML.
+ * The bottleneck panel (browser side). Receives the Report by postMessage once it has said `ready`
+ * and renders it with DOM APIs only (text nodes), so nothing from a trace is ever parsed as HTML.
  */
 import type { FromWebview, ToWebview } from '../src/shared/webview-protocol';
-import { renderEmpty, renderReport } from './render';
+import './elements';
+import { renderEmpty, renderReport, type RenderedReport } from './render';
+import { StateStore } from './state';
 
 interface VsCodeApi {
   postMessage(m: FromWebview): void;
@@ -13,23 +15,35 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
+const store = new StateStore(vscode);
 const app = document.getElementById('app')!;
+const post = (m: FromWebview) => vscode.postMessage(m);
+let shown: { path: string; view: RenderedReport } | null = null;
+/** A focus request that arrived before its report. */
+let pendingFocus: { file: string; line: number } | null = null;
+
+window.addEventListener('scroll', () => store.set({ scrollY: window.scrollY }), { passive: true });
 
 window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
   const m = e.data;
   switch (m.type) {
-    case 'report':
-      renderReport(app, m, (msg) => vscode.postMessage(msg));
-      return;
-    case 'empty':
-      renderEmpty(app, m.message);
-      return;
-    case 'focusLine': {
-      const row = app.querySelector<HTMLElement>(`[data-line-key="${CSS.escape(`${m.file}:${m.line}`)}"]`);
-      row?.scrollIntoView({ block: 'center' });
-      row?.focus();
+    case 'report': {
+      // A different trace starts at the top; the same one (a refresh, a reload) keeps its place.
+      if (store.get().tracePath !== m.tracePath) store.resetScroll();
+      store.set({ tracePath: m.tracePath });
+      shown = { path: m.tracePath, view: renderReport(app, m, store, post) };
+      if (pendingFocus) shown.view.focusLine(pendingFocus);
+      pendingFocus = null;
       return;
     }
+    case 'empty':
+      shown = null;
+      renderEmpty(app, m.message, post);
+      return;
+    case 'focusLine':
+      if (shown) shown.view.focusLine(m);
+      else pendingFocus = { file: m.file, line: m.line };
+      return;
     default: {
       const never: never = m;
       throw new Error(`unknown message ${JSON.stringify(never)}`);
@@ -37,4 +51,4 @@ window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
   }
 });
 
-vscode.postMessage({ type: 'ready' });
+post({ type: 'ready' });

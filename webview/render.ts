@@ -1,37 +1,100 @@
-/** Renders the Report into the panel. */
-import { formatNs } from '../src/core/format';
+/**
+ * Assembles the panel from its sections: summary, timeline, step times, then tabs for findings,
+ * hot lines, kernels and NVTX ranges. Every piece builds DOM nodes with text nodes only.
+ */
+import type { KernelStat, LineStat, RangeStat, SourceRef } from '../src/core/report-types';
 import type { FromWebview, ToWebview } from '../src/shared/webview-protocol';
-import { el } from './dom';
+import { el, refLabel } from './dom';
+import { renderFindings } from './findings';
+import type { StateStore } from './state';
+import { renderSteps } from './steps';
+import { renderSummary } from './summary';
+import { kernelsTable, linesTable, rangesTable } from './tables';
+import { Timeline } from './timeline';
+import type { VirtualTable } from './virtual-table';
 
 type Post = (m: FromWebview) => void;
 
-export function renderEmpty(app: HTMLElement, message: string): void {
-  app.replaceChildren(el('h1', {}, 'GPU Lens'), el('p', { class: 'empty' }, message));
+/** Tab order; also the index saved in the state. */
+const TABS = ['Findings', 'Hot lines', 'Kernels', 'Ranges'] as const;
+const LINES_TAB = TABS.indexOf('Hot lines');
+
+/** What main.ts keeps of a rendered report: enough to focus a line later. */
+export interface RenderedReport {
+  focusLine(ref: SourceRef): void;
 }
 
-export function renderReport(app: HTMLElement, m: Extract<ToWebview, { type: 'report' }>, post: Post): void {
-  const { report } = m;
-  const s = report.summary;
-  const summary = el(
-    'section',
-    { class: 'summary' },
-    el('h1', {}, 'GPU Lens'),
-    el('p', {}, `${m.tracePath}`),
-    el('p', {}, `GPU active ${s.gpuActivePct}% · wall ${formatNs(s.wallNs)} · busy ${formatNs(s.gpuBusyNs)} · ${s.kernelCount} kernels · ${s.classification}`),
-  );
-  const lines = el('section', { class: 'lines' }, el('h2', {}, 'Hot lines'));
-  const table = el('table', {}, el('tr', {}, el('th', {}, 'Line'), el('th', {}, 'Self'), el('th', {}, 'Total')));
-  for (const l of report.lines.slice(0, 200)) {
-    const row = el(
-      'tr',
-      { tabindex: '0', 'data-line-key': `${l.file}:${l.line}` },
-      el('td', {}, `${l.file}:${l.line} ${l.function}`),
-      el('td', {}, formatNs(l.selfNs)),
-      el('td', {}, formatNs(l.totalNs)),
-    );
-    row.addEventListener('click', () => post({ type: 'reveal', file: l.file, line: l.line }));
-    table.append(row);
+/** Shows the "no trace" state with a way to open one. */
+export function renderEmpty(app: HTMLElement, message: string, post: Post): void {
+  const open = document.createElement('vscode-button');
+  open.textContent = 'Open Trace…';
+  open.addEventListener('click', () => post({ type: 'openTrace' }));
+  app.replaceChildren(el('h1', {}, 'GPU Lens'), el('p', { class: 'empty' }, message), open);
+}
+
+function tabs(
+  store: StateStore,
+  parts: [string, number, HTMLElement][],
+): HTMLElement & { selectedIndex: number } {
+  const t = document.createElement('vscode-tabs');
+  for (const [label, count, body] of parts) {
+    const header = document.createElement('vscode-tab-header');
+    header.setAttribute('slot', 'header');
+    header.dataset.tab = label;
+    const badge = document.createElement('vscode-badge');
+    badge.setAttribute('variant', 'counter');
+    badge.textContent = count.toLocaleString('en-US');
+    header.append(`${label} `, badge);
+    const panel = document.createElement('vscode-tab-panel');
+    panel.dataset.tab = label;
+    panel.append(body);
+    t.append(header, panel);
   }
-  lines.append(table);
-  app.replaceChildren(summary, lines);
+  t.selectedIndex = Math.min(store.get().tab, parts.length - 1);
+  t.addEventListener('vsc-tabs-select', (e) => store.set({ tab: e.detail.selectedIndex }));
+  return t;
+}
+
+/** Renders a report into `app` and returns its focus handle. */
+export function renderReport(
+  app: HTMLElement,
+  m: Extract<ToWebview, { type: 'report' }>,
+  store: StateStore,
+  post: Post,
+): RenderedReport {
+  const { report } = m;
+  const reveal = (r: SourceRef) => post({ type: 'reveal', file: r.file, line: r.line });
+  const lines: VirtualTable<LineStat> = linesTable(report, store, reveal);
+  const kernels: VirtualTable<KernelStat> = kernelsTable(report, store);
+  const ranges: VirtualTable<RangeStat> = rangesTable(report, store, reveal);
+  const timeline = new Timeline(report, store, reveal);
+  const focusNote = el('p', { class: 'focus-note', role: 'status' });
+  const t = tabs(store, [
+    [TABS[0], report.findings.length, renderFindings(report.findings, post, reveal)],
+    [TABS[1], report.lines.length, lines.element],
+    [TABS[2], report.kernels.length, kernels.element],
+    [TABS[3], report.ranges.length, ranges.element],
+  ]);
+  app.replaceChildren(renderSummary(m), timeline.element);
+  if (report.steps) app.append(renderSteps(report.steps));
+  app.append(focusNote, t);
+  timeline.draw();
+  requestAnimationFrame(() => window.scrollTo(0, store.get().scrollY));
+  return {
+    focusLine(ref) {
+      const key = refLabel(ref);
+      let related = 0;
+      for (const a of app.querySelectorAll<HTMLElement>('article.finding')) {
+        const hit = (a.dataset.locations ?? '').split('\n').includes(key);
+        a.classList.toggle('highlight', hit);
+        if (hit) related++;
+      }
+      t.selectedIndex = LINES_TAB;
+      store.set({ tab: LINES_TAB });
+      const found = lines.focusWhere((l) => l.file === ref.file && l.line === ref.line);
+      focusNote.textContent =
+        `${key}: ${found ? 'highlighted in Hot lines' : 'no GPU time recorded on this line'}` +
+        (related > 0 ? `; ${related} finding(s) involve it (Findings tab).` : '.');
+    },
+  };
 }

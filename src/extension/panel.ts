@@ -1,22 +1,33 @@
 /**
  * Hosts the bottleneck panel webview: strict CSP with a nonce, resources only from dist/ and media/,
  * data sent by postMessage after the page says `ready` (never interpolated into the HTML).
+ * The panel keeps its page while hidden (retainContextWhenHidden) and comes back after a window
+ * reload through the serializer, reloading the trace it showed when the server no longer has it.
  */
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Report } from '../core/report-types';
 import { ReportRequest } from '../shared/protocol';
-import type { FromWebview, ToWebview } from '../shared/webview-protocol';
+import type { CaptureInfo, FromWebview, ToWebview } from '../shared/webview-protocol';
 import type { ServerHandle } from './client';
 
 const VIEW_TYPE = 'gpuLens.report';
+const TITLE = 'GPU Lens';
+const NO_TRACE =
+  'No trace loaded. Profile a Python file (right-click → GPU Lens: Profile) or open a trace.';
 
 interface ReportResponse {
   id: string;
   path: string;
-  capture: { command: string; startedAt: string } | null;
+  capture: CaptureInfo | null;
   report: Report;
+}
+
+/** The part of the page's saved state (webview/state.ts) the host reads on restore. */
+interface SavedPageState {
+  tracePath?: unknown;
 }
 
 export class ReportPanel implements vscode.Disposable {
@@ -32,9 +43,9 @@ export class ReportPanel implements vscode.Disposable {
   ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
-        deserializeWebviewPanel: async (panel) => {
+        deserializeWebviewPanel: async (panel, state: SavedPageState | undefined) => {
           this.attach(panel);
-          await this.refresh();
+          await this.restore(typeof state?.tracePath === 'string' ? state.tracePath : undefined);
         },
       }),
     );
@@ -45,7 +56,7 @@ export class ReportPanel implements vscode.Disposable {
     if (this.panel) this.panel.reveal(undefined, false);
     else {
       this.attach(
-        vscode.window.createWebviewPanel(VIEW_TYPE, 'GPU Lens', vscode.ViewColumn.Beside, {
+        vscode.window.createWebviewPanel(VIEW_TYPE, TITLE, vscode.ViewColumn.Beside, {
           enableScripts: true,
           retainContextWhenHidden: true,
           localResourceRoots: this.roots(),
@@ -59,18 +70,39 @@ export class ReportPanel implements vscode.Disposable {
   /** Sends the latest report (or the empty state) to the panel when it is open. */
   async refresh(): Promise<void> {
     if (!this.panel) return;
-    this.lastReport = this.server.isRunning()
-      ? ((await (await this.server.client()).sendRequest(ReportRequest, {})) as ReportResponse | null)
+    const client = this.server.isRunning() ? await this.server.client() : null;
+    this.lastReport = client
+      ? await client.sendRequest<ReportResponse | null>(ReportRequest, {})
       : null;
+    const r = this.lastReport;
+    this.panel.title = r ? `${TITLE}: ${path.basename(r.path)}` : TITLE;
     this.post(
-      this.lastReport
-        ? { type: 'report', report: this.lastReport.report, tracePath: this.lastReport.path, capture: this.lastReport.capture }
-        : { type: 'empty', message: 'No trace loaded. Profile a Python file (right-click → GPU Lens: Profile) or open a trace.' },
+      r
+        ? { type: 'report', report: r.report, tracePath: r.path, capture: r.capture }
+        : { type: 'empty', message: NO_TRACE },
     );
   }
 
+  /** After a window reload the server starts empty: reload the trace the page last showed. */
+  private async restore(tracePath: string | undefined): Promise<void> {
+    if (this.server.isRunning() || !tracePath || !fs.existsSync(tracePath)) {
+      await this.refresh();
+      return;
+    }
+    this.post({ type: 'empty', message: `Reloading ${path.basename(tracePath)}…` });
+    // gpuLens.openTrace refreshes this panel once the trace is loaded.
+    const loaded = await vscode.commands.executeCommand(
+      'gpuLens.openTrace',
+      vscode.Uri.file(tracePath),
+    );
+    if (!loaded) await this.refresh();
+  }
+
   private roots(): vscode.Uri[] {
-    return [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')];
+    return [
+      vscode.Uri.joinPath(this.context.extensionUri, 'dist'),
+      vscode.Uri.joinPath(this.context.extensionUri, 'media'),
+    ];
   }
 
   private attach(panel: vscode.WebviewPanel): void {
@@ -78,11 +110,20 @@ export class ReportPanel implements vscode.Disposable {
     this.ready = false;
     panel.webview.options = { enableScripts: true, localResourceRoots: this.roots() };
     panel.webview.html = this.html(panel.webview);
-    panel.onDidDispose(() => {
-      this.panel = undefined;
-      this.ready = false;
-    }, null, this.disposables);
-    panel.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m), null, this.disposables);
+    panel.onDidDispose(
+      () => {
+        this.panel = undefined;
+        this.ready = false;
+        this.pending = [];
+      },
+      null,
+      this.disposables,
+    );
+    panel.webview.onDidReceiveMessage(
+      (m: FromWebview) => this.onMessage(m),
+      null,
+      this.disposables,
+    );
   }
 
   private onMessage(m: FromWebview): void {
@@ -96,6 +137,10 @@ export class ReportPanel implements vscode.Disposable {
         return;
       case 'copy':
         void vscode.env.clipboard.writeText(m.text);
+        void vscode.window.setStatusBarMessage('GPU Lens: fix snippet copied', 3000);
+        return;
+      case 'openTrace':
+        void vscode.commands.executeCommand('gpuLens.openTrace');
         return;
       default: {
         const never: never = m;
@@ -106,23 +151,39 @@ export class ReportPanel implements vscode.Disposable {
 
   /** Opens a report's workspace-relative file at a line. */
   private async reveal(file: string, line: number): Promise<void> {
-    const folder = this.lastReport ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.lastReport.path)) : undefined;
+    const folder = this.lastReport
+      ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.lastReport.path))
+      : undefined;
     const base = folder ?? vscode.workspace.workspaceFolders?.[0];
-    if (!base) return;
-    const uri = path.isAbsolute(file) ? vscode.Uri.file(file) : vscode.Uri.joinPath(base.uri, file);
+    if (!path.isAbsolute(file) && !base) return;
+    const uri = path.isAbsolute(file)
+      ? vscode.Uri.file(file)
+      : vscode.Uri.joinPath(base!.uri, file);
     const pos = new vscode.Position(Math.max(0, line - 1), 0);
-    await vscode.window.showTextDocument(uri, { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.One });
+    try {
+      await vscode.window.showTextDocument(uri, {
+        selection: new vscode.Range(pos, pos),
+        viewColumn: vscode.ViewColumn.One,
+      });
+    } catch {
+      void vscode.window.showWarningMessage(
+        `GPU Lens: cannot open ${file} (not in this workspace).`,
+      );
+    }
   }
 
   private post(m: ToWebview): void {
     if (this.ready) void this.panel?.webview.postMessage(m);
+    // Before `ready`, keep only the latest message of each type, in order.
     else this.pending = [...this.pending.filter((p) => p.type !== m.type), m];
   }
 
   private html(webview: vscode.Webview): string {
     const nonce = crypto.randomBytes(18).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', 'panel.css'));
+    const uri = (...p: string[]) =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...p)).toString();
+    // The components style themselves with constructable stylesheets (adoptedStyleSheets), which
+    // style-src does not govern; no 'unsafe-inline' and no 'unsafe-eval' are needed.
     const csp = [
       "default-src 'none'",
       `style-src ${webview.cspSource} 'nonce-${nonce}'`,
@@ -136,12 +197,12 @@ export class ReportPanel implements vscode.Disposable {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}" nonce="${nonce}">
+<link rel="stylesheet" href="${uri('media', 'panel.css')}" nonce="${nonce}">
 <title>GPU Lens</title>
 </head>
 <body>
 <main id="app" aria-live="polite"></main>
-<script nonce="${nonce}" src="${script.toString()}"></script>
+<script nonce="${nonce}" src="${uri('dist', 'webview.js')}"></script>
 </body>
 </html>`;
   }

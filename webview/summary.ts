@@ -1,0 +1,100 @@
+/** The summary section: headline figures, devices, the capture's command and date, warnings. */
+import { formatNs, formatPct } from '../src/core/format';
+import type { Classification, Report } from '../src/core/report-types';
+import type { ToWebview } from '../src/shared/webview-protocol';
+import { el, stat } from './dom';
+
+type ReportMessage = Extract<ToWebview, { type: 'report' }>;
+
+/** One sentence per classification, shown as the classification's tooltip. */
+const CLASSIFICATION_HINT: Record<Classification, string> = {
+  'overhead-bound': 'The GPU waits on the CPU: launches, syncs and Python overhead dominate.',
+  'communication-bound': 'Collective communication (NCCL) takes most of the GPU time.',
+  'compute-bound': 'The GPU is busy with compute-heavy kernels.',
+  'memory-bound': 'The GPU is busy with memory-bound kernels and copies.',
+  idle: 'The GPU is idle most of the time.',
+  unknown: 'Not enough evidence to classify this trace.',
+};
+
+function baseName(p: string): string {
+  return p.split(/[\\/]/).pop() ?? p;
+}
+
+function captureLine(m: ReportMessage): HTMLElement | null {
+  if (!m.capture) return null;
+  const when = new Date(m.capture.startedAt);
+  const date = Number.isNaN(when.getTime()) ? m.capture.startedAt : when.toLocaleString();
+  return el('p', { class: 'capture' }, `Captured ${date}: `, el('code', {}, m.capture.command));
+}
+
+/** Renders the summary header and figures. */
+export function renderSummary(m: ReportMessage): HTMLElement {
+  const { report } = m;
+  const s = report.summary;
+  const figures = el(
+    'div',
+    { class: 'stats' },
+    stat(
+      'GPU active',
+      formatPct(s.gpuActivePct),
+      'GPU busy time (kernels, copies, memsets) / wall time, per device',
+    ),
+    stat('Classification', s.classification, CLASSIFICATION_HINT[s.classification]),
+    stat('Wall', formatNs(s.wallNs), 'First GPU operation start to last GPU operation end'),
+    stat('GPU busy', formatNs(s.gpuBusyNs)),
+    stat('GPU idle', formatNs(s.gpuIdleNs)),
+    stat('Kernels', `${s.kernelCount.toLocaleString('en-US')} · ${formatNs(s.kernelNs)}`),
+    s.memcpyNs > 0 || s.memsetNs > 0
+      ? stat('Memcpy / memset', `${formatNs(s.memcpyNs)} / ${formatNs(s.memsetNs)}`)
+      : null,
+    s.commNs > 0 ? stat('Communication', formatNs(s.commNs)) : null,
+    stat(
+      'Unattributed',
+      formatNs(report.unattributedNs),
+      'GPU time whose launch stack reached no workspace source line',
+    ),
+  );
+  return el(
+    'section',
+    { class: 'summary', 'aria-label': 'Summary' },
+    el('h1', {}, `GPU Lens: ${baseName(m.tracePath)}`),
+    el('p', { class: 'path', title: m.tracePath }, `${m.tracePath} · ${sourceLine(report)}`),
+    captureLine(m),
+    figures,
+    devices(report),
+    warnings(report.warnings),
+  );
+}
+
+function sourceLine(report: Report): string {
+  const src = report.source;
+  const ranks = report.summary.rankCount > 1 ? ` · ${report.summary.rankCount} ranks` : '';
+  return `${src.format}${src.producer ? ` (${src.producer})` : ''}${ranks}`;
+}
+
+function devices(report: Report): HTMLElement | null {
+  const list = report.summary.devices;
+  if (list.length === 0) return null;
+  const wall = report.summary.wallNs;
+  return el(
+    'ul',
+    { class: 'devices', 'aria-label': 'Devices' },
+    ...list.map((d) =>
+      el(
+        'li',
+        {},
+        el('span', { class: 'device-name' }, `GPU ${d.id}: ${d.name}`),
+        ` busy ${formatNs(d.busyNs)}${wall > 0 ? ` (${formatPct((100 * d.busyNs) / wall)})` : ''}`,
+      ),
+    ),
+  );
+}
+
+function warnings(list: string[]): HTMLElement | null {
+  if (list.length === 0) return null;
+  return el(
+    'div',
+    { class: 'warnings', role: 'note', 'aria-label': 'Warnings' },
+    ...list.map((w) => el('p', { class: 'warning' }, `⚠ ${w}`)),
+  );
+}

@@ -1,0 +1,293 @@
+/**
+ * The GPU activity timeline on a <canvas>: per device, the busy fraction of each time bucket
+ * (`report.timeline`) and, under it, the idle gaps (`report.gaps`) coloured by cause, with a legend.
+ * Zoom with the buttons, the mouse wheel (around the pointer) or the keyboard (+, −, arrows, 0);
+ * clicking a gap with a known source line reveals it.
+ */
+import { formatNs } from '../src/core/format';
+import type { GapStat, Report, SourceRef } from '../src/core/report-types';
+import { cssVar, el, refLabel } from './dom';
+import type { StateStore } from './state';
+
+const LABEL_W = 64;
+const TRACK_H = 30;
+const GAP_H = 10;
+const AXIS_H = 18;
+const MIN_SPAN_FRACTION = 1e-4;
+/** Theme colours for gap causes, in order of total gap time. */
+const CAUSE_COLOURS: [string, string][] = [
+  ['--vscode-charts-red', '#e51400'],
+  ['--vscode-charts-orange', '#d18616'],
+  ['--vscode-charts-yellow', '#bf8803'],
+  ['--vscode-charts-purple', '#652d90'],
+  ['--vscode-charts-green', '#388a34'],
+  ['--vscode-descriptionForeground', '#717171'],
+];
+
+interface View {
+  from: number;
+  to: number;
+}
+
+/** Distinct gap causes, most total idle time first. */
+function causesOf(gaps: GapStat[]): string[] {
+  const total = new Map<string, number>();
+  for (const g of gaps) total.set(g.cause, (total.get(g.cause) ?? 0) + g.endNs - g.startNs);
+  return [...total.keys()].sort((a, b) => total.get(b)! - total.get(a)!);
+}
+
+export class Timeline {
+  readonly element: HTMLElement;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly rangeLabel: HTMLElement;
+  private readonly causes: string[];
+  private readonly spanNs: number;
+  private view: View;
+
+  constructor(
+    private readonly report: Report,
+    private readonly store: StateStore,
+    private readonly reveal: (r: SourceRef) => void,
+  ) {
+    const tracks = report.timeline;
+    this.spanNs = Math.max(
+      report.summary.wallNs,
+      ...tracks.map((t) => t.bucketNs * t.busy.length),
+      1,
+    );
+    this.causes = causesOf(report.gaps);
+    this.view = store.get().zoom;
+    this.canvas = el('canvas', {
+      class: 'timeline-canvas',
+      tabindex: '0',
+      role: 'img',
+      'aria-label': this.describe(),
+      'aria-keyshortcuts': '+ - ArrowLeft ArrowRight 0',
+    });
+    this.canvas.height = this.heightPx();
+    this.rangeLabel = el('span', { class: 'timeline-range', 'aria-live': 'polite' });
+    this.canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
+    this.canvas.addEventListener('keydown', (e) => this.onKey(e));
+    this.canvas.addEventListener('mousemove', (e) => this.onHover(e));
+    this.canvas.addEventListener('click', (e) => {
+      const loc = this.gapAt(e)?.location;
+      if (loc) this.reveal(loc);
+    });
+    this.element = el(
+      'section',
+      { class: 'timeline', 'aria-label': 'GPU timeline' },
+      el(
+        'div',
+        { class: 'timeline-toolbar' },
+        el('h2', {}, 'GPU timeline'),
+        this.button('+', 'Zoom in', () => this.zoom(0.5, 0.5)),
+        this.button('−', 'Zoom out', () => this.zoom(2, 0.5)),
+        this.button('Reset', 'Show the whole trace', () => this.setView({ from: 0, to: 1 })),
+        this.rangeLabel,
+      ),
+      this.canvas,
+      this.legend(),
+    );
+    new ResizeObserver(() => this.draw()).observe(this.element);
+    // VS Code swaps the body's theme class on a theme change: redraw with the new colours.
+    new MutationObserver(() => this.draw()).observe(document.body, {
+      attributes: true,
+      attributeFilter: ['class'],
+    });
+  }
+
+  private button(label: string, title: string, onClick: () => void): HTMLElement {
+    const b = document.createElement('vscode-button');
+    b.setAttribute('secondary', '');
+    b.setAttribute('title', title);
+    b.setAttribute('aria-label', title);
+    b.textContent = label;
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  private describe(): string {
+    const gaps = this.report.gaps.length;
+    return (
+      `GPU activity over ${formatNs(this.spanNs)} on ${this.report.timeline.length} device(s), ` +
+      `${gaps} idle gap(s) marked. Keys: plus and minus zoom, arrows pan, 0 resets.`
+    );
+  }
+
+  private heightPx(): number {
+    return Math.max(1, this.report.timeline.length) * (TRACK_H + GAP_H + 6) + AXIS_H;
+  }
+
+  private colour(cause: string): string {
+    const [v, fallback] =
+      CAUSE_COLOURS[Math.min(this.causes.indexOf(cause), CAUSE_COLOURS.length - 1)];
+    return cssVar(v, fallback);
+  }
+
+  private legend(): HTMLElement | null {
+    if (this.causes.length === 0) return el('p', { class: 'legend empty' }, 'No idle gaps found.');
+    const items = this.causes.map((c) => {
+      const swatch = el('span', { class: 'swatch', 'aria-hidden': 'true', 'data-cause': c });
+      return el('li', {}, swatch, c);
+    });
+    return el('ul', { class: 'legend', 'aria-label': 'Idle gap causes' }, ...items);
+  }
+
+  private setView(v: View): void {
+    const width = Math.max(MIN_SPAN_FRACTION, Math.min(1, v.to - v.from));
+    const from = Math.max(0, Math.min(1 - width, v.from));
+    this.view = { from, to: from + width };
+    this.store.set({ zoom: this.view });
+    this.draw();
+  }
+
+  /** Scales the visible window by `factor` around `anchor` (0..1 across the plot). */
+  private zoom(factor: number, anchor: number): void {
+    const w = this.view.to - this.view.from;
+    const at = this.view.from + anchor * w;
+    const nw = w * factor;
+    this.setView({ from: at - anchor * nw, to: at - anchor * nw + nw });
+  }
+
+  private pan(fraction: number): void {
+    const w = this.view.to - this.view.from;
+    this.setView({ from: this.view.from + fraction * w, to: this.view.to + fraction * w });
+  }
+
+  private plotX(e: MouseEvent): number {
+    const r = this.canvas.getBoundingClientRect();
+    return (e.clientX - r.left - LABEL_W) / Math.max(1, r.width - LABEL_W);
+  }
+
+  private onWheel(e: WheelEvent): void {
+    e.preventDefault();
+    if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) this.pan(e.deltaX / 500);
+    else this.zoom(e.deltaY > 0 ? 1.25 : 0.8, Math.max(0, Math.min(1, this.plotX(e))));
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const actions: Record<string, () => void> = {
+      '+': () => this.zoom(0.5, 0.5),
+      '=': () => this.zoom(0.5, 0.5),
+      '-': () => this.zoom(2, 0.5),
+      ArrowLeft: () => this.pan(-0.25),
+      ArrowRight: () => this.pan(0.25),
+      '0': () => this.setView({ from: 0, to: 1 }),
+      Home: () => this.setView({ from: 0, to: 1 }),
+    };
+    const act = actions[e.key];
+    if (!act) return;
+    e.preventDefault();
+    act();
+  }
+
+  /** The gap under the pointer, if any. */
+  private gapAt(e: MouseEvent): GapStat | undefined {
+    const r = this.canvas.getBoundingClientRect();
+    const y = e.clientY - r.top;
+    const row = Math.floor(y / (TRACK_H + GAP_H + 6));
+    const device = this.report.timeline[row]?.deviceId;
+    const t = this.timeAt(this.plotX(e));
+    const slack =
+      ((this.view.to - this.view.from) * this.spanNs * 2) / Math.max(1, r.width - LABEL_W);
+    return this.report.gaps.find(
+      (g) =>
+        g.deviceId === device &&
+        g.startNs - this.report.timelineStartNs - slack <= t &&
+        t <= g.endNs - this.report.timelineStartNs + slack,
+    );
+  }
+
+  private timeAt(x: number): number {
+    return (this.view.from + x * (this.view.to - this.view.from)) * this.spanNs;
+  }
+
+  private onHover(e: MouseEvent): void {
+    const g = this.gapAt(e);
+    this.canvas.style.cursor = g?.location ? 'pointer' : 'default';
+    this.canvas.title = g
+      ? `Idle ${formatNs(g.endNs - g.startNs)}: ${g.cause}${g.location ? `\n${refLabel(g.location)} (click to reveal)` : ''}`
+      : `${formatNs(this.timeAt(this.plotX(e)))} from the first GPU operation`;
+  }
+
+  /** Redraws the whole canvas at the device pixel ratio. */
+  draw(): void {
+    for (const s of this.element.querySelectorAll<HTMLElement>('.swatch'))
+      s.style.background = this.colour(s.dataset.cause ?? '');
+    const cssW = this.canvas.clientWidth;
+    if (cssW === 0) return;
+    const dpr = window.devicePixelRatio || 1;
+    const cssH = this.heightPx();
+    this.canvas.width = Math.round(cssW * dpr);
+    this.canvas.height = Math.round(cssH * dpr);
+    this.canvas.style.height = `${cssH}px`;
+    const ctx = this.canvas.getContext('2d');
+    if (!ctx) return;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, cssW, cssH);
+    const fg = cssVar('--vscode-foreground', '#888');
+    const font = cssVar('--vscode-font-family', 'sans-serif');
+    ctx.font = `11px ${font}`;
+    const plotW = cssW - LABEL_W;
+    const v0 = this.view.from * this.spanNs;
+    const vw = (this.view.to - this.view.from) * this.spanNs;
+    const x = (ns: number) => LABEL_W + ((ns - v0) / vw) * plotW;
+    const busy = cssVar('--vscode-charts-blue', '#1a85ff');
+    const base = cssVar('--vscode-panel-border', '#80808059');
+    this.report.timeline.forEach((t, row) => {
+      const top = row * (TRACK_H + GAP_H + 6);
+      ctx.fillStyle = fg;
+      ctx.textBaseline = 'middle';
+      ctx.fillText(`GPU ${t.deviceId}`, 4, top + TRACK_H / 2);
+      ctx.fillStyle = base;
+      ctx.fillRect(LABEL_W, top + TRACK_H, plotW, 1);
+      ctx.fillStyle = busy;
+      const first = Math.max(0, Math.floor(v0 / t.bucketNs));
+      const last = Math.min(t.busy.length, Math.ceil((v0 + vw) / t.bucketNs));
+      for (let b = first; b < last; b++) {
+        if (t.busy[b] <= 0) continue;
+        const x0 = Math.max(LABEL_W, x(b * t.bucketNs));
+        const w = Math.max(1, x((b + 1) * t.bucketNs) - x0);
+        const h = Math.max(1, t.busy[b] * (TRACK_H - 2));
+        ctx.fillRect(x0, top + TRACK_H - h, w, h);
+      }
+      for (const g of this.report.gaps) {
+        if (g.deviceId !== t.deviceId) continue;
+        const gx0 = x(g.startNs - this.report.timelineStartNs);
+        const gx1 = x(g.endNs - this.report.timelineStartNs);
+        if (gx1 < LABEL_W || gx0 > cssW) continue;
+        ctx.fillStyle = this.colour(g.cause);
+        const left = Math.max(LABEL_W, gx0);
+        ctx.fillRect(left, top + TRACK_H + 3, Math.max(2, gx1 - left), GAP_H);
+      }
+    });
+    this.drawAxis(ctx, cssW, cssH, v0, vw, fg, x);
+  }
+
+  private drawAxis(
+    ctx: CanvasRenderingContext2D,
+    cssW: number,
+    cssH: number,
+    v0: number,
+    vw: number,
+    fg: string,
+    x: (ns: number) => number,
+  ): void {
+    const y = cssH - AXIS_H;
+    ctx.fillStyle = fg;
+    ctx.fillRect(LABEL_W, y, cssW - LABEL_W, 1);
+    // About one tick per 110 px, on a 1-2-5 step.
+    const raw = (vw * 110) / Math.max(1, cssW - LABEL_W);
+    const mag = 10 ** Math.floor(Math.log10(Math.max(1, raw)));
+    const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+    ctx.textBaseline = 'top';
+    for (let t = Math.ceil(v0 / step) * step; t <= v0 + vw; t += step) {
+      const tx = x(t);
+      ctx.fillRect(tx, y, 1, 4);
+      const label = formatNs(t);
+      const w = ctx.measureText(label).width;
+      ctx.fillText(label, Math.min(cssW - w - 2, Math.max(LABEL_W, tx - w / 2)), y + 5);
+    }
+    this.rangeLabel.textContent = `${formatNs(v0)} – ${formatNs(v0 + vw)} of ${formatNs(this.spanNs)}`;
+  }
+}
