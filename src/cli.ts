@@ -1,29 +1,56 @@
 /**
- * `gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]… [--format json|markdown]`
- * Prints the Report. Exit 0 on success; non-zero with a one-line reason on failure.
+ * `gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]… [--format json|markdown|sarif]
+ *  [--baseline TRACE] [--threshold PCT] [--fail-on warning|error]`
+ * Prints the Report (with a comparison when a baseline is given). Exit 0 on success, 3 when
+ * `--fail-on` finds a finding that severe, otherwise non-zero with a one-line reason on failure.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { toMarkdown } from './core/export/markdown';
+import { compare, type Comparison } from './core/compare';
+import { comparisonMarkdown, toMarkdown } from './core/export/markdown';
+import { toSarif } from './core/export/sarif';
 import { loadTrace } from './core/load';
 import { buildReport } from './core/report';
 import { parsePathMap } from './core/workspace-paths';
 
-const USAGE = `usage: gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]... [--format json|markdown]`;
+const USAGE =
+  'usage: gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]... ' +
+  '[--format json|markdown|sarif] [--baseline TRACE] [--threshold PCT] [--fail-on warning|error]';
+
+const FORMATS = ['json', 'markdown', 'sarif'] as const;
+const FAIL_ON = ['warning', 'error'] as const;
 
 export interface CliArgs {
   trace: string;
   workspace: string;
   pathMap: string[];
-  format: 'json' | 'markdown';
+  format: (typeof FORMATS)[number];
+  baseline: string | null;
+  thresholdPct: number;
+  failOn: (typeof FAIL_ON)[number] | null;
+}
+
+function oneOf<T extends string>(option: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v))
+    throw new Error(`${option} must be ${allowed.join(' or ')}, not "${v}"`);
+  return v as T;
 }
 
 export function parseArgs(argv: string[]): CliArgs {
   const [command, ...rest] = argv;
-  if (command !== 'analyze') throw new Error(command ? `unknown command "${command}"; ${USAGE}` : USAGE);
-  const args: CliArgs = { trace: '', workspace: process.cwd(), pathMap: [], format: 'json' };
+  if (command !== 'analyze')
+    throw new Error(command ? `unknown command "${command}"; ${USAGE}` : USAGE);
+  const args: CliArgs = {
+    trace: '',
+    workspace: process.cwd(),
+    pathMap: [],
+    format: 'json',
+    baseline: null,
+    thresholdPct: 10,
+    failOn: null,
+  };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = (): string => {
@@ -33,10 +60,12 @@ export function parseArgs(argv: string[]): CliArgs {
     };
     if (a === '--workspace') args.workspace = path.resolve(value());
     else if (a === '--path-map') args.pathMap.push(value());
-    else if (a === '--format') {
-      const f = value();
-      if (f !== 'json' && f !== 'markdown') throw new Error(`--format must be json or markdown, not "${f}"`);
-      args.format = f;
+    else if (a === '--format') args.format = oneOf(a, value(), FORMATS);
+    else if (a === '--fail-on') args.failOn = oneOf(a, value(), FAIL_ON);
+    else if (a === '--baseline') args.baseline = path.resolve(value());
+    else if (a === '--threshold') {
+      args.thresholdPct = Number(value());
+      if (!(args.thresholdPct >= 0)) throw new Error('--threshold must be a percentage ≥ 0');
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a}; ${USAGE}`);
     else if (args.trace) throw new Error(`one trace at a time ("${args.trace}" and "${a}" given)`);
     else args.trace = path.resolve(a);
@@ -50,10 +79,26 @@ async function main(argv: string[]): Promise<number> {
   const { map, errors } = parsePathMap(args.pathMap);
   if (errors.length > 0) throw new Error(errors[0]);
   if (!fs.existsSync(args.workspace)) throw new Error(`workspace ${args.workspace} does not exist`);
-  const profile = await loadTrace(args.trace, { cacheDir: path.join(os.tmpdir(), 'gpu-lens-exports') });
-  const report = buildReport(profile, { workspaceRoot: args.workspace, pathMap: map });
-  process.stdout.write(args.format === 'json' ? JSON.stringify(report, null, 1) + '\n' : toMarkdown(report) + '\n');
-  return 0;
+  const analyze = async (trace: string) => {
+    const profile = await loadTrace(trace, {
+      cacheDir: path.join(os.tmpdir(), 'gpu-lens-exports'),
+    });
+    return buildReport(profile, { workspaceRoot: args.workspace, pathMap: map });
+  };
+  const report = await analyze(args.trace);
+  let comparison: Comparison | null = null;
+  if (args.baseline) comparison = compare(await analyze(args.baseline), report, args.thresholdPct);
+
+  let out: string;
+  if (args.format === 'sarif')
+    out = JSON.stringify(toSarif(report, { workspaceRoot: args.workspace }), null, 1);
+  else if (args.format === 'markdown')
+    out = toMarkdown(report) + (comparison ? '\n' + comparisonMarkdown(comparison) : '');
+  else out = JSON.stringify(comparison ? { ...report, comparison } : report, null, 1);
+  process.stdout.write(out + '\n');
+
+  const failing = args.failOn === 'error' ? ['error'] : ['error', 'warning'];
+  return args.failOn && report.findings.some((f) => failing.includes(f.severity)) ? 3 : 0;
 }
 
 /**

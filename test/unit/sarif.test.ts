@@ -1,21 +1,43 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Ajv from 'ajv';
 import { buildReport } from '../../src/core/report';
 import { toSarif } from '../../src/core/export/sarif';
-import { runRules } from '../../src/core/rules/index';
-import { contextFor, lineOf, readScenario, scenariosDir } from './rule-helpers';
+import { lineOf, readScenario, scenariosDir } from './rule-helpers';
 
-/**
- * Structural check against SARIF 2.1.0's required properties (the JSON schema itself is not a
- * dependency yet: @microsoft/jest-sarif ships it as lib/schemas/sarif-2.1.0-rtm.5.json).
- */
+/** The official SARIF 2.1.0 JSON schema, as shipped by @microsoft/jest-sarif. */
+function sarifValidator() {
+  const schemaPath = require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
+  const schema = JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+  delete schema.$schema; // draft-07, Ajv's default meta-schema
+  schema.$id = schema.id; // the file names its id in draft-04 style
+  delete schema.id;
+  // The schema's language-tag pattern is not valid in unicode mode; formats are not checked.
+  return new Ajv({
+    strict: false,
+    allErrors: true,
+    unicodeRegExp: false,
+    validateFormats: false,
+    logger: false,
+  }).compile(schema);
+}
+
+/** Validated against the SARIF 2.1.0 schema, then checked for what GPU Lens promises in it. */
 void test('sarif: tool-call finding of the scenario capture as a SARIF 2.1.0 result at the range line', () => {
   const profile = readScenario('sync_tool_call.sqlite');
   const report = buildReport(profile, { workspaceRoot: scenariosDir });
-  report.findings = runRules(profile, contextFor(profile, scenariosDir));
   const log = toSarif(report, { workspaceRoot: scenariosDir, toolVersion: '0.1.0' });
   const parsed = JSON.parse(JSON.stringify(log)) as typeof log;
+  const validate = sarifValidator();
+  assert.ok(validate(parsed), JSON.stringify(validate.errors?.slice(0, 3)));
+  // The validator can fail: a result without its required message is rejected.
+  const broken = JSON.parse(JSON.stringify(log)) as {
+    runs: { results: { message?: unknown }[] }[];
+  };
+  delete broken.runs[0].results[0].message;
+  assert.equal(validate(broken), false);
   assert.equal(parsed.version, '2.1.0');
   assert.match(parsed.$schema, /sarif-2\.1\.0/);
   assert.equal(parsed.runs.length, 1);

@@ -1,5 +1,6 @@
 /** The Report as Markdown for humans (CLI `--format markdown`). Every trace string is escaped. */
-import { formatNs, formatPct } from '../format';
+import { formatDeltaNs, formatNs, formatPct } from '../format';
+import type { Comparison, Delta } from '../compare';
 import type { Report } from '../report-types';
 
 /**
@@ -31,7 +32,13 @@ export function toMarkdown(report: Report, limit = 20): string {
     '',
   );
   if (s.devices.length > 0) {
-    out.push(...table(['Device', 'Busy'], s.devices.map((d) => [escapeMarkdown(d.name), formatNs(d.busyNs)])), '');
+    out.push(
+      ...table(
+        ['Device', 'Busy'],
+        s.devices.map((d) => [escapeMarkdown(d.name), formatNs(d.busyNs)]),
+      ),
+      '',
+    );
   }
   out.push('## Findings', '');
   if (report.findings.length === 0) out.push('No bottleneck found by the rules.', '');
@@ -40,7 +47,14 @@ export function toMarkdown(report: Report, limit = 20): string {
     out.push(escapeMarkdown(f.message), '');
     if (f.savingsNs > 0) out.push(`Estimated savings: **${formatNs(f.savingsNs)}**`, '');
     if (f.locations.length > 0) {
-      out.push('At: ' + f.locations.slice(0, 5).map((l) => `\`${escapeMarkdown(l.file)}:${l.line}\``).join(', '), '');
+      out.push(
+        'At: ' +
+          f.locations
+            .slice(0, 5)
+            .map((l) => `\`${escapeMarkdown(l.file)}:${l.line}\``)
+            .join(', '),
+        '',
+      );
     }
     out.push(`**Fix: ${escapeMarkdown(f.fix.title)}.** ${escapeMarkdown(f.fix.detail)}`, '');
     if (f.fix.snippet) out.push('```python', f.fix.snippet.replace(/```/g, "'''"), '```', '');
@@ -49,14 +63,16 @@ export function toMarkdown(report: Report, limit = 20): string {
   out.push(
     ...table(
       ['Line', 'Function', 'Self', 'Total', 'Kernels', 'Precision'],
-      report.lines.slice(0, limit).map((l) => [
-        `\`${escapeMarkdown(l.file)}:${l.line}\``,
-        escapeMarkdown(l.function),
-        formatNs(l.selfNs),
-        formatNs(l.totalNs),
-        String(l.kernelCount),
-        l.precision,
-      ]),
+      report.lines
+        .slice(0, limit)
+        .map((l) => [
+          `\`${escapeMarkdown(l.file)}:${l.line}\``,
+          escapeMarkdown(l.function),
+          formatNs(l.selfNs),
+          formatNs(l.totalNs),
+          String(l.kernelCount),
+          l.precision,
+        ]),
     ),
     '',
     `Unattributed GPU time (no workspace frame on the stack): ${formatNs(report.unattributedNs)}`,
@@ -67,7 +83,14 @@ export function toMarkdown(report: Report, limit = 20): string {
   out.push(
     ...table(
       ['Kernel', 'Count', 'Total', 'Mean'],
-      report.kernels.slice(0, limit).map((k) => [escapeMarkdown(k.name), String(k.count), formatNs(k.totalNs), formatNs(k.avgNs)]),
+      report.kernels
+        .slice(0, limit)
+        .map((k) => [
+          escapeMarkdown(k.name),
+          String(k.count),
+          formatNs(k.totalNs),
+          formatNs(k.avgNs),
+        ]),
     ),
     '',
   );
@@ -76,17 +99,93 @@ export function toMarkdown(report: Report, limit = 20): string {
     out.push(
       ...table(
         ['Range', 'Count', 'Wall', 'GPU', 'Opened at'],
-        report.ranges.slice(0, limit).map((r) => [
-          escapeMarkdown(r.name),
-          String(r.count),
-          formatNs(r.wallNs),
-          formatNs(r.gpuNs),
-          r.location ? `\`${escapeMarkdown(r.location.file)}:${r.location.line}\`` : r.ambiguous ? 'ambiguous' : '—',
-        ]),
+        report.ranges
+          .slice(0, limit)
+          .map((r) => [
+            escapeMarkdown(r.name),
+            String(r.count),
+            formatNs(r.wallNs),
+            formatNs(r.gpuNs),
+            r.location
+              ? `\`${escapeMarkdown(r.location.file)}:${r.location.line}\``
+              : r.ambiguous
+                ? 'ambiguous'
+                : '—',
+          ]),
       ),
       '',
     );
   }
-  if (report.warnings.length > 0) out.push('## Warnings', '', ...report.warnings.map((w) => `- ${escapeMarkdown(w)}`), '');
+  if (report.warnings.length > 0)
+    out.push('## Warnings', '', ...report.warnings.map((w) => `- ${escapeMarkdown(w)}`), '');
+  return out.join('\n');
+}
+
+function deltaCell(d: Delta): string {
+  const pct =
+    d.deltaPct === null ? 'new' : `${d.deltaPct >= 0 ? '+' : ''}${d.deltaPct.toFixed(1)}%`;
+  return `${formatDeltaNs(d.deltaNs)} (${pct})${d.flagged ? (d.direction === 'regression' ? ' ⚠' : ' ✓') : ''}`;
+}
+
+/** The comparison with a baseline: flagged changes past the threshold first. */
+export function comparisonMarkdown(c: Comparison, limit = 15): string {
+  const out = [
+    `## Compared with baseline ${escapeMarkdown(c.baseline.path)} (threshold ${c.thresholdPct}%)`,
+    '',
+  ];
+  const s = c.summary;
+  out.push(
+    ...table(
+      ['', 'Baseline', 'Current', 'Change'],
+      [
+        ['Wall', formatNs(s.wallNs.baselineNs), formatNs(s.wallNs.currentNs), deltaCell(s.wallNs)],
+        [
+          'GPU busy',
+          formatNs(s.gpuBusyNs.baselineNs),
+          formatNs(s.gpuBusyNs.currentNs),
+          deltaCell(s.gpuBusyNs),
+        ],
+        [
+          'Kernel time',
+          formatNs(s.kernelNs.baselineNs),
+          formatNs(s.kernelNs.currentNs),
+          deltaCell(s.kernelNs),
+        ],
+      ],
+    ),
+    '',
+    '### Kernels',
+    '',
+    ...table(
+      ['Kernel', 'Baseline', 'Current', 'Change'],
+      c.kernels
+        .slice(0, limit)
+        .map((k) => [
+          escapeMarkdown(k.name),
+          formatNs(k.baselineNs),
+          formatNs(k.currentNs),
+          deltaCell(k),
+        ]),
+    ),
+    '',
+  );
+  if (c.lines.length > 0) {
+    out.push(
+      '### Lines (self GPU time)',
+      '',
+      ...table(
+        ['Line', 'Baseline', 'Current', 'Change'],
+        c.lines
+          .slice(0, limit)
+          .map((l) => [
+            `\`${escapeMarkdown(l.file)}:${l.line}\``,
+            formatNs(l.baselineNs),
+            formatNs(l.currentNs),
+            deltaCell(l),
+          ]),
+      ),
+      '',
+    );
+  }
   return out.join('\n');
 }
