@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { exportNsysRep, findNsys, NSYS_NOT_FOUND } from '../../src/core/ingest/nsys-export';
 import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';
+import { LaunchLinker } from '../../src/core/ingest/nsys-gpu';
 import { parsePythonFrame } from '../../src/core/ingest/nsys-stacks';
 import { allFixtures } from './fixtures';
 
@@ -168,6 +169,25 @@ void describe('nsys reader edge cases', () => {
     assert.equal(byName.get('registered range')?.domain, '');
     assert.equal(byName.get('epoch')?.tid, 1);
     assert.ok(p.warnings.some((w) => /^1 NVTX range/.test(w)));
+  });
+});
+
+void describe('LaunchLinker', () => {
+  void it('finds every call through table growth, strided ids and ids shared by two processes', () => {
+    const linker = new LaunchLinker();
+    const ids: number[] = [];
+    // Even i: dense ids; odd i: ids 20,000 apart (up to 3e9), as gaps in real traces.
+    for (let i = 0; i < 150_000; i++) ids.push(i % 2 === 0 ? i + 1 : 200_000 + i * 20_000);
+    ids.push(-5, 2 ** 40, 0); // outside uint32, and 0
+    ids.forEach((id, i) => linker.add(id, 1, i));
+    // Process 2 reuses the first 1000 ids.
+    for (let i = 0; i < 1000; i++) linker.add(ids[i], 2, ids.length + i);
+    ids.forEach((id, i) => assert.equal(linker.find(id, 1), i));
+    for (let i = 0; i < 1000; i++) assert.equal(linker.find(ids[i], 2), ids.length + i);
+    assert.equal(linker.find(ids[5000], 2), -1, 'an id of process 1 only');
+    assert.equal(linker.find(123_456_789, 1), -1, 'an unknown id');
+    assert.equal(linker.find(ids[5000], null), 5000, 'no process given');
+    assert.equal(linker.find(ids[7], null), -1, 'no process given for an id two processes share');
   });
 });
 

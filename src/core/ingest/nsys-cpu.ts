@@ -34,18 +34,18 @@ export function readNvtxRanges(
     typeof text === 'string' ? text : typeof textId === 'number' ? (strings[textId] ?? '') : '';
 
   const domains = new Map<number, string>();
-  for (const [domainId, text, textId] of ndb.iterate(
+  for (const [domainId, text, textId] of ndb.rows(
     table,
     ['domainId', 'text', 'textId'],
-    `WHERE eventType = ${NVTX_DOMAIN_CREATE}`,
+    `eventType = ${NVTX_DOMAIN_CREATE}`,
   )) {
     if (typeof domainId === 'number') domains.set(domainId, textOf(text, textId));
   }
 
   let unclosed = 0;
   const wanted = ['start', 'end', 'text', 'textId', 'globalTid', 'domainId'];
-  const where = `WHERE eventType IN (${NVTX_PUSH_POP}, ${NVTX_START_END})`;
-  for (const [start, end, text, textId, gtid, domainId] of ndb.iterate(table, wanted, where)) {
+  const where = `eventType IN (${NVTX_PUSH_POP}, ${NVTX_START_END})`;
+  for (const [start, end, text, textId, gtid, domainId] of ndb.rows(table, wanted, where)) {
     if (typeof end !== 'number' || typeof start !== 'number') {
       unclosed++;
       continue;
@@ -93,10 +93,10 @@ export function readOsrtCalls(
   const filters: string[] = [];
   if (cols.has('eventClass')) filters.push(`eventClass NOT IN (${OSRT_MARKER_CLASSES.join(', ')})`);
   if (cols.has('nestingLevel')) filters.push('coalesce(nestingLevel, 0) = 0');
-  const where = filters.length > 0 ? `WHERE ${filters.join(' AND ')}` : '';
+  const where = filters.join(' AND ');
   const kindById: (CpuCallKind | undefined)[] = [];
   const wanted = ['start', 'end', 'globalTid', 'nameId', 'callchainId'];
-  for (const [start, end, gtid, nameId, chain] of ndb.iterate(table, wanted, where)) {
+  for (const [start, end, gtid, nameId, chain] of ndb.rows(table, wanted, where)) {
     if (typeof start !== 'number' || typeof end !== 'number') continue;
     const id = typeof nameId === 'number' ? nameId : -1;
     const name = strings[id] ?? '';

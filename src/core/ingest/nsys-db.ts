@@ -22,6 +22,9 @@ const KNOWN_TABLES = [
   'TARGET_INFO_GPU',
 ];
 
+/** Rows per page read by `NsysDb.pages` (4k rows measured faster than 32k). */
+const PAGE_ROWS = 4096;
+
 /** An open export plus its table/column catalogue (read once from sqlite_master). */
 export class NsysDb {
   private readonly tables: Set<string>;
@@ -86,18 +89,55 @@ export class NsysDb {
   }
 
   /**
-   * Iterates raw rows of `SELECT <cols> FROM table <tail>`, where each wanted column that this
-   * schema lacks is replaced by NULL, so row positions stay fixed across versions. A missing table
-   * yields no rows.
+   * Raw rows of `SELECT <wanted> FROM table [WHERE where]` in rowid order, a page at a time. Each
+   * wanted column that this schema lacks is selected as NULL, so row positions stay fixed across
+   * versions. A missing table yields nothing. Pages of rowid ranges read through `.all()` cost
+   * about half of a row-by-row `.iterate()`, which crosses into native code once per row.
    */
-  iterate(table: string, wanted: readonly string[], tail = ''): IterableIterator<RawRow> {
-    if (!this.has(table)) return [][Symbol.iterator]();
+  *pages(table: string, wanted: readonly string[], where = ''): Generator<RawRow[]> {
+    if (!this.has(table)) return;
     const have = this.columns(table);
     const select = wanted.map((c) => (have.has(c) ? `"${c}"` : 'NULL')).join(', ');
-    return this.db
-      .prepare(`SELECT ${select} FROM "${table}" ${tail}`)
-      .raw()
-      .iterate() as IterableIterator<RawRow>;
+    const cond = where ? ` AND (${where})` : '';
+    let range: Database.Statement;
+    let bounds: [number | null, number | null];
+    try {
+      range = this.db
+        .prepare(`SELECT ${select} FROM "${table}" WHERE rowid > ? AND rowid <= ?${cond}`)
+        .raw();
+      bounds = this.db
+        .prepare(`SELECT min(rowid), max(rowid) FROM "${table}"`)
+        .raw()
+        .get() as typeof bounds;
+    } catch {
+      // A table without rowid (none known in nsys exports): one plain query.
+      yield this.db
+        .prepare(`SELECT ${select} FROM "${table}"${where ? ` WHERE ${where}` : ''}`)
+        .raw()
+        .all() as RawRow[];
+      return;
+    }
+    const [min, max] = bounds;
+    if (min === null || max === null) return;
+    const nextRowid = this.db.prepare(`SELECT min(rowid) FROM "${table}" WHERE rowid > ?`).pluck();
+    let lo = min - 1;
+    while (lo < max) {
+      const rows = range.all(lo, lo + PAGE_ROWS) as RawRow[];
+      lo += PAGE_ROWS;
+      if (rows.length > 0) {
+        yield rows;
+      } else {
+        // Skip a gap in the rowids (rows deleted) with one index seek.
+        const next = nextRowid.get(lo) as number | null;
+        if (next === null) return;
+        lo = next - 1;
+      }
+    }
+  }
+
+  /** Row by row over `pages()`, for small tables where convenience beats speed. */
+  *rows(table: string, wanted: readonly string[], where = ''): Generator<RawRow> {
+    for (const page of this.pages(table, wanted, where)) yield* page;
   }
 
   close(): void {
@@ -135,7 +175,7 @@ export function readMeta(ndb: NsysDb): NsysMeta {
 export function readStrings(ndb: NsysDb): string[] {
   const strings: string[] = [];
   if (!ndb.has('StringIds')) return strings;
-  for (const [id, value] of ndb.iterate('StringIds', ['id', 'value'])) {
+  for (const [id, value] of ndb.rows('StringIds', ['id', 'value'])) {
     if (typeof id === 'number') strings[id] = typeof value === 'string' ? value : '';
   }
   return strings;

@@ -27,26 +27,42 @@ export function widen(span: Span, start: number, end: number): void {
 
 /**
  * correlationId → index of the API call, per process. Correlation ids are unique within a process
- * but not across processes; a flat map serves the common single-process case and an overflow map
- * keyed by "process:correlation" takes the ids that collide.
+ * but not across processes: an open-addressing hash on typed arrays (a JS Map of millions of
+ * numeric keys costs several times more) serves the common single-process case, and an overflow
+ * map keyed by "process:correlation" takes the ids that two processes share.
  */
 export class LaunchLinker {
-  private readonly byCorr = new Map<number, number>();
+  private keys = new Uint32Array(1 << 16);
+  /** call index + 1, 0 for an empty slot, -1 for an id shared by several processes. */
+  private values = new Int32Array(1 << 16);
+  private size = 0;
+  /** 32 - log2(capacity): the multiplicative hash keeps its high bits, which mix every input bit. */
+  private shift = 16;
   private readonly overflow = new Map<string, number>();
   /** Process key of each call, indexed like Profile.cpuCalls (runtime calls are read first). */
   private readonly procOfCall: number[] = [];
 
   add(correlationId: number, proc: number, callIndex: number): void {
     this.procOfCall[callIndex] = proc;
-    const existing = this.byCorr.get(correlationId);
-    if (existing === undefined) {
-      this.byCorr.set(correlationId, callIndex);
-    } else if (existing >= 0) {
-      const existingProc = this.procOfCall[existing];
+    if (!isUint32(correlationId)) {
+      // CUPTI ids are uint32; anything else is kept out of the typed table.
+      for (const key of [`${proc}:${correlationId}`, `*:${correlationId}`]) {
+        if (!this.overflow.has(key)) this.overflow.set(key, callIndex);
+      }
+      return;
+    }
+    const slot = this.slot(correlationId);
+    const existing = this.values[slot];
+    if (existing === 0) {
+      this.keys[slot] = correlationId;
+      this.values[slot] = callIndex + 1;
+      if (++this.size * 2 > this.keys.length) this.grow();
+    } else if (existing > 0) {
+      const existingProc = this.procOfCall[existing - 1];
       if (existingProc === proc) return; // same id twice in one process: keep the first call
-      this.overflow.set(`${existingProc}:${correlationId}`, existing);
+      this.overflow.set(`${existingProc}:${correlationId}`, existing - 1);
       this.overflow.set(`${proc}:${correlationId}`, callIndex);
-      this.byCorr.set(correlationId, -2);
+      this.values[slot] = -1;
     } else {
       const key = `${proc}:${correlationId}`;
       if (!this.overflow.has(key)) this.overflow.set(key, callIndex);
@@ -55,11 +71,40 @@ export class LaunchLinker {
 
   /** Index of the launching call, or -1. `proc` null (old schemas without globalPid) skips the check. */
   find(correlationId: number, proc: number | null): number {
-    const v = this.byCorr.get(correlationId);
-    if (v === undefined) return -1;
-    if (v >= 0) return proc === null || this.procOfCall[v] === proc ? v : -1;
+    if (!isUint32(correlationId)) {
+      return this.overflow.get(`${proc ?? '*'}:${correlationId}`) ?? -1;
+    }
+    const v = this.values[this.slot(correlationId)];
+    if (v === 0) return -1;
+    if (v > 0) return proc === null || this.procOfCall[v - 1] === proc ? v - 1 : -1;
     return proc === null ? -1 : (this.overflow.get(`${proc}:${correlationId}`) ?? -1);
   }
+
+  /** The slot holding `id`, or the empty slot where it would go (linear probing). */
+  private slot(id: number): number {
+    const mask = this.keys.length - 1;
+    let i = Math.imul(id | 0, 0x9e3779b1) >>> this.shift;
+    while (this.values[i] !== 0 && this.keys[i] !== id) i = (i + 1) & mask;
+    return i;
+  }
+
+  private grow(): void {
+    const { keys, values } = this;
+    this.keys = new Uint32Array(keys.length * 2);
+    this.values = new Int32Array(keys.length * 2);
+    this.shift--;
+    for (let i = 0; i < keys.length; i++) {
+      if (values[i] !== 0) {
+        const j = this.slot(keys[i]);
+        this.keys[j] = keys[i];
+        this.values[j] = values[i];
+      }
+    }
+  }
+}
+
+function isUint32(v: number): boolean {
+  return v >>> 0 === v;
 }
 
 /**
@@ -78,32 +123,35 @@ export function readRuntimeCalls(
   const table = 'CUPTI_ACTIVITY_KIND_RUNTIME';
   if (!ndb.has(table)) return linker;
   const kindById: (CpuCallKind | undefined)[] = [];
-  const cols = ['start', 'end', 'globalTid', 'correlationId', 'nameId', 'callchainId'];
-  for (const row of ndb.iterate(table, cols)) {
-    const start = row[0] as number;
-    const end = row[1] as number;
-    const gtid = (row[2] as number | null) ?? 0;
-    const corr = (row[3] as number | null) ?? 0;
-    const nameId = row[4] as number;
-    const chain = row[5] as number | null;
-    const name = strings[nameId] ?? '';
-    let kind = kindById[nameId];
-    if (kind === undefined) kindById[nameId] = kind = classifyCudaApi(name);
-    const index = calls.length;
-    calls.push({
-      name,
-      kind,
-      startNs: start,
-      endNs: end,
-      pid: pidOf(gtid),
-      tid: tidOf(gtid),
-      rank,
-      correlationId: corr,
-      stackId: chain === null ? -1 : (callchainStacks.get(chain) ?? -1),
-    });
-    linker.add(corr, processKey(gtid), index);
-    widen(span, start, end);
-  }
+  // callchainId is only worth reading (every column costs per row) when some chain has Python frames.
+  const cols = ['start', 'end', 'globalTid', 'correlationId', 'nameId'];
+  if (callchainStacks.size > 0) cols.push('callchainId');
+  for (const page of ndb.pages(table, cols))
+    for (const row of page) {
+      const start = row[0] as number;
+      const end = row[1] as number;
+      const gtid = (row[2] as number | null) ?? 0;
+      const corr = (row[3] as number | null) ?? 0;
+      const nameId = row[4] as number;
+      const chain = row[5] as number | null | undefined;
+      const name = strings[nameId] ?? '';
+      let kind = kindById[nameId];
+      if (kind === undefined) kindById[nameId] = kind = classifyCudaApi(name);
+      const index = calls.length;
+      calls.push({
+        name,
+        kind,
+        startNs: start,
+        endNs: end,
+        pid: pidOf(gtid),
+        tid: tidOf(gtid),
+        rank,
+        correlationId: corr,
+        stackId: chain == null ? -1 : (callchainStacks.get(chain) ?? -1),
+      });
+      linker.add(corr, processKey(gtid), index);
+      widen(span, start, end);
+    }
   return linker;
 }
 
@@ -130,32 +178,33 @@ export function readKernels(
     'demangledName',
     'shortName',
   ];
-  for (const row of ndb.iterate(table, cols)) {
-    const start = row[0] as number;
-    const end = row[1] as number;
-    const nameId = (row[6] ?? row[7]) as number | null;
-    const name = nameId === null ? '' : (strings[nameId] ?? '');
-    let isComm = nameId === null ? false : commById[nameId];
-    if (isComm === undefined) commById[nameId as number] = isComm = isCommKernel(name);
-    const gpid = row[5] as number | null;
-    const launchIndex = linker.find(
-      (row[4] as number | null) ?? 0,
-      gpid === null ? null : processKey(gpid),
-    );
-    ops.push({
-      kind: 'kernel',
-      name,
-      startNs: start,
-      endNs: end,
-      deviceId: (row[2] as number | null) ?? 0,
-      streamId: (row[3] as number | null) ?? 0,
-      rank,
-      launchIndex,
-      stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
-      isComm,
-    });
-    widen(span, start, end);
-  }
+  for (const page of ndb.pages(table, cols))
+    for (const row of page) {
+      const start = row[0] as number;
+      const end = row[1] as number;
+      const nameId = (row[6] ?? row[7]) as number | null;
+      const name = nameId === null ? '' : (strings[nameId] ?? '');
+      let isComm = nameId === null ? false : commById[nameId];
+      if (isComm === undefined) commById[nameId as number] = isComm = isCommKernel(name);
+      const gpid = row[5] as number | null;
+      const launchIndex = linker.find(
+        (row[4] as number | null) ?? 0,
+        gpid === null ? null : processKey(gpid),
+      );
+      ops.push({
+        kind: 'kernel',
+        name,
+        startNs: start,
+        endNs: end,
+        deviceId: (row[2] as number | null) ?? 0,
+        streamId: (row[3] as number | null) ?? 0,
+        rank,
+        launchIndex,
+        stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
+        isComm,
+      });
+      widen(span, start, end);
+    }
 }
 
 /** CUPTI copy kinds (ENUM_CUDA_MEMCPY_OPER), abbreviated as the nsys UI names them. */
@@ -207,38 +256,39 @@ export function readCopies(
   ];
   for (const { table, extra, memcpy } of tables) {
     if (!ndb.has(table)) continue;
-    for (const row of ndb.iterate(table, [...base, ...extra])) {
-      const start = row[0] as number;
-      const end = row[1] as number;
-      const gpid = row[5] as number | null;
-      const launchIndex = linker.find(
-        (row[4] as number | null) ?? 0,
-        gpid === null ? null : processKey(gpid),
-      );
-      const op: GpuOp = {
-        kind: memcpy ? 'memcpy' : 'memset',
-        name: 'Memset',
-        startNs: start,
-        endNs: end,
-        deviceId: (row[2] as number | null) ?? 0,
-        streamId: (row[3] as number | null) ?? 0,
-        rank,
-        launchIndex,
-        stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
-        isComm: false,
-        bytes: (row[6] as number | null) ?? 0,
-      };
-      if (memcpy) {
-        const copy = (row[7] as number | null) ?? 0;
-        op.name = `Memcpy ${COPY_NAMES[copy] ?? 'Unknown'}`;
-        op.copyKind = COPY_KINDS[copy] ?? 'other';
-        op.srcKind = memKind(row[8]);
-        op.dstKind = memKind(row[9]);
-      } else {
-        op.dstKind = memKind(row[7]);
+    for (const page of ndb.pages(table, [...base, ...extra]))
+      for (const row of page) {
+        const start = row[0] as number;
+        const end = row[1] as number;
+        const gpid = row[5] as number | null;
+        const launchIndex = linker.find(
+          (row[4] as number | null) ?? 0,
+          gpid === null ? null : processKey(gpid),
+        );
+        const op: GpuOp = {
+          kind: memcpy ? 'memcpy' : 'memset',
+          name: 'Memset',
+          startNs: start,
+          endNs: end,
+          deviceId: (row[2] as number | null) ?? 0,
+          streamId: (row[3] as number | null) ?? 0,
+          rank,
+          launchIndex,
+          stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
+          isComm: false,
+          bytes: (row[6] as number | null) ?? 0,
+        };
+        if (memcpy) {
+          const copy = (row[7] as number | null) ?? 0;
+          op.name = `Memcpy ${COPY_NAMES[copy] ?? 'Unknown'}`;
+          op.copyKind = COPY_KINDS[copy] ?? 'other';
+          op.srcKind = memKind(row[8]);
+          op.dstKind = memKind(row[9]);
+        } else {
+          op.dstKind = memKind(row[7]);
+        }
+        ops.push(op);
+        widen(span, start, end);
       }
-      ops.push(op);
-      widen(span, start, end);
-    }
   }
 }

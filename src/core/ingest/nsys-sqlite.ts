@@ -115,7 +115,7 @@ function readDevices(ndb: NsysDb): DeviceInfo[] {
   if (!ndb.has('TARGET_INFO_GPU')) return [];
   const gpuRows = new Map<number, DeviceInfo & { cuDevice: number | null }>();
   const wanted = ['id', 'name', 'totalMemory', 'smCount', 'memoryBandwidth', 'cuDevice'];
-  for (const [id, name, mem, sms, bw, cuDevice] of ndb.iterate('TARGET_INFO_GPU', wanted)) {
+  for (const [id, name, mem, sms, bw, cuDevice] of ndb.rows('TARGET_INFO_GPU', wanted)) {
     if (typeof id !== 'number') continue;
     gpuRows.set(id, {
       id,
@@ -129,7 +129,7 @@ function readDevices(ndb: NsysDb): DeviceInfo[] {
   const devices = new Map<number, DeviceInfo>();
   const cudaCols = ndb.columns('TARGET_INFO_CUDA_DEVICE');
   if (cudaCols.has('gpuId') && cudaCols.has('cudaId')) {
-    for (const [gpuId, cudaId, sms] of ndb.iterate('TARGET_INFO_CUDA_DEVICE', [
+    for (const [gpuId, cudaId, sms] of ndb.rows('TARGET_INFO_CUDA_DEVICE', [
       'gpuId',
       'cudaId',
       'numMultiprocessors',
@@ -168,7 +168,7 @@ function readMetrics(ndb: NsysDb, span: Span): MetricSample[] {
   const cols = ndb.columns('GPU_METRICS');
   if (!['timestamp', 'typeId', 'metricId', 'value'].every((c) => cols.has(c))) return samples;
   const names = new Map<string, string>();
-  for (const [typeId, metricId, metricName] of ndb.iterate('TARGET_INFO_GPU_METRICS', [
+  for (const [typeId, metricId, metricName] of ndb.rows('TARGET_INFO_GPU_METRICS', [
     'typeId',
     'metricId',
     'metricName',
@@ -178,7 +178,7 @@ function readMetrics(ndb: NsysDb, span: Span): MetricSample[] {
       typeof metricName === 'string' ? metricName : '',
     );
   }
-  for (const [ts, typeId, metricId, value] of ndb.iterate('GPU_METRICS', [
+  for (const [ts, typeId, metricId, value] of ndb.rows('GPU_METRICS', [
     'timestamp',
     'typeId',
     'metricId',

@@ -73,7 +73,7 @@ export function readPythonCallchains(
   if (!ndb.has(table)) return result;
   const parsed = new Map<string, Frame | null>();
   const byChain = new Map<number, { depth: number; frame: Frame }[]>();
-  for (const [id, depth, symbol, module] of ndb.iterate(table, [
+  for (const [id, depth, symbol, module] of ndb.rows(table, [
     'id',
     'stackDepth',
     'symbol',
