@@ -1,29 +1,34 @@
-"""A tiny CPU MLP forward loop: the GPU Lens exact-line capture test profiles it."""
+"""A tiny CPU MLP for torch.profiler captures: a few matmuls and activations per step.
+
+Runs unchanged under GPU Lens' torch.profiler launcher; with a CUDA GPU the same lines show
+kernel time, on a CPU-only machine they show CPU operator time.
+"""
+
 import torch
 
-
-def make_model(width):
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(width, width), torch.nn.ReLU())
+STEPS = 3
 
 
-def hidden_layer(x, weight):
-    h = torch.nn.functional.linear(x, weight)  # exact-line: linear
-    return torch.relu(h)  # exact-line: relu
+def layer(x, w):
+    y = torch.matmul(x, w)
+    return torch.relu(y)
 
 
-def forward(model, x, weight):
-    y = model(x)
-    return hidden_layer(y, weight)
+def forward(x, weights):
+    for w in weights:
+        x = layer(x, w)
+    return x.sum()
 
 
 def main():
-    model = make_model(32)
-    weight = torch.randn(32, 32)
-    for _ in range(3):
-        x = torch.randn(16, 32)
-        out = forward(model, x, weight)
-    print("sum", float(out.sum()))
+    torch.manual_seed(0)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    weights = [torch.randn(256, 256, device=device) for _ in range(3)]
+    total = 0.0
+    for _ in range(STEPS):
+        x = torch.randn(64, 256, device=device)
+        total += float(forward(x, weights))
+    print(f"done: {total:.3f}")
 
 
 if __name__ == "__main__":
