@@ -36,8 +36,6 @@ export class LaunchLinker {
   /** call index + 1, 0 for an empty slot, -1 for an id shared by several processes. */
   private values = new Int32Array(1 << 16);
   private size = 0;
-  /** 32 - log2(capacity): the multiplicative hash keeps its high bits, which mix every input bit. */
-  private shift = 16;
   private readonly overflow = new Map<string, number>();
   /** Process key of each call, indexed like Profile.cpuCalls (runtime calls are read first). */
   private readonly procOfCall: number[] = [];
@@ -83,7 +81,10 @@ export class LaunchLinker {
   /** The slot holding `id`, or the empty slot where it would go (linear probing). */
   private slot(id: number): number {
     const mask = this.keys.length - 1;
-    let i = Math.imul(id | 0, 0x9e3779b1) >>> this.shift;
+    // The low 12 bits pass through and the rest is scrambled: ids close together (CUPTI hands
+    // them out in increasing order, and tables are stored in time order) land in nearby slots,
+    // which keeps memory access local, while strided ids still spread over the table.
+    let i = (id ^ Math.imul(id >>> 12, 0x9e3779b1)) & mask;
     while (this.values[i] !== 0 && this.keys[i] !== id) i = (i + 1) & mask;
     return i;
   }
@@ -92,7 +93,6 @@ export class LaunchLinker {
     const { keys, values } = this;
     this.keys = new Uint32Array(keys.length * 2);
     this.values = new Int32Array(keys.length * 2);
-    this.shift--;
     for (let i = 0; i < keys.length; i++) {
       if (values[i] !== 0) {
         const j = this.slot(keys[i]);
