@@ -1,23 +1,18 @@
 /** The one typed reader of `gpuLens.*` settings on the client side (declared in package.json). */
 import * as vscode from 'vscode';
+import { SETTING_DEFAULTS, type GpuLensSettings } from '../shared/settings';
 
-export interface GpuLensConfig {
-  pythonPath: string;
-  nsysPath: string;
-  captureDirectory: string;
-  pathMap: string[];
-  hotLineThresholdPct: number;
-  autoOpenReport: boolean;
-}
+export type GpuLensConfig = Omit<GpuLensSettings, 'thresholds'>;
 
 export function readConfig(scope?: vscode.ConfigurationScope): GpuLensConfig {
   const c = vscode.workspace.getConfiguration('gpuLens', scope);
+  const d = SETTING_DEFAULTS;
   return {
-    pythonPath: c.get<string>('pythonPath', ''),
-    nsysPath: c.get<string>('nsysPath', ''),
-    captureDirectory: c.get<string>('captureDirectory', '.gpu-lens'),
-    pathMap: c.get<string[]>('pathMap', []),
-    hotLineThresholdPct: c.get<number>('hotLineThresholdPct', 5),
-    autoOpenReport: c.get<boolean>('autoOpenReport', true),
+    pythonPath: c.get<string>('pythonPath', d.pythonPath),
+    nsysPath: c.get<string>('nsysPath', d.nsysPath),
+    captureDirectory: c.get<string>('captureDirectory', d.captureDirectory),
+    pathMap: c.get<string[]>('pathMap', d.pathMap),
+    hotLineThresholdPct: c.get<number>('hotLineThresholdPct', d.hotLineThresholdPct),
+    autoOpenReport: c.get<boolean>('autoOpenReport', d.autoOpenReport),
   };
 }

@@ -6,6 +6,8 @@ import * as vscode from 'vscode';
 import {
   ClearRequest,
   ReportRequest,
+  SetBaselineRequest,
+  type SetBaselineResult,
   SelectTraceRequest,
   StatusRequest,
   type StatusResult,
@@ -15,7 +17,7 @@ import { ReportPanel } from './panel';
 import { TraceStatusBar } from './status-bar';
 import { registerCaptures, restoreLatestCaptures } from './tasks/commands';
 import type { CaptureService } from './tasks/capture-service';
-import { openTrace, TRACE_FILTERS } from './traces';
+import { folderForTrace, openTrace, TRACE_FILTERS } from './traces';
 
 export interface GpuLensApi {
   /** The running language client (started on first call). Used by the host tests. */
@@ -63,6 +65,49 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
     vscode.commands.registerCommand('gpuLens.showReport', (at?: { file: string; line: number }) =>
       panel.show(at),
     ),
+    vscode.commands.registerCommand('gpuLens.compareWithBaseline', async (uri?: vscode.Uri) => {
+      const target =
+        uri ??
+        (
+          await vscode.window.showOpenDialog({
+            canSelectMany: false,
+            filters: TRACE_FILTERS,
+            title: 'Compare with which baseline trace?',
+          })
+        )?.[0];
+      const folder = target ? folderForTrace(target) : undefined;
+      if (!target || !folder) return undefined;
+      try {
+        const result = await (
+          await server.client()
+        ).sendRequest<SetBaselineResult>(SetBaselineRequest, {
+          path: target.fsPath,
+          workspaceFolder: folder.uri.fsPath,
+        });
+        void vscode.window.showInformationMessage(
+          `GPU Lens: compared with ${vscode.workspace.asRelativePath(target)}: ` +
+            `${result.flaggedLines} lines and ${result.flaggedKernels} kernels changed past the threshold.`,
+        );
+        await panel.refresh();
+        return result;
+      } catch (e) {
+        void vscode.window.showErrorMessage(
+          `GPU Lens: could not load the baseline: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        return undefined;
+      }
+    }),
+    vscode.commands.registerCommand('gpuLens.clearBaseline', async () => {
+      const editor = vscode.window.activeTextEditor;
+      const folder =
+        (editor && vscode.workspace.getWorkspaceFolder(editor.document.uri)) ??
+        vscode.workspace.workspaceFolders?.[0];
+      if (!server.isRunning() || !folder) return;
+      await (
+        await server.client()
+      ).sendRequest(SetBaselineRequest, { path: null, workspaceFolder: folder.uri.fsPath });
+      await panel.refresh();
+    }),
     vscode.commands.registerCommand('gpuLens.clearAnnotations', async () => {
       if (!server.isRunning()) return;
       await (await server.client()).sendRequest(ClearRequest);

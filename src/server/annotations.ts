@@ -3,7 +3,8 @@
  * from the active Report. Pure functions of (report, file) so they are easy to reason about.
  */
 import { escapeMarkdown } from '../core/export/markdown';
-import { formatNs, formatPct } from '../core/format';
+import type { Comparison, LineDelta } from '../core/compare';
+import { formatDeltaNs, formatNs, formatPct } from '../core/format';
 import type { Finding, LineStat, RangeStat, Report } from '../core/report-types';
 
 export interface LineAnnotation {
@@ -11,8 +12,17 @@ export interface LineAnnotation {
   title: string;
   stat?: LineStat;
   ranges: RangeStat[];
+  /** Change of this line's self GPU time against the baseline, when one is set. */
+  delta?: LineDelta;
 }
 
+/** " · +2.10 ms vs baseline" (with the relative change, and ⚠ past the threshold). */
+function deltaText(d: LineDelta): string {
+  const pct =
+    d.deltaPct === null ? 'new' : `${d.deltaPct >= 0 ? '+' : ''}${d.deltaPct.toFixed(0)}%`;
+  const mark = d.flagged && d.direction === 'regression' ? '⚠ ' : '';
+  return `${mark}${formatDeltaNs(d.deltaNs)} vs baseline (${pct})`;
+}
 
 /** The CodeLens title of a line: GPU figures, else CPU operator figures. */
 export function lineTitle(stat: LineStat, stale: boolean): string {
@@ -21,7 +31,10 @@ export function lineTitle(stat: LineStat, stale: boolean): string {
     parts.push(`GPU ${formatNs(stat.selfNs)} self`, `${formatNs(stat.totalNs)} total`);
     parts.push(`${stat.kernelCount} kernel${stat.kernelCount === 1 ? '' : 's'}`);
   } else {
-    parts.push(`CPU ops ${formatNs(stat.cpuOpNs)}`, `${stat.opCount} op${stat.opCount === 1 ? '' : 's'}`);
+    parts.push(
+      `CPU ops ${formatNs(stat.cpuOpNs)}`,
+      `${stat.opCount} op${stat.opCount === 1 ? '' : 's'}`,
+    );
   }
   if (stat.precision === 'function') parts.push('whole function');
   let title = parts.join(' · ');
@@ -34,7 +47,12 @@ function rangeTitle(r: RangeStat): string {
 }
 
 /** Lines of `file` worth a CodeLens: any GPU time, or CPU operator time when the trace has no GPU. */
-export function annotationsFor(report: Report, file: string, stale: boolean): LineAnnotation[] {
+export function annotationsFor(
+  report: Report,
+  file: string,
+  stale: boolean,
+  comparison: Comparison | null = null,
+): LineAnnotation[] {
   const byLine = new Map<number, LineAnnotation>();
   const hasGpu = report.summary.gpuBusyNs > 0;
   for (const s of report.lines) {
@@ -53,6 +71,24 @@ export function annotationsFor(report: Report, file: string, stale: boolean): Li
       byLine.set(r.location.line, { line: r.location.line, title, ranges: [r] });
     }
   }
+  if (comparison) {
+    for (const d of comparison.lines) {
+      if (d.file !== file) continue;
+      const a = byLine.get(d.line);
+      if (a) {
+        a.delta = d;
+        a.title += ` · ${deltaText(d)}`;
+      } else if (d.currentNs === 0 && d.baselineNs > 0) {
+        // The line spent GPU time in the baseline and none now: say so where it was.
+        byLine.set(d.line, {
+          line: d.line,
+          title: `GPU 0 ns · ${deltaText(d)}`,
+          ranges: [],
+          delta: d,
+        });
+      }
+    }
+  }
   return [...byLine.values()].sort((a, b) => a.line - b.line);
 }
 
@@ -64,7 +100,8 @@ export function hoverMarkdown(
   stale: boolean,
 ): string {
   const out: string[] = [];
-  if (stale) out.push('**⚠ This file changed since the capture: figures may point at moved lines.**\n');
+  if (stale)
+    out.push('**⚠ This file changed since the capture: figures may point at moved lines.**\n');
   const s = a.stat;
   if (s) {
     const busy = report.summary.gpuBusyNs;
@@ -74,6 +111,7 @@ export function hoverMarkdown(
     out.push(`| GPU total | ${formatNs(s.totalNs)} |`);
     if (busy > 0) out.push(`| Share of GPU busy time | ${formatPct((100 * s.totalNs) / busy)} |`);
     out.push(`| Kernel launches | ${s.kernelCount} |`);
+    if (a.delta) out.push(`| Self vs baseline | ${deltaText(a.delta)} |`);
     if (s.opCount > 0) out.push(`| CPU operators | ${s.opCount} · ${formatNs(s.cpuOpNs)} |`);
     out.push(
       `| Precision | ${s.precision === 'line' ? 'exact line' : 'function (definition line; capture with exact lines for per-line figures)'} |`,
@@ -90,7 +128,9 @@ export function hoverMarkdown(
   if (a.ranges.length > 0) {
     out.push('', '| NVTX range | count | wall | GPU |', '|---|---:|---:|---:|');
     for (const r of a.ranges) {
-      out.push(`| ${escapeMarkdown(truncate(r.name, 80))} | ${r.count} | ${formatNs(r.wallNs)} | ${formatNs(r.gpuNs)} |`);
+      out.push(
+        `| ${escapeMarkdown(truncate(r.name, 80))} | ${r.count} | ${formatNs(r.wallNs)} | ${formatNs(r.gpuNs)} |`,
+      );
     }
   }
   out.push('', `_Capture: ${escapeMarkdown(captureLabel)}_`);

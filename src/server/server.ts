@@ -3,8 +3,8 @@
  * serves CodeLens, hovers and diagnostics for the Python files they point at.
  * stdout is the protocol channel here: log only through `connection.console`.
  */
+import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -13,15 +13,15 @@ import {
   ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
+  type CancellationToken,
   type CodeLens,
   type Diagnostic,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { loadTrace } from '../core/load';
-import { buildReport } from '../core/report';
-import { parsePathMap } from '../core/workspace-paths';
 import * as proto from '../shared/protocol';
 import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
+import { DEFAULT_THRESHOLDS } from '../core/rules/types';
+import { analyzeTrace } from './analyze-trace';
 import { readServerSettings } from './settings';
 import { TraceStore, type LoadedTrace } from './trace-store';
 
@@ -30,7 +30,11 @@ const documents = new TextDocuments(TextDocument);
 const store = new TraceStore();
 /** Open documents edited since the active trace loaded (their lines may have moved). */
 const editedSinceLoad = new Set<string>();
-const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 connection.onInitialize(() => ({
   capabilities: {
@@ -61,8 +65,10 @@ function traceFor(uri: string): { trace: LoadedTrace; rel: string } | undefined 
 }
 
 connection.onRequest(proto.StatusRequest, (): proto.StatusResult => {
-  // Loaded lazily by the readers; requiring it here proves the native module loads in this process.
-  const sqlite = (require('better-sqlite3/package.json') as { version: string }).version;
+  // Opening an in-memory database proves the native SQLite module loads in this process.
+  const db = new Database(':memory:');
+  const sqlite = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  db.close();
   return {
     version,
     sqlite,
@@ -75,27 +81,10 @@ connection.onRequest(proto.StatusRequest, (): proto.StatusResult => {
   };
 });
 
-connection.onRequest(proto.OpenTraceRequest, async (params: proto.OpenTraceParams, token) => {
-  const settings = await readServerSettings(connection, params.workspaceFolder);
-  const { map, errors } = parsePathMap(settings.pathMap);
-  const abort = new AbortController();
-  token.onCancellationRequested(() => abort.abort());
-  const progress = await connection.window.createWorkDoneProgress();
-  progress.begin(`GPU Lens: loading ${path.basename(params.path)}`, 0, undefined, true);
-  progress.token.onCancellationRequested(() => abort.abort());
-  try {
-    const profile = await loadTrace(params.path, {
-      cacheDir: path.join(os.tmpdir(), 'gpu-lens-exports'),
-      nsysPath: settings.nsysPath || undefined,
-      signal: abort.signal,
-      onProgress: (done, total) => progress.report(total > 0 ? Math.floor((100 * done) / total) : 0),
-    });
-    const report = buildReport(profile, {
-      workspaceRoot: params.workspaceFolder,
-      pathMap: map,
-      thresholds: settings.thresholds,
-    });
-    report.warnings.push(...errors);
+connection.onRequest(
+  proto.OpenTraceRequest,
+  async (params: proto.OpenTraceParams, token: CancellationToken) => {
+    const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
     const fileMtimes = new Map<string, number>();
     for (const l of report.lines) {
       if (fileMtimes.has(l.file)) continue;
@@ -122,14 +111,41 @@ connection.onRequest(proto.OpenTraceRequest, async (params: proto.OpenTraceParam
       findingCount: report.findings.length,
       warnings: report.warnings,
     } satisfies proto.OpenTraceResult;
-  } finally {
-    progress.done();
-  }
-});
+  },
+);
+
+connection.onRequest(
+  proto.SetBaselineRequest,
+  async (params: proto.SetBaselineParams, token: CancellationToken) => {
+    if (params.path === null) {
+      store.setBaseline(params.workspaceFolder, null);
+    } else {
+      const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
+      const settings = await readServerSettings(connection, params.workspaceFolder);
+      const thresholdPct = settings.thresholds.regressionPct ?? DEFAULT_THRESHOLDS.regressionPct;
+      store.setBaseline(params.workspaceFolder, { path: params.path, report, thresholdPct });
+    }
+    refreshEditor();
+    const active = store.active().find((t) => t.workspaceFolder === params.workspaceFolder);
+    const comparison = active ? store.comparisonFor(active) : null;
+    return {
+      flaggedLines: comparison ? comparison.lines.filter((l) => l.flagged).length : 0,
+      flaggedKernels: comparison ? comparison.kernels.filter((k) => k.flagged).length : 0,
+    } satisfies proto.SetBaselineResult;
+  },
+);
 
 connection.onRequest(proto.ReportRequest, (params: proto.ReportParams) => {
   const t = params.id ? store.get(params.id) : store.latest();
-  return t ? { id: t.id, path: t.path, capture: t.capture ?? null, report: t.report } : null;
+  if (!t) return null;
+  const comparison = store.comparisonFor(t);
+  return {
+    id: t.id,
+    path: t.path,
+    capture: t.capture ?? null,
+    report: t.report,
+    comparison,
+  } satisfies proto.ReportResult;
 });
 
 connection.onRequest(proto.SelectTraceRequest, (params: proto.SelectTraceParams) => {
@@ -147,11 +163,16 @@ connection.onCodeLens((params) => {
   const hit = traceFor(params.textDocument.uri);
   if (!hit) return [];
   const stale = isStale(hit.trace, params.textDocument.uri, hit.rel);
-  return annotationsFor(hit.trace.report, hit.rel, stale).map((a): CodeLens => {
+  const comparison = store.comparisonFor(hit.trace);
+  return annotationsFor(hit.trace.report, hit.rel, stale, comparison).map((a): CodeLens => {
     const at = { line: a.line - 1, character: 0 };
     return {
       range: { start: at, end: at },
-      command: { title: a.title, command: 'gpuLens.showReport', arguments: [{ file: hit.rel, line: a.line }] },
+      command: {
+        title: a.title,
+        command: 'gpuLens.showReport',
+        arguments: [{ file: hit.rel, line: a.line }],
+      },
     };
   });
 });
@@ -160,15 +181,24 @@ connection.onHover((params) => {
   const hit = traceFor(params.textDocument.uri);
   if (!hit) return null;
   const stale = isStale(hit.trace, params.textDocument.uri, hit.rel);
-  const a = annotationsFor(hit.trace.report, hit.rel, stale).find((x) => x.line === params.position.line + 1);
+  const comparison = store.comparisonFor(hit.trace);
+  const a = annotationsFor(hit.trace.report, hit.rel, stale, comparison).find(
+    (x) => x.line === params.position.line + 1,
+  );
   if (!a) return null;
   const label = hit.trace.capture
     ? `${hit.trace.capture.command} (${hit.trace.capture.startedAt})`
     : path.basename(hit.trace.path);
-  return { contents: { kind: 'markdown', value: hoverMarkdown(hit.trace.report, a, label, stale) } };
+  return {
+    contents: { kind: 'markdown', value: hoverMarkdown(hit.trace.report, a, label, stale) },
+  };
 });
 
-const SEVERITY = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, info: DiagnosticSeverity.Information };
+const SEVERITY = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  info: DiagnosticSeverity.Information,
+};
 
 /** Diagnostics go to every file an active report names, open or not, so the Problems panel lists them. */
 const publishedUris = new Set<string>();
@@ -176,13 +206,19 @@ async function publishDiagnostics(): Promise<void> {
   const next = new Map<string, Diagnostic[]>();
   for (const t of store.active()) {
     const settings = await readServerSettings(connection, t.workspaceFolder);
-    const files = new Set([...t.report.lines.map((l) => l.file), ...t.report.findings.flatMap((f) => f.locations.map((l) => l.file))]);
+    const files = new Set([
+      ...t.report.lines.map((l) => l.file),
+      ...t.report.findings.flatMap((f) => f.locations.map((l) => l.file)),
+    ]);
     for (const file of files) {
       const abs = path.join(t.workspaceFolder, file);
       if (!fs.existsSync(abs)) continue;
       const uri = pathToFileURL(abs).toString();
       const diags = diagnosticsFor(t.report, file, settings.hotLineThresholdPct).map((d) => ({
-        range: { start: { line: d.line - 1, character: 0 }, end: { line: d.line - 1, character: Number.MAX_SAFE_INTEGER } },
+        range: {
+          start: { line: d.line - 1, character: 0 },
+          end: { line: d.line - 1, character: Number.MAX_SAFE_INTEGER },
+        },
         severity: SEVERITY[d.severity],
         source: 'GPU Lens',
         code: d.code,
@@ -191,7 +227,8 @@ async function publishDiagnostics(): Promise<void> {
       if (diags.length > 0) next.set(uri, diags);
     }
   }
-  for (const uri of publishedUris) if (!next.has(uri)) await connection.sendDiagnostics({ uri, diagnostics: [] });
+  for (const uri of publishedUris)
+    if (!next.has(uri)) await connection.sendDiagnostics({ uri, diagnostics: [] });
   publishedUris.clear();
   for (const [uri, diagnostics] of next) {
     publishedUris.add(uri);

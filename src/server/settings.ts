@@ -2,6 +2,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Connection } from 'vscode-languageserver/node';
 import type { Thresholds } from '../core/rules/types';
+import { SETTING_DEFAULTS } from '../shared/settings';
 
 export interface ServerSettings {
   pathMap: string[];
@@ -17,9 +18,13 @@ interface RawSettings {
   thresholds?: Record<string, unknown>;
 }
 
-const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+const num = (v: unknown, d: number): number =>
+  typeof v === 'number' && Number.isFinite(v) ? v : d;
 
-export async function readServerSettings(connection: Connection, folder: string): Promise<ServerSettings> {
+export async function readServerSettings(
+  connection: Connection,
+  folder: string,
+): Promise<ServerSettings> {
   let raw: RawSettings = {};
   try {
     raw = ((await connection.workspace.getConfiguration({
@@ -31,11 +36,14 @@ export async function readServerSettings(connection: Connection, folder: string)
   }
   const t = raw.thresholds ?? {};
   const thresholds: Partial<Thresholds> = {};
-  for (const [k, v] of Object.entries(t)) if (typeof v === 'number' && Number.isFinite(v)) thresholds[k as keyof Thresholds] = v;
+  for (const [k, v] of Object.entries(t))
+    if (typeof v === 'number' && Number.isFinite(v)) thresholds[k as keyof Thresholds] = v;
   return {
-    pathMap: Array.isArray(raw.pathMap) ? raw.pathMap.filter((e): e is string => typeof e === 'string') : [],
+    pathMap: Array.isArray(raw.pathMap)
+      ? raw.pathMap.filter((e): e is string => typeof e === 'string')
+      : [],
     nsysPath: typeof raw.nsysPath === 'string' ? raw.nsysPath : '',
-    hotLineThresholdPct: num(raw.hotLineThresholdPct, 5),
+    hotLineThresholdPct: num(raw.hotLineThresholdPct, SETTING_DEFAULTS.hotLineThresholdPct),
     thresholds,
   };
 }

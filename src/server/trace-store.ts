@@ -1,5 +1,6 @@
 /** The Reports the language server holds: one active trace per workspace folder. */
 import * as path from 'node:path';
+import { compare, type Comparison } from '../core/compare';
 import type { Report } from '../core/report-types';
 
 export interface LoadedTrace {
@@ -13,9 +14,19 @@ export interface LoadedTrace {
   fileMtimes: Map<string, number>;
 }
 
+export interface Baseline {
+  path: string;
+  report: Report;
+  /** Relative change flagged as a regression or improvement (`gpuLens.thresholds.regressionPct`). */
+  thresholdPct: number;
+}
+
 export class TraceStore {
   private readonly traces = new Map<string, LoadedTrace>();
   private readonly activeByFolder = new Map<string, string>();
+  private readonly baselines = new Map<string, Baseline>();
+  /** Comparison of a trace with its folder's baseline, computed once per (trace, baseline). */
+  private readonly comparisons = new Map<string, { baseline: Report; comparison: Comparison }>();
   private nextId = 1;
   /** When true nothing is shown (Clear Annotations) until the next trace loads or is selected. */
   cleared = false;
@@ -66,6 +77,22 @@ export class TraceStore {
       }
     }
     return best;
+  }
+
+  setBaseline(workspaceFolder: string, baseline: Baseline | null): void {
+    if (baseline) this.baselines.set(workspaceFolder, baseline);
+    else this.baselines.delete(workspaceFolder);
+  }
+
+  /** Deltas of `t` against its folder's baseline, or null without one. */
+  comparisonFor(t: LoadedTrace): Comparison | null {
+    const baseline = this.baselines.get(t.workspaceFolder);
+    if (!baseline) return null;
+    const cached = this.comparisons.get(t.id);
+    if (cached && cached.baseline === baseline.report) return cached.comparison;
+    const comparison = compare(baseline.report, t.report, baseline.thresholdPct);
+    this.comparisons.set(t.id, { baseline: baseline.report, comparison });
+    return comparison;
   }
 
   /** The most recently loaded active trace. */

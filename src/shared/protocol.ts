@@ -2,6 +2,7 @@
  * Custom LSP methods between the extension (client) and the GPU Lens language server.
  * One file for both sides, so a rename breaks the build rather than the wire.
  */
+import type { Comparison } from '../core/compare';
 import type { Report } from '../core/report-types';
 
 /** Client → server: load a trace file or folder and build its Report. */
@@ -25,6 +26,7 @@ export interface OpenTraceResult {
 export const StatusRequest = 'gpuLens/status';
 export interface StatusResult {
   version: string;
+  /** SQLite library version, read through better-sqlite3 in the server process. */
   sqlite: string;
   loaded: { id: string; path: string; workspaceFolder: string; active: boolean }[];
 }
@@ -33,6 +35,27 @@ export interface StatusResult {
 export const ReportRequest = 'gpuLens/report';
 export interface ReportParams {
   id?: string;
+}
+
+/** What ReportRequest answers (null when no trace is loaded). */
+export interface ReportResult {
+  id: string;
+  path: string;
+  capture: { command: string; startedAt: string } | null;
+  report: Report;
+  /** Deltas against the folder's baseline, when one is set. */
+  comparison: Comparison | null;
+}
+
+/** Client → server: set (path) or clear (null) the baseline trace of a workspace folder. */
+export const SetBaselineRequest = 'gpuLens/setBaseline';
+export interface SetBaselineParams {
+  path: string | null;
+  workspaceFolder: string;
+}
+export interface SetBaselineResult {
+  flaggedLines: number;
+  flaggedKernels: number;
 }
 
 /** Client → server: make a loaded trace the active one for its workspace folder. */
