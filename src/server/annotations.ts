@@ -73,7 +73,8 @@ export function annotationsFor(
   }
   if (comparison) {
     for (const d of comparison.lines) {
-      if (d.file !== file) continue;
+      // A line with no self time on either side has nothing to compare.
+      if (d.file !== file || (d.baselineNs === 0 && d.currentNs === 0)) continue;
       const a = byLine.get(d.line);
       if (a) {
         a.delta = d;

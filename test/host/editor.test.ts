@@ -16,6 +16,7 @@ import {
   readEvents,
   showsDuration,
   walkTrace,
+  writeRecordedFiles,
   type ExpectedLine,
 } from './trace-walk';
 
@@ -42,18 +43,7 @@ describe('editor features on a real GPU trace', function () {
   before(async () => {
     const events = readEvents(TRACE);
     root = scratchFolder('editor-test');
-    // Each recreated file gets every def line the trace records for it, padding elsewhere.
-    for (const file of FILES) {
-      const defs = pythonFrames(events).filter((f) => f.file === file);
-      assert.ok(defs.length > 0, `the fixture should record frames of ${file}`);
-      const text = Array.from(
-        { length: Math.max(...defs.map((d) => d.line)) + 3 },
-        () => '    pass',
-      );
-      for (const d of defs) text[d.line - 1] = `def ${d.function}(*args, **kwargs):`;
-      fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-      fs.writeFileSync(path.join(root, file), text.join('\n') + '\n');
-    }
+    writeRecordedFiles(events, FILES, root);
     const walk = walkTrace(events, (f) => FILES.includes(f));
     expected = [...walk.lines.values()];
     busyNs = walk.gpuBusyNs;

@@ -11,6 +11,8 @@ import * as vscode from 'vscode';
 /** Runs all host test files with mocha's spec reporter; rejects with the failure count. */
 export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
+  // GPU_LENS_HOST_GREP (inherited through code-server) runs a subset while developing.
+  if (process.env.GPU_LENS_HOST_GREP) mocha.grep(process.env.GPU_LENS_HOST_GREP);
   const files = fs
     .readdirSync(__dirname)
     .filter((f) => f.endsWith('.test.js'))
