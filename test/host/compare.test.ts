@@ -26,7 +26,7 @@ describe('comparison with a baseline in the editor', function () {
     root = scratchFolder('compare-test');
     writeRecordedFiles(events, [FILE], root);
     const baseline = events.map((e) =>
-      GPU_CATS.has(e.cat) && e.ph === 'X' ? { ...e, dur: (e.dur ?? 0) / 2 } : e,
+      GPU_CATS.has(e.cat ?? '') && e.ph === 'X' ? { ...e, dur: (e.dur ?? 0) / 2 } : e,
     );
     fs.writeFileSync(path.join(root, 'baseline.json'), JSON.stringify({ traceEvents: baseline }));
     restore = await withSetting('pathMap', [`transformers=${root}/transformers`]);
@@ -50,7 +50,7 @@ describe('comparison with a baseline in the editor', function () {
     const now = walkTrace(events, (f) => f === FILE).lines;
     const before = walkTrace(
       events.map((e) =>
-        GPU_CATS.has(e.cat) && e.ph === 'X' ? { ...e, dur: (e.dur ?? 0) / 2 } : e,
+        GPU_CATS.has(e.cat ?? '') && e.ph === 'X' ? { ...e, dur: (e.dur ?? 0) / 2 } : e,
       ),
       (f) => f === FILE,
     ).lines;

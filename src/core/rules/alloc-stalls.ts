@@ -2,7 +2,8 @@
  * alloc-stalls: cudaMalloc/cudaFree (and driver equivalents) slower than `thresholds.slowAllocNs`
  * (reference texts: "cudaMalloc above 1 ms" — fragmentation, or cudaFree synchronizing the device).
  */
-import { type LocatedCost, aggregateLocations, fmtNs, ns } from './common';
+import { formatNs } from '../format';
+import { type LocatedCost, aggregateLocations, ns } from './common';
 import type { Rule } from './types';
 
 export const allocStalls: Rule = (profile, ctx) => {
@@ -18,11 +19,11 @@ export const allocStalls: Rule = (profile, ctx) => {
     {
       rule: 'alloc-stalls',
       severity: 'warning',
-      title: `${slow.length} slow CUDA allocation calls (${fmtNs(slowNs)})`,
+      title: `${slow.length} slow CUDA allocation calls (${formatNs(slowNs)})`,
       message:
         `${slow.length} of ${all.length} allocation/free calls (${names}) took longer than ` +
-        `${fmtNs(ctx.thresholds.slowAllocNs)}: ${fmtNs(slowNs)} in total, the worst ${fmtNs(worst.endNs - worst.startNs)}. ` +
-        `All allocation calls took ${fmtNs(allNs)}.`,
+        `${formatNs(ctx.thresholds.slowAllocNs)}: ${formatNs(slowNs)} in total, the worst ${formatNs(worst.endNs - worst.startNs)}. ` +
+        `All allocation calls took ${formatNs(allNs)}.`,
       // Savings: the time in the slow calls — a pre-allocated pool takes them out of the run.
       savingsNs: ns(slowNs),
       evidence: {

@@ -225,28 +225,6 @@ export function topLevelOpNs(profile: Profile): number {
   return total;
 }
 
-/** "12.3 ms", "450 µs", "800 ns". */
-export function fmtNs(ns: number): string {
-  const abs = Math.abs(ns);
-  if (abs >= 1e9) return `${(ns / 1e9).toFixed(2)} s`;
-  if (abs >= 1e6) return `${(ns / 1e6).toFixed(1)} ms`;
-  if (abs >= 1e3) return `${(ns / 1e3).toFixed(0)} µs`;
-  return `${Math.round(ns)} ns`;
-}
-
-/** "12.3 %". */
-export function fmtPct(x: number): string {
-  return `${x.toFixed(1)} %`;
-}
-
-/** "4.2 MB". */
-export function fmtBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} KB`;
-  return `${bytes} B`;
-}
-
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sortedAsc: readonly number[], p: number): number {
   if (sortedAsc.length === 0) return 0;

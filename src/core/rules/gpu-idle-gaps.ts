@@ -5,14 +5,13 @@
  * gap with the CPU-side cause, plus NVIDIA's `gpu_time_util` view (span cut into chunks; chunks
  * under 50 % busy) as evidence.
  */
+import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
 import {
   type LocatedCost,
   aggregateLocations,
   aggregateRangeLocations,
   deviceTimelines,
-  fmtNs,
-  fmtPct,
   ns,
   pushTo,
 } from './common';
@@ -143,16 +142,18 @@ export const gpuIdleGaps: Rule = (profile, ctx) => {
   for (const c of causes) evidence[`${c}Ns`] = causeNs(c);
   const causeText = causes
     .slice(0, 3)
-    .map((c) => `${GAP_CAUSE_TEXT[c]} ${fmtNs(causeNs(c))} (${byCause.get(c)?.length ?? 0} gaps)`)
+    .map(
+      (c) => `${GAP_CAUSE_TEXT[c]} ${formatNs(causeNs(c))} (${byCause.get(c)?.length ?? 0} gaps)`,
+    )
     .join('; ');
   return [
     {
       rule: 'gpu-idle-gaps',
       severity: activePct < 50 ? 'error' : 'warning',
-      title: `GPU active ${fmtPct(activePct)} of the time`,
+      title: `GPU active ${formatPct(activePct)} of the time`,
       message:
-        `The GPU was busy ${fmtPct(activePct)} of ${fmtNs(wall)} (threshold ${ctx.thresholds.gpuActivePct} %). ` +
-        `${gaps.length} idle gaps of ≥ ${fmtNs(ctx.thresholds.minGapNs)} add up to ${fmtNs(gapNs)}: ${causeText}. ` +
+        `The GPU was busy ${formatPct(activePct)} of ${formatNs(wall)} (threshold ${ctx.thresholds.gpuActivePct} %). ` +
+        `${gaps.length} idle gaps of ≥ ${formatNs(ctx.thresholds.minGapNs)} add up to ${formatNs(gapNs)}: ${causeText}. ` +
         `${lowChunks} of ${CHUNKS * timelines.length} time chunks were under ${LOW_CHUNK_PCT} % busy.`,
       // Savings: the idle time in gaps of at least minGapNs, i.e. what back-to-back work would
       // recover at best (GPU-side waits are excluded: removing CPU overhead does not shorten them).

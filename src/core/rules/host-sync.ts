@@ -3,8 +3,9 @@
  * drains the GPU's queue: after it returns the GPU idles until the CPU launches again. Syncs that
  * only complete a blocking copy are left to memcpy-sync.
  */
+import { formatNs } from '../format';
 import type { CpuCall } from '../model';
-import { type LocatedCost, aggregateLocations, fmtNs, idleAfter, ns, rankBusy } from './common';
+import { type LocatedCost, aggregateLocations, idleAfter, ns, rankBusy } from './common';
 import { syncCopyCalls } from './memcpy-sync';
 import type { Rule } from './types';
 
@@ -38,10 +39,10 @@ export const hostSync: Rule = (profile, ctx) => {
     {
       rule: 'host-sync',
       severity: 'warning',
-      title: `${syncs.length} host synchronizations (${fmtNs(blockedNs)} blocked)`,
+      title: `${syncs.length} host synchronizations (${formatNs(blockedNs)} blocked)`,
       message:
-        `The CPU synchronized with the GPU ${syncs.length} times (${names}), blocked ${fmtNs(blockedNs)} in ` +
-        `total; after the syncs returned the GPU sat idle ${fmtNs(drainNs)} until new work arrived.`,
+        `The CPU synchronized with the GPU ${syncs.length} times (${names}), blocked ${formatNs(blockedNs)} in ` +
+        `total; after the syncs returned the GPU sat idle ${formatNs(drainNs)} until new work arrived.`,
       // Savings: the GPU idle time after each sync returned (the drained queue); the blocked time
       // itself overlaps GPU work and is not saved.
       savingsNs: ns(drainNs),

@@ -4,13 +4,12 @@
  * CPU time well above GPU time). Large gaps are gpu-idle-gaps' business; this rule counts the
  * small ones (< minGapNs) that add up.
  */
+import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
 import {
   type LocatedCost,
   aggregateLocations,
   deviceTimelines,
-  fmtNs,
-  fmtPct,
   ns,
   percentile,
   topLevelOpNs,
@@ -70,9 +69,9 @@ export const launchOverhead: Rule = (profile, ctx) => {
       title: `Launch-bound: ${starved.length} kernels waited for the CPU`,
       message:
         `${starved.length} of ${kernels} kernels started after a short idle gap in which the CPU had not ` +
-        `yet launched them: ${fmtNs(starvedIdle)} lost, ${fmtPct(starvedPct)} of the GPU span ` +
-        `(threshold ${ctx.thresholds.launchStarvedPct} %). Median kernel ${fmtNs(percentile(kernelDurs, 50))} ` +
-        `vs median launch call ${fmtNs(percentile(launchDurs, 50))}.`,
+        `yet launched them: ${formatNs(starvedIdle)} lost, ${formatPct(starvedPct)} of the GPU span ` +
+        `(threshold ${ctx.thresholds.launchStarvedPct} %). Median kernel ${formatNs(percentile(kernelDurs, 50))} ` +
+        `vs median launch call ${formatNs(percentile(launchDurs, 50))}.`,
       // Savings: the starved idle time itself — a CUDA graph replays the kernels back to back.
       savingsNs: ns(starvedIdle),
       evidence,

@@ -3,7 +3,8 @@
  * `cuda_memcpy_async`). The driver stages them through a pinned buffer, so they run slower and
  * make an "async" copy synchronous with the host.
  */
-import { type LocatedCost, aggregateLocations, fmtBytes, fmtNs, ns } from './common';
+import { formatNs, formatBytes } from '../format';
+import { type LocatedCost, aggregateLocations, ns } from './common';
 import type { Rule } from './types';
 
 /** Pageable copies move at roughly half the pinned bandwidth (staging copy + DMA). */
@@ -29,10 +30,10 @@ export const memcpyPageable: Rule = (profile, ctx) => {
     {
       rule: 'memcpy-pageable',
       severity: 'warning',
-      title: `${copies.length} copies through pageable memory (${fmtBytes(bytes)})`,
+      title: `${copies.length} copies through pageable memory (${formatBytes(bytes)})`,
       message:
         `${copies.length} copies (${htod} host→device, ${copies.length - htod} device→host) used pageable host ` +
-        `memory: ${fmtBytes(bytes)} in ${fmtNs(copyNs)} of GPU time (${gbps.toFixed(1)} GB/s).`,
+        `memory: ${formatBytes(bytes)} in ${formatNs(copyNs)} of GPU time (${gbps.toFixed(1)} GB/s).`,
       // Savings: pinned memory roughly doubles host↔device bandwidth, so about half the copy time.
       savingsNs: ns(copyNs * PAGEABLE_SLOWDOWN),
       evidence: { copyCount: copies.length, bytes, copyNs, gbPerS: Number(gbps.toFixed(2)) },

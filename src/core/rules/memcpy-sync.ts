@@ -5,16 +5,9 @@
  * non_blocking). Host-to-device copies of 64 KB or less are left out, as NVIDIA's rule does: the
  * driver stages them and returns at once.
  */
+import { formatNs, formatBytes } from '../format';
 import type { CpuCall, GpuOp, Profile } from '../model';
-import {
-  type LocatedCost,
-  aggregateLocations,
-  callsByThread,
-  fmtBytes,
-  fmtNs,
-  ns,
-  threadKey,
-} from './common';
+import { type LocatedCost, aggregateLocations, callsByThread, ns, threadKey } from './common';
 import type { Rule } from './types';
 
 const SMALL_HTOD_BYTES = 64 * 1024;
@@ -80,10 +73,10 @@ export const memcpySync: Rule = (profile, ctx) => {
     {
       rule: 'memcpy-sync',
       severity: 'warning',
-      title: `${copies.length} blocking copies (${fmtNs(blockedNs)} CPU blocked)`,
+      title: `${copies.length} blocking copies (${formatNs(blockedNs)} CPU blocked)`,
       message:
-        `${copies.length} copies (${dirText}, ${fmtBytes(bytes)}) blocked the CPU for ${fmtNs(blockedNs)}; ` +
-        `the transfers themselves took ${fmtNs(copyNs)} on the GPU.`,
+        `${copies.length} copies (${dirText}, ${formatBytes(bytes)}) blocked the CPU for ${formatNs(blockedNs)}; ` +
+        `the transfers themselves took ${formatNs(copyNs)} on the GPU.`,
       // Savings: blocked CPU time beyond the copies' own GPU time — the waiting that a non_blocking
       // copy into pinned memory hands back to the CPU for queuing the next work.
       savingsNs: ns(blockedNs - copyNs),

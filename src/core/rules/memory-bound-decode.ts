@@ -6,8 +6,9 @@
  * memory-bound branch). Without Nsight Compute counters the kernel family is the evidence; where
  * the trace has GPU metrics (DRAM throughput %) their mean is added.
  */
+import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
-import { type LocatedCost, aggregateLocations, fmtNs, fmtPct, ns } from './common';
+import { type LocatedCost, aggregateLocations, ns } from './common';
 import { isGemmKernel, isMemoryBoundKernel } from './kernel-classes';
 import type { Rule } from './types';
 
@@ -50,11 +51,11 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
     {
       rule: 'memory-bound-decode',
       severity: 'info',
-      title: `Memory-bandwidth-bound kernels take ${fmtPct(memPct)} of GPU time`,
+      title: `Memory-bandwidth-bound kernels take ${formatPct(memPct)} of GPU time`,
       message:
-        `${fmtNs(memNs)} of ${fmtNs(kernelNs)} kernel time (${fmtPct(memPct)}) went to memory-bound kernels ` +
-        `(GEMV, decode attention, norms, elementwise); GEMMs took ${fmtPct(gemmPct)}. Top: ` +
-        `${top.map(([n, d]) => `${n.slice(0, 60)} ${fmtNs(d)}`).join('; ')}. More FLOPs will not help; fewer bytes will.`,
+        `${formatNs(memNs)} of ${formatNs(kernelNs)} kernel time (${formatPct(memPct)}) went to memory-bound kernels ` +
+        `(GEMV, decode attention, norms, elementwise); GEMMs took ${formatPct(gemmPct)}. Top: ` +
+        `${top.map(([n, d]) => `${n.slice(0, 60)} ${formatNs(d)}`).join('; ')}. More FLOPs will not help; fewer bytes will.`,
       // Savings: FP16 → FP8 weights/KV cache halve the bytes these kernels move, so about half their time.
       savingsNs: ns(memNs * QUANT_BYTES_SAVED),
       evidence,

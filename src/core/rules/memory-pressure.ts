@@ -4,8 +4,9 @@
  * reserved far above allocated is fragmentation). Needs memory samples (torch.profiler with
  * profile_memory=True) and the device's capacity.
  */
+import { formatPct, formatBytes } from '../format';
 import type { Profile } from '../model';
-import { aggregateLocations, fmtBytes, fmtPct } from './common';
+import { aggregateLocations } from './common';
 import type { Rule } from './types';
 
 /** The innermost framework op (with a stack) running on the rank at `ts`, for a location. */
@@ -66,11 +67,11 @@ export const memoryPressure: Rule = (profile, ctx) => {
     {
       rule: 'memory-pressure',
       severity: 'warning',
-      title: `GPU memory at ${fmtPct(pct)} of capacity`,
+      title: `GPU memory at ${formatPct(pct)} of capacity`,
       message:
-        `GPU ${peak.deviceId} peaked at ${fmtBytes(Math.max(peak.reserved, peak.allocated))} of ${fmtBytes(total)} ` +
-        `(${fmtPct(pct)}, threshold ${ctx.thresholds.memoryPressurePct} %): ${fmtBytes(peak.allocated)} allocated, ` +
-        `${fmtBytes(fragBytes)} reserved but unused. There is no room to grow the batch.`,
+        `GPU ${peak.deviceId} peaked at ${formatBytes(Math.max(peak.reserved, peak.allocated))} of ${formatBytes(total)} ` +
+        `(${formatPct(pct)}, threshold ${ctx.thresholds.memoryPressurePct} %): ${formatBytes(peak.allocated)} allocated, ` +
+        `${formatBytes(fragBytes)} reserved but unused. There is no room to grow the batch.`,
       // Savings: none in time — the cost is capacity (a batch-size ceiling and OOM risk).
       savingsNs: 0,
       evidence: {

@@ -4,8 +4,9 @@
  * In a collective the fast ranks wait inside the NCCL kernel for the slow one, so the rank with
  * the most communication time is the one that waited most.
  */
+import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
-import { type LocatedCost, aggregateLocations, fmtNs, fmtPct, ns } from './common';
+import { type LocatedCost, aggregateLocations, ns } from './common';
 import type { Rule } from './types';
 
 export const ncclImbalance: Rule = (profile, ctx) => {
@@ -42,10 +43,10 @@ export const ncclImbalance: Rule = (profile, ctx) => {
     {
       rule: 'nccl-imbalance',
       severity: 'warning',
-      title: `Communication imbalance ${fmtPct(imbalancePct)} across ${perGpu.size} ${profile.rankCount > 1 ? 'ranks' : 'GPUs'}`,
+      title: `Communication imbalance ${formatPct(imbalancePct)} across ${perGpu.size} ${profile.rankCount > 1 ? 'ranks' : 'GPUs'}`,
       message:
-        `${label(maxKey)} spent ${fmtNs(max.ns)} in collectives, ${label(minKey)} ${fmtNs(min.ns)} ` +
-        `(spread ${fmtPct(imbalancePct)}, threshold ${ctx.thresholds.rankImbalancePct} %): the fast ranks wait ` +
+        `${label(maxKey)} spent ${formatNs(max.ns)} in collectives, ${label(minKey)} ${formatNs(min.ns)} ` +
+        `(spread ${formatPct(imbalancePct)}, threshold ${ctx.thresholds.rankImbalancePct} %): the fast ranks wait ` +
         `inside the collectives for the slow one.`,
       // Savings: max − min communication time — the waiting a balanced load would remove on the
       // rank that waited most.

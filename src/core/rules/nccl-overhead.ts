@@ -4,8 +4,9 @@
  * `commBoundPct` the run is communication-bound). Reports how much of it is exposed, i.e. not
  * overlapped with compute kernels on the same device.
  */
+import { formatNs, formatPct } from '../format';
 import { busyNs, type Interval, unionIntervals } from '../intervals';
-import { type LocatedCost, aggregateLocations, deviceTimelines, fmtNs, fmtPct, ns } from './common';
+import { type LocatedCost, aggregateLocations, deviceTimelines, ns } from './common';
 import type { Rule } from './types';
 
 export const ncclOverhead: Rule = (profile, ctx) => {
@@ -39,11 +40,11 @@ export const ncclOverhead: Rule = (profile, ctx) => {
     {
       rule: 'nccl-overhead',
       severity: bound ? 'error' : 'warning',
-      title: `Communication is ${fmtPct(pct)} of GPU kernel time`,
+      title: `Communication is ${formatPct(pct)} of GPU kernel time`,
       message:
-        `${commCount} collective kernels took ${fmtNs(commNs)} of ${fmtNs(kernelNs)} kernel time ` +
-        `(${fmtPct(pct)}; warn at ${ctx.thresholds.commWarnPct} %, communication-bound at ` +
-        `${ctx.thresholds.commBoundPct} %). ${fmtNs(exposedNs)} of it ran with no compute alongside.`,
+        `${commCount} collective kernels took ${formatNs(commNs)} of ${formatNs(kernelNs)} kernel time ` +
+        `(${formatPct(pct)}; warn at ${ctx.thresholds.commWarnPct} %, communication-bound at ` +
+        `${ctx.thresholds.commBoundPct} %). ${formatNs(exposedNs)} of it ran with no compute alongside.`,
       // Savings: the exposed communication time — what overlapping comm with compute can hide at best.
       savingsNs: ns(exposedNs),
       evidence: {

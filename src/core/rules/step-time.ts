@@ -7,9 +7,10 @@
  * `thresholds.stepOutlierFactor` × the median (reference texts: compare percentile distributions;
  * the tail, not the median, breaks SLOs).
  */
+import { formatNs } from '../format';
 import type { Profile } from '../model';
 import type { StepStats } from '../report-types';
-import { aggregateRangeLocations, fmtNs, ns, percentile, pushTo, threadKey } from './common';
+import { aggregateRangeLocations, ns, percentile, pushTo, threadKey } from './common';
 import type { Rule } from './types';
 
 const MIN_STEPS = 3;
@@ -95,11 +96,11 @@ export const stepTime: Rule = (profile, ctx) => {
     {
       rule: 'step-time',
       severity: 'warning',
-      title: `${outliers.length} slow ${name} steps (p99 ${fmtNs(stats.p99Ns)} vs p50 ${fmtNs(stats.p50Ns)})`,
+      title: `${outliers.length} slow ${name} steps (p99 ${formatNs(stats.p99Ns)} vs p50 ${formatNs(stats.p50Ns)})`,
       message:
-        `${stats.count} steps: p50 ${fmtNs(stats.p50Ns)}, p95 ${fmtNs(stats.p95Ns)}, p99 ${fmtNs(stats.p99Ns)}, ` +
-        `mean ${fmtNs(stats.meanNs)}. ${outliers.length} took more than ${ctx.thresholds.stepOutlierFactor}× the median; ` +
-        `the slowest, "${profile.ranges[slowest].name}", took ${fmtNs(slowNs)}.`,
+        `${stats.count} steps: p50 ${formatNs(stats.p50Ns)}, p95 ${formatNs(stats.p95Ns)}, p99 ${formatNs(stats.p99Ns)}, ` +
+        `mean ${formatNs(stats.meanNs)}. ${outliers.length} took more than ${ctx.thresholds.stepOutlierFactor}× the median; ` +
+        `the slowest, "${profile.ranges[slowest].name}", took ${formatNs(slowNs)}.`,
       // Savings: the outliers' time above the median step — what a steady loop would not spend.
       savingsNs: ns(excess),
       evidence: {

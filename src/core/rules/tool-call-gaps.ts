@@ -6,6 +6,7 @@
  * the step it stalls. Works on CPU-only captures too: there the blocked time is reported as the
  * share of each step that a GPU serving loop would spend idle.
  */
+import { formatNs, formatPct } from '../format';
 import type { CpuCall, Profile } from '../model';
 import type { Finding } from '../report-types';
 import { overlapNs } from '../intervals';
@@ -13,8 +14,6 @@ import {
   aggregateLocations,
   aggregateRangeLocations,
   callsByThread,
-  fmtNs,
-  fmtPct,
   ns,
   overlapWithCalls,
   rankBusy,
@@ -138,11 +137,11 @@ export const toolCallGaps: Rule = (profile, ctx) => {
     findings.push({
       rule: 'tool-call-gaps',
       severity: 'warning',
-      title: `Synchronous call "${name}" blocks ${fmtPct(sharePct)} ${where}`,
+      title: `Synchronous call "${name}" blocks ${formatPct(sharePct)} ${where}`,
       message:
-        `"${name}" ran ${list.length} times and blocked the thread ${fmtNs(blockedNs)} in total ` +
-        `(${fmtNs(blockedNs / list.length)} each, in ${waitNames || 'OS waits'}), ${fmtPct(sharePct)} ${where}` +
-        `${stepNs > 0 ? ` (${parents.length} steps, ${fmtNs(stepNs)})` : ''}. ${gpuText}`,
+        `"${name}" ran ${list.length} times and blocked the thread ${formatNs(blockedNs)} in total ` +
+        `(${formatNs(blockedNs / list.length)} each, in ${waitNames || 'OS waits'}), ${formatPct(sharePct)} ${where}` +
+        `${stepNs > 0 ? ` (${parents.length} steps, ${formatNs(stepNs)})` : ''}. ${gpuText}`,
       // Savings: the blocked time; run asynchronously it overlaps other requests' GPU work (the
       // reference case hid 85 % of it).
       savingsNs: ns(blockedNs),
