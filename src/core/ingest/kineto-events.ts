@@ -260,8 +260,8 @@ export class KinetoEventSink {
   private instant(e: RawEvent, text: string | undefined): void {
     if (e.name !== '[memory]' || typeof e.ts !== 'number' || !e.args) return;
     const a = e.args;
-    // Device Type 1 is CUDA (0 is host memory); old traces lack the running totals.
-    if (a['Device Type'] !== 1 || typeof a['Total Allocated'] !== 'number') return;
+    // c10 DeviceType: 0 is host memory; 1 is CUDA, 6 HIP (ROCm). Old traces lack the running totals.
+    if (a['Device Type'] === 0 || typeof a['Total Allocated'] !== 'number') return;
     this.memory.push({
       tsNs: this.ns(e.ts, text),
       deviceId: num(a['Device Id'], 0),
