@@ -39,7 +39,7 @@ export function linesTable(
       {
         key: 'line',
         label: 'Line',
-        width: 'minmax(200px, 2fr)',
+        width: 'minmax(280px, 3fr)',
         text: refLabel,
         sortValue: refLabel,
       },

@@ -17,10 +17,10 @@ const MIN_SPAN_FRACTION = 1e-4;
 /** Theme colours for gap causes, in order of total gap time. */
 const CAUSE_COLOURS: [string, string][] = [
   ['--vscode-charts-red', '#e51400'],
-  ['--vscode-charts-orange', '#d18616'],
   ['--vscode-charts-yellow', '#bf8803'],
   ['--vscode-charts-purple', '#652d90'],
   ['--vscode-charts-green', '#388a34'],
+  ['--vscode-charts-orange', '#d18616'],
   ['--vscode-descriptionForeground', '#717171'],
 ];
 

@@ -1,0 +1,125 @@
+/**
+ * UI test of the bottleneck panel in a real workbench (code-server + Chromium): a real torch.profiler
+ * trace is opened through "GPU Lens: Open Trace…", the panel's figures are checked against sums over
+ * the trace's own events, a hot line click opens that line in the editor, the kernel table sorts and
+ * filters, and screenshots in a light and a dark theme go to docs/images/.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FrameLocator } from 'playwright-core';
+import { formatNs } from '../../src/core/format';
+import { BERT, frameOf, makeWorkspace, readEvents, writeSettings } from './panel-workspace';
+import { type CodeServer, harness, repoRoot, Session } from './session';
+
+const events = readEvents(BERT);
+const ns = (us: number | undefined) => Math.round((us ?? 0) * 1000);
+
+/** Per kernel name: launches and total time, straight from the trace's `kernel` events. */
+const kernels = new Map<string, { count: number; totalNs: number }>();
+for (const e of events.traceEvents) {
+  if (e.cat !== 'kernel') continue;
+  const k = kernels.get(e.name) ?? { count: 0, totalNs: 0 };
+  kernels.set(e.name, { count: k.count + 1, totalNs: k.totalNs + ns(e.dur) });
+}
+const byTotal = [...kernels].sort((a, b) => b[1].totalNs - a[1].totalNs);
+const gpuOpNs = events.traceEvents
+  .filter((e) => e.cat === 'kernel' || e.cat === 'gpu_memcpy' || e.cat === 'gpu_memset')
+  .reduce((s, e) => s + ns(e.dur), 0);
+/** The outermost model frame (longest python_function in transformers/): every GPU op runs under it. */
+const outer = events.traceEvents
+  .filter((e) => e.cat === 'python_function' && frameOf(e.name))
+  .sort((a, b) => (b.dur ?? 0) - (a.dur ?? 0))[0];
+const [outerFile, outerLine] = frameOf(outer.name)!;
+
+let server: CodeServer;
+let s: Session;
+let folder: string;
+let view: FrameLocator;
+
+before(async () => {
+  ({ folder } = makeWorkspace(events, 'bert.pt.trace.json.gz', {
+    'workbench.colorTheme': 'Default Light Modern',
+  }));
+  server = await (await harness()).startCodeServer({ folder, linkExtension: true });
+  s = await Session.open(server.url, folder);
+  view = s.webview();
+});
+after(async () => {
+  await s?.close();
+  await server?.stop();
+  if (folder) fs.rmSync(folder, { recursive: true, force: true });
+});
+
+const tab = (name: string) => view.locator(`vscode-tab-header[data-tab="${name}"]`);
+const cells = (table: string, row = 0) =>
+  view.locator(`[data-table="${table}"] .vt-row`).nth(row).locator('[role="gridcell"]');
+
+void test('the panel shows the trace: kernel count, top kernel and its total', async () => {
+  await s.runCommand('GPU Lens: Open Trace…');
+  await s.answerOpenDialog(path.join(folder, 'bert.pt.trace.json.gz'));
+  await s.waitForStatusBar(/bert\.pt\.trace\.json\.gz/);
+  await s.runCommand('GPU Lens: Show Bottleneck Report');
+  await s.waitForTab('GPU Lens');
+  const text = await s.webviewText(/GPU active/, 60_000);
+  const launches = [...kernels.values()].reduce((n, k) => n + k.count, 0);
+  assert.match(
+    text,
+    new RegExp(`${launches} · `),
+    `summary should show ${launches} kernel launches`,
+  );
+  await tab('Kernels').click();
+  assert.match(await tab('Kernels').innerText(), new RegExp(`\\b${kernels.size}\\b`));
+  assert.equal((await cells('kernels').nth(0).innerText()).trim(), byTotal[0][0]);
+  assert.equal((await cells('kernels').nth(2).innerText()).trim(), formatNs(byTotal[0][1].totalNs));
+  // Findings: as many cards as the tab's badge says, each with its fix.
+  await tab('Findings').click();
+  const shown = await view.locator('article.finding').count();
+  assert.match(await tab('Findings').innerText(), new RegExp(`\\b${shown}\\b`));
+  assert.equal(await view.locator('article.finding .fix').count(), shown);
+});
+
+void test('hot lines: the outermost model line carries all GPU time; clicking it reveals it', async () => {
+  await tab('Hot lines').click();
+  await view.locator('[data-table="lines"] .vt-sort[data-key="total"]').click();
+  assert.equal((await cells('lines').nth(0).innerText()).trim(), `${outerFile}:${outerLine}`);
+  assert.equal((await cells('lines').nth(3).innerText()).trim(), formatNs(gpuOpNs));
+  await cells('lines').nth(0).click();
+  await s.waitForTab(path.basename(outerFile));
+  await s.waitForStatusBar(new RegExp(`Ln ${outerLine}, Col 1`));
+});
+
+void test('the kernel table sorts by count and filters by name', async () => {
+  await s.runCommand('GPU Lens: Show Bottleneck Report');
+  await tab('Kernels').click();
+  await view.locator('[data-table="kernels"] .vt-sort[data-key="count"]').click();
+  const maxCount = Math.max(...[...kernels.values()].map((k) => k.count));
+  assert.equal((await cells('kernels').nth(1).innerText()).trim(), String(maxCount));
+  const needle = 'elementwise';
+  const matches = [...kernels.keys()].filter((n) => n.toLowerCase().includes(needle)).length;
+  await view.locator('[data-table="kernels"] vscode-textfield input').fill(needle);
+  await s.until('the filtered kernel count', async () =>
+    (await view.locator('[data-table="kernels"] .vt-count').innerText()).includes(
+      `${matches} of ${kernels.size}`,
+    ),
+  );
+  assert.equal(await view.locator('[data-table="kernels"] .vt-row').count(), matches);
+  await view.locator('[data-table="kernels"] vscode-textfield input').fill('');
+});
+
+void test('screenshots in a light and a dark theme', async () => {
+  await tab('Hot lines').click();
+  const out = path.join(repoRoot, 'docs', 'images');
+  fs.mkdirSync(out, { recursive: true });
+  for (const [theme, cls, file] of [
+    ['Default Light Modern', 'vscode-light', 'panel-light.png'],
+    ['Default Dark Modern', 'vscode-dark', 'panel-dark.png'],
+  ]) {
+    writeSettings(folder, { 'workbench.colorTheme': theme });
+    await s.until(`the ${theme} theme in the panel`, async () =>
+      (await view.locator('body').getAttribute('class'))?.includes(cls),
+    );
+    await s.page.locator('iframe.webview.ready').screenshot({ path: path.join(out, file) });
+  }
+});
