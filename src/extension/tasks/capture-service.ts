@@ -93,8 +93,10 @@ export class CaptureService implements vscode.Disposable {
       );
     }
     const tool = def.tool === 'nsys' ? 'Nsight Systems' : 'torch.profiler';
+    let outDir: string | undefined;
     try {
       const input = await this.input(def, folder, startedAt);
+      outDir = input.outDir;
       say(`GPU Lens: profiling ${describeTarget(def)} with ${tool} (Python: ${input.python})`);
       const tracePath = await vscode.window.withProgress(
         {
@@ -138,6 +140,8 @@ export class CaptureService implements vscode.Disposable {
         say,
       );
     } catch (e) {
+      // A capture that wrote nothing leaves no empty folder behind.
+      if (outDir && !def.output) removeIfEmpty(outDir);
       if (abort.signal.aborted) {
         return this.finish(
           outcome,
@@ -247,4 +251,12 @@ function lastLine(tail: string): string {
     .map((l) => l.trim())
     .filter(Boolean);
   return lines.length > 0 ? `: ${lines[lines.length - 1]}` : '';
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+  } catch {
+    // Already gone or not ours to remove.
+  }
 }
