@@ -59,3 +59,37 @@ export function frameOf(name: string): { file: string; line: number; function: s
   if (!m || name.startsWith('<built-in')) return null;
   return { file: m[1], line: Number(m[2]), function: m[3] };
 }
+
+/**
+ * For each GPU op's correlation id: the `file:line` keys of its launch stack's frames under
+ * `userPrefix`, innermost first — walked directly: correlation → launch event → innermost enclosing
+ * python_function on that thread → `Python parent id` chain.
+ */
+export function launchStackLines(events: TraceEvent[], userPrefix: string): Map<number, string[]> {
+  const py = events.filter((e) => e.cat === 'python_function' && e.ph === 'X');
+  const byId = new Map(py.map((e) => [e.args?.['Python id'] as number, e]));
+  const out = new Map<number, string[]>();
+  for (const launch of events) {
+    if (!LAUNCH_CATS.has(launch.cat ?? '') || launch.args?.correlation === undefined) continue;
+    const t = launch.ts ?? 0;
+    let inner: TraceEvent | undefined;
+    for (const p of py) {
+      if (p.pid !== launch.pid || p.tid !== launch.tid) continue;
+      const s = p.ts ?? 0;
+      if (s <= t && t <= s + (p.dur ?? 0) && (!inner || s >= (inner.ts ?? 0))) inner = p;
+    }
+    const keys: string[] = [];
+    const visited = new Set<number>();
+    for (
+      let f = inner;
+      f && !visited.has(f.args?.['Python id'] as number);
+      f = byId.get(f.args?.['Python parent id'] as number)
+    ) {
+      visited.add(f.args?.['Python id'] as number);
+      const fr = frameOf(f.name ?? '');
+      if (fr && fr.file.startsWith(userPrefix)) keys.push(`${fr.file}:${fr.line}`);
+    }
+    out.set(launch.args.correlation as number, keys);
+  }
+  return out;
+}

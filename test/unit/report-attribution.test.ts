@@ -12,7 +12,15 @@ import Database from 'better-sqlite3';
 import { loadTrace as loadAnyTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import { allFixtures, fixture } from './fixtures';
-import { frameOf, KERNEL_CATS, loadTrace, MEMCPY_CATS, MEMSET_CATS, type TraceEvent } from './kineto-helpers';
+import {
+  frameOf,
+  KERNEL_CATS,
+  launchStackLines,
+  loadTrace,
+  MEMCPY_CATS,
+  MEMSET_CATS,
+  type TraceEvent,
+} from './kineto-helpers';
 
 const emptyWorkspace = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-empty-ws-'));
 const cacheDir = path.join(os.tmpdir(), 'gl-report-test-cache');
@@ -35,14 +43,20 @@ function unionLength(intervals: [number, number][]): number {
 }
 
 const near = (actual: number, expected: number, tolerance: number, what: string) =>
-  assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} vs expected ${expected} (±${tolerance})`);
+  assert.ok(
+    Math.abs(actual - expected) <= tolerance,
+    `${what}: ${actual} vs expected ${expected} (±${tolerance})`,
+  );
 
 for (const file of allFixtures('torch')) {
   test(`torch fixture ${path.basename(file)}: GPU totals and busy time match the events`, async () => {
     const { events } = loadTrace(file);
     const gpu = events.filter(
       (e: TraceEvent) =>
-        e.ph === 'X' && (KERNEL_CATS.has(e.cat ?? '') || MEMCPY_CATS.has(e.cat ?? '') || MEMSET_CATS.has(e.cat ?? '')),
+        e.ph === 'X' &&
+        (KERNEL_CATS.has(e.cat ?? '') ||
+          MEMCPY_CATS.has(e.cat ?? '') ||
+          MEMSET_CATS.has(e.cat ?? '')),
     );
     const scale = 1000; // ts/dur are µs in every fixture, "ns" displayTimeUnit included
     const totalNs = gpu.reduce((s, e) => s + (e.dur ?? 0) * scale, 0);
@@ -57,10 +71,20 @@ for (const file of allFixtures('torch')) {
     }
     const busy = [...byDevice.values()].reduce((s, l) => s + unionLength(l), 0);
 
-    const report = buildReport(await loadAnyTrace(file, { cacheDir }), { workspaceRoot: emptyWorkspace });
-    assert.equal(report.summary.kernelCount, gpu.filter((e) => KERNEL_CATS.has(e.cat ?? '')).length);
+    const report = buildReport(await loadAnyTrace(file, { cacheDir }), {
+      workspaceRoot: emptyWorkspace,
+    });
+    assert.equal(
+      report.summary.kernelCount,
+      gpu.filter((e) => KERNEL_CATS.has(e.cat ?? '')).length,
+    );
     // Integer-ns rounding of each start and end: at most 1 ns per event.
-    near(report.summary.kernelNs + report.summary.memcpyNs + report.summary.memsetNs, totalNs, gpu.length + 1, 'GPU op time');
+    near(
+      report.summary.kernelNs + report.summary.memcpyNs + report.summary.memsetNs,
+      totalNs,
+      gpu.length + 1,
+      'GPU op time',
+    );
     near(report.summary.gpuBusyNs, busy, gpu.length + 1, 'busy time');
     // No workspace code: every nanosecond is unattributed, none dropped.
     assert.equal(report.lines.length, 0);
@@ -72,11 +96,20 @@ for (const file of allFixtures('nsys')) {
   test(`nsys fixture ${path.basename(file)}: GPU totals and busy time match SQL`, async () => {
     const db = new Database(file, { readonly: true });
     const tables = new Set(
-      (db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]).map((r) => r.name),
+      (
+        db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]
+      ).map((r) => r.name),
     );
     const rows: { s: number; e: number; d: number }[] = [];
-    for (const t of ['CUPTI_ACTIVITY_KIND_KERNEL', 'CUPTI_ACTIVITY_KIND_MEMCPY', 'CUPTI_ACTIVITY_KIND_MEMSET']) {
-      if (tables.has(t)) rows.push(...(db.prepare(`SELECT start s, end e, deviceId d FROM ${t}`).all() as typeof rows));
+    for (const t of [
+      'CUPTI_ACTIVITY_KIND_KERNEL',
+      'CUPTI_ACTIVITY_KIND_MEMCPY',
+      'CUPTI_ACTIVITY_KIND_MEMSET',
+    ]) {
+      if (tables.has(t))
+        rows.push(
+          ...(db.prepare(`SELECT start s, end e, deviceId d FROM ${t}`).all() as typeof rows),
+        );
     }
     const kernels = tables.has('CUPTI_ACTIVITY_KIND_KERNEL')
       ? (db.prepare('SELECT COUNT(*) n FROM CUPTI_ACTIVITY_KIND_KERNEL').get() as { n: number }).n
@@ -87,57 +120,37 @@ for (const file of allFixtures('nsys')) {
     for (const r of rows) byDevice.set(r.d, [...(byDevice.get(r.d) ?? []), [r.s, r.e]]);
     const busy = [...byDevice.values()].reduce((s, l) => s + unionLength(l), 0);
 
-    const report = buildReport(await loadAnyTrace(file, { cacheDir }), { workspaceRoot: emptyWorkspace });
+    const report = buildReport(await loadAnyTrace(file, { cacheDir }), {
+      workspaceRoot: emptyWorkspace,
+    });
     assert.equal(report.summary.kernelCount, kernels);
-    assert.equal(report.summary.kernelNs + report.summary.memcpyNs + report.summary.memsetNs, totalNs);
+    assert.equal(
+      report.summary.kernelNs + report.summary.memcpyNs + report.summary.memsetNs,
+      totalNs,
+    );
     assert.equal(report.summary.gpuBusyNs, busy);
     assert.equal(report.unattributedNs + report.lines.reduce((s, l) => s + l.selfNs, 0), totalNs);
   });
 }
 
-/**
- * Per-line GPU time by walking each kernel's Python stack directly: correlation → launch event →
- * innermost enclosing python_function on that thread → parents. Lines count when their file is
- * under `userPrefix`.
- */
+/** Per-line GPU time from the independent stack walk of kineto-helpers. */
 function walkLines(events: TraceEvent[], userPrefix: string) {
-  const py = events.filter((e) => e.cat === 'python_function' && e.ph === 'X');
-  const byId = new Map(py.map((e) => [e.args?.['Python id'] as number, e]));
-  const launches = new Map<number, TraceEvent>();
-  for (const e of events) {
-    if ((e.cat === 'cuda_runtime' || e.cat === 'cuda_driver') && e.args?.correlation !== undefined) {
-      launches.set(e.args.correlation as number, e);
-    }
-  }
+  const stacks = launchStackLines(events, userPrefix);
   const total = new Map<string, number>();
   const self = new Map<string, number>();
   let attributed = 0;
-  let all = 0;
   for (const k of events) {
-    if (k.ph !== 'X' || !(KERNEL_CATS.has(k.cat ?? '') || MEMCPY_CATS.has(k.cat ?? '') || MEMSET_CATS.has(k.cat ?? ''))) continue;
-    const ns = Math.round((k.dur ?? 0) * 1000);
-    all += ns;
-    const launch = launches.get(k.args?.correlation as number);
-    if (!launch) continue;
-    const t = launch.ts ?? 0;
-    let inner: TraceEvent | undefined;
-    for (const p of py) {
-      if (p.pid !== launch.pid || p.tid !== launch.tid) continue;
-      if ((p.ts ?? 0) <= t && t <= (p.ts ?? 0) + (p.dur ?? 0) && (!inner || (p.ts ?? 0) >= (inner.ts ?? 0))) inner = p;
-    }
-    const keys: string[] = [];
-    const visited = new Set<number>();
-    for (let f = inner; f && !visited.has(f.args?.['Python id'] as number); f = byId.get(f.args?.['Python parent id'] as number)) {
-      visited.add(f.args?.['Python id'] as number);
-      const fr = frameOf(f.name ?? '');
-      if (fr && fr.file.startsWith(userPrefix)) keys.push(`${fr.file}:${fr.line}`);
-    }
+    const cat = k.cat ?? '';
+    if (k.ph !== 'X' || !(KERNEL_CATS.has(cat) || MEMCPY_CATS.has(cat) || MEMSET_CATS.has(cat)))
+      continue;
+    const keys = stacks.get(k.args?.correlation as number) ?? [];
     if (keys.length === 0) continue;
+    const ns = Math.round((k.dur ?? 0) * 1000);
     attributed += ns;
     self.set(keys[0], (self.get(keys[0]) ?? 0) + ns);
     for (const key of new Set(keys)) total.set(key, (total.get(key) ?? 0) + ns);
   }
-  return { total, self, attributed, all };
+  return { total, self, attributed };
 }
 
 for (const name of ['h100-bert-small-stack.json.gz', 'h100-qwen0.5b-stack.json.gz']) {
@@ -167,6 +180,11 @@ for (const name of ['h100-bert-small-stack.json.gz', 'h100-qwen0.5b-stack.json.g
       near(line.selfNs, expected.self.get(key) ?? 0, 5 + ns / 1e6, `self of ${key}`);
     }
     const selfSum = report.lines.reduce((s, l) => s + l.selfNs, 0);
-    near(selfSum + report.unattributedNs, report.summary.kernelNs + report.summary.memcpyNs + report.summary.memsetNs, 1, 'attributed + unattributed');
+    near(
+      selfSum + report.unattributedNs,
+      report.summary.kernelNs + report.summary.memcpyNs + report.summary.memsetNs,
+      1,
+      'attributed + unattributed',
+    );
   });
 }
