@@ -44,6 +44,13 @@ type State =
   | 'events' // inside the event array, expecting an element, ',' or ']'
   | 'done';
 
+/**
+ * Largest single JSON value (one event, or one top-level value) carried across chunks: far above
+ * any real event (a 1 MB name is fine), far below V8's largest string, so a hostile file with one
+ * endless string or array gets a clear error instead of exhausting memory.
+ */
+export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
+
 /** Thrown for input that is not a Chrome trace; the message says why. */
 export class TraceFormatError extends Error {}
 
@@ -58,6 +65,9 @@ export class JsonTraceScanner {
   eventCount = 0;
   private state: State = 'start';
   private carry: Buffer | null = null;
+  /** Chunks received while a large carried value is still incomplete (see `push`). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private key = '';
   private sawEvents = false;
   private textMode = false;
@@ -65,11 +75,27 @@ export class JsonTraceScanner {
   constructor(private readonly sink: JsonTraceSink) {}
 
   push(chunk: Buffer): void {
-    let buf = chunk;
     if (this.carry) {
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = null;
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      // A value spanning many chunks is rescanned from its start on every attempt: waiting for at
+      // least as many new bytes as are carried keeps a huge value linear, not quadratic, in time.
+      if (this.pendingBytes < this.carry.length) return;
+      this.scan(this.takeCarry());
+    } else {
+      this.scan(chunk);
     }
+  }
+
+  private takeCarry(): Buffer {
+    const buf = Buffer.concat([this.carry ?? Buffer.alloc(0), ...this.pending]);
+    this.carry = null;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return buf;
+  }
+
+  private scan(buf: Buffer): void {
     let i = 0;
     const n = buf.length;
     let tryBatch = !this.textMode;
@@ -156,6 +182,11 @@ export class JsonTraceScanner {
           }
           const end = valueEnd(buf, i);
           if (end < 0) return this.keep(buf, i);
+          // A stray '}' or ':' where an element should start: no value, and no way forward.
+          if (end === i)
+            throw new TraceFormatError(
+              `malformed JSON: unexpected "${String.fromCharCode(c)}" in the event array`,
+            );
           this.eventCount++;
           const text = buf.toString('utf8', i, end);
           let value: unknown;
@@ -174,6 +205,7 @@ export class JsonTraceScanner {
 
   /** Call after the last chunk: throws when the input ended inside the trace. */
   end(): void {
+    if (this.pending.length > 0) this.scan(this.takeCarry());
     if (this.state === 'start') throw new TraceFormatError('the file is empty');
     if (this.state !== 'done') {
       const where = this.sawEvents ? ` after ${this.eventCount} events` : '';
@@ -206,6 +238,10 @@ export class JsonTraceScanner {
   }
 
   private keep(buf: Buffer, from: number): void {
+    if (buf.length - from > MAX_VALUE_BYTES)
+      throw new TraceFormatError(
+        `one JSON value is larger than ${MAX_VALUE_BYTES / 1024 / 1024} MB (no real trace event is)`,
+      );
     // Copy: the caller's chunk may be reused, and a slice would pin the whole chunk.
     this.carry = Buffer.from(buf.subarray(from));
   }
