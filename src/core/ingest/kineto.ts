@@ -16,7 +16,19 @@ export interface KinetoReadOptions {
   signal?: AbortSignal;
   /** Called per chunk with bytes read from disk (compressed bytes for .gz) and the file size. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Most bytes of JSON read from one file, after decompression (default `KINETO_MAX_BYTES`). */
+  maxBytes?: number;
 }
+
+/** Default `maxBytes`: well above the multi-GB traces real jobs write. */
+export const KINETO_MAX_BYTES = 16 * 1024 ** 3;
+/**
+ * Gzip expansion refused once more than `GZIP_RATIO_FLOOR` bytes came out: real traces compress
+ * 10–30×, while a gzip bomb expands thousands of times (and its flood of identical events would
+ * exhaust memory before any byte limit is reached).
+ */
+export const MAX_GZIP_RATIO = 100;
+const GZIP_RATIO_FLOOR = 64 * 1024 * 1024;
 
 /** A read trace with what multi-rank merging needs beyond the Profile. */
 export interface KinetoRead {
@@ -59,6 +71,8 @@ export async function readKinetoDetailed(
   } catch (err) {
     if (err instanceof TraceFormatError)
       throw new Error(`${path}: not a readable trace: ${err.message}`);
+    if (err instanceof TraceLimitError)
+      throw new Error(`${path}: too large to read: ${err.message}`);
     if (err instanceof Error && 'code' in err && String(err.code).startsWith('Z_'))
       throw new Error(
         `${path}: not a readable trace: gzip data is corrupt or truncated (${err.message})`,
@@ -93,17 +107,39 @@ async function pump(
   };
   // With gzip, progress counts the compressed bytes read (pipe keeps the file in flowing mode).
   if (gz) file.on('data', (c: Buffer | string) => count(c.length));
-  const source: NodeJS.ReadableStream = gz ? file.pipe(zlib.createGunzip()) : file;
+  // 1 MB output chunks (zlib's default is 16 KB): fewer, larger pushes into the scanner.
+  const source: NodeJS.ReadableStream = gz
+    ? file.pipe(zlib.createGunzip({ chunkSize: 1 << 20 }))
+    : file;
+  const maxBytes = options.maxBytes ?? KINETO_MAX_BYTES;
+  let jsonBytes = 0;
   try {
     for await (const chunk of source) {
       signal?.throwIfAborted();
       if (!gz) count((chunk as Buffer).length);
+      jsonBytes += (chunk as Buffer).length;
+      checkSize(jsonBytes, gz ? bytesRead : jsonBytes, maxBytes);
       scanner.push(chunk as Buffer);
     }
   } finally {
     file.destroy();
   }
 }
+
+/** Throws a clear error when a file expands past the byte limit or like a gzip bomb. */
+function checkSize(jsonBytes: number, diskBytes: number, maxBytes: number): void {
+  const mb = (n: number): string => `${Math.round(n / 1024 / 1024)} MB`;
+  if (jsonBytes > maxBytes)
+    throw new TraceLimitError(`it holds more than ${mb(maxBytes)} of JSON (the limit)`);
+  if (jsonBytes > GZIP_RATIO_FLOOR && jsonBytes > MAX_GZIP_RATIO * diskBytes)
+    throw new TraceLimitError(
+      `its gzip data expands more than ${MAX_GZIP_RATIO}× (${mb(jsonBytes)} from ` +
+        `${mb(diskBytes)}): refused as a likely gzip bomb`,
+    );
+}
+
+/** A trace over one of the reader's size limits. */
+class TraceLimitError extends Error {}
 
 async function readHead(path: string): Promise<Buffer> {
   const fd = await fs.promises.open(path, 'r');
