@@ -116,6 +116,8 @@ export function timelineTracks(profile: Profile, startNs: number, wallNs: number
         const b = Math.min(buckets - 1, Math.floor(t / bucketNs));
         const bucketEnd = (b + 1) * bucketNs;
         const piece = Math.min(end, bucketEnd) - t;
+        // Beyond 2^53 ns (absurd timestamps in a hostile trace) a step can round to nothing.
+        if (!(piece > 0)) break;
         busy[b] += piece / bucketNs;
         t += piece;
         if (b === buckets - 1) break;
