@@ -95,7 +95,10 @@ async function main(argv: string[]): Promise<number> {
   else if (args.format === 'markdown')
     out = toMarkdown(report) + (comparison ? '\n' + comparisonMarkdown(comparison) : '');
   else out = JSON.stringify(comparison ? { ...report, comparison } : report, null, 1);
-  process.stdout.write(out + '\n');
+  // Wait until the text is handed to the OS: process.exit drops what a full pipe has not taken.
+  await new Promise<void>((resolve, reject) =>
+    process.stdout.write(out + '\n', (e) => (e ? reject(e) : resolve())),
+  );
 
   const failing = args.failOn === 'error' ? ['error'] : ['error', 'warning'];
   return args.failOn && report.findings.some((f) => failing.includes(f.severity)) ? 3 : 0;
