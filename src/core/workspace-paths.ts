@@ -75,6 +75,8 @@ export class PathResolver {
   private readonly cache = new Map<string, string | null>();
   private bySuffix: Map<string, string[]> | null = null;
   private readonly rootPosix: string;
+  /** The workspace root with symlinks resolved (read on first use). */
+  private realRoot: string | undefined;
 
   constructor(
     readonly index: WorkspaceIndex,
@@ -119,7 +121,11 @@ export class PathResolver {
 
   private exists(rel: string): boolean {
     try {
-      return fs.statSync(path.join(this.index.root, rel)).isFile();
+      const file = path.join(this.index.root, rel);
+      if (!fs.statSync(file).isFile()) return false;
+      // A symlink in the workspace must not lead a trace's path to a file outside it.
+      this.realRoot ??= fs.realpathSync(this.index.root);
+      return fs.realpathSync(file).startsWith(this.realRoot + path.sep);
     } catch {
       return false;
     }
