@@ -51,7 +51,8 @@ export class NsysDb {
     let tables: Set<string>;
     try {
       const names = db
-        .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        // Tables only: nsys writes no views, and a view can compute rows without end.
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
         .pluck()
         .all() as string[];
       tables = new Set(names);
