@@ -40,6 +40,7 @@ export function linesTable(
         key: 'line',
         label: 'Line',
         width: 'minmax(280px, 3fr)',
+        clipStart: true,
         text: refLabel,
         sortValue: refLabel,
       },

@@ -18,6 +18,8 @@ export interface Column<T> {
   /** CSS grid track, e.g. `minmax(240px, 1fr)` or `90px`. */
   width: string;
   numeric?: boolean;
+  /** Clip long text at its start (paths: the file name and line stay visible). */
+  clipStart?: boolean;
   text(row: T): string;
   sortValue(row: T): number | string;
   /** Tooltip of the cell (defaults to its text). */
@@ -217,13 +219,10 @@ export class VirtualTable<T> {
     r.style.transform = `translateY(${pos * ROW_HEIGHT}px)`;
     for (const c of this.o.columns) {
       const text = c.text(data);
-      r.append(
-        el(
-          'div',
-          { role: 'gridcell', class: c.numeric ? 'num' : '', title: c.title?.(data) ?? text },
-          text,
-        ),
-      );
+      const cls = c.numeric ? 'num' : c.clipStart ? 'clip-start' : '';
+      // <bdi> keeps the text left-to-right inside the right-to-left clipping cell.
+      const body = c.clipStart ? el('bdi', {}, text) : text;
+      r.append(el('div', { role: 'gridcell', class: cls, title: c.title?.(data) ?? text }, body));
     }
     return r;
   }

@@ -37,6 +37,8 @@ let server: CodeServer;
 let s: Session;
 let folder: string;
 let view: FrameLocator;
+/** Console messages of every frame (the webview's included) that report a CSP refusal. */
+const cspErrors: string[] = [];
 
 before(async () => {
   ({ folder } = makeWorkspace(events, 'bert.pt.trace.json.gz', {
@@ -44,6 +46,10 @@ before(async () => {
   }));
   server = await (await harness()).startCodeServer({ folder, linkExtension: true });
   s = await Session.open(server.url, folder);
+  s.page.on('console', (m) => {
+    if (/Content Security Policy|Refused to (load|apply|execute)/i.test(m.text()))
+      cspErrors.push(m.text());
+  });
   view = s.webview();
 });
 after(async () => {
@@ -78,6 +84,7 @@ void test('the panel shows the trace: kernel count, top kernel and its total', a
   const shown = await view.locator('article.finding').count();
   assert.match(await tab('Findings').innerText(), new RegExp(`\\b${shown}\\b`));
   assert.equal(await view.locator('article.finding .fix').count(), shown);
+  assert.deepEqual(cspErrors, [], 'the panel must run under its CSP without refusals');
 });
 
 void test('hot lines: the outermost model line carries all GPU time; clicking it reveals it', async () => {
