@@ -28,7 +28,9 @@ export async function openTrace(
 ): Promise<OpenTraceResult | undefined> {
   const folder = folderForTrace(traceUri);
   if (!folder) {
-    void vscode.window.showErrorMessage('GPU Lens: open a workspace folder first: traces are mapped onto its source files.');
+    void vscode.window.showErrorMessage(
+      'GPU Lens: open a workspace folder first: traces are mapped onto its source files.',
+    );
     return undefined;
   }
   const client = await server.client();
@@ -40,20 +42,30 @@ export async function openTrace(
         cancellable: true,
       },
       (_progress, token) =>
-        client.sendRequest(
+        client.sendRequest<OpenTraceResult>(
           OpenTraceRequest,
-          { path: traceUri.fsPath, workspaceFolder: folder.uri.fsPath, capture } satisfies OpenTraceParams,
+          {
+            path: traceUri.fsPath,
+            workspaceFolder: folder.uri.fsPath,
+            capture,
+          } satisfies OpenTraceParams,
           token,
-        ) as Promise<OpenTraceResult>,
+        ),
     );
     const s = result.summary;
-    const gpu = s.kernelCount > 0 ? `GPU active ${s.gpuActivePct}% over ${formatNs(s.wallNs)}, ${s.kernelCount} kernels` : 'no GPU activity recorded';
+    const gpu =
+      s.kernelCount > 0
+        ? `GPU active ${s.gpuActivePct}% over ${formatNs(s.wallNs)}, ${s.kernelCount} kernels`
+        : 'no GPU activity recorded';
     void vscode.window.setStatusBarMessage(`GPU Lens: ${gpu}`, 5000);
-    for (const w of result.warnings.slice(0, 3)) void vscode.window.showWarningMessage(`GPU Lens: ${w}`);
+    for (const w of result.warnings.slice(0, 3))
+      void vscode.window.showWarningMessage(`GPU Lens: ${w}`);
     return result;
   } catch (e) {
     if (e instanceof Error && /cancel/i.test(e.message)) return undefined;
-    void vscode.window.showErrorMessage(`GPU Lens: could not load ${path.basename(traceUri.fsPath)}: ${e instanceof Error ? e.message : String(e)}`);
+    void vscode.window.showErrorMessage(
+      `GPU Lens: could not load ${path.basename(traceUri.fsPath)}: ${e instanceof Error ? e.message : String(e)}`,
+    );
     return undefined;
   }
 }
