@@ -1,10 +1,11 @@
 /**
  * Assembles the panel from its sections: summary, timeline, step times, then tabs for findings,
- * hot lines, kernels and NVTX ranges. Every piece builds DOM nodes with text nodes only.
+ * hot lines, kernels, NVTX ranges and (with a baseline) the changes against it. Every piece builds DOM nodes with text nodes only.
  */
 import type { KernelStat, LineStat, RangeStat, SourceRef } from '../src/core/report-types';
 import type { FromWebview, ToWebview } from '../src/shared/webview-protocol';
 import { el, refLabel } from './dom';
+import { renderComparison } from './comparison';
 import { renderFindings } from './findings';
 import type { StateStore } from './state';
 import { renderSteps } from './steps';
@@ -69,12 +70,17 @@ export function renderReport(
   const ranges: VirtualTable<RangeStat> = rangesTable(report, store, reveal);
   const timeline = new Timeline(report, store, reveal);
   const focusNote = el('p', { class: 'focus-note', role: 'status' });
-  const t = tabs(store, [
+  const parts: [string, number, HTMLElement][] = [
     [TABS[0], report.findings.length, renderFindings(report.findings, post, reveal)],
     [TABS[1], report.lines.length, lines.element],
     [TABS[2], report.kernels.length, kernels.element],
     [TABS[3], report.ranges.length, ranges.element],
-  ]);
+  ];
+  if (m.comparison) {
+    const c = renderComparison(m.comparison, store, reveal);
+    parts.push(['vs baseline', c.count, c.element]);
+  }
+  const t = tabs(store, parts);
   app.replaceChildren(renderSummary(m), timeline.element);
   if (report.steps) app.append(renderSteps(report.steps));
   app.append(focusNote, t);

@@ -8,22 +8,14 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Report } from '../core/report-types';
-import { ReportRequest } from '../shared/protocol';
-import type { CaptureInfo, FromWebview, ToWebview } from '../shared/webview-protocol';
+import { ReportRequest, type ReportResult } from '../shared/protocol';
+import type { FromWebview, ToWebview } from '../shared/webview-protocol';
 import type { ServerHandle } from './client';
 
 const VIEW_TYPE = 'gpuLens.report';
 const TITLE = 'GPU Lens';
 const NO_TRACE =
   'No trace loaded. Profile a Python file (right-click → GPU Lens: Profile) or open a trace.';
-
-interface ReportResponse {
-  id: string;
-  path: string;
-  capture: CaptureInfo | null;
-  report: Report;
-}
 
 /** The part of the page's saved state (webview/state.ts) the host reads on restore. */
 interface SavedPageState {
@@ -34,7 +26,7 @@ export class ReportPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
   private pending: ToWebview[] = [];
-  private lastReport: ReportResponse | null = null;
+  private lastReport: ReportResult | null = null;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -72,13 +64,19 @@ export class ReportPanel implements vscode.Disposable {
     if (!this.panel) return;
     const client = this.server.isRunning() ? await this.server.client() : null;
     this.lastReport = client
-      ? await client.sendRequest<ReportResponse | null>(ReportRequest, {})
+      ? await client.sendRequest<ReportResult | null>(ReportRequest, {})
       : null;
     const r = this.lastReport;
     this.panel.title = r ? `${TITLE}: ${path.basename(r.path)}` : TITLE;
     this.post(
       r
-        ? { type: 'report', report: r.report, tracePath: r.path, capture: r.capture }
+        ? {
+            type: 'report',
+            report: r.report,
+            tracePath: r.path,
+            capture: r.capture,
+            comparison: r.comparison,
+          }
         : { type: 'empty', message: NO_TRACE },
     );
   }

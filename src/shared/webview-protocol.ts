@@ -2,6 +2,7 @@
  * Messages between the bottleneck panel (webview) and the extension. Discriminated unions, handled
  * on both sides by an exhaustive `switch`: adding a member breaks the build until both handle it.
  */
+import type { Comparison } from '../core/compare';
 import type { Report } from '../core/report-types';
 
 /** Capture metadata when GPU Lens itself made the trace. */
@@ -11,13 +12,16 @@ export interface CaptureInfo {
   startedAt: string;
 }
 
-/**
- * Extension → webview. The run-to-run comparison view will add
- * `{ type: 'comparison'; comparison: … }` here, typed by the comparison module (src/core/compare.ts).
- */
+/** Extension → webview. */
 export type ToWebview =
-  /** The active trace's Report: the page renders it whole. */
-  | { type: 'report'; report: Report; tracePath: string; capture: CaptureInfo | null }
+  /** The active trace's Report (and its comparison with the baseline, when one is set). */
+  | {
+      type: 'report';
+      report: Report;
+      tracePath: string;
+      capture: CaptureInfo | null;
+      comparison: Comparison | null;
+    }
   /** No trace loaded (or the server is not running). */
   | { type: 'empty'; message: string }
   /** A CodeLens was clicked: show that line's entries. */

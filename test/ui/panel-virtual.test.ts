@@ -12,6 +12,7 @@ import {
   type LineStat,
   type Report,
 } from '../../src/core/report-types';
+import { compare } from '../../src/core/compare';
 import { type PanelPage, sendToPage, startPanelPage } from './panel-page';
 import { harness } from './session';
 
@@ -89,6 +90,15 @@ function bigReport(): Report {
   };
 }
 
+/** The same run before a change: line 1 spent twice the self time, the top 10 kernels half. */
+function baselineOf(current: Report): Report {
+  return {
+    ...current,
+    lines: current.lines.map((l, i) => (i === 0 ? { ...l, selfNs: l.selfNs * 2 } : l)),
+    kernels: current.kernels.map((k, i) => (i < 10 ? { ...k, totalNs: k.totalNs / 2 } : k)),
+  };
+}
+
 let server: PanelPage;
 let browser: BrowserContext;
 let page: Page;
@@ -105,6 +115,7 @@ before(async () => {
     report,
     tracePath: '/tmp/big.json',
     capture: null,
+    comparison: compare(baselineOf(report), report),
   });
   await page.locator('vscode-tab-header[data-tab="Kernels"]').click();
 });
@@ -174,6 +185,21 @@ void test('Enter on a hot line posts reveal for the line with the most self time
   const top = [...report.lines].sort((a, b) => b.selfNs - a.selfNs)[0];
   const posted = await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted);
   assert.deepEqual(posted.at(-1), { type: 'reveal', file: top.file, line: top.line });
+});
+
+void test('with a baseline, a tab lists each changed line and kernel, largest change first', async () => {
+  const header = page.locator('vscode-tab-header[data-tab="vs baseline"]');
+  // 1 line and 10 kernels differ from the baseline.
+  assert.equal((await header.locator('vscode-badge').innerText()).trim(), '11');
+  await header.click();
+  const rows = page.locator('[data-table="changes"] .vt-row');
+  await rows.first().waitFor();
+  // The largest change is the top kernel's: it doubled against a baseline of half its total.
+  const cells = rows.first().locator('[role="gridcell"]');
+  assert.equal((await cells.nth(0).innerText()).trim(), 'kernel');
+  assert.equal((await cells.nth(1).innerText()).trim(), report.kernels[0].name);
+  assert.equal((await cells.nth(5).innerText()).trim(), '+100.0%');
+  assert.equal((await cells.nth(6).innerText()).trim(), 'regression');
 });
 
 void test('no Content-Security-Policy violations', async () => {
