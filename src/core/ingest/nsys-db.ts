@@ -4,6 +4,7 @@
  * Every table is optional (nsys creates them lazily), so callers ask `has()` / `columns()` first.
  */
 import Database from 'better-sqlite3';
+import { readablePath } from './sqlite-readonly';
 
 /** A raw row from a `.raw()` statement: one value per selected column. */
 export type RawRow = unknown[];
@@ -33,6 +34,7 @@ export class NsysDb {
   private constructor(
     readonly db: Database.Database,
     tables: Set<string>,
+    private readonly dispose: () => void,
   ) {
     this.tables = tables;
   }
@@ -42,10 +44,12 @@ export class NsysDb {
    * SQLite database or holds none of the tables nsys writes.
    */
   static open(path: string): NsysDb {
+    const source = readablePath(path);
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
+      db = new Database(source.path, { readonly: true, fileMustExist: true });
     } catch (e) {
+      source.dispose();
       throw new Error(`cannot open ${path}: ${errorText(e)}`);
     }
     let tables: Set<string>;
@@ -58,17 +62,23 @@ export class NsysDb {
       tables = new Set(names);
     } catch (e) {
       db.close();
+      source.dispose();
+      if ((e as { code?: unknown }).code === 'SQLITE_BUSY')
+        throw new Error(
+          `${path} is locked by another process (still being written?): try again later`,
+        );
       // SQLITE_NOTADB surfaces on the first query, not on open.
       throw new Error(`not an Nsight Systems SQLite export: ${path} (${errorText(e)})`);
     }
     if (!KNOWN_TABLES.some((t) => tables.has(t))) {
       db.close();
+      source.dispose();
       throw new Error(
         `not an Nsight Systems SQLite export: ${path} (none of the nsys tables such as ` +
           `StringIds, CUPTI_ACTIVITY_KIND_KERNEL or NVTX_EVENTS is present)`,
       );
     }
-    return new NsysDb(db, tables);
+    return new NsysDb(db, tables, source.dispose);
   }
 
   has(table: string): boolean {
@@ -143,6 +153,7 @@ export class NsysDb {
 
   close(): void {
     this.db.close();
+    this.dispose();
   }
 }
 
