@@ -18,12 +18,20 @@ import type { NsysDb } from './nsys-db';
 const PY_PREFIX = /^\[Python\]\s*/;
 /** A `.py` path followed by its line in one of the supported notations. */
 const FILE_LINE = /(?:File ")?([^\s()"',]+\.pyw?)"?(?::|, line |\(|\s+line\s+)(\d+)\)?/;
+/**
+ * Longer symbol or module strings are not frames. FILE_LINE is unanchored, so on a long run of
+ * path characters it backtracks quadratically: a hostile 200 KB symbol took minutes.
+ */
+const MAX_FRAME_TEXT = 2048;
 
 /**
  * Parses one callchain frame; null for native frames and Python frames without a line.
  * Python frames from nsys are the line executing at call time, hence precision 'line'.
  */
 export function parsePythonFrame(symbol: string, module: string): Frame | null {
+  if (symbol.length > MAX_FRAME_TEXT || module.length > MAX_FRAME_TEXT) return null;
+  // Every supported shape names a .py file; most native frames are rejected here, cheaply.
+  if (!symbol.includes('.py') && !module.includes('.py')) return null;
   const marked = PY_PREFIX.test(symbol);
   const moduleIsPy = /\.pyw?(?::\d+)?$/.test(module);
   if (!marked && !moduleIsPy && !FILE_LINE.test(symbol)) return null;
