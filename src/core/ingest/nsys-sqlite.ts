@@ -10,7 +10,7 @@ import {
   type MetricSample,
   type Profile,
 } from '../model';
-import { NsysDb, readMeta, readStrings } from './nsys-db';
+import { errorText, NsysDb, readMeta, readStrings } from './nsys-db';
 import { readNvtxRanges, readOsrtCalls } from './nsys-cpu';
 import { readCopies, readKernels, readRuntimeCalls, type Span } from './nsys-gpu';
 import { readPythonCallchains, stringsMayHavePython } from './nsys-stacks';
@@ -73,6 +73,12 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
     }
     setSpan(ndb, profile, span);
     return profile;
+  } catch (e) {
+    // A damaged page surfaces only when a query reaches it, as a raw SqliteError.
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_'))
+      throw new Error(`${path}: the export is damaged or unreadable (${errorText(e)})`);
+    throw e;
   } finally {
     ndb.close();
   }
