@@ -135,7 +135,7 @@ export class JsonTraceScanner {
             throw new TraceFormatError('malformed JSON: expected a key in the top object');
           const end = stringEnd(buf, i + 1);
           if (end < 0) return this.keep(buf, i);
-          this.key = JSON.parse(buf.toString('utf8', i, end + 1)) as string;
+          this.key = parseSlice(buf, i, end + 1) as string;
           this.state = 'obj-colon';
           i = end + 1;
           break;
