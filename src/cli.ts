@@ -123,7 +123,11 @@ if (require.main === module) {
     (c) => process.exit(c),
     (e: unknown) => {
       const msg = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`gpu-lens: ${msg.split('\n')[0]}\n`);
+      // Messages can quote trace text: control characters (terminal escapes) are shown, not sent.
+      const line = msg.split('\n')[0].replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+        return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+      });
+      process.stderr.write(`gpu-lens: ${line}\n`);
       process.exit(msg.startsWith('usage:') ? 2 : 1);
     },
   );
