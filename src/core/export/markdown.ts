@@ -10,6 +10,8 @@ import type { Report } from '../report-types';
 export function escapeMarkdown(s: string): string {
   return s
     .replace(/\r?\n/g, ' ')
+    // Control characters (terminal escape sequences among them) never reach a terminal or hover.
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD')
     .replace(/[\\`*_{}[\]<>|&~]/g, (c) => `\\${c}`)
     .replace(/^([#+\-!])/, '\\$1');
 }
