@@ -8,8 +8,10 @@
 import type { CpuCall, Profile } from '../model';
 import type { GapStat } from '../report-types';
 import {
+  SortedSpans,
   callsByThread,
   deviceTimelines,
+  isLaunchLike,
   overlapWithCalls,
   threadKey,
   userRangesByThread,
@@ -42,13 +44,41 @@ export interface IdleGap {
   rangeIndex: number;
 }
 
-const isLaunchLike = (c: CpuCall) =>
-  c.kind === 'launch' || c.kind === 'memcpy' || c.kind === 'memset';
+/** One CPU thread's calls, launches and user ranges, indexed for window queries. */
+interface ThreadIndex {
+  calls: SortedSpans<CpuCall>;
+  launches: SortedSpans<CpuCall>;
+  ranges: SortedSpans<{ idx: number; startNs: number; endNs: number }>;
+}
+
+/** Builds each thread's index on first use (most threads never launch a late kernel). */
+function threadIndexes(profile: Profile): (key: string) => ThreadIndex {
+  const byThread = callsByThread(profile.cpuCalls);
+  const rangesByThread = userRangesByThread(profile);
+  const built = new Map<string, ThreadIndex>();
+  return (key) => {
+    let t = built.get(key);
+    if (!t) {
+      const calls = byThread.get(key) ?? [];
+      const ranges = (rangesByThread.get(key) ?? []).map((idx) => ({
+        idx,
+        startNs: profile.ranges[idx].startNs,
+        endNs: profile.ranges[idx].endNs,
+      }));
+      t = {
+        calls: new SortedSpans(calls),
+        launches: new SortedSpans(calls.filter(isLaunchLike)),
+        ranges: new SortedSpans(ranges),
+      };
+      built.set(key, t);
+    }
+    return t;
+  };
+}
 
 /** Every idle gap of at least `minGapNs` on every device, with its cause. */
 export function findIdleGaps(profile: Profile, minGapNs: number): IdleGap[] {
-  const byThread = callsByThread(profile.cpuCalls);
-  const rangesByThread = userRangesByThread(profile);
+  const thread = threadIndexes(profile);
   const gaps: IdleGap[] = [];
   for (const tl of deviceTimelines(profile)) {
     let opIdx = 0;
@@ -64,14 +94,7 @@ export function findIdleGaps(profile: Profile, minGapNs: number): IdleGap[] {
         deviceId: tl.deviceId,
         startNs,
         endNs,
-        ...explainGap(
-          profile,
-          byThread,
-          rangesByThread,
-          startNs,
-          next?.launchIndex ?? -1,
-          next?.stackId ?? -1,
-        ),
+        ...explainGap(profile, thread, startNs, next?.launchIndex ?? -1, next?.stackId ?? -1),
       });
     }
   }
@@ -80,8 +103,7 @@ export function findIdleGaps(profile: Profile, minGapNs: number): IdleGap[] {
 
 function explainGap(
   profile: Profile,
-  byThread: Map<string, CpuCall[]>,
-  rangesByThread: Map<string, number[]>,
+  thread: (key: string) => ThreadIndex,
   gapStart: number,
   launchIndex: number,
   nextStackId: number,
@@ -92,14 +114,13 @@ function explainGap(
   if (launch.startNs <= gapStart)
     return { cause: 'gpu-wait', stackId: nextStackId, rangeIndex: -1 };
   const windowNs = launch.startNs - gapStart;
-  const calls = (byThread.get(threadKey(launch)) ?? []).filter(
-    (c) => c.endNs > gapStart && c.startNs < launch.startNs,
-  );
+  const index = thread(threadKey(launch));
+  const calls = index.calls.overlapping(gapStart, launch.startNs);
   const waits = calls.filter((c) => c.kind === 'os-wait');
   const allocs = calls.filter((c) => c.kind === 'alloc' || c.kind === 'free');
   const waitNs = overlapWithCalls(waits, gapStart, launch.startNs);
   const allocNs = overlapWithCalls(allocs, gapStart, launch.startNs);
-  const rangeIndex = quietRange(profile, byThread, rangesByThread, launch, gapStart);
+  const rangeIndex = quietRange(profile, index, launch, gapStart);
   if (waitNs >= windowNs / 2)
     return { cause: 'os-wait', stackId: longest(waits).stackId, rangeIndex };
   if (allocNs >= windowNs / 2)
@@ -125,23 +146,21 @@ function longest(calls: CpuCall[]): CpuCall {
  */
 function quietRange(
   profile: Profile,
-  byThread: Map<string, CpuCall[]>,
-  rangesByThread: Map<string, number[]>,
+  index: ThreadIndex,
   launch: CpuCall,
   gapStart: number,
 ): number {
-  const key = threadKey(launch);
   const windowNs = launch.startNs - gapStart;
   let best = -1;
-  for (const idx of rangesByThread.get(key) ?? []) {
-    const r = profile.ranges[idx];
-    if (r.startNs >= launch.startNs) break;
-    const cover = Math.min(r.endNs, launch.startNs) - Math.max(r.startNs, gapStart);
+  // Ranges that end by gapStart cover none of the window: start after them.
+  const ranges = index.ranges.items;
+  for (let i = index.ranges.firstEndingAfter(gapStart); i < ranges.length; i++) {
+    const { idx, startNs, endNs } = ranges[i];
+    if (startNs >= launch.startNs) break;
+    const cover = Math.min(endNs, launch.startNs) - Math.max(startNs, gapStart);
     if (cover < windowNs / 2) continue;
-    const launched = (byThread.get(key) ?? []).some(
-      (c) => isLaunchLike(c) && c.startNs >= r.startNs && c.startNs < r.endNs,
-    );
-    if (!launched && (best < 0 || r.startNs >= profile.ranges[best].startNs)) best = idx;
+    const launched = index.launches.anyStartIn(startNs, endNs);
+    if (!launched && (best < 0 || startNs >= profile.ranges[best].startNs)) best = idx;
   }
   return best;
 }

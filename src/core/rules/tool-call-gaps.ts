@@ -11,6 +11,7 @@ import type { CpuCall, Profile } from '../model';
 import type { Finding } from '../report-types';
 import { overlapNs } from '../intervals';
 import {
+  SortedSpans,
   aggregateLocations,
   aggregateRangeLocations,
   callsByThread,
@@ -20,6 +21,7 @@ import {
   threadKey,
   userRangesByThread,
   pushTo,
+  isLaunchLike,
 } from './common';
 import type { Rule } from './types';
 
@@ -39,13 +41,14 @@ function blockedRanges(profile: Profile, minNs: number): Blocked[] {
   const out: Blocked[] = [];
   for (const [key, idxs] of userRangesByThread(profile)) {
     const calls = byThread.get(key) ?? [];
-    const waitsAll = calls.filter((c) => c.kind === 'os-wait');
+    const waitsAll = new SortedSpans(calls.filter((c) => c.kind === 'os-wait'));
+    const launches = new SortedSpans(calls.filter(isLaunchLike));
     const candidates = new Set<number>();
     const info = new Map<number, { blockedNs: number; waits: CpuCall[] }>();
     for (const idx of idxs) {
       const r = profile.ranges[idx];
       const dur = r.endNs - r.startNs;
-      const waits = waitsAll.filter((c) => c.endNs > r.startNs && c.startNs < r.endNs);
+      const waits = waitsAll.overlapping(r.startNs, r.endNs);
       let blocked = overlapWithCalls(waits, r.startNs, r.endNs);
       // Time the GPU was busy anyway (async work queued before the call) is not lost.
       const rankUnion = busy.get(r.rank) ?? [];
@@ -55,12 +58,7 @@ function blockedRanges(profile: Profile, minNs: number): Blocked[] {
           rankUnion,
         );
       }
-      const launched = calls.some(
-        (c) =>
-          (c.kind === 'launch' || c.kind === 'memcpy' || c.kind === 'memset') &&
-          c.startNs >= r.startNs &&
-          c.startNs < r.endNs,
-      );
+      const launched = launches.anyStartIn(r.startNs, r.endNs);
       if (!launched && blocked >= minNs && blocked >= dur / 2) {
         candidates.add(idx);
         info.set(idx, { blockedNs: blocked, waits });
