@@ -11,7 +11,7 @@ import { repoRoot } from './fixtures';
 const PYTHON = '/usr/bin/python3';
 const launcher = path.join(repoRoot, 'python', 'gpu_lens_torch_launcher.py');
 const workspace = path.join(repoRoot, 'test', 'workspace');
-const script = path.join(workspace, 'torch_mlp.py');
+const script = path.join(workspace, 'torch_module_mlp.py');
 
 function requireTorch(): void {
   try {
@@ -60,7 +60,8 @@ void test('torch capture --exact-lines: ops land on the lines that call them', a
     const frames = linesOf(op);
     assert.ok(frames.length >= 3, `${op}: ${frames.length} ranges with a stack`);
     for (const f of frames) {
-      assert.equal(path.resolve(f.file), script);
+      // Frames are relative to the capture's workspace folder.
+      assert.equal(path.resolve(workspace, f.file), script);
       assert.equal(f.precision, 'line');
     }
     // Three iterations call the line; the module's own ReLU (inside torch) is not a workspace

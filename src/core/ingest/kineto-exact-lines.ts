@@ -2,7 +2,7 @@
  * The exact-line annotation names written by `python/gpu_lens_torch_launcher.py --exact-lines`.
  *
  * Format: `gpulens/1|ROOT|REL:LINE:FUNC|REL:LINE:FUNC…`, workspace frames innermost first, where
- * ROOT is the workspace folder and REL a path relative to it. Fields are percent-encoded for `%`,
+ * ROOT is the workspace folder and REL a path relative to it; frames are read as REL, relative paths. Fields are percent-encoded for `%`,
  * `|`, `"`, `\` and control characters, so `|` separates fields unambiguously on every OS (it cannot
  * appear in a Windows path and is encoded where a POSIX path has one). A frame is split at its last
  * two `:` (Python function names never hold one, LINE is digits), so drive letters stay intact.
@@ -22,14 +22,8 @@ export function parseExactLineMarker(name: string): Frame[] | null {
   if (!isExactLineMarker(name)) return null;
   const fields = name.slice(EXACT_LINE_PREFIX.length).split('|');
   if (fields.length < 2) return null;
-  let root: string;
-  try {
-    root = decodeURIComponent(fields[0]);
-  } catch {
-    return null;
-  }
-  const sep = root.includes('\\') && !root.includes('/') ? '\\' : '/';
-  const base = root.endsWith(sep) ? root : root + sep;
+  // ROOT (fields[0]) is where the capture ran. Frames stay relative to it, so a capture resolves in
+  // any checkout of the project (another clone, a container, a colleague's machine) without a path map.
   const frames: Frame[] = [];
   for (const field of fields.slice(1)) {
     const fnAt = field.lastIndexOf(':');
@@ -38,9 +32,9 @@ export function parseExactLineMarker(name: string): Frame[] | null {
     const line = Number(field.slice(lineAt + 1, fnAt));
     if (!Number.isInteger(line) || line <= 0) return null;
     try {
-      const rel = decodeURIComponent(field.slice(0, lineAt));
+      const rel = decodeURIComponent(field.slice(0, lineAt)).replace(/\\/g, '/');
       frames.push({
-        file: base + rel,
+        file: rel,
         line,
         function: decodeURIComponent(field.slice(fnAt + 1)),
         precision: 'line',
