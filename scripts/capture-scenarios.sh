@@ -19,6 +19,6 @@ for script in sync_tool_call socket_wait cpu_preprocess; do
   if [ ! -f "$rep.nsys-rep" ] && [ -f "$rep.qdstrm" ]; then "$importer" -i "$rep.qdstrm"; fi
   nsys export --type sqlite --force-overwrite true -o "$out/$script.sqlite" "$rep.nsys-rep" >/dev/null
   # The environment and stdout tables can hold personal data: drop them from the committed file.
-  sqlite3 "$out/$script.sqlite" "DELETE FROM TARGET_INFO_SYSTEM_ENV; DELETE FROM ProcessStreams; VACUUM;" 2>/dev/null || true
+  python3 "$(dirname "$0")/scrub-nsys-export.py" "$out/$script.sqlite"
   ls -l "$out/$script.sqlite"
 done
