@@ -64,7 +64,7 @@ export function toMarkdown(report: Report, limit = 20): string {
   out.push('## Hot lines', '');
   out.push(
     ...table(
-      ['Line', 'Function', 'Self', 'Total', 'Kernels', 'Precision'],
+      ['Line', 'Function', 'Self', 'Total', 'Kernels', 'CPU ops', 'Precision'],
       report.lines
         .slice(0, limit)
         .map((l) => [
@@ -73,6 +73,7 @@ export function toMarkdown(report: Report, limit = 20): string {
           formatNs(l.selfNs),
           formatNs(l.totalNs),
           String(l.kernelCount),
+          l.opCount > 0 ? `${formatNs(l.cpuOpNs)} (${l.opCount})` : '',
           l.precision,
         ]),
     ),
