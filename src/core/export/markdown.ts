@@ -8,12 +8,14 @@ import type { Report } from '../report-types';
  * emphasis or table cells). Line-start markers are escaped too, since the text may open a line.
  */
 export function escapeMarkdown(s: string): string {
-  return s
-    .replace(/\r?\n/g, ' ')
-    // Control characters (terminal escape sequences among them) never reach a terminal or hover.
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD')
-    .replace(/[\\`*_{}[\]<>|&~]/g, (c) => `\\${c}`)
-    .replace(/^([#+\-!])/, '\\$1');
+  return (
+    s
+      .replace(/\r?\n/g, ' ')
+      // Control characters (terminal escape sequences among them) never reach a terminal or hover.
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD')
+      .replace(/[\\`*_{}[\]<>|&~]/g, (c) => `\\${c}`)
+      .replace(/^([#+\-!])/, '\\$1')
+  );
 }
 
 function table(head: string[], rows: string[][]): string[] {
