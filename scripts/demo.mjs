@@ -3,7 +3,7 @@
 // Usage: npm run demo   (builds first; or `node scripts/demo.mjs` after `npm run build`)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { repoRoot, startCodeServer, workbenchUrl } from './code-server.mjs';
+import { repoRoot, startCodeServer, stopOnSignals, workbenchUrl } from './code-server.mjs';
 
 const folder = path.join(repoRoot, 'test', 'workspace');
 const fixtures =
@@ -25,21 +25,4 @@ console.log(
   '[demo] (listening on 127.0.0.1 only; forward the port to reach it from elsewhere). Ctrl-C stops it.',
 );
 
-let stopping = false;
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\n[demo] stopping code-server…');
-    server.stop().then(
-      () => {
-        console.log('[demo] stopped');
-        process.exit(0);
-      },
-      (err) => {
-        console.error(`[demo] stop failed: ${err}`);
-        process.exit(1);
-      },
-    );
-  });
-}
+stopOnSignals(server, { exitCode: 0 });

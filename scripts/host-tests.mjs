@@ -52,6 +52,7 @@ async function main() {
   });
   console.log(`[host-tests] code-server up at ${server.url} in ${Date.now() - started} ms`);
   let browser;
+  stopOnSignals(server, { cleanup: () => void browser?.close() });
   let printing = Promise.resolve();
   try {
     browser = await launchBrowser();

@@ -25,8 +25,6 @@ export interface CodeServer {
 
 /** The JavaScript helpers of scripts/code-server.mjs, typed. */
 export interface Harness {
-  /** The repo's Node 24 binary. */
-  node24: string;
   launchBrowser(): Promise<BrowserContext>;
   startCodeServer(o: {
     folder: string;
@@ -87,6 +85,8 @@ export class Session {
     const h = await harness();
     const context = await h.launchBrowser();
     const page = context.pages()[0] ?? (await context.newPage());
+    // Bound every single action, so a retrying wait is never stuck inside one of them.
+    page.setDefaultTimeout(10_000);
     const s = new Session(context, page);
     try {
       await page.goto(h.workbenchUrl(url, folder));
@@ -128,6 +128,22 @@ export class Session {
     }
   }
 
+  /**
+   * Makes sure the quick input is open (F1 when it is not); false when it did not open in time —
+   * early in startup the workbench can drop the key, so callers retry.
+   */
+  private async quickInput(): Promise<boolean> {
+    const input = this.page.locator('.quick-input-widget input');
+    if (await input.isVisible()) return true;
+    await this.page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 2_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Runs a command by its palette title (F1, type, pick the matching row). Retries until listed. */
   async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
     const input = this.page.locator('.quick-input-widget input');
@@ -137,8 +153,8 @@ export class Session {
     await this.until(
       `command "${title}" in the palette`,
       async () => {
-        if (!(await input.isVisible())) await this.page.keyboard.press('F1');
-        await input.fill(`>${title}`);
+        if (!(await this.quickInput())) return false;
+        await input.fill(`>${title}`, { timeout: 2_000 });
         try {
           await row.first().waitFor({ state: 'visible', timeout: 2_000 });
         } catch {
@@ -185,8 +201,8 @@ export class Session {
     const input = this.page.locator('.quick-input-widget input');
     const base = path.basename(rel);
     await this.until(`${rel} in quick open`, async () => {
-      if (!(await input.isVisible())) await this.page.keyboard.press('F1');
-      await input.fill(rel);
+      if (!(await this.quickInput())) return false;
+      await input.fill(rel, { timeout: 2_000 });
       const row = this.page
         .locator('.quick-input-widget .quick-input-list .monaco-list-row')
         .filter({ hasText: base });

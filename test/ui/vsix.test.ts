@@ -7,6 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixture } from '../unit/fixtures';
@@ -26,7 +27,7 @@ const forbidden =
 
 /** Runs a command in the repo with Node 24 first on PATH; throws with its output when it fails. */
 function run(cmd: string, args: string[]): string {
-  const h = path.dirname(path.join(repoRoot, 'node_modules', 'node', 'bin', 'node'));
+  const h = path.join(repoRoot, 'node_modules', 'node', 'bin');
   const r = spawnSync(cmd, args, {
     cwd: repoRoot,
     encoding: 'utf8',
@@ -49,6 +50,8 @@ function listFiles(dir: string): string[] {
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
 }
 
+// An empty folder: no capture other tests left in test/workspace can be loaded instead.
+const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-lens-vsix-ws-'));
 let server: CodeServer | undefined;
 let s: Session | undefined;
 
@@ -60,6 +63,7 @@ before(() => {
 after(async () => {
   await s?.close();
   await server?.stop();
+  fs.rmSync(workspace, { recursive: true, force: true });
 });
 
 void test('vsce ls lists the bundles and the native binary, and no sources', () => {
@@ -74,10 +78,7 @@ void test('vsce ls lists the bundles and the native binary, and no sources', () 
 
 void test('the VSIX installs into a separate code-server, holds what it needs, and activates', async () => {
   const h = await harness();
-  server = await h.startCodeServer({
-    folder: path.join(repoRoot, 'test', 'workspace'),
-    installVsix: vsix,
-  });
+  server = await h.startCodeServer({ folder: workspace, installVsix: vsix });
   // What --install-extension unpacked is exactly what the VSIX holds.
   const { id, version } = h.extensionManifest();
   const installed = path.join(server.extensionsDir, `${id}-${version}`);
@@ -91,7 +92,7 @@ void test('the VSIX installs into a separate code-server, holds what it needs, a
     'the VSIX contains files that must not ship',
   );
 
-  s = await Session.open(server.url, path.join(repoRoot, 'test', 'workspace'));
+  s = await Session.open(server.url, workspace);
   await s.runCommand('GPU Lens: Show Bottleneck Report', 60_000);
   await s.waitForTab('GPU Lens');
   assert.match(await s.webviewText(/No trace loaded/i), /No trace loaded/i);
