@@ -15,8 +15,26 @@ export interface DeviceTimeline {
   lastNs: number;
 }
 
-/** Groups GPU ops (kernels, copies, memsets) per (rank, device) and merges their intervals. */
+/**
+ * Memo of deviceTimelines and callsByThread per input array: several rules and the report ask for
+ * the same grouping of millions of ops. The length check drops a memo when the array has grown.
+ */
+const timelineMemo = new WeakMap<readonly GpuOp[], { n: number; value: DeviceTimeline[] }>();
+const threadMemo = new WeakMap<readonly CpuCall[], { n: number; value: Map<string, CpuCall[]> }>();
+
+/**
+ * Groups GPU ops (kernels, copies, memsets) per (rank, device) and merges their intervals. The
+ * result is shared between callers (memoized per profile): treat it as read-only.
+ */
 export function deviceTimelines(profile: Profile): DeviceTimeline[] {
+  const memo = timelineMemo.get(profile.gpuOps);
+  if (memo && memo.n === profile.gpuOps.length) return memo.value;
+  const value = computeDeviceTimelines(profile);
+  timelineMemo.set(profile.gpuOps, { n: profile.gpuOps.length, value });
+  return value;
+}
+
+function computeDeviceTimelines(profile: Profile): DeviceTimeline[] {
   const groups = new Map<string, GpuOp[]>();
   for (const op of profile.gpuOps) {
     const key = `${op.rank}:${op.deviceId}`;
@@ -138,8 +156,16 @@ export function threadKey(x: { rank: number; pid: number; tid: number }): string
   return `${x.rank}:${x.pid}:${x.tid}`;
 }
 
-/** CPU calls per thread, each list sorted by start. */
+/** CPU calls per thread, each list sorted by start (memoized per array: treat as read-only). */
 export function callsByThread(calls: readonly CpuCall[]): Map<string, CpuCall[]> {
+  const memo = threadMemo.get(calls);
+  if (memo && memo.n === calls.length) return memo.value;
+  const value = groupCallsByThread(calls);
+  threadMemo.set(calls, { n: calls.length, value });
+  return value;
+}
+
+function groupCallsByThread(calls: readonly CpuCall[]): Map<string, CpuCall[]> {
   const map = new Map<string, CpuCall[]>();
   for (const c of calls) {
     const key = threadKey(c);

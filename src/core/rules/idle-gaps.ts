@@ -76,8 +76,20 @@ function threadIndexes(profile: Profile): (key: string) => ThreadIndex {
   };
 }
 
-/** Every idle gap of at least `minGapNs` on every device, with its cause. */
+/** The report and the gpu-idle-gaps rule both ask for the gaps: computed once per profile. */
+const gapMemo = new WeakMap<Profile, { key: string; gaps: IdleGap[] }>();
+
+/** Every idle gap of at least `minGapNs` on every device, with its cause (a new array per call). */
 export function findIdleGaps(profile: Profile, minGapNs: number): IdleGap[] {
+  const key = `${minGapNs}:${profile.gpuOps.length}:${profile.cpuCalls.length}:${profile.ranges.length}`;
+  const memo = gapMemo.get(profile);
+  if (memo?.key === key) return [...memo.gaps];
+  const gaps = computeIdleGaps(profile, minGapNs);
+  gapMemo.set(profile, { key, gaps });
+  return [...gaps];
+}
+
+function computeIdleGaps(profile: Profile, minGapNs: number): IdleGap[] {
   const thread = threadIndexes(profile);
   const gaps: IdleGap[] = [];
   for (const tl of deviceTimelines(profile)) {

@@ -3,11 +3,23 @@
  * cuBLAS/CUTLASS/cuDNN, PyTorch's ATen and FlashAttention kernels as profilers record them.
  */
 
+/**
+ * Answers per kernel name: a trace has millions of launches of a few hundred names, and the regex
+ * per launch was a visible share of a large report. Bounded against traces of unique names.
+ */
+const gemmByName = new Map<string, boolean>();
+const MAX_CACHED_NAMES = 100_000;
+
 /** Matrix-multiply kernels (compute-bound at large shapes). GEMV is excluded: it is memory-bound. */
 export function isGemmKernel(name: string): boolean {
-  return (
-    !/gemv/i.test(name) && /gemm|matmul|cutlass|xmma|wgmma|cublas|nvjet|s\d{3,4}gemm/i.test(name)
-  );
+  let hit = gemmByName.get(name);
+  if (hit === undefined) {
+    hit =
+      !/gemv/i.test(name) && /gemm|matmul|cutlass|xmma|wgmma|cublas|nvjet|s\d{3,4}gemm/i.test(name);
+    if (gemmByName.size >= MAX_CACHED_NAMES) gemmByName.clear();
+    gemmByName.set(name, hit);
+  }
+  return hit;
 }
 
 /**

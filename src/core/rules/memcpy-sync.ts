@@ -27,7 +27,10 @@ export function syncCopyCalls(profile: Profile): { copies: SyncCopy[]; syncIndex
   for (const op of profile.gpuOps)
     if (op.kind === 'memcpy' && op.launchIndex >= 0) opByCall.set(op.launchIndex, op);
   const indexOf = new Map<CpuCall, number>();
-  profile.cpuCalls.forEach((c, i) => indexOf.set(c, i));
+  // Only copies and the syncs after them are looked up: a map of every call was a large cost.
+  profile.cpuCalls.forEach((c, i) => {
+    if (c.kind === 'memcpy' || c.kind === 'sync') indexOf.set(c, i);
+  });
   const copies: SyncCopy[] = [];
   const syncIndexes = new Set<number>();
   for (const calls of callsByThread(profile.cpuCalls).values()) {
