@@ -81,8 +81,14 @@ export async function readKinetoDetailed(
   }
   if (scanner.eventCount === 0)
     throw new Error(`${path}: not a readable trace: it holds no events`);
+  const profile = buildProfile(path, scanner.form, sink, top);
+  if (profile.gpuOps.length + profile.cpuCalls.length + profile.ranges.length === 0)
+    profile.warnings.push(
+      `None of the ${scanner.eventCount} events is one GPU Lens reads (GPU operations, CUDA ` +
+        `calls, operators, annotations): is this a torch.profiler trace?`,
+    );
   return {
-    profile: buildProfile(path, scanner.form, sink, top),
+    profile,
     distributedRank: distributedRankOf(top.get('distributedInfo')),
     baseUs: sink.baseUs,
   };
