@@ -84,8 +84,11 @@ void test('hostile corpus: every input gives a one-line error or a Report, in ti
     try {
       const outcome = judge(run, corpus.workspace);
       counts[outcome]++;
-      if (outcome === 'report' && (JSON.parse(run.stdout) as Report).warnings.length > 0)
-        counts.withWarnings++;
+      const warned = outcome === 'report' && (JSON.parse(run.stdout) as Report).warnings.length > 0;
+      if (warned) counts.withWarnings++;
+      // Every event unreadable: the report must say so, not come back silently empty.
+      if (outcome === 'report' && !warned && /^field-(ph|cat)-/.test(path.basename(name)))
+        throw new Error('a report from unreadable events has no warning');
     } catch (e) {
       failures.push(`${JSON.stringify(name)}: ${(e as Error).message}`);
     }
