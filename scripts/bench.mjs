@@ -1,0 +1,262 @@
+// `npm run bench`: large-trace benchmark. Generates big inputs by tiling real fixtures in time
+// (cached in .cache/bench/), then for each input measures, each in its own child process (so peak
+// RSS is that measurement's own): the full pipeline to a Report, CodeLens/hover answer times on that
+// Report, and baselines on the same file in the same run (fs read, JSON.parse, a plain SQL query).
+// Results are printed as a table and written to .cache/bench/results.json. Not part of `npm test`.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { readSourceTrace, tileBytes, writeTiledKineto } from './bench/gen-kineto.mjs';
+import { writeTiledNsys } from './bench/gen-nsys.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cache = path.join(root, '.cache', 'bench');
+const fixtures = process.env.GPU_LENS_FIXTURES ?? '/work/shared/fixtures';
+const KINETO_SOURCE = path.join(fixtures, 'torch', 'h100-owlv2-stack.json.gz');
+const NSYS_SOURCE = path.join(fixtures, 'nsys', 'rtx5000-attention-nvtx-2026.2.sqlite');
+const MiB = 1 << 20;
+/** V8's longest string (2^29 - 24 UTF-16 units on 64-bit): JSON.parse of a file needs it whole. */
+const V8_MAX_STRING = 2 ** 29 - 24;
+// `--quick` runs only the smallest input of each kind (to check the harness itself).
+const quick = process.argv.includes('--quick');
+const KINETO_TARGETS_MIB = quick ? [100] : [100, 500, 1200];
+const NSYS_TARGET_KERNELS = quick ? [1_000_000] : [1_000_000, 5_000_000];
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+const fmtMiB = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
+const fmtMs = (ms) =>
+  ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 3 : 0)} ms`;
+
+/** Bundles the pieces of src the child measures (core pipeline + server annotations) once. */
+async function bundleCore() {
+  const out = path.join(cache, 'core.cjs');
+  await esbuild.build({
+    stdin: {
+      contents: [
+        "export { loadTrace } from './src/core/load';",
+        "export { buildReport } from './src/core/report';",
+        "export { annotationsFor, hoverMarkdown } from './src/server/annotations';",
+      ].join('\n'),
+      resolveDir: root,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['better-sqlite3'],
+    outfile: out,
+    logLevel: 'warning',
+  });
+  return out;
+}
+
+/** Runs one measurement in a child process; returns its JSON result. */
+function measure(mode, ...args) {
+  const out = execFileSync(
+    process.execPath,
+    [path.join(root, 'scripts/bench/child.mjs'), mode, ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** A workspace holding (empty) copies of the trace's relative source files: its code is "user code". */
+function makeWorkspace(source) {
+  const ws = path.join(cache, 'workspace');
+  for (const e of source.events) {
+    if (e.cat !== 'python_function') continue;
+    const m = /^(.*)\((\d+)\): /.exec(e.name ?? '');
+    if (!m || path.isAbsolute(m[1]) || m[1].startsWith('<') || m[1].includes('..')) continue;
+    const f = path.join(ws, m[1]);
+    if (fs.existsSync(f)) continue;
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, '');
+  }
+  return ws;
+}
+
+async function kinetoInputs() {
+  log(`reading ${path.basename(KINETO_SOURCE)} …`);
+  const source = readSourceTrace(KINETO_SOURCE);
+  const tile = tileBytes(source);
+  const inputs = [];
+  for (const target of KINETO_TARGETS_MIB) {
+    const copies = Math.max(1, Math.round((target * MiB) / tile));
+    const file = path.join(cache, `kineto-owlv2-x${copies}.json`);
+    if (!fs.existsSync(file)) {
+      const t = performance.now();
+      log(`generating ${path.basename(file)} (${copies} copies of ${fmtMiB(tile)}) …`);
+      await writeTiledKineto(source, copies, file, (k) => {
+        if (k % 5 === 0 || k === copies) log(`  ${k}/${copies} copies`);
+      });
+      log(`  done in ${fmtMs(performance.now() - t)}`);
+    }
+    inputs.push(file);
+  }
+  return { inputs, workspace: makeWorkspace(source) };
+}
+
+function nsysInputs() {
+  const base = measureKernels(NSYS_SOURCE);
+  return NSYS_TARGET_KERNELS.map((target) => {
+    const copies = Math.max(1, Math.round(target / base));
+    const file = path.join(cache, `nsys-attention-x${copies}.sqlite`);
+    if (!fs.existsSync(file)) {
+      const t = performance.now();
+      log(`generating ${path.basename(file)} (${copies} copies of ${base} kernels) …`);
+      writeTiledNsys(NSYS_SOURCE, copies, file, (k) => log(`  ${k}/${copies} copies`));
+      log(`  done in ${fmtMs(performance.now() - t)}`);
+    }
+    return file;
+  });
+}
+
+function measureKernels(file) {
+  return measure('sql', file).kernels;
+}
+
+function row(cells, widths) {
+  return cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+}
+
+async function main() {
+  fs.mkdirSync(cache, { recursive: true });
+  const t0 = performance.now();
+  const core = await bundleCore();
+  const results = {
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? '',
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    kineto: [],
+    nsys: [],
+    activation: null,
+  };
+
+  const { inputs: kInputs, workspace } = await kinetoInputs();
+  for (const file of kInputs) {
+    const bytes = fs.statSync(file).size;
+    const name = path.basename(file);
+    log(`${name}: fs read …`);
+    const read = measure('read', file);
+    let parse = null;
+    if (bytes <= V8_MAX_STRING) {
+      log(`${name}: JSON.parse …`);
+      parse = measure('parse', file);
+    }
+    log(`${name}: loadTrace + buildReport …`);
+    const report = measure('report', file, core, workspace);
+    results.kineto.push({ file: name, bytes, read, parse, report });
+  }
+
+  for (const file of nsysInputs()) {
+    const name = path.basename(file);
+    const bytes = fs.statSync(file).size;
+    log(`${name}: fs read …`);
+    const read = measure('read', file);
+    log(`${name}: SQL GROUP BY …`);
+    const sql = measure('sql', file);
+    log(`${name}: loadTrace + buildReport …`);
+    const report = measure('report', file, core, workspace);
+    results.nsys.push({ file: name, bytes, read, sql, report });
+  }
+
+  log('activation (module load of dist/extension.js with a stub vscode) …');
+  const activation = [];
+  for (let i = 0; i < 5; i++)
+    activation.push(measure('activate', path.join(root, 'dist/extension.js')));
+  results.activation = activation;
+  results.totalMs = performance.now() - t0;
+  fs.writeFileSync(path.join(cache, 'results.json'), JSON.stringify(results, null, 2));
+  print(results);
+}
+
+function print(r) {
+  const mbps = (bytes, ms) => (bytes / MiB / (ms / 1000)).toFixed(1);
+  console.log(
+    `\nGPU Lens benchmark — ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, Node ${r.machine.node}`,
+  );
+  console.log('\nKineto JSON (loadTrace + buildReport, in the language server / CLI process)');
+  const kw = [28, 9, 22, 22, 24, 9, 12];
+  console.log(
+    row(['file', 'size', 'fs read', 'JSON.parse', 'GPU Lens → Report', 'vs parse', 'peak RSS'], kw),
+  );
+  for (const k of r.kineto) {
+    const rep = k.report;
+    const parse = k.parse
+      ? `${fmtMs(k.parse.ms)} ${mbps(k.bytes, k.parse.ms)} MB/s`
+      : 'n/a: > V8 max string';
+    const ratio = k.parse ? `${((100 * k.parse.ms) / rep.ms).toFixed(0)} %` : '—';
+    console.log(
+      row(
+        [
+          k.file,
+          fmtMiB(k.bytes),
+          `${fmtMs(k.read.ms)} ${mbps(k.bytes, k.read.ms)} MB/s`,
+          parse,
+          `${fmtMs(rep.ms)} ${mbps(k.bytes, rep.ms)} MB/s`,
+          ratio,
+          `${rep.rssMiB.toFixed(0)} MiB (parse ${k.parse ? k.parse.rssMiB.toFixed(0) : '—'})`,
+        ],
+        kw,
+      ),
+    );
+    console.log(
+      `    load ${fmtMs(rep.loadMs)} + report ${fmtMs(rep.reportMs)}; ${rep.gpuOps} GPU ops, ${rep.lines} lines, ${rep.findings} findings`,
+    );
+  }
+  console.log('\nnsys SQLite (loadTrace + buildReport)');
+  const nw = [30, 9, 22, 22, 26, 10, 10];
+  console.log(
+    row(['file', 'size', 'fs read', 'SQL GROUP BY', 'GPU Lens → Report', 'vs SQL', 'peak RSS'], nw),
+  );
+  for (const n of r.nsys) {
+    const rep = n.report;
+    console.log(
+      row(
+        [
+          n.file,
+          fmtMiB(n.bytes),
+          `${fmtMs(n.read.ms)} ${mbps(n.bytes, n.read.ms)} MB/s`,
+          `${fmtMs(n.sql.ms)} ${(n.sql.kernels / (n.sql.ms / 1000) / 1e6).toFixed(2)} M k/s`,
+          `${fmtMs(rep.ms)} ${(rep.kernels / (rep.ms / 1000) / 1e6).toFixed(2)} M kernels/s`,
+          `${(rep.ms / n.sql.ms).toFixed(1)}× SQL`,
+          `${rep.rssMiB.toFixed(0)} MiB`,
+        ],
+        nw,
+      ),
+    );
+    console.log(
+      `    load ${fmtMs(rep.loadMs)} + report ${fmtMs(rep.reportMs)}; ${rep.kernels} kernels, ${rep.cpuCalls} API calls, ${rep.ranges} ranges`,
+    );
+  }
+  console.log(
+    '\nCodeLens / hover from memory (server annotationsFor / hoverMarkdown on the Report)',
+  );
+  for (const x of [...r.kineto, ...r.nsys]) {
+    const { lens, hover } = x.report;
+    if (!lens) continue;
+    console.log(
+      `  ${x.file}: ${x.report.files} files; CodeLens p50 ${fmtMs(lens.p50)} p99 ${fmtMs(lens.p99)} (n=${lens.n}); hover p50 ${fmtMs(hover.p50)} p99 ${fmtMs(hover.p99)} (n=${hover.n})`,
+    );
+  }
+  const act = r.activation.map((a) => a.ms).sort((a, b) => a - b);
+  console.log(
+    `\nActivation: require(dist/extension.js) with a stub vscode module, median of ${act.length}: ${fmtMs(act[act.length >> 1])} (min ${fmtMs(act[0])}); trace loading runs in the language server process, not the extension host.`,
+  );
+  console.log(`\nTotal bench time ${fmtMs(r.totalMs)}; results in .cache/bench/results.json`);
+}
+
+await main();

@@ -1,0 +1,135 @@
+// One measurement in a fresh process, so its peak RSS is its own: prints one JSON line.
+//   child.mjs read   FILE            stream the file from disk (fs read throughput)
+//   child.mjs parse  FILE            readFileSync + JSON.parse of the whole file
+//   child.mjs sql    FILE            a plain better-sqlite3 GROUP BY over the kernel table
+//   child.mjs report FILE CORE WS    loadTrace + buildReport, then CodeLens/hover timings
+//   child.mjs activate EXT           require() of dist/extension.js with a stub `vscode` module
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Module, { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const [mode, file, corePath, workspace] = process.argv.slice(2);
+
+const cpuStart = process.cpuUsage();
+const done = (result) => {
+  // maxRSS is in KiB; CPU time (user + system, all threads) is less disturbed by other load on
+  // the machine than wall time.
+  const rssMiB = process.resourceUsage().maxRSS / 1024;
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(`${JSON.stringify({ ...result, rssMiB, cpuMs })}\n`);
+};
+
+async function read() {
+  const t = performance.now();
+  let bytes = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }))
+    bytes += chunk.length;
+  return { ms: performance.now() - t, bytes };
+}
+
+function parse() {
+  const t = performance.now();
+  const text = fs.readFileSync(file, 'utf8');
+  const value = JSON.parse(text);
+  const events = Array.isArray(value) ? value.length : value.traceEvents.length;
+  return { ms: performance.now() - t, events };
+}
+
+function sql() {
+  const Database = require('better-sqlite3');
+  const t = performance.now();
+  const db = new Database(file, { readonly: true });
+  const rows = db
+    .prepare(
+      `SELECT s.value AS name, COUNT(*) AS n, SUM(k.end - k.start) AS ns
+       FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = k.demangledName
+       GROUP BY k.demangledName ORDER BY ns DESC`,
+    )
+    .all();
+  const kernels = rows.reduce((a, r) => a + r.n, 0);
+  db.close();
+  return { ms: performance.now() - t, kernels, names: rows.length };
+}
+
+/** p-th percentile (0–100) of an unsorted sample, in ms. */
+function pct(sample, p) {
+  const s = [...sample].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+async function report() {
+  const core = require(corePath);
+  const t0 = performance.now();
+  const profile = await core.loadTrace(file, {
+    cacheDir: path.join(os.tmpdir(), 'gpu-lens-bench'),
+  });
+  const t1 = performance.now();
+  const rep = core.buildReport(profile, { workspaceRoot: workspace });
+  const t2 = performance.now();
+  const counts = {
+    gpuOps: profile.gpuOps.length,
+    cpuCalls: profile.cpuCalls.length,
+    ranges: profile.ranges.length,
+    stacks: profile.stacks.length,
+  };
+  // What the language server does per request (src/server/server.ts): CodeLens = annotationsFor
+  // on the file; hover = annotationsFor + find the line + hoverMarkdown.
+  const files = [...new Set(rep.lines.map((l) => l.file))];
+  const lens = [];
+  const hover = [];
+  const rounds = Math.max(1, Math.ceil(2000 / Math.max(1, files.length)));
+  for (let r = 0; r < rounds && files.length > 0; r++) {
+    for (const f of files) {
+      let t = performance.now();
+      const anns = core.annotationsFor(rep, f, false);
+      lens.push(performance.now() - t);
+      const a = anns[(r * 7) % anns.length];
+      if (!a) continue;
+      t = performance.now();
+      const found = core.annotationsFor(rep, f, false).find((x) => x.line === a.line);
+      core.hoverMarkdown(rep, found, 'bench', false);
+      hover.push(performance.now() - t);
+    }
+  }
+  const lensStats = lens.length ? { p50: pct(lens, 50), p99: pct(lens, 99), n: lens.length } : null;
+  const hoverStats = hover.length
+    ? { p50: pct(hover, 50), p99: pct(hover, 99), n: hover.length }
+    : null;
+  return {
+    loadMs: t1 - t0,
+    reportMs: t2 - t1,
+    ms: t2 - t0,
+    kernels: rep.summary.kernelCount,
+    lines: rep.lines.length,
+    findings: rep.findings.length,
+    files: files.length,
+    lens: lensStats,
+    hover: hoverStats,
+    ...counts,
+  };
+}
+
+function activate() {
+  // A stub `vscode` module (every property a no-op function/object): this times the module load of
+  // the bundle only, not activate(), which needs a real extension host.
+  const stub = new Proxy(function vscodeStub() {}, {
+    get: (target, key) => (key === 'then' ? undefined : stub),
+    apply: () => stub,
+    construct: () => stub,
+  });
+  const load = Module._load;
+  Module._load = function (request, ...rest) {
+    return request === 'vscode' ? stub : load.call(this, request, ...rest);
+  };
+  const t = performance.now();
+  const ext = require(file);
+  const ms = performance.now() - t;
+  return { ms, exportsActivate: typeof ext.activate === 'function' };
+}
+
+const modes = { read, parse, sql, report, activate };
+if (!modes[mode]) throw new Error(`unknown mode ${mode}`);
+done(await modes[mode]());
