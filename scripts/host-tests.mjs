@@ -11,6 +11,7 @@ import {
   remoteUri,
   repoRoot,
   startCodeServer,
+  stopOnSignals,
   workbenchUrl,
 } from './code-server.mjs';
 
