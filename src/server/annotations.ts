@@ -106,7 +106,7 @@ export function hoverMarkdown(
   const s = a.stat;
   if (s) {
     const busy = report.summary.gpuBusyNs;
-    out.push(`**GPU Lens** · \`${escapeMarkdown(s.function)}\``, '');
+    out.push(`**GPU Lens** · ${escapeMarkdown(s.function)}`, '');
     out.push('| | |', '|---|---|');
     out.push(`| GPU self | ${formatNs(s.selfNs)} |`);
     out.push(`| GPU total | ${formatNs(s.totalNs)} |`);
