@@ -174,14 +174,23 @@ export class Session {
    * a command that calls `showOpenDialog`.
    */
   async answerOpenDialog(absPath: string): Promise<void> {
-    const input = this.page.locator('.quick-input-widget input');
+    const widget = this.page.locator('.quick-input-widget');
+    const input = widget.locator('input');
+    const focusedRow = widget
+      .locator('.quick-input-list .monaco-list-row.focused')
+      .filter({ hasText: path.basename(absPath) });
     await this.waitVisible('the open dialog', input);
-    // The dialog navigates and completes as it reads the typed path, and may swallow an early
-    // Enter: (re)fill and accept until it closes.
+    // The dialog reads the typed path asynchronously (it navigates and filters as it goes): press
+    // Enter only once its list has the file focused, and count it done only when it stays closed.
+    let closedAt = 0;
     await this.until(`the open dialog to accept ${absPath}`, async () => {
-      if (!(await input.isVisible())) return true;
+      if (!(await input.isVisible())) {
+        closedAt ||= Date.now();
+        return Date.now() - closedAt >= 1_000;
+      }
+      closedAt = 0;
       if ((await input.inputValue()) !== absPath) await input.fill(absPath);
-      else await this.page.keyboard.press('Enter');
+      else if ((await focusedRow.count()) > 0) await this.page.keyboard.press('Enter');
       return false;
     });
   }
