@@ -41,7 +41,8 @@ export class StackResolver {
       r = [];
       for (const f of this.profile.stacks[stackId]) {
         const file = this.paths.resolve(f.file);
-        if (file !== null) r.push({ file, line: f.line, function: f.function, precision: f.precision });
+        if (file !== null)
+          r.push({ file, line: f.line, function: f.function, precision: f.precision });
       }
       this.resolved[stackId] = r;
     }
@@ -141,7 +142,14 @@ export function attributeLines(profile: Profile, stacks: StackResolver): Attribu
 function outermostOps(profile: Profile): { startNs: number; endNs: number; stackId: number }[] {
   const ops = profile.ranges
     .filter((r) => r.kind === 'op')
-    .sort((a, b) => a.rank - b.rank || a.pid - b.pid || a.tid - b.tid || a.startNs - b.startNs || b.endNs - a.endNs);
+    .sort(
+      (a, b) =>
+        a.rank - b.rank ||
+        a.pid - b.pid ||
+        a.tid - b.tid ||
+        a.startNs - b.startNs ||
+        b.endNs - a.endNs,
+    );
   const out: { startNs: number; endNs: number; stackId: number }[] = [];
   let last: (typeof ops)[number] | undefined;
   for (const r of ops) {
@@ -157,7 +165,10 @@ function outermostOps(profile: Profile): { startNs: number; endNs: number; stack
 export function createRuleContext(
   profile: Profile,
   options: AttributionOptions & { thresholds?: Partial<Thresholds> },
-  stacks = new StackResolver(profile, new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap)),
+  stacks = new StackResolver(
+    profile,
+    new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap),
+  ),
 ): RuleContext {
   let rangeSites: (SourceRef | null)[] | null = null;
   return {

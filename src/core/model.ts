@@ -185,14 +185,24 @@ export function emptyProfile(source: ProfileSource): Profile {
 /** Classifies a CUDA runtime/driver API name (version suffixes like `_v7000` are ignored). */
 export function classifyCudaApi(rawName: string): CpuCallKind {
   const name = rawName.replace(/_v\d+$/, '').replace(/_ptsz$|_ptds$/, '');
-  if (/^(cuda|cu)(LaunchKernel|LaunchCooperativeKernel|GraphLaunch|LaunchKernelEx|ModuleLaunch)/.test(name))
+  if (
+    /^(cuda|cu)(LaunchKernel|LaunchCooperativeKernel|GraphLaunch|LaunchKernelEx|ModuleLaunch)/.test(
+      name,
+    )
+  )
     return 'launch';
   if (/^(cudaLaunch|cuLaunch)/.test(name)) return 'launch';
-  if (/^(cuda|cu)(DeviceSynchronize|StreamSynchronize|EventSynchronize|CtxSynchronize|StreamQuery|StreamWaitEvent)/.test(name))
+  if (
+    /^(cuda|cu)(DeviceSynchronize|StreamSynchronize|EventSynchronize|CtxSynchronize|StreamQuery|StreamWaitEvent)/.test(
+      name,
+    )
+  )
     return 'sync';
   if (/^(cudaMemset|cuMemset)/.test(name)) return 'memset';
   if (/^(cudaMemcpy|cuMemcpy)/.test(name)) return 'memcpy';
-  if (/^(cudaMalloc|cuMemAlloc|cudaHostAlloc|cuMemHostAlloc|cuMemCreate|cudaMallocAsync)/.test(name))
+  if (
+    /^(cudaMalloc|cuMemAlloc|cudaHostAlloc|cuMemHostAlloc|cuMemCreate|cudaMallocAsync)/.test(name)
+  )
     return 'alloc';
   if (/^(cudaFree|cuMemFree|cudaFreeHost|cuMemRelease)/.test(name)) return 'free';
   return 'other';
@@ -211,5 +221,7 @@ export function classifyOsCall(name: string): CpuCallKind {
 
 /** True for NCCL / RCCL collective kernels. */
 export function isCommKernel(name: string): boolean {
-  return /nccl|rccl|AllReduce|AllGather|ReduceScatter|all_reduce|all_gather|reduce_scatter/i.test(name);
+  return /nccl|rccl|AllReduce|AllGather|ReduceScatter|all_reduce|all_gather|reduce_scatter/i.test(
+    name,
+  );
 }

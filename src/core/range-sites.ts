@@ -48,7 +48,12 @@ function findSites(stacks: StackResolver): Site[] {
       const ref = { file, line: lo + 1 };
       if (isF && /\{[^}]*\}/.test(body)) {
         const re = new RegExp(
-          '^' + body.split(/\{[^}]*\}/).map(escapeRegExp).join('.*?') + '$',
+          '^' +
+            body
+              .split(/\{[^}]*\}/)
+              .map(escapeRegExp)
+              .join('.*?') +
+            '$',
         );
         sites.push({ ref, exact: false, test: (n) => re.test(n) });
       } else {
@@ -81,7 +86,11 @@ export function locateRanges(profile: Profile, stacks: StackResolver): RangeLoca
     const exact = matching.filter((s) => s.exact);
     const chosen = exact.length === 1 ? exact[0] : matching.length === 1 ? matching[0] : null;
     const found = chosen ? chosen.ref : null;
-    if (!chosen && matching.length > 1) ambiguous.set(r.name, matching.map((s) => s.ref));
+    if (!chosen && matching.length > 1)
+      ambiguous.set(
+        r.name,
+        matching.map((s) => s.ref),
+      );
     byName.set(r.name, found);
     return found;
   });

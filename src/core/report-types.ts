@@ -8,12 +8,7 @@ import type { TraceFormat } from './model';
 export const REPORT_SCHEMA = 'gpu-lens/report@1';
 
 export type Classification =
-  | 'overhead-bound'
-  | 'communication-bound'
-  | 'compute-bound'
-  | 'memory-bound'
-  | 'idle'
-  | 'unknown';
+  'overhead-bound' | 'communication-bound' | 'compute-bound' | 'memory-bound' | 'idle' | 'unknown';
 
 export type Severity = 'error' | 'warning' | 'info';
 

@@ -1,7 +1,12 @@
 /** Builds the Report (the contract every presentation reads) from a Profile. */
 import type { Profile } from './model';
 import { REPORT_SCHEMA, type Report } from './report-types';
-import { attributeLines, createRuleContext, StackResolver, type AttributionOptions } from './attribute';
+import {
+  attributeLines,
+  createRuleContext,
+  StackResolver,
+  type AttributionOptions,
+} from './attribute';
 import { locateRanges, rangeStats } from './range-sites';
 import { gpuTotals, kernelTable, timelineTracks } from './summary';
 import { classify, gapStats, runRules, stepStats } from './rules/index';

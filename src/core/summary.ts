@@ -49,7 +49,11 @@ export function gpuTotals(profile: Profile): GpuTotals {
     const busy = busyNs(ops);
     gpuBusyNs += busy;
     const name = info?.name ?? `GPU ${id}`;
-    devices.push({ id, name: profile.rankCount > 1 ? `${name} (rank ${rank})` : name, busyNs: busy });
+    devices.push({
+      id,
+      name: profile.rankCount > 1 ? `${name} (rank ${rank})` : name,
+      busyNs: busy,
+    });
   }
   devices.sort((a, b) => a.id - b.id);
   const capacity = wallNs * perDevice.size;
@@ -84,7 +88,8 @@ export function kernelTable(profile: Profile): KernelStat[] {
       k.totalNs += ns;
       if (ns < k.minNs) k.minNs = ns;
       if (ns > k.maxNs) k.maxNs = ns;
-    } else by.set(op.name, { name: op.name, count: 1, totalNs: ns, avgNs: 0, minNs: ns, maxNs: ns });
+    } else
+      by.set(op.name, { name: op.name, count: 1, totalNs: ns, avgNs: 0, minNs: ns, maxNs: ns });
   }
   const out = [...by.values()];
   for (const k of out) k.avgNs = Math.round(k.totalNs / k.count);
@@ -95,7 +100,12 @@ export function kernelTable(profile: Profile): KernelStat[] {
  * Busy fraction per device in `buckets` equal slices of [startNs, startNs + wallNs): enough for the
  * panel's zoomable overview without shipping every op.
  */
-export function timelineTracks(profile: Profile, startNs: number, wallNs: number, buckets = 2000): TimelineTrack[] {
+export function timelineTracks(
+  profile: Profile,
+  startNs: number,
+  wallNs: number,
+  buckets = 2000,
+): TimelineTrack[] {
   if (wallNs <= 0 || profile.gpuOps.length === 0) return [];
   const bucketNs = Math.max(1, Math.ceil(wallNs / buckets));
   const perDevice = new Map<string, Interval[]>();

@@ -14,7 +14,10 @@ const SKIPPED_DIRS = new Set(['node_modules', '__pycache__', 'site-packages', 'd
 const MAX_INDEXED_FILES = 50_000;
 
 /** Parses `gpuLens.pathMap` entries (`FROM=TO`) into pairs; malformed entries are reported. */
-export function parsePathMap(entries: readonly string[]): { map: [string, string][]; errors: string[] } {
+export function parsePathMap(entries: readonly string[]): {
+  map: [string, string][];
+  errors: string[];
+} {
   const map: [string, string][] = [];
   const errors: string[] = [];
   for (const e of entries) {

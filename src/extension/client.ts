@@ -4,7 +4,12 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
 import { TraceLoadedNotification } from '../shared/protocol';
 
 export class ServerHandle implements vscode.Disposable {
@@ -34,7 +39,11 @@ export class ServerHandle implements vscode.Disposable {
     const module = this.context.asAbsolutePath(path.join('dist', 'server.js'));
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc },
-      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+      debug: {
+        module,
+        transport: TransportKind.ipc,
+        options: { execArgv: ['--nolazy', '--inspect=6019'] },
+      },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', language: 'python' }],
@@ -45,7 +54,9 @@ export class ServerHandle implements vscode.Disposable {
     await client.start();
     // Server-lifetime registrations: disposed with the client on stop/restart.
     this.serverScope.push(
-      client.onNotification(TraceLoadedNotification, (p: { id: string }) => this.onLoadedEmitter.fire(p.id)),
+      client.onNotification(TraceLoadedNotification, (p: { id: string }) =>
+        this.onLoadedEmitter.fire(p.id),
+      ),
     );
     return client;
   }

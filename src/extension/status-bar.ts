@@ -4,7 +4,11 @@ import * as vscode from 'vscode';
 import type { OpenTraceResult } from '../shared/protocol';
 
 export class TraceStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('gpuLens.trace', vscode.StatusBarAlignment.Left, 10);
+  private readonly item = vscode.window.createStatusBarItem(
+    'gpuLens.trace',
+    vscode.StatusBarAlignment.Left,
+    10,
+  );
 
   constructor() {
     this.item.name = 'GPU Lens';

@@ -49,7 +49,7 @@ const near = (actual: number, expected: number, tolerance: number, what: string)
   );
 
 for (const file of allFixtures('torch')) {
-  test(`torch fixture ${path.basename(file)}: GPU totals and busy time match the events`, async () => {
+  void test(`torch fixture ${path.basename(file)}: GPU totals and busy time match the events`, async () => {
     const { events } = loadTrace(file);
     const gpu = events.filter(
       (e: TraceEvent) =>
@@ -93,7 +93,7 @@ for (const file of allFixtures('torch')) {
 }
 
 for (const file of allFixtures('nsys')) {
-  test(`nsys fixture ${path.basename(file)}: GPU totals and busy time match SQL`, async () => {
+  void test(`nsys fixture ${path.basename(file)}: GPU totals and busy time match SQL`, async () => {
     const db = new Database(file, { readonly: true });
     const tables = new Set(
       (
@@ -154,7 +154,7 @@ function walkLines(events: TraceEvent[], userPrefix: string) {
 }
 
 for (const name of ['h100-bert-small-stack.json.gz', 'h100-qwen0.5b-stack.json.gz']) {
-  test(`${name}: top attributed lines match an independent stack walk`, async () => {
+  void test(`${name}: top attributed lines match an independent stack walk`, async () => {
     const file = fixture('torch', name);
     const { events } = loadTrace(file);
     const prefix = 'transformers/models/';

@@ -18,7 +18,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'),
 };
 const declared = manifest.contributes.configuration.properties;
 
-test('every declared setting is read by the code, with the same default', () => {
+void test('every declared setting is read by the code, with the same default', () => {
   const keys = Object.keys(declared).map((k) => k.replace(/^gpuLens\./, ''));
   assert.deepEqual(keys.sort(), Object.keys(SETTING_DEFAULTS).sort());
   for (const [key, value] of Object.entries(SETTING_DEFAULTS)) {
@@ -27,7 +27,7 @@ test('every declared setting is read by the code, with the same default', () => 
   }
 });
 
-test('every rule threshold is a setting with the rule default', () => {
+void test('every rule threshold is a setting with the rule default', () => {
   const props = declared['gpuLens.thresholds'].properties ?? {};
   assert.deepEqual(Object.keys(props).sort(), Object.keys(SETTING_DEFAULTS.thresholds).sort());
   for (const [key, value] of Object.entries(SETTING_DEFAULTS.thresholds)) {
@@ -35,7 +35,7 @@ test('every rule threshold is a setting with the rule default', () => {
   }
 });
 
-test('settings are documented and scoped', () => {
+void test('settings are documented and scoped', () => {
   for (const [key, p] of Object.entries(declared)) {
     assert.ok(p.markdownDescription, `${key} has a description`);
     assert.ok(p.scope, `${key} has a scope`);

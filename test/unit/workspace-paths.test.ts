@@ -14,7 +14,7 @@ function workspace(files: Record<string, string>): string {
   return root;
 }
 
-test('absolute paths inside the workspace resolve, outside do not', () => {
+void test('absolute paths inside the workspace resolve, outside do not', () => {
   const root = workspace({ 'app/main.py': 'x = 1\n' });
   const r = new PathResolver(new WorkspaceIndex(root));
   assert.equal(r.resolve(path.join(root, 'app/main.py')), 'app/main.py');
@@ -23,8 +23,13 @@ test('absolute paths inside the workspace resolve, outside do not', () => {
   assert.equal(r.resolve(path.join(root, '..', 'elsewhere.py')), null);
 });
 
-test('paths relative to a sys.path root resolve directly or by a unique suffix', () => {
-  const root = workspace({ 'src/pkg/model.py': '', 'src/pkg/util.py': '', 'tools/util.py': '', 'pkg2/util.py': '' });
+void test('paths relative to a sys.path root resolve directly or by a unique suffix', () => {
+  const root = workspace({
+    'src/pkg/model.py': '',
+    'src/pkg/util.py': '',
+    'tools/util.py': '',
+    'pkg2/util.py': '',
+  });
   const r = new PathResolver(new WorkspaceIndex(root));
   assert.equal(r.resolve('src/pkg/model.py'), 'src/pkg/model.py');
   assert.equal(r.resolve('pkg/model.py'), 'src/pkg/model.py');
@@ -35,7 +40,7 @@ test('paths relative to a sys.path root resolve directly or by a unique suffix',
   assert.equal(r.resolve('../outside.py'), null);
 });
 
-test('the path map turns remote prefixes into local ones, at path boundaries only', () => {
+void test('the path map turns remote prefixes into local ones, at path boundaries only', () => {
   const root = workspace({ 'proj/train.py': '' });
   const { map, errors } = parsePathMap([`/workspace=${root}/proj`, 'broken', '=x']);
   assert.equal(errors.length, 2);
@@ -44,7 +49,7 @@ test('the path map turns remote prefixes into local ones, at path boundaries onl
   assert.equal(r.resolve('/workspace2/train.py'), null);
 });
 
-test('the index skips hidden folders, virtualenv site-packages and node_modules', () => {
+void test('the index skips hidden folders, virtualenv site-packages and node_modules', () => {
   const root = workspace({
     'a.py': '',
     '.venv/lib/x.py': '',
