@@ -191,6 +191,9 @@ export class Session {
       closedAt = 0;
       if ((await input.inputValue()) !== absPath) await input.fill(absPath);
       else if ((await focusedRow.count()) > 0) await this.page.keyboard.press('Enter');
+      // Typed while it was still listing another folder, it shows the new folder unfiltered:
+      // type the folder alone, so the next round types the full path into the right listing.
+      else await input.fill(`${path.dirname(absPath)}/`);
       return false;
     });
   }
