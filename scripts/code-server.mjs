@@ -387,14 +387,17 @@ export async function launchBrowser() {
     args: chromiumArgs,
     viewport: { width: 1400, height: 900 },
   });
-  ctx.on('close', () => {
+  // Chromium may still be flushing its profile as the context closes: retry, and never throw.
+  // Also on exit, since a runner may exit before the context's close event arrives.
+  const removeProfile = () => {
     try {
-      // Chromium may still be flushing its profile as the context closes: retry, and never throw here.
       fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     } catch (err) {
       console.error(`[chromium] could not remove ${profile}: ${err.message}`);
     }
-  });
+  };
+  ctx.on('close', removeProfile);
+  process.once('exit', removeProfile);
   return ctx;
 }
 
