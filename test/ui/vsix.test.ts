@@ -18,6 +18,9 @@ const required = [
   'package.json',
   'dist/extension.js',
   'dist/server.js',
+  'dist/webview.js',
+  'media/panel.css',
+  'python/gpu_lens_torch_launcher.py',
   'node_modules/better-sqlite3/lib/index.js',
   'node_modules/better-sqlite3/prebuilds/linux-x64.node',
 ];
