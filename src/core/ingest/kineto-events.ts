@@ -6,6 +6,15 @@
  */
 import type { CopyKind, CpuCall, CpuRange, GpuOp, MemKind, MemorySample } from '../model';
 import { classifyCudaApi, isCommKernel } from '../model';
+import {
+  FlowPoints,
+  INITIAL_CAPACITY,
+  Interner,
+  SpanTable,
+  TaggedSpans,
+  ThreadKeys,
+  grown,
+} from './kineto-columns';
 import { isExactLineMarker } from './kineto-exact-lines';
 
 /** A raw trace event as JSON.parse gives it. */
@@ -21,35 +30,60 @@ export interface RawEvent {
   args?: Record<string, unknown>;
 }
 
-/** A time span on one CPU thread (key = `pid:tid` as the trace spells them). */
-export interface ThreadSpan {
-  key: string;
-  start: number;
-  end: number;
+/** python_function events: the span, its name (index into `names`), `Python id` and parent id. */
+export class PyFrames extends SpanTable {
+  readonly names = new Interner();
+  name = new Int32Array(INITIAL_CAPACITY);
+  id = new Float64Array(INITIAL_CAPACITY);
+  parent = new Float64Array(INITIAL_CAPACITY);
+
+  add(thread: number, start: number, end: number, name: string, id: number, parent: number): void {
+    const i = this.addSpan(thread, start, end);
+    this.name[i] = this.names.id(name);
+    this.id[i] = id;
+    this.parent[i] = parent;
+  }
+
+  protected override resize(capacity: number): void {
+    super.resize(capacity);
+    this.name = grown(this.name, capacity);
+    this.id = grown(this.id, capacity);
+    this.parent = grown(this.parent, capacity);
+  }
 }
 
-export interface PyFrameEvent extends ThreadSpan {
-  id: number;
-  parent: number;
-  name: string;
-}
+/** Operator events (cpu_op): their range, sequence number, direction and legacy call stack. */
+export class OpSpans extends SpanTable {
+  /** Distinct `Call stack` argument texts. */
+  readonly callStacks = new Interner();
+  /** Index into the sink's `ranges`. */
+  range = new Int32Array(INITIAL_CAPACITY);
+  seq = new Float64Array(INITIAL_CAPACITY);
+  /** 1 for a backward op (autograd thread): `Fwd thread id` or an autograd engine name. */
+  backward = new Uint8Array(INITIAL_CAPACITY);
+  /** Index into `callStacks`, -1 when the op has none. */
+  callStack = new Int32Array(INITIAL_CAPACITY);
 
-export interface OpEvent extends ThreadSpan {
-  /** Index into `ranges`. */
-  range: number;
-  seq: number;
-  /** Backward op (autograd thread): has `Fwd thread id` or an autograd engine name. */
-  backward: boolean;
-  callStack: string;
-}
+  add(
+    thread: number,
+    start: number,
+    end: number,
+    op: { range: number; seq: number; backward: boolean; callStack: string },
+  ): void {
+    const i = this.addSpan(thread, start, end);
+    this.range[i] = op.range;
+    this.seq[i] = op.seq;
+    this.backward[i] = op.backward ? 1 : 0;
+    this.callStack[i] = op.callStack === '' ? -1 : this.callStacks.id(op.callStack);
+  }
 
-export interface MarkerEvent extends ThreadSpan {
-  name: string;
-}
-
-export interface FlowPoint {
-  key: string;
-  ts: number;
+  protected override resize(capacity: number): void {
+    super.resize(capacity);
+    this.range = grown(this.range, capacity);
+    this.seq = grown(this.seq, capacity);
+    this.backward = grown(this.backward, capacity);
+    this.callStack = grown(this.callStack, capacity);
+  }
 }
 
 const GPU_CATS: Record<string, GpuOp['kind']> = {
@@ -73,20 +107,29 @@ export class KinetoEventSink {
   /** Correlation id of each GPU op (parallel to gpuOps), -1 when absent. */
   readonly gpuCorrelation: number[] = [];
   readonly cpuCalls: CpuCall[] = [];
-  readonly callKeys: string[] = [];
+  /** Thread (index into `threads.keys`) of each CPU call. */
+  readonly callThreads: number[] = [];
   /** Indices of cpuCalls that come from cuda_sync events (recorded on the GPU timeline). */
   readonly gpuSideCalls = new Set<number>();
   readonly ranges: CpuRange[] = [];
-  readonly rangeKeys: string[] = [];
+  /** Thread of each range. */
+  readonly rangeThreads: number[] = [];
   readonly memory: MemorySample[] = [];
-  readonly pyFrames: PyFrameEvent[] = [];
-  readonly ops: OpEvent[] = [];
-  readonly markers: MarkerEvent[] = [];
-  /** Flow endpoints by id: ac2g start (CPU) / finish (GPU), fwdbwd start (forward) / finish. */
-  readonly launchFlowStart = new Map<string, FlowPoint>();
-  readonly launchFlowEnd = new Map<string, FlowPoint>();
-  readonly fwdbwdStart = new Map<string, FlowPoint>();
-  readonly fwdbwdEnd = new Map<string, FlowPoint>();
+  /** CPU threads by `pid:tid`. */
+  readonly threads = new ThreadKeys();
+  readonly pyFrames = new PyFrames();
+  readonly ops = new OpSpans();
+  /** Exact-line markers; tag = index into `markerNames.values`. */
+  readonly markers = new TaggedSpans();
+  readonly markerNames = new Interner();
+  /** Flow endpoints by id: ac2g start (CPU), fwdbwd start (forward) / finish (backward). */
+  readonly launchFlowStart = new FlowPoints();
+  readonly fwdbwdStart = new FlowPoints();
+  readonly fwdbwdEnd = new FlowPoints();
+  /** Names of ops, calls and ranges, held once each. */
+  private readonly names = new Interner();
+  private readonly callKinds = new Map<string, CpuCall['kind']>();
+  private readonly commNames = new Map<string, boolean>();
   spanStart = Infinity;
   spanEnd = -Infinity;
   malformed = 0;
@@ -150,14 +193,15 @@ export class KinetoEventSink {
     const args = e.args ?? {};
     if (cat === 'Trace') return; // the profiler's own span
     this.see(start, end);
-    const key = `${String(e.pid)}:${String(e.tid)}`;
+    const thread = this.threads.id(e.pid, e.tid);
     const gpuKind = GPU_CATS[cat];
     if (gpuKind) return this.gpuOp(gpuKind, e, args, start, end);
     if (CALL_CATS.has(cat)) {
       if (cat === 'cuda_sync') this.gpuSideCalls.add(this.cpuCalls.length);
+      const name = this.names.canonical(e.name);
       this.cpuCalls.push({
-        name: e.name,
-        kind: cat === 'cuda_sync' ? 'sync' : classifyCudaApi(e.name),
+        name,
+        kind: cat === 'cuda_sync' ? 'sync' : this.callKind(name),
         startNs: start,
         endNs: end,
         pid: int(e.pid),
@@ -166,36 +210,34 @@ export class KinetoEventSink {
         correlationId: num(args.correlation, -1),
         stackId: -1,
       });
-      this.callKeys.push(key);
+      this.callThreads.push(thread);
       return;
     }
     if (cat === 'python_function') {
-      this.pyFrames.push({
-        key,
+      this.pyFrames.add(
+        thread,
         start,
         end,
-        name: e.name,
-        id: num(args['Python id'], -1),
-        parent: num(args['Python parent id'], -1),
-      });
+        e.name,
+        num(args['Python id'], -1),
+        num(args['Python parent id'], -1),
+      );
       return;
     }
     if (isExactLineMarker(e.name)) {
-      if (cat !== 'gpu_user_annotation') this.markers.push({ key, start, end, name: e.name });
+      if (cat !== 'gpu_user_annotation')
+        this.markers.add(thread, start, end, this.markerNames.id(e.name));
       return;
     }
     if (cat === 'user_annotation') {
-      this.range(e.name, 'annotation', key, e, start, end);
+      this.range(e.name, 'annotation', thread, e, start, end);
       return;
     }
     // Kineto-less builds (Debian's torch 1.13) write events without any cat: aten ops and
     // record_function ranges are told apart by the operator namespace.
     if (OP_CATS.has(cat) || (cat === '' && e.name.includes('::'))) {
-      const range = this.range(e.name, 'op', key, e, start, end);
-      this.ops.push({
-        key,
-        start,
-        end,
+      const range = this.range(e.name, 'op', thread, e, start, end);
+      this.ops.add(thread, start, end, {
         range,
         seq: num(args['Sequence number'], -1),
         backward:
@@ -204,20 +246,20 @@ export class KinetoEventSink {
       });
       return;
     }
-    if (cat === '') this.range(e.name, 'annotation', key, e, start, end);
+    if (cat === '') this.range(e.name, 'annotation', thread, e, start, end);
   }
 
   private range(
     name: string,
     kind: CpuRange['kind'],
-    key: string,
+    thread: number,
     e: RawEvent,
     start: number,
     end: number,
   ): number {
     const isStep = /^ProfilerStep#\d+$/.test(name);
     this.ranges.push({
-      name,
+      name: this.names.canonical(name),
       startNs: start,
       endNs: end,
       pid: int(e.pid),
@@ -227,7 +269,7 @@ export class KinetoEventSink {
       kind: isStep ? 'step' : kind,
       stackId: -1,
     });
-    this.rangeKeys.push(key);
+    this.rangeThreads.push(thread);
     return this.ranges.length - 1;
   }
 
@@ -238,7 +280,7 @@ export class KinetoEventSink {
     start: number,
     end: number,
   ): void {
-    const name = e.name as string;
+    const name = this.names.canonical(e.name as string);
     const op: GpuOp = {
       kind,
       name,
@@ -249,12 +291,24 @@ export class KinetoEventSink {
       rank: this.rank,
       launchIndex: -1,
       stackId: -1,
-      isComm: kind === 'kernel' && isCommKernel(name),
+      isComm: kind === 'kernel' && this.isComm(name),
     };
     if (typeof args.bytes === 'number') op.bytes = args.bytes;
     if (kind === 'memcpy') Object.assign(op, copyKinds(name));
     this.gpuOps.push(op);
     this.gpuCorrelation.push(num(args.correlation, -1));
+  }
+
+  private callKind(name: string): CpuCall['kind'] {
+    let kind = this.callKinds.get(name);
+    if (kind === undefined) this.callKinds.set(name, (kind = classifyCudaApi(name)));
+    return kind;
+  }
+
+  private isComm(name: string): boolean {
+    let comm = this.commNames.get(name);
+    if (comm === undefined) this.commNames.set(name, (comm = isCommKernel(name)));
+    return comm;
   }
 
   private instant(e: RawEvent, text: string | undefined): void {
@@ -274,12 +328,19 @@ export class KinetoEventSink {
   private flow(e: RawEvent, text: string | undefined): void {
     const cat = e.cat ?? '';
     if (typeof e.ts !== 'number' || e.id === undefined) return;
-    const point = { key: `${String(e.pid)}:${String(e.tid)}`, ts: this.ns(e.ts, text) };
-    const id = String(e.id);
-    if (LAUNCH_FLOWS.has(cat))
-      (e.ph === 's' ? this.launchFlowStart : this.launchFlowEnd).set(id, point);
-    else if (FWDBWD_FLOWS.has(cat))
-      (e.ph === 's' ? this.fwdbwdStart : this.fwdbwdEnd).set(id, point);
+    // Always converted: the first epoch-scale time sets the profile's base (see `ns`).
+    const ts = this.ns(e.ts, text);
+    // A launch flow's finish (on the GPU side) is not needed: ops carry their correlation id.
+    const points = LAUNCH_FLOWS.has(cat)
+      ? e.ph === 's'
+        ? this.launchFlowStart
+        : null
+      : FWDBWD_FLOWS.has(cat)
+        ? e.ph === 's'
+          ? this.fwdbwdStart
+          : this.fwdbwdEnd
+        : null;
+    if (points) points.set(String(e.id), this.threads.id(e.pid, e.tid), ts);
   }
 }
 

@@ -7,57 +7,45 @@
  */
 import type { Frame, StackTable } from '../model';
 import { parseExactLineMarker } from './kineto-exact-lines';
-import type { KinetoEventSink, PyFrameEvent, ThreadSpan } from './kineto-events';
-
-/** A point query on one thread. */
-export interface ThreadQuery {
-  key: string;
-  ts: number;
-}
+import { type SpanTable, TaggedSpans, type ThreadPoints, newPoints } from './kineto-columns';
+import type { KinetoEventSink, PyFrames } from './kineto-events';
 
 /**
- * For each query, the index (into `spans`) of the innermost span on the same thread that holds
- * its time, or -1. Spans are assumed to nest per thread, as profiler ranges do.
+ * For each query point, the index (into `spans`) of the innermost span on the same thread that
+ * holds its time, or -1. Spans are assumed to nest per thread, as profiler ranges do.
  */
-export function innermostSpans(
-  spans: readonly ThreadSpan[],
-  queries: readonly ThreadQuery[],
-): Int32Array {
+export function innermostSpans(spans: SpanTable, queries: ThreadPoints): Int32Array {
   const result = new Int32Array(queries.length).fill(-1);
   if (spans.length === 0 || queries.length === 0) return result;
-  const spansByKey = groupIndices(spans.length, (i) => spans[i].key);
-  const queriesByKey = groupIndices(queries.length, (i) => queries[i].key);
-  for (const [key, qs] of queriesByKey) {
-    const ss = spansByKey.get(key);
-    if (!ss) continue;
-    // Outer spans first when two start together, so the inner one ends up on top.
-    ss.sort((a, b) => spans[a].start - spans[b].start || spans[b].end - spans[a].end);
-    qs.sort((a, b) => queries[a].ts - queries[b].ts);
-    const open: number[] = [];
-    let next = 0;
+  const { order, groups } = spans.byThread();
+  const { start, end } = spans;
+  const { ts } = queries;
+  const queriesByThread = new Map<number, number[]>();
+  for (let q = 0; q < queries.length; q++) {
+    const t = queries.thread[q];
+    let g = queriesByThread.get(t);
+    if (!g) queriesByThread.set(t, (g = []));
+    g.push(q);
+  }
+  const open: number[] = [];
+  for (const [thread, qs] of queriesByThread) {
+    const g = groups.get(thread);
+    if (!g) continue;
+    qs.sort((a, b) => ts[a] - ts[b]);
+    open.length = 0;
+    let next = g.from;
     for (const q of qs) {
-      const t = queries[q].ts;
-      while (next < ss.length && spans[ss[next]].start <= t) {
-        const s = spans[ss[next++]];
-        while (open.length > 0 && spans[open[open.length - 1]].end < s.start) open.pop();
-        open.push(ss[next - 1]);
+      const t = ts[q];
+      while (next < g.to && start[order[next]] <= t) {
+        const s = order[next++];
+        while (open.length > 0 && end[open[open.length - 1]] < start[s]) open.pop();
+        open.push(s);
       }
-      while (open.length > 0 && spans[open[open.length - 1]].end < t) open.pop();
+      while (open.length > 0 && end[open[open.length - 1]] < t) open.pop();
       if (open.length > 0) result[q] = open[open.length - 1];
     }
   }
   return result;
-}
-
-function groupIndices(n: number, keyOf: (i: number) => string): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
-    const k = keyOf(i);
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
-    g.push(i);
-  }
-  return groups;
 }
 
 /** `file(line): function` → a frame, or null for `nn.Module: X_0`, `<built-in …>` and the like. */
@@ -71,14 +59,14 @@ export function parsePythonFrame(name: string, precision: Frame['precision']): F
 export class PythonTree {
   private readonly byId = new Map<number, number>();
   private readonly cache = new Map<number, number>();
+  /** Parsed frame per python_function name (null: not a source frame), parsed once each. */
+  private readonly frameOfName: (Frame | null | undefined)[] = [];
 
   constructor(
-    private readonly frames: readonly PyFrameEvent[],
+    private readonly frames: PyFrames,
     private readonly table: StackTable,
   ) {
-    frames.forEach((f, i) => {
-      if (f.id >= 0) this.byId.set(f.id, i);
-    });
+    for (let i = 0; i < frames.length; i++) if (frames.id[i] >= 0) this.byId.set(frames.id[i], i);
   }
 
   /** Stack (innermost first) from python_function `index` up to its root; -1 if it has no frames. */
@@ -91,14 +79,21 @@ export class PythonTree {
     // The parent walk is guarded: a trace with a `Python parent id` cycle must not hang us.
     while (i !== undefined && !seen.has(i)) {
       seen.add(i);
-      const f: PyFrameEvent = this.frames[i];
-      const frame = parsePythonFrame(f.name, 'function');
-      if (frame) stack.push(frame);
-      i = f.parent >= 0 ? this.byId.get(f.parent) : undefined;
+      const frame = this.frameOf(this.frames.name[i]);
+      if (frame) stack.push({ ...frame });
+      const parent: number = this.frames.parent[i];
+      i = parent >= 0 ? this.byId.get(parent) : undefined;
     }
     const id = this.table.intern(stack);
     this.cache.set(index, id);
     return id;
+  }
+
+  private frameOf(name: number): Frame | null {
+    let frame = this.frameOfName[name];
+    if (frame === undefined)
+      this.frameOfName[name] = frame = parsePythonFrame(this.frames.names.values[name], 'function');
+    return frame;
   }
 }
 
@@ -113,95 +108,107 @@ export function legacyCallStack(text: string, table: StackTable): number {
 }
 
 /**
- * Resolves the stack at each query point, in order of preference: the innermost exact-line marker,
+ * Resolves the stack at query points, in order of preference: the innermost exact-line marker,
  * the innermost python_function, the innermost operator with a legacy call stack, and for backward
- * operators the stack of their forward operator. Returns a stack id per query (-1 when none).
+ * operators the stack of their forward operator. Built once per trace: the span indexes, parsed
+ * frames and backward matches are shared by every `resolve` call.
  */
-export function resolveStacks(
-  sink: KinetoEventSink,
-  table: StackTable,
-  queries: readonly ThreadQuery[],
-): Int32Array {
-  const out = new Int32Array(queries.length).fill(-1);
-  const markerStacks = sink.markers.map((m) => table.intern(parseExactLineMarker(m.name) ?? []));
-  const tree = new PythonTree(sink.pyFrames, table);
-  const legacyOps = sink.ops.filter((o) => o.callStack !== '');
-  const legacyStacks = new Map<string, number>();
-  const legacyIds = legacyOps.map((o) => {
-    let id = legacyStacks.get(o.callStack);
-    if (id === undefined) legacyStacks.set(o.callStack, (id = legacyCallStack(o.callStack, table)));
-    return id;
-  });
+export class KinetoStacks {
+  private readonly markerStacks: number[];
+  private readonly tree: PythonTree;
+  /** Operators with a legacy call stack; tag = its stack id. */
+  private readonly legacy = new TaggedSpans();
+  private backward: TaggedSpans | null = null;
 
-  const direct = (qs: readonly ThreadQuery[]): Int32Array => {
+  constructor(
+    private readonly sink: KinetoEventSink,
+    /** Where the resolved stacks are interned. */
+    readonly table: StackTable,
+  ) {
+    this.markerStacks = sink.markerNames.values.map((name) =>
+      table.intern(parseExactLineMarker(name) ?? []),
+    );
+    this.tree = new PythonTree(sink.pyFrames, table);
+    const { ops } = sink;
+    const legacyIds = ops.callStacks.values.map(() => -2);
+    for (let i = 0; i < ops.length; i++) {
+      const cs = ops.callStack[i];
+      if (cs < 0) continue;
+      if (legacyIds[cs] === -2) legacyIds[cs] = legacyCallStack(ops.callStacks.values[cs], table);
+      this.legacy.add(ops.thread[i], ops.start[i], ops.end[i], legacyIds[cs]);
+    }
+  }
+
+  /** A stack id per query point (-1 when none). */
+  resolve(queries: ThreadPoints): Int32Array {
+    const out = this.direct(queries);
+    const missing: number[] = [];
+    for (let i = 0; i < out.length; i++) if (out[i] < 0) missing.push(i);
+    if (missing.length === 0) return out;
+    const backward = (this.backward ??= this.backwardSpans());
+    if (backward.length === 0) return out;
+    const points = newPoints(missing.length);
+    missing.forEach((q, j) => {
+      points.thread[j] = queries.thread[q];
+      points.ts[j] = queries.ts[q];
+    });
+    const viaBwd = innermostSpans(backward, points);
+    missing.forEach((q, j) => {
+      if (viaBwd[j] >= 0) out[q] = backward.tag[viaBwd[j]];
+    });
+    return out;
+  }
+
+  private direct(qs: ThreadPoints): Int32Array {
     const res = new Int32Array(qs.length).fill(-1);
-    const viaMarker = innermostSpans(sink.markers, qs);
-    const viaPy = innermostSpans(sink.pyFrames, qs);
-    const viaLegacy = innermostSpans(legacyOps, qs);
+    const viaMarker = innermostSpans(this.sink.markers, qs);
+    const viaPy = innermostSpans(this.sink.pyFrames, qs);
+    const viaLegacy = innermostSpans(this.legacy, qs);
+    const markerTag = this.sink.markers.tag;
     for (let i = 0; i < qs.length; i++) {
-      if (viaMarker[i] >= 0) res[i] = markerStacks[viaMarker[i]];
-      if (res[i] < 0 && viaPy[i] >= 0) res[i] = tree.stackOf(viaPy[i]);
-      if (res[i] < 0 && viaLegacy[i] >= 0) res[i] = legacyIds[viaLegacy[i]];
+      if (viaMarker[i] >= 0) res[i] = this.markerStacks[markerTag[viaMarker[i]]];
+      if (res[i] < 0 && viaPy[i] >= 0) res[i] = this.tree.stackOf(viaPy[i]);
+      if (res[i] < 0 && viaLegacy[i] >= 0) res[i] = this.legacy.tag[viaLegacy[i]];
     }
     return res;
-  };
-
-  out.set(direct(queries));
-  const missing = [...out.keys()].filter((i) => out[i] < 0);
-  if (missing.length === 0) return out;
-  const backward = backwardSpans(sink, direct);
-  if (backward.spans.length === 0) return out;
-  const viaBwd = innermostSpans(
-    backward.spans,
-    missing.map((i) => queries[i]),
-  );
-  missing.forEach((q, j) => {
-    if (viaBwd[j] >= 0) out[q] = backward.stacks[viaBwd[j]];
-  });
-  return out;
-}
-
-/**
- * Backward operators with the stack of their forward operator: matched by `Sequence number`
- * (the forward op on another thread with the same number), else by a `fwdbwd` flow.
- */
-function backwardSpans(
-  sink: KinetoEventSink,
-  direct: (qs: readonly ThreadQuery[]) => Int32Array,
-): { spans: ThreadSpan[]; stacks: number[] } {
-  const forwardBySeq = new Map<number, number>();
-  sink.ops.forEach((o, i) => {
-    if (!o.backward && o.seq >= 0 && !forwardBySeq.has(o.seq)) forwardBySeq.set(o.seq, i);
-  });
-  const forwardOf = new Map<number, number>();
-  sink.ops.forEach((o, i) => {
-    const f = o.backward && o.seq >= 0 ? forwardBySeq.get(o.seq) : undefined;
-    if (f !== undefined && sink.ops[f].key !== o.key) forwardOf.set(i, f);
-  });
-  // fwdbwd flows: the start point lies in the forward op, the end point in the backward op.
-  const ids = [...sink.fwdbwdEnd.keys()].filter((id) => sink.fwdbwdStart.has(id));
-  if (ids.length > 0) {
-    const starts = innermostSpans(
-      sink.ops,
-      ids.map((id) => sink.fwdbwdStart.get(id) as ThreadQuery),
-    );
-    const ends = innermostSpans(
-      sink.ops,
-      ids.map((id) => sink.fwdbwdEnd.get(id) as ThreadQuery),
-    );
-    ids.forEach((_, j) => {
-      if (starts[j] >= 0 && ends[j] >= 0 && !forwardOf.has(ends[j]))
-        forwardOf.set(ends[j], starts[j]);
-    });
   }
-  const pairs = [...forwardOf];
-  const fwdStacks = direct(pairs.map(([, f]) => ({ key: sink.ops[f].key, ts: sink.ops[f].start })));
-  const spans: ThreadSpan[] = [];
-  const stacks: number[] = [];
-  pairs.forEach(([b], j) => {
-    if (fwdStacks[j] < 0) return;
-    spans.push(sink.ops[b]);
-    stacks.push(fwdStacks[j]);
-  });
-  return { spans, stacks };
+
+  /**
+   * Backward operators with the stack of their forward operator (tag): matched by `Sequence
+   * number` (the forward op on another thread with the same number), else by a `fwdbwd` flow.
+   */
+  private backwardSpans(): TaggedSpans {
+    const { ops, fwdbwdStart, fwdbwdEnd } = this.sink;
+    const forwardBySeq = new Map<number, number>();
+    for (let i = 0; i < ops.length; i++)
+      if (!ops.backward[i] && ops.seq[i] >= 0 && !forwardBySeq.has(ops.seq[i]))
+        forwardBySeq.set(ops.seq[i], i);
+    const forwardOf = new Map<number, number>();
+    for (let i = 0; i < ops.length; i++) {
+      const f = ops.backward[i] && ops.seq[i] >= 0 ? forwardBySeq.get(ops.seq[i]) : undefined;
+      if (f !== undefined && ops.thread[f] !== ops.thread[i]) forwardOf.set(i, f);
+    }
+    // fwdbwd flows: the start point lies in the forward op, the end point in the backward op.
+    const ids = [...fwdbwdEnd.ids()].filter((id) => fwdbwdStart.has(id));
+    if (ids.length > 0) {
+      const starts = innermostSpans(ops, fwdbwdStart.points(ids));
+      const ends = innermostSpans(ops, fwdbwdEnd.points(ids));
+      ids.forEach((_, j) => {
+        if (starts[j] >= 0 && ends[j] >= 0 && !forwardOf.has(ends[j]))
+          forwardOf.set(ends[j], starts[j]);
+      });
+    }
+    const pairs = [...forwardOf];
+    const fwd = newPoints(pairs.length);
+    pairs.forEach(([, f], j) => {
+      fwd.thread[j] = ops.thread[f];
+      fwd.ts[j] = ops.start[f];
+    });
+    const fwdStacks = this.direct(fwd);
+    const spans = new TaggedSpans();
+    pairs.forEach(([b], j) => {
+      if (fwdStacks[j] >= 0) spans.add(ops.thread[b], ops.start[b], ops.end[b], fwdStacks[j]);
+    });
+    return spans;
+  }
 }

@@ -8,7 +8,8 @@ import type { DeviceInfo, Profile } from '../model';
 import { StackTable, emptyProfile } from '../model';
 import { JsonTraceScanner, TraceFormatError } from './json-stream';
 import { KinetoEventSink } from './kineto-events';
-import { resolveStacks } from './kineto-stacks';
+import { type ThreadPoints, newPoints } from './kineto-columns';
+import { KinetoStacks } from './kineto-stacks';
 
 export interface KinetoReadOptions {
   /** Rank stamped on every op, call and range (default 0). */
@@ -180,27 +181,29 @@ function buildProfile(
     profile.spanEndNs = sink.spanEnd;
   }
   linkLaunches(sink);
-  const table = new StackTable();
-  const callStacks = resolveStacks(
-    sink,
-    table,
-    sink.cpuCalls.map((c, i) => ({ key: sink.callKeys[i], ts: c.startNs })),
-  );
+  const stacks = new KinetoStacks(sink, new StackTable());
+  const callStacks = stacks.resolve(pointsOf(sink.cpuCalls, sink.callThreads));
   sink.cpuCalls.forEach((c, i) => (c.stackId = callStacks[i]));
   for (const op of sink.gpuOps)
     if (op.launchIndex >= 0) op.stackId = sink.cpuCalls[op.launchIndex].stackId;
-  const rangeStacks = resolveStacks(
-    sink,
-    table,
-    sink.ranges.map((r, i) => ({ key: sink.rangeKeys[i], ts: r.startNs })),
-  );
+  const rangeStacks = stacks.resolve(pointsOf(sink.ranges, sink.rangeThreads));
   sink.ranges.forEach((r, i) => (r.stackId = rangeStacks[i]));
-  profile.stacks = table.stacks;
+  profile.stacks = stacks.table.stacks;
   if (sink.malformed > 0)
     profile.warnings.push(`${sink.malformed} malformed trace events were skipped`);
   if (sink.dropped > 0)
     profile.warnings.push(`${sink.dropped} events without a name or time were dropped`);
   return profile;
+}
+
+/** Where each call or range starts, on its thread. */
+function pointsOf(items: readonly { startNs: number }[], threads: readonly number[]): ThreadPoints {
+  const points = newPoints(items.length);
+  for (let i = 0; i < items.length; i++) {
+    points.thread[i] = threads[i];
+    points.ts[i] = items[i].startNs;
+  }
+  return points;
 }
 
 /** GPU op → launching call, by correlation id (from args, else from the ac2g flow ids). */
@@ -211,10 +214,10 @@ function linkLaunches(sink: KinetoEventSink): void {
     // cuda_sync events sit on the GPU timeline and reuse their API call's correlation id.
     if (sink.gpuSideCalls.has(i)) return;
     if (c.correlationId >= 0) callByCorrelation.set(c.correlationId, i);
-    else callAt.set(`${sink.callKeys[i]}@${c.startNs}`, i);
+    else callAt.set(`${sink.callThreads[i]}@${c.startNs}`, i);
   });
-  for (const [id, p] of sink.launchFlowStart) {
-    const i = callAt.get(`${p.key}@${p.ts}`);
+  for (const [id, thread, ts] of sink.launchFlowStart.entries()) {
+    const i = callAt.get(`${thread}@${ts}`);
     if (i !== undefined) {
       sink.cpuCalls[i].correlationId = Number(id);
       callByCorrelation.set(Number(id), i);
