@@ -51,30 +51,14 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
       vscode.commands.executeCommand('gpuLens.openTrace', uri),
     ),
     vscode.commands.registerCommand('gpuLens.openTrace', async (uri?: vscode.Uri) => {
-      const target =
-        uri ??
-        (
-          await vscode.window.showOpenDialog({
-            canSelectMany: false,
-            filters: TRACE_FILTERS,
-            title: 'Open a profiler trace',
-          })
-        )?.[0];
+      const target = uri ?? (await pickTrace('Open a profiler trace'));
       return target ? open(target) : undefined;
     }),
     vscode.commands.registerCommand('gpuLens.showReport', (at?: { file: string; line: number }) =>
       panel.show(at),
     ),
     vscode.commands.registerCommand('gpuLens.compareWithBaseline', async (uri?: vscode.Uri) => {
-      const target =
-        uri ??
-        (
-          await vscode.window.showOpenDialog({
-            canSelectMany: false,
-            filters: TRACE_FILTERS,
-            title: 'Compare with which baseline trace?',
-          })
-        )?.[0];
+      const target = uri ?? (await pickTrace('Compare with which baseline trace?'));
       const folder = target ? folderForTrace(target) : undefined;
       if (!target || !folder) return undefined;
       try {
@@ -144,6 +128,16 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
   // After activation returns: the previous session's latest capture loads in the background.
   restoreLatestCaptures(loadCapture);
   return { client: () => server.client(), captures };
+}
+
+/** Asks for one trace file. */
+async function pickTrace(title: string): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: TRACE_FILTERS,
+    title,
+  });
+  return picked?.[0];
 }
 
 export function deactivate(): void {

@@ -3,6 +3,8 @@
  * expected values never come from the reader under test.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 
 export interface TraceEvent {
@@ -92,4 +94,19 @@ export function launchStackLines(events: TraceEvent[], userPrefix: string): Map<
     out.set(launch.args.correlation as number, keys);
   }
   return out;
+}
+
+/**
+ * A temp workspace holding (empty) every file under `userPrefix` that the trace's python_function
+ * frames name: what a checkout of that code looks like to the path resolver.
+ */
+export function workspaceOfRecordedFiles(events: TraceEvent[], userPrefix: string): string {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-recorded-ws-'));
+  for (const e of events) {
+    const fr = e.cat === 'python_function' ? frameOf(e.name ?? '') : null;
+    if (!fr || !fr.file.startsWith(userPrefix)) continue;
+    fs.mkdirSync(path.dirname(path.join(ws, fr.file)), { recursive: true });
+    fs.writeFileSync(path.join(ws, fr.file), '');
+  }
+  return ws;
 }

@@ -12,35 +12,19 @@ import Database from 'better-sqlite3';
 import { loadTrace as loadAnyTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import { allFixtures, fixture } from './fixtures';
+import { unionLength } from './rule-helpers';
 import {
-  frameOf,
   KERNEL_CATS,
   launchStackLines,
   loadTrace,
   MEMCPY_CATS,
   MEMSET_CATS,
   type TraceEvent,
+  workspaceOfRecordedFiles,
 } from './kineto-helpers';
 
 const emptyWorkspace = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-empty-ws-'));
 const cacheDir = path.join(os.tmpdir(), 'gl-report-test-cache');
-
-/** Union length of [start, end) intervals, written independently of src/core/intervals. */
-function unionLength(intervals: [number, number][]): number {
-  intervals.sort((a, b) => a[0] - b[0]);
-  let total = 0;
-  let curStart = -Infinity;
-  let curEnd = -Infinity;
-  for (const [s, e] of intervals) {
-    if (s > curEnd) {
-      if (curEnd > curStart) total += curEnd - curStart;
-      curStart = s;
-      curEnd = e;
-    } else if (e > curEnd) curEnd = e;
-  }
-  if (curEnd > curStart) total += curEnd - curStart;
-  return total;
-}
 
 const near = (actual: number, expected: number, tolerance: number, what: string) =>
   assert.ok(
@@ -159,13 +143,7 @@ for (const name of ['h100-bert-small-stack.json.gz', 'h100-qwen0.5b-stack.json.g
     const { events } = loadTrace(file);
     const prefix = 'transformers/models/';
     // A workspace holding the model code the trace ran (what a user's checkout would look like).
-    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-h100-ws-'));
-    for (const e of events) {
-      const fr = e.cat === 'python_function' ? frameOf(e.name ?? '') : null;
-      if (!fr || !fr.file.startsWith(prefix)) continue;
-      fs.mkdirSync(path.dirname(path.join(ws, fr.file)), { recursive: true });
-      fs.writeFileSync(path.join(ws, fr.file), '');
-    }
+    const ws = workspaceOfRecordedFiles(events, prefix);
     const expected = walkLines(events, prefix);
     assert.ok(expected.attributed > 0, 'the walk found workspace frames');
 

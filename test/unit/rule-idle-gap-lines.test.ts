@@ -4,19 +4,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { loadTrace as loadAnyTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import { fixture } from './fixtures';
 import {
-  frameOf,
   KERNEL_CATS,
   launchStackLines,
   loadTrace,
   MEMCPY_CATS,
   MEMSET_CATS,
+  workspaceOfRecordedFiles,
 } from './kineto-helpers';
 
 const PREFIX = 'transformers/models/';
@@ -25,13 +23,7 @@ const MIN_GAP_NS = 100_000; // the rule's default minGapNs
 void test('gpu-idle-gaps: late-launch gaps sit at the launching line of the op after the gap', async () => {
   const file = fixture('torch', 'h100-bert-small-stack.json.gz');
   const { events } = loadTrace(file);
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-gap-ws-'));
-  for (const e of events) {
-    const fr = e.cat === 'python_function' ? frameOf(e.name ?? '') : null;
-    if (!fr || !fr.file.startsWith(PREFIX)) continue;
-    fs.mkdirSync(path.dirname(path.join(ws, fr.file)), { recursive: true });
-    fs.writeFileSync(path.join(ws, fr.file), '');
-  }
+  const ws = workspaceOfRecordedFiles(events, PREFIX);
 
   // GPU ops of the one device, in start order; gaps between their union's intervals.
   const ops = events
