@@ -8,7 +8,8 @@
 import type { Frame, StackTable } from '../model';
 import { parseExactLineMarker } from './kineto-exact-lines';
 import { type SpanTable, TaggedSpans, type ThreadPoints, newPoints } from './kineto-columns';
-import type { KinetoEventSink, PyFrames } from './kineto-events';
+import type { KinetoEventSink } from './kineto-events';
+import { PythonTree, parsePythonFrame } from './kineto-python-tree';
 
 /**
  * For each query point, the index (into `spans`) of the innermost span on the same thread that
@@ -46,55 +47,6 @@ export function innermostSpans(spans: SpanTable, queries: ThreadPoints): Int32Ar
     }
   }
   return result;
-}
-
-/** `file(line): function` → a frame, or null for `nn.Module: X_0`, `<built-in …>` and the like. */
-export function parsePythonFrame(name: string, precision: Frame['precision']): Frame | null {
-  const m = /^(.*)\((\d+)\): (.+)$/.exec(name);
-  if (!m || m[1] === '' || name.startsWith('<built-in')) return null;
-  return { file: m[1], line: Number(m[2]), function: m[3], precision };
-}
-
-/** Stack ids for python_function nodes, walking `Python parent id` (cached per node). */
-export class PythonTree {
-  private readonly byId = new Map<number, number>();
-  private readonly cache = new Map<number, number>();
-  /** Parsed frame per python_function name (null: not a source frame), parsed once each. */
-  private readonly frameOfName: (Frame | null | undefined)[] = [];
-
-  constructor(
-    private readonly frames: PyFrames,
-    private readonly table: StackTable,
-  ) {
-    for (let i = 0; i < frames.length; i++) if (frames.id[i] >= 0) this.byId.set(frames.id[i], i);
-  }
-
-  /** Stack (innermost first) from python_function `index` up to its root; -1 if it has no frames. */
-  stackOf(index: number): number {
-    const cached = this.cache.get(index);
-    if (cached !== undefined) return cached;
-    const stack: Frame[] = [];
-    const seen = new Set<number>();
-    let i: number | undefined = index;
-    // The parent walk is guarded: a trace with a `Python parent id` cycle must not hang us.
-    while (i !== undefined && !seen.has(i)) {
-      seen.add(i);
-      const frame = this.frameOf(this.frames.name[i]);
-      if (frame) stack.push({ ...frame });
-      const parent: number = this.frames.parent[i];
-      i = parent >= 0 ? this.byId.get(parent) : undefined;
-    }
-    const id = this.table.intern(stack);
-    this.cache.set(index, id);
-    return id;
-  }
-
-  private frameOf(name: number): Frame | null {
-    let frame = this.frameOfName[name];
-    if (frame === undefined)
-      this.frameOfName[name] = frame = parsePythonFrame(this.frames.names.values[name], 'function');
-    return frame;
-  }
 }
 
 /** Legacy `Call stack` argument (`;`-joined, innermost first) → stack id. */
