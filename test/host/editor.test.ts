@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { escapeMarkdown } from '../../src/core/export/markdown';
 import { fixture } from '../unit/fixtures';
 import { hoverText, lensTitles, poll, scratchFolder, withSetting } from './helpers';
 import {
@@ -118,7 +119,8 @@ describe('editor features on a real GPU trace', function () {
     assert.ok(showsDuration(cell('GPU self') ?? '', hottest.selfNs), `hover self: ${text}`);
     assert.ok(showsDuration(cell('GPU total') ?? '', hottest.totalNs), `hover total: ${text}`);
     assert.equal(Number(cell('Kernel launches')), hottest.kernelCount);
-    assert.ok(text.startsWith(`**GPU Lens** · ${hottest.function}\n`), text.split('\n')[0]);
+    const heading = `**GPU Lens** · ${escapeMarkdown(hottest.function)}\n`;
+    assert.ok(text.startsWith(heading), text.split('\n')[0]);
   });
 
   it('no hover and no CodeLens on a recorded def line without GPU time', async () => {
