@@ -1,11 +1,29 @@
 /** GPU-side totals of a profile: busy time per device, wall span, kernel table. */
-import type { GpuOp, Profile } from './model';
+import type { Profile } from './model';
 import type { DeviceSummary, KernelStat, Summary, TimelineTrack } from './report-types';
-import { busyNs, unionIntervals, type Interval } from './intervals';
+import { type DeviceTimeline, deviceTimelines } from './rules/common';
 
-/** A device of a (possibly multi-rank) profile: ranks own their device ids. */
-function deviceKey(op: GpuOp): string {
-  return `${op.rank}:${op.deviceId}`;
+/**
+ * Each device's timeline (a device is a (rank, device id) pair: ranks own their device ids), in
+ * order of the device's first op in the profile. The busy intervals come from the memoized
+ * `deviceTimelines`, merged once for the totals, the timeline and the rules.
+ */
+function timelinesInOpOrder(profile: Profile): DeviceTimeline[] {
+  const byDevice = new Map<number, Map<number, DeviceTimeline | null>>();
+  for (const tl of deviceTimelines(profile)) {
+    let ids = byDevice.get(tl.rank);
+    if (!ids) byDevice.set(tl.rank, (ids = new Map<number, DeviceTimeline | null>()));
+    ids.set(tl.deviceId, tl);
+  }
+  const out: DeviceTimeline[] = [];
+  for (const op of profile.gpuOps) {
+    const ids = byDevice.get(op.rank) as Map<number, DeviceTimeline | null>;
+    const tl = ids.get(op.deviceId);
+    if (!tl) continue;
+    out.push(tl);
+    ids.set(op.deviceId, null);
+  }
+  return out;
 }
 
 export type GpuTotals = Omit<Summary, 'classification'>;
@@ -16,7 +34,6 @@ export type GpuTotals = Omit<Summary, 'classification'>;
  * none). Idle time is the wall time of every device that ran something, less its busy time.
  */
 export function gpuTotals(profile: Profile): GpuTotals {
-  const perDevice = new Map<string, Interval[]>();
   let first = Infinity;
   let last = -Infinity;
   let kernelCount = 0;
@@ -26,10 +43,6 @@ export function gpuTotals(profile: Profile): GpuTotals {
   let commNs = 0;
   for (const op of profile.gpuOps) {
     const ns = op.endNs - op.startNs;
-    const key = deviceKey(op);
-    const list = perDevice.get(key);
-    if (list) list.push(op);
-    else perDevice.set(key, [op]);
     if (op.startNs < first) first = op.startNs;
     if (op.endNs > last) last = op.endNs;
     if (op.kind === 'kernel') {
@@ -43,10 +56,9 @@ export function gpuTotals(profile: Profile): GpuTotals {
     profile.gpuOps.length > 0 ? last - first : Math.max(0, profile.spanEndNs - profile.spanStartNs);
   const devices: DeviceSummary[] = [];
   let gpuBusyNs = 0;
-  for (const [key, ops] of perDevice) {
-    const [rank, id] = key.split(':').map(Number);
+  const timelines = timelinesInOpOrder(profile);
+  for (const { rank, deviceId: id, busyNs: busy } of timelines) {
     const info = profile.devices.find((d) => d.id === id);
-    const busy = busyNs(ops);
     gpuBusyNs += busy;
     const name = info?.name ?? `GPU ${id}`;
     devices.push({
@@ -56,7 +68,7 @@ export function gpuTotals(profile: Profile): GpuTotals {
     });
   }
   devices.sort((a, b) => a.id - b.id);
-  const capacity = wallNs * perDevice.size;
+  const capacity = wallNs * timelines.length;
   return {
     wallNs,
     gpuBusyNs,
@@ -108,18 +120,10 @@ export function timelineTracks(
 ): TimelineTrack[] {
   if (wallNs <= 0 || profile.gpuOps.length === 0) return [];
   const bucketNs = Math.max(1, Math.ceil(wallNs / buckets));
-  const perDevice = new Map<string, Interval[]>();
-  for (const op of profile.gpuOps) {
-    const key = deviceKey(op);
-    const list = perDevice.get(key);
-    if (list) list.push(op);
-    else perDevice.set(key, [op]);
-  }
   const tracks: TimelineTrack[] = [];
-  for (const [key, ops] of perDevice) {
-    const [rank, id] = key.split(':').map(Number);
+  for (const { rank, deviceId: id, busy: merged } of timelinesInOpOrder(profile)) {
     const busy = new Array<number>(buckets).fill(0);
-    for (const iv of unionIntervals(ops)) {
+    for (const iv of merged) {
       let t = iv.startNs - startNs;
       const end = iv.endNs - startNs;
       while (t < end) {

@@ -34,7 +34,7 @@ function expectedStack(events: TraceEvent[], ts: number): string[] {
     seen.add(e);
     const f = frameOf(e.name ?? '');
     if (f) out.push(`${f.file}:${f.line}:${f.function}`);
-    const parent = e.args?.['Python parent id'];
+    const parent: unknown = e.args?.['Python parent id'];
     e = typeof parent === 'number' && parent >= 0 ? byId.get(parent) : undefined;
   }
   return out;
