@@ -293,17 +293,23 @@ export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 /** Framework operator CPU time (torch cpu_op ranges) per thread with nesting merged; 0 when none. */
 export function topLevelOpNs(profile: Profile): number {
-  const byThread = new Map<string, Interval[]>();
+  // Threads by rank, pid and tid (no key string per range: there can be millions).
+  const byThread = new Map<number, Map<number, Map<number, Interval[]>>>();
   for (const r of profile.ranges) {
     if (r.kind !== 'op') continue;
-    const key = threadKey(r);
-    const list = byThread.get(key);
+    let pids = byThread.get(r.rank);
+    if (!pids) byThread.set(r.rank, (pids = new Map<number, Map<number, Interval[]>>()));
+    let tids = pids.get(r.pid);
+    if (!tids) pids.set(r.pid, (tids = new Map<number, Interval[]>()));
+    const list = tids.get(r.tid);
     if (list) list.push(r);
-    else byThread.set(key, [r]);
+    else tids.set(r.tid, [r]);
   }
   let total = 0;
-  for (const list of byThread.values())
-    for (const i of unionIntervals(list)) total += i.endNs - i.startNs;
+  for (const pids of byThread.values())
+    for (const tids of pids.values())
+      for (const list of tids.values())
+        for (const i of unionIntervals(list)) total += i.endNs - i.startNs;
   return total;
 }
 
