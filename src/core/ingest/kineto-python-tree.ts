@@ -14,8 +14,10 @@ export function parsePythonFrame(name: string, precision: Frame['precision']): F
 
 /** `chainOf` value of a node whose chain is not known yet. */
 const UNKNOWN = -2;
-/** `walk` result for a node whose parent walk runs into a `Python parent id` cycle. */
+/** Chain of a node whose parent walk runs into a `Python parent id` cycle. */
 const CYCLE = -3;
+/** Chain of a node on the walk in progress. */
+const WALKING = -4;
 
 /**
  * Stack ids for python_function nodes. A node's stack is its own frame (when its name is a source
@@ -27,11 +29,8 @@ const CYCLE = -3;
 export class PythonTree {
   /** Index of each node's parent python_function, -1 for a root or an unknown parent. */
   private readonly parentOf: Int32Array;
-  /** Chain of each node (-1: no source frame up to the root), `UNKNOWN` until walked. */
+  /** Chain of each node (-1: no source frame up to the root, or `UNKNOWN`, `CYCLE`, `WALKING`). */
   private readonly chainOf: Int32Array;
-  /** Walk stamps, to find cycles in the parent links. */
-  private readonly mark: Int32Array;
-  private walks = 0;
   /** Per chain: its innermost frame's name index and the chain under it (-1 for none). */
   private readonly chainName: number[] = [];
   private readonly chainParent: number[] = [];
@@ -50,13 +49,13 @@ export class PythonTree {
   ) {
     this.parentOf = parentIndices(frames);
     this.chainOf = new Int32Array(frames.length).fill(UNKNOWN);
-    this.mark = new Int32Array(frames.length);
   }
 
   /** Stack (innermost first) from python_function `index` up to its root; -1 if it has no frames. */
   stackOf(index: number): number {
     let chain = this.chainOf[index];
     if (chain === UNKNOWN) chain = this.walk(index);
+    // Below a cycle, each node's walk goes once around it from where it starts: not shared.
     if (chain === CYCLE) return this.cyclicStackOf(index);
     if (chain < 0) return -1;
     let id = this.chainStack[chain];
@@ -69,18 +68,24 @@ export class PythonTree {
     return id;
   }
 
-  /** Walks up from `index` to a root or a node already known, then sets the chain of each node. */
+  /**
+   * Walks up from `index` to a root or a node already known, then sets the chain of each node on
+   * the way; all of them are `CYCLE` when the walk meets a cycle (or a node known to lead to one).
+   */
   private walk(index: number): number {
-    const stamp = ++this.walks;
     const path: number[] = [];
     let chain = -1;
     for (let i = index; i >= 0; i = this.parentOf[i]) {
-      if (this.chainOf[i] !== UNKNOWN) {
-        chain = this.chainOf[i];
+      const known = this.chainOf[i];
+      if (known === WALKING || known === CYCLE) {
+        for (const p of path) this.chainOf[p] = CYCLE;
+        return CYCLE;
+      }
+      if (known !== UNKNOWN) {
+        chain = known;
         break;
       }
-      if (this.mark[i] === stamp) return CYCLE;
-      this.mark[i] = stamp;
+      this.chainOf[i] = WALKING;
       path.push(i);
     }
     for (let k = path.length - 1; k >= 0; k--) {
