@@ -5,7 +5,6 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Frame } from 'playwright-core';
 import { BERT, makeWorkspace, readEvents } from './panel-workspace';
@@ -53,8 +52,7 @@ async function panelFrame(): Promise<Frame> {
 }
 
 void test('kernel and range names are shown as literal text and nothing runs', async () => {
-  await s.runCommand('GPU Lens: Open Trace…');
-  await s.answerOpenDialog(path.join(folder, 'xss.pt.trace.json'));
+  await s.explorerMenu('xss.pt.trace.json', 'Open in GPU Lens');
   await s.waitForStatusBar(/xss\.pt\.trace\.json/);
   await s.runCommand('GPU Lens: Show Bottleneck Report');
   await s.webviewText(/GPU active/, 60_000);

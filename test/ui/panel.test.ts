@@ -63,8 +63,7 @@ const cells = (table: string, row = 0) =>
   view.locator(`[data-table="${table}"] .vt-row`).nth(row).locator('[role="gridcell"]');
 
 void test('the panel shows the trace: kernel count, top kernel and its total', async () => {
-  await s.runCommand('GPU Lens: Open Trace…');
-  await s.answerOpenDialog(path.join(folder, 'bert.pt.trace.json.gz'));
+  await s.explorerMenu('bert.pt.trace.json.gz', 'Open in GPU Lens');
   await s.waitForStatusBar(/bert\.pt\.trace\.json\.gz/);
   await s.runCommand('GPU Lens: Show Bottleneck Report');
   await s.waitForTab('GPU Lens');

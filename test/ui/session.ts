@@ -170,31 +170,36 @@ export class Session {
   }
 
   /**
-   * Answers VS Code's own (simple, quick-input based) open dialog with an absolute path, as after
-   * a command that calls `showOpenDialog`.
+   * Runs an explorer context-menu item on a file at the workspace root (deterministic, unlike
+   * typing into the simple file dialog, whose listing refreshes under the typed text).
    */
-  async answerOpenDialog(absPath: string): Promise<void> {
-    const widget = this.page.locator('.quick-input-widget');
-    const input = widget.locator('input');
-    const focusedRow = widget
-      .locator('.quick-input-list .monaco-list-row.focused')
-      .filter({ hasText: path.basename(absPath) });
-    await this.waitVisible('the open dialog', input);
-    // The dialog reads the typed path asynchronously (it navigates and filters as it goes): press
-    // Enter only once its list has the file focused, and count it done only when it stays closed.
-    let closedAt = 0;
-    await this.until(`the open dialog to accept ${absPath}`, async () => {
-      if (!(await input.isVisible())) {
-        closedAt ||= Date.now();
-        return Date.now() - closedAt >= 1_000;
+  async explorerMenu(fileName: string, itemText: string): Promise<void> {
+    const row = this.page
+      .locator('.explorer-folders-view .monaco-list-row')
+      .filter({ hasText: new RegExp(`^${fileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) });
+    const item = this.page.locator('.monaco-menu .action-item', { hasText: itemText });
+    await this.until(`"${itemText}" run from the explorer menu of ${fileName}`, async () => {
+      if ((await row.count()) === 0) return false;
+      if (!(await item.first().isVisible())) {
+        // Until the extension's menus are registered the item is missing: close and reopen.
+        if (await this.page.locator('.monaco-menu').isVisible())
+          await this.page.keyboard.press('Escape');
+        await row.first().click({ button: 'right' });
+        await item
+          .first()
+          .waitFor({ state: 'visible', timeout: 3_000 })
+          .catch(() => undefined);
+        return false;
       }
-      closedAt = 0;
-      if ((await input.inputValue()) !== absPath) await input.fill(absPath);
-      else if ((await focusedRow.count()) > 0) await this.page.keyboard.press('Enter');
-      // Typed while it was still listing another folder, it shows the new folder unfiltered:
-      // type the folder alone, so the next round types the full path into the right listing.
-      else await input.fill(`${path.dirname(absPath)}/`);
-      return false;
+      // The menu takes the item once it has settled: activate it from the keyboard, and count it
+      // done when the menu has closed.
+      await item.first().hover();
+      await this.page.keyboard.press('Enter');
+      await item
+        .first()
+        .waitFor({ state: 'hidden', timeout: 2_000 })
+        .catch(() => undefined);
+      return !(await item.first().isVisible());
     });
   }
 

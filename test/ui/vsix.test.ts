@@ -100,9 +100,9 @@ void test('the VSIX installs into a separate code-server, holds what it needs, a
   await s.waitForTab('GPU Lens');
   assert.match(await s.webviewText(/No trace loaded/i), /No trace loaded/i);
   // The installed copy's language server loads better-sqlite3 and reads a real nsys export.
-  const trace = fixture('nsys', 'h200-nvfuser-nvtx-2024.6.sqlite');
-  await s.runCommand('GPU Lens: Open Trace…');
-  await s.answerOpenDialog(trace);
+  const trace = path.join(workspace, 'h200-nvfuser-nvtx-2024.6.sqlite');
+  fs.copyFileSync(fixture('nsys', 'h200-nvfuser-nvtx-2024.6.sqlite'), trace);
+  await s.explorerMenu(path.basename(trace), 'Open in GPU Lens');
   const item = await s.waitForStatusBar(new RegExp(path.basename(trace).replace(/\./g, '\\.')));
   assert.match(item, /\d+(\.\d+)?% GPU active/);
   await s.screenshot('vsix-trace');
