@@ -132,9 +132,13 @@ export function ensureCodeServer() {
   fs.mkdirSync(work, { recursive: true });
   fs.writeFileSync(path.join(work, 'package.json'), '{ "private": true }\n');
   const args = ['install', '--prefix', work, '--no-audit', '--no-fund', '--loglevel=error'];
+  const env = node24Env({}, headers);
+  // Under `npm test` the outer npm (on the machine's Node 20) exports its user agent, which the
+  // inner npm would reuse: code-server's postinstall reads the Node major from it and refuses v20.
+  delete env.npm_config_user_agent;
   const r = spawnSync('npm', [...args, `code-server@${CODE_SERVER_VERSION}`], {
     stdio: 'inherit',
-    env: node24Env({}, headers),
+    env,
   });
   const workEntry = path.join(work, path.relative(cacheDir, entryJs));
   const v = spawnSync(node24, [workEntry, '--version'], { encoding: 'utf8', env: node24Env() });
