@@ -92,23 +92,41 @@ export function attributeLines(profile: Profile, stacks: StackResolver): Attribu
     return a;
   };
 
+  // The lines of each stack, worked out at its first op (so lines are created in op order):
+  // its innermost line, then every line on it once (recursion puts one line on the stack several
+  // times; it counts once toward its total). Millions of ops share a few thousand stacks.
+  const linesOfStack = new Map<number, { self: LineAcc; all: LineAcc[] } | null>();
+  const linesOf = (stackId: number): { self: LineAcc; all: LineAcc[] } | null => {
+    let lines = linesOfStack.get(stackId);
+    if (lines !== undefined) return lines;
+    const frames = stacks.frames(stackId);
+    if (frames.length === 0) lines = null;
+    else {
+      const self = get(frames[0]);
+      const seen = new Set<string>();
+      const all: LineAcc[] = [];
+      for (const f of frames) {
+        const key = `${f.file}:${f.line}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        all.push(get(f));
+      }
+      lines = { self, all };
+    }
+    linesOfStack.set(stackId, lines);
+    return lines;
+  };
+
   let unattributedNs = 0;
-  const seen = new Set<string>();
   for (const op of profile.gpuOps) {
     const ns = op.endNs - op.startNs;
-    const frames = stacks.frames(op.stackId);
-    if (frames.length === 0) {
+    const lines = linesOf(op.stackId);
+    if (!lines) {
       unattributedNs += ns;
       continue;
     }
-    get(frames[0]).stat.selfNs += ns;
-    // Recursion puts one line on the stack several times; it counts once toward its total.
-    seen.clear();
-    for (const f of frames) {
-      const key = `${f.file}:${f.line}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const a = get(f);
+    lines.self.stat.selfNs += ns;
+    for (const a of lines.all) {
       a.stat.totalNs += ns;
       if (op.kind === 'kernel') a.stat.kernelCount++;
       const k = a.kernels.get(op.name);
