@@ -70,22 +70,37 @@ function isPrimitive(v: unknown): boolean {
 }
 
 /**
- * Time spans on CPU threads (thread index, start and end ns), appended one at a time; subclasses
- * add columns. Capacity grows by half each time, so at most a third of it is unused.
+ * Rows of typed-array columns, appended one at a time; subclasses declare the columns and grow
+ * them in `resize` (with `grown`). Capacity grows by half each time, so at most a third is unused.
  */
-export class SpanTable {
+export abstract class Columns {
   length = 0;
+  private capacity = INITIAL_CAPACITY;
+
+  /** Index of a new row, growing the columns when they are full. */
+  protected nextRow(): number {
+    if (this.length === this.capacity) {
+      this.capacity = Math.ceil(this.capacity * 1.5) + 16;
+      this.resize(this.capacity);
+    }
+    return this.length++;
+  }
+
+  /** Grows every column to `capacity`. */
+  protected abstract resize(capacity: number): void;
+}
+
+/** Time spans on CPU threads (thread index, start and end ns); subclasses add columns. */
+export class SpanTable extends Columns {
   thread = new Int32Array(INITIAL_CAPACITY);
   start = new Float64Array(INITIAL_CAPACITY);
   end = new Float64Array(INITIAL_CAPACITY);
-  private capacity = INITIAL_CAPACITY;
   /** Span indices grouped by thread and sorted by start (see `byThread`), built on first use. */
   private sorted: ThreadOrder | null = null;
 
   /** Appends a span; returns its index. */
   addSpan(thread: number, start: number, end: number): number {
-    if (this.length === this.capacity) this.resize(Math.ceil(this.capacity * 1.5) + 16);
-    const i = this.length++;
+    const i = this.nextRow();
     this.thread[i] = thread;
     this.start[i] = start;
     this.end[i] = end;
@@ -93,9 +108,7 @@ export class SpanTable {
     return i;
   }
 
-  /** Grows every column to `capacity`; subclasses grow theirs too (with `grown`). */
   protected resize(capacity: number): void {
-    this.capacity = capacity;
     this.thread = grown(this.thread, capacity);
     this.start = grown(this.start, capacity);
     this.end = grown(this.end, capacity);

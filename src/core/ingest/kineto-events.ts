@@ -7,6 +7,7 @@
 import type { CopyKind, CpuCall, CpuRange, GpuOp, MemKind, MemorySample } from '../model';
 import { classifyCudaApi, isCommKernel } from '../model';
 import {
+  Columns,
   FlowPoints,
   INITIAL_CAPACITY,
   Interner,
@@ -34,14 +35,37 @@ export interface RawEvent {
 export class PyFrames extends SpanTable {
   readonly names = new Interner();
   name = new Int32Array(INITIAL_CAPACITY);
-  id = new Float64Array(INITIAL_CAPACITY);
-  parent = new Float64Array(INITIAL_CAPACITY);
+  /** `Python id` and parent id, -1 when absent or negative, `WIDE` when kept in `wide`. */
+  private id = new Int32Array(INITIAL_CAPACITY);
+  private parent = new Int32Array(INITIAL_CAPACITY);
+  /** Ids that are not 31-bit integers (none in real traces), by row * 2 (+ 1 for the parent). */
+  private readonly wide = new Map<number, number>();
 
   add(thread: number, start: number, end: number, name: string, id: number, parent: number): void {
     const i = this.addSpan(thread, start, end);
     this.name[i] = this.names.id(name);
-    this.id[i] = id;
-    this.parent[i] = parent;
+    this.id[i] = this.narrow(i * 2, id);
+    this.parent[i] = this.narrow(i * 2 + 1, parent);
+  }
+
+  /** `Python id` of row `i` (negative: none). */
+  idOf(i: number): number {
+    const v = this.id[i];
+    return v === WIDE ? (this.wide.get(i * 2) as number) : v;
+  }
+
+  /** `Python parent id` of row `i` (negative: none). */
+  parentOf(i: number): number {
+    const v = this.parent[i];
+    return v === WIDE ? (this.wide.get(i * 2 + 1) as number) : v;
+  }
+
+  private narrow(key: number, v: number): number {
+    // Only the sign of a negative id matters (-0 counts as 0, as it did as a Map key).
+    if (v < 0) return -1;
+    if (Number.isInteger(v) && v <= 0x7fffffff) return v;
+    this.wide.set(key, v);
+    return WIDE;
   }
 
   protected override resize(capacity: number): void {
@@ -52,8 +76,14 @@ export class PyFrames extends SpanTable {
   }
 }
 
-/** Operator events (cpu_op): their range, sequence number, direction and legacy call stack. */
-export class OpSpans extends SpanTable {
+/** Marks an id kept outside the Int32 columns. */
+const WIDE = -0x80000000;
+
+/**
+ * Operator events (cpu_op): their range (whose thread, start and end are the op's), sequence
+ * number, direction and legacy call stack.
+ */
+export class OpRows extends Columns {
   /** Distinct `Call stack` argument texts. */
   readonly callStacks = new Interner();
   /** Index into the sink's `ranges`. */
@@ -64,21 +94,15 @@ export class OpSpans extends SpanTable {
   /** Index into `callStacks`, -1 when the op has none. */
   callStack = new Int32Array(INITIAL_CAPACITY);
 
-  add(
-    thread: number,
-    start: number,
-    end: number,
-    op: { range: number; seq: number; backward: boolean; callStack: string },
-  ): void {
-    const i = this.addSpan(thread, start, end);
+  add(op: { range: number; seq: number; backward: boolean; callStack: string }): void {
+    const i = this.nextRow();
     this.range[i] = op.range;
     this.seq[i] = op.seq;
     this.backward[i] = op.backward ? 1 : 0;
     this.callStack[i] = op.callStack === '' ? -1 : this.callStacks.id(op.callStack);
   }
 
-  protected override resize(capacity: number): void {
-    super.resize(capacity);
+  protected resize(capacity: number): void {
     this.range = grown(this.range, capacity);
     this.seq = grown(this.seq, capacity);
     this.backward = grown(this.backward, capacity);
@@ -118,7 +142,7 @@ export class KinetoEventSink {
   /** CPU threads by `pid:tid`. */
   readonly threads = new ThreadKeys();
   readonly pyFrames = new PyFrames();
-  readonly ops = new OpSpans();
+  readonly ops = new OpRows();
   /** Exact-line markers; tag = index into `markerNames.values`. */
   readonly markers = new TaggedSpans();
   readonly markerNames = new Interner();
@@ -237,7 +261,7 @@ export class KinetoEventSink {
     // record_function ranges are told apart by the operator namespace.
     if (OP_CATS.has(cat) || (cat === '' && e.name.includes('::'))) {
       const range = this.range(e.name, 'op', thread, e, start, end);
-      this.ops.add(thread, start, end, {
+      this.ops.add({
         range,
         seq: num(args['Sequence number'], -1),
         backward:

@@ -143,7 +143,7 @@ function parentIndices(frames: PyFrames): Int32Array {
   let maxId = -1;
   let dense = true;
   for (let i = 0; i < n; i++) {
-    const id = frames.id[i];
+    const id = frames.idOf(i);
     if (id < 0) continue;
     if (!Number.isInteger(id)) dense = false;
     if (id > maxId) maxId = id;
@@ -152,16 +152,16 @@ function parentIndices(frames: PyFrames): Int32Array {
   const out = new Int32Array(n).fill(-1);
   if (dense) {
     const byId = new Int32Array(maxId + 1).fill(-1);
-    for (let i = 0; i < n; i++) if (frames.id[i] >= 0) byId[frames.id[i]] = i;
+    for (let i = 0; i < n; i++) if (frames.idOf(i) >= 0) byId[frames.idOf(i)] = i;
     for (let i = 0; i < n; i++) {
-      const p = frames.parent[i];
+      const p = frames.parentOf(i);
       if (p >= 0 && p <= maxId && Number.isInteger(p)) out[i] = byId[p];
     }
   } else {
     const byId = new Map<number, number>();
-    for (let i = 0; i < n; i++) if (frames.id[i] >= 0) byId.set(frames.id[i], i);
+    for (let i = 0; i < n; i++) if (frames.idOf(i) >= 0) byId.set(frames.idOf(i), i);
     for (let i = 0; i < n; i++)
-      if (frames.parent[i] >= 0) out[i] = byId.get(frames.parent[i]) ?? -1;
+      if (frames.parentOf(i) >= 0) out[i] = byId.get(frames.parentOf(i)) ?? -1;
   }
   return out;
 }
