@@ -15,21 +15,11 @@ import {
   type StatusResult,
 } from '../../src/shared/protocol';
 import { fixture, repoRoot } from '../unit/fixtures';
-
-/** What `activate()` returns (see src/extension/extension.ts). */
-interface GpuLensApi {
-  client(): Promise<{ sendRequest<R>(method: string, params?: unknown): Promise<R> }>;
-}
-
-async function api(): Promise<GpuLensApi> {
-  const ext = vscode.extensions.getExtension<GpuLensApi>('gpu-lens.gpu-lens');
-  assert.ok(ext, 'extension gpu-lens.gpu-lens is not installed in this host');
-  return ext.isActive ? ext.exports : await ext.activate();
-}
+import { gpuLens } from './helpers';
 
 describe('activation', () => {
   it('activates and exports the client API', async () => {
-    const exported = await api();
+    const exported = await gpuLens();
     assert.equal(typeof exported.client, 'function');
     assert.ok(vscode.extensions.getExtension('gpu-lens.gpu-lens')?.isActive);
   });
@@ -38,7 +28,7 @@ describe('activation', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
       version: string;
     };
-    const client = await (await api()).client();
+    const client = await (await gpuLens()).client();
     const status = await client.sendRequest<StatusResult>(StatusRequest);
     assert.equal(status.version, pkg.version);
     assert.match(status.sqlite, /\d+\.\d+/, 'server should report the SQLite library version');
@@ -55,7 +45,7 @@ describe('activation', () => {
     db.close();
     assert.ok(expected > 0, 'fixture should contain kernels');
 
-    const client = await (await api()).client();
+    const client = await (await gpuLens()).client();
     const params: OpenTraceParams = {
       path: trace,
       workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? path.dirname(trace),

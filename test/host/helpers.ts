@@ -1,4 +1,4 @@
-/** Helpers shared by the editor and capture host tests: the extension's API, polling, settings. */
+/** Helpers shared by the host tests: the extension's API, polling, settings. */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

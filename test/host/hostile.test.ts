@@ -8,7 +8,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as vscode from 'vscode';
 import {
   OpenTraceRequest,
   StatusRequest,
@@ -17,10 +16,7 @@ import {
   type StatusResult,
 } from '../../src/shared/protocol';
 import { generateCorpus } from '../hostile/corpus';
-
-interface GpuLensApi {
-  client(): Promise<{ sendRequest<R>(method: string, params?: unknown): Promise<R> }>;
-}
+import { gpuLens } from './helpers';
 
 /** A spread of the corpus: truncation, types, time, ids, names, encodings, bombs, SQLite, folders. */
 const PICKS = [
@@ -60,9 +56,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 describe('hostile traces', () => {
   it('every input gives a report or an error, and the server keeps answering', async function () {
     this.timeout(300_000);
-    const ext = vscode.extensions.getExtension<GpuLensApi>('gpu-lens.gpu-lens');
-    assert.ok(ext, 'extension gpu-lens.gpu-lens is not installed in this host');
-    const client = await (ext.isActive ? ext.exports : await ext.activate()).client();
+    const client = await (await gpuLens()).client();
     const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-lens-host-hostile-')));
     try {
       const corpus = generateCorpus(dir);
