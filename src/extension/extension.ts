@@ -7,6 +7,7 @@ import {
   ClearRequest,
   ReportRequest,
   SetBaselineRequest,
+  type ReportResult,
   type SetBaselineResult,
   SelectTraceRequest,
   StatusRequest,
@@ -97,31 +98,33 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
       await (await server.client()).sendRequest(ClearRequest);
       statusBar.hide();
     }),
-    vscode.commands.registerCommand('gpuLens.selectTrace', async () => {
+    // With a trace id (from a script or a test) the quick pick is skipped.
+    vscode.commands.registerCommand('gpuLens.selectTrace', async (traceId?: string) => {
       const client = await server.client();
       const status = await client.sendRequest<StatusResult>(StatusRequest);
       if (status.loaded.length === 0) {
         void vscode.window.showInformationMessage(
           'GPU Lens: no trace is loaded yet. Profile a file or open a trace.',
         );
-        return;
+        return false;
       }
-      const pick = await vscode.window.showQuickPick(
-        status.loaded.map((t) => ({
-          label: vscode.workspace.asRelativePath(t.path),
-          description: t.active ? 'active' : '',
-          id: t.id,
-        })),
-        { title: 'GPU Lens: show which trace?' },
-      );
-      if (!pick) return;
-      await client.sendRequest(SelectTraceRequest, { id: pick.id });
-      const shown = await client.sendRequest<{
-        path: string;
-        report: { summary: never };
-      } | null>(ReportRequest, { id: pick.id });
+      const id =
+        traceId ??
+        (
+          await vscode.window.showQuickPick(
+            status.loaded.map((t) => ({
+              label: vscode.workspace.asRelativePath(t.path),
+              description: t.active ? 'active' : '',
+              id: t.id,
+            })),
+            { title: 'GPU Lens: show which trace?' },
+          )
+        )?.id;
+      if (!id || !(await client.sendRequest<boolean>(SelectTraceRequest, { id }))) return false;
+      const shown = await client.sendRequest<ReportResult | null>(ReportRequest, { id });
       if (shown) statusBar.show(shown.path, shown.report);
       await panel.refresh();
+      return true;
     }),
   );
 
