@@ -90,7 +90,7 @@ async function report() {
       if (!a) continue;
       t = performance.now();
       const found = core.annotationsFor(rep, f, false).find((x) => x.line === a.line);
-      core.hoverMarkdown(rep, found, 'bench', false);
+      core.hoverMarkdown(rep, f, found, 'bench', false);
       hover.push(performance.now() - t);
     }
   }

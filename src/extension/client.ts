@@ -49,6 +49,17 @@ export class ServerHandle implements vscode.Disposable {
       documentSelector: [{ scheme: 'file', language: 'python' }],
       synchronize: { configurationSection: 'gpuLens' },
       outputChannelName: 'GPU Lens',
+      middleware: {
+        // Hovers link to the report through a command URI: trust that one command, nothing else.
+        provideHover: async (document, position, token, next) => {
+          const hover = await next(document, position, token);
+          for (const c of hover?.contents ?? []) {
+            if (c instanceof vscode.MarkdownString)
+              c.isTrusted = { enabledCommands: ['gpuLens.showReport'] };
+          }
+          return hover;
+        },
+      },
     };
     const client = new LanguageClient('gpuLens', 'GPU Lens', serverOptions, clientOptions);
     await client.start();

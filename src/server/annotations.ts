@@ -93,9 +93,23 @@ export function annotationsFor(
   return [...byLine.values()].sort((a, b) => a.line - b.line);
 }
 
-/** Hover Markdown for one line, or null when the report has nothing there. */
+/**
+ * A command link that opens the bottleneck report focused on a line. The client trusts hover
+ * Markdown for this one command only (src/extension/client.ts).
+ */
+export function reportLink(file: string, line: number): string {
+  // Parentheses would end the Markdown link target: encode them too.
+  const args = encodeURIComponent(JSON.stringify([{ file, line }])).replace(
+    /[()]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `[Show in the bottleneck report](command:gpuLens.showReport?${args})`;
+}
+
+/** Hover Markdown for one line of `file`. */
 export function hoverMarkdown(
   report: Report,
+  file: string,
   a: LineAnnotation,
   captureLabel: string,
   stale: boolean,
@@ -134,7 +148,7 @@ export function hoverMarkdown(
       );
     }
   }
-  out.push('', `_Capture: ${escapeMarkdown(captureLabel)}_`);
+  out.push('', `_Capture: ${escapeMarkdown(captureLabel)}_ · ${reportLink(file, a.line)}`);
   return out.join('\n');
 }
 

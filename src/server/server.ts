@@ -190,7 +190,10 @@ connection.onHover((params) => {
     ? `${hit.trace.capture.command} (${hit.trace.capture.startedAt})`
     : path.basename(hit.trace.path);
   return {
-    contents: { kind: 'markdown', value: hoverMarkdown(hit.trace.report, a, label, stale) },
+    contents: {
+      kind: 'markdown',
+      value: hoverMarkdown(hit.trace.report, hit.rel, a, label, stale),
+    },
   };
 });
 

@@ -121,6 +121,24 @@ describe('editor features on a real GPU trace', function () {
     assert.equal(Number(cell('Kernel launches')), hottest.kernelCount);
     const heading = `**GPU Lens** · ${escapeMarkdown(hottest.function)}\n`;
     assert.ok(text.startsWith(heading), text.split('\n')[0]);
+    // It links to the report at this line, and only that command is trusted.
+    const link = /\(command:gpuLens\.showReport\?([^)]+)\)/.exec(text);
+    assert.ok(link, 'the hover links to the report');
+    assert.deepEqual(JSON.parse(decodeURIComponent(link[1])), [
+      { file: vscode.workspace.asRelativePath(uri, false), line: hottest.line },
+    ]);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      uri,
+      new vscode.Position(hottest.line - 1, 2),
+    );
+    const md = hovers
+      .flatMap((h) => h.contents)
+      .find(
+        (c): c is vscode.MarkdownString =>
+          c instanceof vscode.MarkdownString && c.value.includes('GPU Lens'),
+      );
+    assert.deepEqual(md?.isTrusted, { enabledCommands: ['gpuLens.showReport'] });
   });
 
   it('no hover and no CodeLens on a recorded def line without GPU time', async () => {

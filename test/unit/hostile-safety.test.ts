@@ -105,10 +105,14 @@ void test('safety: trace strings are escaped in Markdown and in hovers', () => {
     })),
   } as unknown as Report;
   const [a] = annotationsFor(report, 'model.py', false);
-  const md = hoverMarkdown(report, a, HOSTILE[1], false);
+  const md = hoverMarkdown(report, 'model.py', a, HOSTILE[1], false);
   assert.doesNotMatch(md, /(^|[^\\])<(script|\/?[a-z])/i);
   assert.doesNotMatch(md, /(^|[^\\])\[x(\\\])?\]\(/);
   assert.doesNotMatch(md, /[\u0000-\u0008\u000b-\u001f\u007f]/);
+  // The one link is GPU Lens's own, to the report: a file name cannot end its target early.
+  assert.equal((md.match(/(^|[^\\])\]\(/g) ?? []).length, 1);
+  const link = hoverMarkdown(report, 'a (b).py', a, 'x', false).match(/\]\(command:[^)]*\)/);
+  assert.ok(link, 'the report link survives parentheses in the file name');
   // Table rows stay rows: no trace string opens a line of its own.
   for (const line of md.split('\n')) assert.ok(!/^(#|- )/.test(line), line);
 });
