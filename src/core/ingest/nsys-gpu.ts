@@ -12,7 +12,7 @@ import {
   type GpuOp,
   type MemKind,
 } from '../model';
-import { pidOf, processKey, tidOf, type NsysDb } from './nsys-db';
+import { pidOf, processKey, tidOf, type NsysDb, type RawRow } from './nsys-db';
 
 /** Running min/max over every event read, for the profile span. */
 export interface Span {
@@ -155,6 +155,41 @@ export function readRuntimeCalls(
   return linker;
 }
 
+/** The columns every GPU operation table starts with, in the order `launchedOp` reads them. */
+const OP_COLUMNS = ['start', 'end', 'deviceId', 'streamId', 'correlationId', 'globalPid'];
+
+/**
+ * A GPU operation from a row that starts with OP_COLUMNS, linked to the runtime call that
+ * launched it (by correlationId within its process) and taking that call's stack.
+ */
+function launchedOp(
+  row: RawRow,
+  kind: GpuOp['kind'],
+  name: string,
+  isComm: boolean,
+  linker: LaunchLinker,
+  calls: readonly CpuCall[],
+  rank: number,
+): GpuOp {
+  const gpid = row[5] as number | null;
+  const launchIndex = linker.find(
+    (row[4] as number | null) ?? 0,
+    gpid === null ? null : processKey(gpid),
+  );
+  return {
+    kind,
+    name,
+    startNs: row[0] as number,
+    endNs: row[1] as number,
+    deviceId: (row[2] as number | null) ?? 0,
+    streamId: (row[3] as number | null) ?? 0,
+    rank,
+    launchIndex,
+    stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
+    isComm,
+  };
+}
+
 /** Reads kernels; the name is demangledName, falling back to shortName. */
 export function readKernels(
   ndb: NsysDb,
@@ -168,42 +203,15 @@ export function readKernels(
   const table = 'CUPTI_ACTIVITY_KIND_KERNEL';
   if (!ndb.has(table)) return;
   const commById: (boolean | undefined)[] = [];
-  const cols = [
-    'start',
-    'end',
-    'deviceId',
-    'streamId',
-    'correlationId',
-    'globalPid',
-    'demangledName',
-    'shortName',
-  ];
-  for (const page of ndb.pages(table, cols))
+  for (const page of ndb.pages(table, [...OP_COLUMNS, 'demangledName', 'shortName']))
     for (const row of page) {
-      const start = row[0] as number;
-      const end = row[1] as number;
       const nameId = (row[6] ?? row[7]) as number | null;
       const name = nameId === null ? '' : (strings[nameId] ?? '');
       let isComm = nameId === null ? false : commById[nameId];
       if (isComm === undefined) commById[nameId as number] = isComm = isCommKernel(name);
-      const gpid = row[5] as number | null;
-      const launchIndex = linker.find(
-        (row[4] as number | null) ?? 0,
-        gpid === null ? null : processKey(gpid),
-      );
-      ops.push({
-        kind: 'kernel',
-        name,
-        startNs: start,
-        endNs: end,
-        deviceId: (row[2] as number | null) ?? 0,
-        streamId: (row[3] as number | null) ?? 0,
-        rank,
-        launchIndex,
-        stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
-        isComm,
-      });
-      widen(span, start, end);
+      const op = launchedOp(row, 'kernel', name, isComm, linker, calls, rank);
+      ops.push(op);
+      widen(span, op.startNs, op.endNs);
     }
 }
 
@@ -245,7 +253,7 @@ export function readCopies(
   ops: GpuOp[],
   span: Span,
 ): void {
-  const base = ['start', 'end', 'deviceId', 'streamId', 'correlationId', 'globalPid', 'bytes'];
+  const base = [...OP_COLUMNS, 'bytes'];
   const tables = [
     {
       table: 'CUPTI_ACTIVITY_KIND_MEMCPY',
@@ -258,26 +266,16 @@ export function readCopies(
     if (!ndb.has(table)) continue;
     for (const page of ndb.pages(table, [...base, ...extra]))
       for (const row of page) {
-        const start = row[0] as number;
-        const end = row[1] as number;
-        const gpid = row[5] as number | null;
-        const launchIndex = linker.find(
-          (row[4] as number | null) ?? 0,
-          gpid === null ? null : processKey(gpid),
-        );
-        const op: GpuOp = {
-          kind: memcpy ? 'memcpy' : 'memset',
-          name: 'Memset',
-          startNs: start,
-          endNs: end,
-          deviceId: (row[2] as number | null) ?? 0,
-          streamId: (row[3] as number | null) ?? 0,
+        const op = launchedOp(
+          row,
+          memcpy ? 'memcpy' : 'memset',
+          'Memset',
+          false,
+          linker,
+          calls,
           rank,
-          launchIndex,
-          stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
-          isComm: false,
-          bytes: (row[6] as number | null) ?? 0,
-        };
+        );
+        op.bytes = (row[6] as number | null) ?? 0;
         if (memcpy) {
           const copy = (row[7] as number | null) ?? 0;
           op.name = `Memcpy ${COPY_NAMES[copy] ?? 'Unknown'}`;
@@ -288,7 +286,7 @@ export function readCopies(
           op.dstKind = memKind(row[7]);
         }
         ops.push(op);
-        widen(span, start, end);
+        widen(span, op.startNs, op.endNs);
       }
   }
 }
