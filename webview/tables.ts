@@ -8,6 +8,18 @@ import { type Column, VirtualTable } from './virtual-table';
 const count = (n: number) => n.toLocaleString('en-US');
 const share = (ns: number, of: number) => (of > 0 ? formatPct((100 * ns) / of) : '—');
 
+/** A text column sorted by its own text; `more` adds clipping or a tooltip. */
+function textColumn<T>(
+  key: string,
+  label: string,
+  width: string,
+  get: (r: T) => string,
+  more?: Pick<Column<T>, 'clipStart' | 'title'>,
+): Column<T> {
+  return { key, label, width, text: get, sortValue: get, ...more };
+}
+
+/** A duration column: formatted time, exact nanoseconds in the tooltip. */
 function nsColumn<T>(key: string, label: string, get: (r: T) => number): Column<T> {
   return {
     key,
@@ -17,6 +29,23 @@ function nsColumn<T>(key: string, label: string, get: (r: T) => number): Column<
     text: (r) => formatNs(get(r)),
     sortValue: get,
     title: (r) => `${count(get(r))} ns`,
+  };
+}
+
+/** A count column (thousands separated). */
+function countColumn<T>(key: string, label: string, get: (r: T) => number): Column<T> {
+  return { key, label, width: '70px', numeric: true, text: (r) => count(get(r)), sortValue: get };
+}
+
+/** The `share` column: a row's time as a percentage of `of`, sorted by that time. */
+function shareColumn<T>(label: string, get: (r: T) => number, of: number): Column<T> {
+  return {
+    key: 'share',
+    label,
+    width: '70px',
+    numeric: true,
+    text: (r) => share(get(r), of),
+    sortValue: get,
   };
 }
 
@@ -36,54 +65,16 @@ export function linesTable(
     filterText: (l) => `${refLabel(l)} ${l.function}`,
     onActivate: reveal,
     columns: [
-      {
-        key: 'line',
-        label: 'Line',
-        width: 'minmax(280px, 3fr)',
-        clipStart: true,
-        text: refLabel,
-        sortValue: refLabel,
-      },
-      {
-        key: 'function',
-        label: 'Function',
-        width: 'minmax(100px, 1fr)',
-        text: (l) => l.function,
-        sortValue: (l) => l.function,
-      },
+      textColumn('line', 'Line', 'minmax(280px, 3fr)', refLabel, { clipStart: true }),
+      textColumn('function', 'Function', 'minmax(100px, 1fr)', (l) => l.function),
       nsColumn('self', 'Self', (l) => l.selfNs),
       nsColumn('total', 'Total', (l) => l.totalNs),
-      {
-        key: 'share',
-        label: '% busy',
-        width: '70px',
-        numeric: true,
-        text: (l) => share(l.selfNs, busy),
-        sortValue: (l) => l.selfNs,
-      },
-      {
-        key: 'kernels',
-        label: 'Kernels',
-        width: '70px',
-        numeric: true,
-        text: (l) => count(l.kernelCount),
-        sortValue: (l) => l.kernelCount,
-      },
-      {
-        key: 'precision',
-        label: 'Precision',
-        width: '80px',
-        text: (l) => l.precision,
-        sortValue: (l) => l.precision,
-      },
-      {
-        key: 'top',
-        label: 'Top kernel',
-        width: 'minmax(160px, 2fr)',
-        text: (l) => l.topKernels[0]?.name ?? '',
-        sortValue: (l) => l.topKernels[0]?.name ?? '',
+      shareColumn('% busy', (l) => l.selfNs, busy),
+      countColumn('kernels', 'Kernels', (l) => l.kernelCount),
+      textColumn('precision', 'Precision', '80px', (l) => l.precision),
+      textColumn('top', 'Top kernel', 'minmax(160px, 2fr)', (l) => l.topKernels[0]?.name ?? '', {
         title: (l) => l.topKernels.map((k) => `${formatNs(k.ns)}  ${k.name}`).join('\n'),
-      },
+      }),
     ],
   });
 }
@@ -99,30 +90,10 @@ export function kernelsTable(report: Report, store: StateStore): VirtualTable<Ke
     defaultSort: { key: 'total', dir: 'desc' },
     filterText: (k) => k.name,
     columns: [
-      {
-        key: 'name',
-        label: 'Kernel',
-        width: 'minmax(240px, 1fr)',
-        text: (k) => k.name,
-        sortValue: (k) => k.name,
-      },
-      {
-        key: 'count',
-        label: 'Count',
-        width: '70px',
-        numeric: true,
-        text: (k) => count(k.count),
-        sortValue: (k) => k.count,
-      },
+      textColumn('name', 'Kernel', 'minmax(240px, 1fr)', (k) => k.name),
+      countColumn('count', 'Count', (k) => k.count),
       nsColumn('total', 'Total', (k) => k.totalNs),
-      {
-        key: 'share',
-        label: '% kernel',
-        width: '70px',
-        numeric: true,
-        text: (k) => share(k.totalNs, kernelNs),
-        sortValue: (k) => k.totalNs,
-      },
+      shareColumn('% kernel', (k) => k.totalNs, kernelNs),
       nsColumn('avg', 'Avg', (k) => k.avgNs),
       nsColumn('min', 'Min', (k) => k.minNs),
       nsColumn('max', 'Max', (k) => k.maxNs),
@@ -151,31 +122,13 @@ export function rangesTable(
     filterText: (r) => `${r.name} ${where(r)}`,
     onActivate: (r) => r.location && reveal(r.location),
     columns: [
-      {
-        key: 'name',
-        label: 'Range',
-        width: 'minmax(200px, 1fr)',
-        text: (r) => r.name,
-        sortValue: (r) => r.name,
-      },
-      {
-        key: 'count',
-        label: 'Count',
-        width: '70px',
-        numeric: true,
-        text: (r) => count(r.count),
-        sortValue: (r) => r.count,
-      },
+      textColumn('name', 'Range', 'minmax(200px, 1fr)', (r) => r.name),
+      countColumn('count', 'Count', (r) => r.count),
       nsColumn('wall', 'Wall', (r) => r.wallNs),
       nsColumn('gpu', 'GPU', (r) => r.gpuNs),
-      {
-        key: 'location',
-        label: 'Call site',
-        width: 'minmax(160px, 1fr)',
-        text: where,
-        sortValue: where,
+      textColumn('location', 'Call site', 'minmax(160px, 1fr)', where, {
         title: (r) => (r.ambiguous ?? []).map(refLabel).join('\n') || where(r),
-      },
+      }),
     ],
   });
 }
