@@ -6,7 +6,7 @@
  * `torch.cuda.nvtx.range_push("x")`, `record_function("x")`, f-strings like `f"step_{i}"` …). A
  * name found at several call sites is reported as ambiguous rather than guessed.
  */
-import type { Profile } from './model';
+import type { CpuCall, Profile } from './model';
 import type { RangeStat, SourceRef } from './report-types';
 import type { StackResolver } from './attribute';
 
@@ -117,42 +117,58 @@ export function rangeStats(profile: Profile, locations: RangeLocations): RangeSt
     if (!s.location && locations.sites[i]) s.location = locations.sites[i];
   });
 
-  // Sweep per thread: range starts/ends and launches in time order; an active set of ranges.
-  type Ev = { t: number; kind: 0 | 1 | 2; idx: number }; // 0 end, 1 start, 2 launch
-  const byThread = new Map<string, Ev[]>();
-  const push = (key: string, ev: Ev) => {
-    const list = byThread.get(key);
-    if (list) list.push(ev);
-    else byThread.set(key, [ev]);
-  };
+  // Sweep per thread: range starts/ends in time order with that thread's launches merged in; an
+  // active set of ranges. Launches are kept as op indexes plus a start-time column rather than an
+  // event object each (a 1 M-kernel export has a million of them).
+  type Ev = { t: number; kind: 0 | 1; idx: number }; // 0 end, 1 start
+  const byThread = new Map<string, { evs: Ev[]; launches: number[] }>();
   profile.ranges.forEach((r, i) => {
     if (r.kind === 'op') return;
     const key = `${r.rank}:${r.pid}:${r.tid}`;
-    push(key, { t: r.startNs, kind: 1, idx: i });
-    push(key, { t: r.endNs, kind: 0, idx: i });
+    let th = byThread.get(key);
+    if (!th) byThread.set(key, (th = { evs: [], launches: [] }));
+    th.evs.push({ t: r.startNs, kind: 1, idx: i }, { t: r.endNs, kind: 0, idx: i });
   });
+  if (byThread.size === 0) return sortStats(stats);
+  const launchNs = new Float64Array(profile.gpuOps.length);
+  // Consecutive ops mostly come from the same thread: reuse its lookup instead of a key string each.
+  let last: CpuCall | null = null;
+  let lastLaunches: number[] | undefined;
   profile.gpuOps.forEach((op, i) => {
     if (op.launchIndex < 0) return;
     const c = profile.cpuCalls[op.launchIndex];
-    const key = `${c.rank}:${c.pid}:${c.tid}`;
-    if (byThread.has(key)) push(key, { t: c.startNs, kind: 2, idx: i });
+    if (!last || c.tid !== last.tid || c.pid !== last.pid || c.rank !== last.rank) {
+      last = c;
+      lastLaunches = byThread.get(`${c.rank}:${c.pid}:${c.tid}`)?.launches;
+    }
+    if (!lastLaunches) return;
+    launchNs[i] = c.startNs;
+    lastLaunches.push(i);
   });
   const active = new Set<number>();
   const names = new Set<string>();
-  for (const evs of byThread.values()) {
-    // At equal times: starts before launches before ends, so a launch at a range's edge is inside.
-    evs.sort((a, b) => a.t - b.t || (a.kind === 0 ? 3 : a.kind) - (b.kind === 0 ? 3 : b.kind));
+  for (const { evs, launches } of byThread.values()) {
+    evs.sort((a, b) => a.t - b.t || b.kind - a.kind); // starts before ends at equal times
+    launches.sort((a, b) => launchNs[a] - launchNs[b]);
     active.clear();
-    for (const ev of evs) {
-      if (ev.kind === 1) active.add(ev.idx);
-      else if (ev.kind === 0) active.delete(ev.idx);
-      else {
-        const op = profile.gpuOps[ev.idx];
-        names.clear();
-        for (const ri of active) names.add(profile.ranges[ri].name);
-        for (const n of names) stats.get(n)!.gpuNs += op.endNs - op.startNs;
+    let e = 0;
+    for (const opIndex of launches) {
+      // At equal times: starts before launches before ends, so a launch at a range's edge is inside.
+      const t = launchNs[opIndex];
+      for (; e < evs.length && (evs[e].t < t || (evs[e].t === t && evs[e].kind === 1)); e++) {
+        if (evs[e].kind === 1) active.add(evs[e].idx);
+        else active.delete(evs[e].idx);
       }
+      if (active.size === 0) continue;
+      const op = profile.gpuOps[opIndex];
+      names.clear();
+      for (const ri of active) names.add(profile.ranges[ri].name);
+      for (const n of names) stats.get(n)!.gpuNs += op.endNs - op.startNs;
     }
   }
+  return sortStats(stats);
+}
+
+function sortStats(stats: Map<string, RangeStat>): RangeStat[] {
   return [...stats.values()].sort((a, b) => b.gpuNs - a.gpuNs || b.wallNs - a.wallNs);
 }

@@ -21,6 +21,7 @@ export interface DeviceTimeline {
  */
 const timelineMemo = new WeakMap<readonly GpuOp[], { n: number; value: DeviceTimeline[] }>();
 const threadMemo = new WeakMap<readonly CpuCall[], { n: number; value: Map<string, CpuCall[]> }>();
+const rankBusyMemo = new WeakMap<readonly GpuOp[], { n: number; value: Map<number, Interval[]> }>();
 
 /**
  * Groups GPU ops (kernels, copies, memsets) per (rank, device) and merges their intervals. The
@@ -61,15 +62,26 @@ function computeDeviceTimelines(profile: Profile): DeviceTimeline[] {
   return out.sort((a, b) => a.rank - b.rank || a.deviceId - b.deviceId);
 }
 
-/** Union of all devices' busy intervals per rank (the rank's GPUs are busy when any of them is). */
+/**
+ * Union of all devices' busy intervals per rank (the rank's GPUs are busy when any of them is).
+ * Memoized per profile like deviceTimelines: treat the result as read-only.
+ */
 export function rankBusy(profile: Profile): Map<number, Interval[]> {
+  const memo = rankBusyMemo.get(profile.gpuOps);
+  if (memo && memo.n === profile.gpuOps.length) return memo.value;
+  const value = computeRankBusy(profile);
+  rankBusyMemo.set(profile.gpuOps, { n: profile.gpuOps.length, value });
+  return value;
+}
+
+function computeRankBusy(profile: Profile): Map<number, Interval[]> {
+  const byDevices = new Map<number, Interval[][]>();
+  for (const tl of deviceTimelines(profile)) pushTo(byDevices, tl.rank, tl.busy);
   const byRank = new Map<number, Interval[]>();
-  for (const tl of deviceTimelines(profile)) {
-    const list = byRank.get(tl.rank);
-    if (list) for (const b of tl.busy) list.push(b);
-    else byRank.set(tl.rank, [...tl.busy]);
+  for (const [rank, lists] of byDevices) {
+    // One device: its busy list is already a merged union (unionIntervals would copy it as is).
+    byRank.set(rank, lists.length === 1 ? lists[0] : unionIntervals(lists.flat()));
   }
-  for (const [rank, list] of byRank) byRank.set(rank, unionIntervals(list));
   return byRank;
 }
 

@@ -28,7 +28,9 @@ export const ncclOverhead: Rule = (profile, ctx) => {
         costs.push({ stackId: op.stackId, ns: op.endNs - op.startNs });
       } else compute.push(op);
     }
-    // Exposed communication: comm time during which no compute kernel ran on this device.
+    // Exposed communication: comm time during which no compute kernel ran on this device (none
+    // without comm kernels: skipping the unions there saves two passes over every kernel).
+    if (comm.length === 0) continue;
     const both = busyNs([...unionIntervals(comm), ...unionIntervals(compute)]);
     exposedNs += both - busyNs(compute);
   }
