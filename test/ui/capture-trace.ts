@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Session } from './session';
 
 interface HistoryEntry {
   tool: string;
@@ -12,8 +13,20 @@ interface HistoryEntry {
   tracePath: string | null;
 }
 
+/**
+ * Waits (up to two minutes, a screenshot on timeout) for a torch capture started after `since`
+ * (ms epoch) to succeed; returns its trace path.
+ */
+export function waitForTorchCapture(s: Session, folder: string, since: number): Promise<string> {
+  return s.until(
+    'the capture to finish',
+    () => Promise.resolve(newestTorchCapture(folder, since)),
+    120_000,
+  );
+}
+
 /** The newest successful torch capture started after `since` (ms epoch), if any. */
-export function newestTorchCapture(folder: string, since: number): string | undefined {
+function newestTorchCapture(folder: string, since: number): string | undefined {
   let captures: HistoryEntry[] = [];
   try {
     captures = (

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { lineOf, markersPerLine, newestTorchCapture } from './capture-trace';
+import { lineOf, markersPerLine, waitForTorchCapture } from './capture-trace';
 import { Session } from './session';
 
 const SCRIPT = 'torch_mlp.py';
@@ -23,11 +23,7 @@ void test('hovering a profiled line shows its GPU or CPU operator time', async (
   const since = Date.now() - 1_000;
   await s.openFile(SCRIPT);
   await s.runCommand('GPU Lens: Profile with torch.profiler');
-  const trace = await s.until(
-    'the capture to finish',
-    () => Promise.resolve(newestTorchCapture(folder, since)),
-    120_000,
-  );
+  const trace = await waitForTorchCapture(s, folder, since);
   const line = lineOf(path.join(folder, SCRIPT), 'torch.matmul(');
   const markers = markersPerLine(trace, SCRIPT).get(line) ?? 0;
   assert.ok(markers > 0, `the launcher should mark line ${line}`);

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { markersPerLine, newestTorchCapture } from './capture-trace';
+import { markersPerLine, waitForTorchCapture } from './capture-trace';
 import { Session } from './session';
 
 const SCRIPT = 'torch_mlp.py';
@@ -37,11 +37,7 @@ void test('right-click → Profile with torch.profiler puts CodeLenses on the sc
   });
   await item.first().click();
   // The trace must come from this capture: wait for its history entry, then for the lenses.
-  const trace = await s.until(
-    'the capture to finish',
-    () => Promise.resolve(newestTorchCapture(folder, since)),
-    120_000,
-  );
+  const trace = await waitForTorchCapture(s, folder, since);
   const expected = markersPerLine(trace, SCRIPT);
   assert.ok(expected.size > 0, 'the launcher should record exact lines of the script');
   await s.openFile(SCRIPT); // the report panel may have taken the focus
