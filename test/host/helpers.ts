@@ -12,30 +12,8 @@ export async function gpuLens(): Promise<GpuLensApi> {
   return ext.isActive ? ext.exports : await ext.activate();
 }
 
-/** Polls `fn` until it returns something other than undefined/false; throws after `timeoutMs`. */
-export async function poll<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Polling, shared with the UI tests. */
+export { poll } from '../poll';
 
 /** The (single) workspace folder the host tests run in: test/workspace. */
 export function workspaceFolder(): vscode.WorkspaceFolder {

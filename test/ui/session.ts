@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext, FrameLocator, Locator, Page } from 'playwright-core';
+import { poll } from '../poll';
 
 /** Repository root (this file is bundled to out/test/ui/). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -40,29 +41,6 @@ export interface Harness {
 export async function harness(): Promise<Harness> {
   const href = pathToFileURL(path.join(repoRoot, 'scripts', 'code-server.mjs')).href;
   return (await import(href)) as Harness;
-}
-
-/** Polls `fn` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function poll<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? ` (last error: ${last.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** One browser window on a workbench. */
