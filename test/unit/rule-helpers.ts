@@ -48,17 +48,16 @@ export function workspaceWith(files: string[]): string {
 
 /** Runs SQL over a shared nsys fixture. */
 export function sql<T>(name: string, query: string): T[] {
-  const db = new Database(fixture('nsys', name), { readonly: true });
-  try {
-    return db.prepare(query).all() as T[];
-  } finally {
-    db.close();
-  }
+  return sqlOver<T>(fixture('nsys', name), query);
 }
 
 /** Runs SQL over one of our scenario captures. */
 export function scenarioSql<T>(name: string, query: string): T[] {
-  const db = new Database(ownFixture('scenarios', name), { readonly: true });
+  return sqlOver<T>(ownFixture('scenarios', name), query);
+}
+
+function sqlOver<T>(file: string, query: string): T[] {
+  const db = new Database(file, { readonly: true });
   try {
     return db.prepare(query).all() as T[];
   } finally {
