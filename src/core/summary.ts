@@ -16,7 +16,10 @@ function timelinesInOpOrder(profile: Profile): DeviceTimeline[] {
     ids.set(tl.deviceId, tl);
   }
   const out: DeviceTimeline[] = [];
-  for (const op of profile.gpuOps) {
+  const total = deviceTimelines(profile).length;
+  // Stops at the last device's first op (the first op of all for a single GPU), not at the end.
+  for (let i = 0; i < profile.gpuOps.length && out.length < total; i++) {
+    const op = profile.gpuOps[i];
     const ids = byDevice.get(op.rank) as Map<number, DeviceTimeline | null>;
     const tl = ids.get(op.deviceId);
     if (!tl) continue;

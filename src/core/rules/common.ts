@@ -37,11 +37,18 @@ export function deviceTimelines(profile: Profile): DeviceTimeline[] {
 
 function computeDeviceTimelines(profile: Profile): DeviceTimeline[] {
   const groups = new Map<string, GpuOp[]>();
+  // Consecutive ops are mostly on the same device: reuse its list instead of a key string per op.
+  let last: GpuOp | null = null;
+  let list: GpuOp[] = [];
   for (const op of profile.gpuOps) {
-    const key = `${op.rank}:${op.deviceId}`;
-    const list = groups.get(key);
-    if (list) list.push(op);
-    else groups.set(key, [op]);
+    if (!last || op.deviceId !== last.deviceId || op.rank !== last.rank) {
+      const key = `${op.rank}:${op.deviceId}`;
+      const found = groups.get(key);
+      if (found) list = found;
+      else groups.set(key, (list = []));
+      last = op;
+    }
+    list.push(op);
   }
   const out: DeviceTimeline[] = [];
   for (const ops of groups.values()) {
@@ -179,11 +186,18 @@ export function callsByThread(calls: readonly CpuCall[]): Map<string, CpuCall[]>
 
 function groupCallsByThread(calls: readonly CpuCall[]): Map<string, CpuCall[]> {
   const map = new Map<string, CpuCall[]>();
+  // Consecutive calls are mostly on the same thread: reuse its list instead of a key string each.
+  let last: CpuCall | null = null;
+  let list: CpuCall[] = [];
   for (const c of calls) {
-    const key = threadKey(c);
-    const list = map.get(key);
-    if (list) list.push(c);
-    else map.set(key, [c]);
+    if (!last || c.tid !== last.tid || c.pid !== last.pid || c.rank !== last.rank) {
+      const key = threadKey(c);
+      const found = map.get(key);
+      if (found) list = found;
+      else map.set(key, (list = []));
+      last = c;
+    }
+    list.push(c);
   }
   for (const list of map.values()) list.sort((a, b) => a.startNs - b.startNs);
   return map;

@@ -16,15 +16,16 @@ export function isBlockingSync(c: CpuCall): boolean {
 
 export const hostSync: Rule = (profile, ctx) => {
   const copySyncs = syncCopyCalls(profile).syncIndexes;
-  const syncs = profile.cpuCalls
-    .map((c, i) => ({ c, i }))
-    .filter(({ c, i }) => isBlockingSync(c) && !copySyncs.has(i));
+  const syncs: CpuCall[] = [];
+  profile.cpuCalls.forEach((c, i) => {
+    if (isBlockingSync(c) && !copySyncs.has(i)) syncs.push(c);
+  });
   if (syncs.length === 0) return [];
   const busy = rankBusy(profile);
   let blockedNs = 0;
   let drainNs = 0;
   const costs: LocatedCost[] = [];
-  for (const { c } of syncs) {
+  for (const c of syncs) {
     blockedNs += c.endNs - c.startNs;
     const drain = idleAfter(busy.get(c.rank) ?? [], c.endNs);
     drainNs += drain;
@@ -32,9 +33,7 @@ export const hostSync: Rule = (profile, ctx) => {
   }
   // A sync that returned while the GPU was still busy cost nothing: fire on the drained idle time.
   if (drainNs < ctx.thresholds.minGapNs) return [];
-  const names = [...new Set(syncs.map(({ c }) => c.name.replace(/_v\d+$/, '')))]
-    .slice(0, 4)
-    .join(', ');
+  const names = [...new Set(syncs.map((c) => c.name.replace(/_v\d+$/, '')))].slice(0, 4).join(', ');
   return [
     {
       rule: 'host-sync',

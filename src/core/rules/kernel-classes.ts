@@ -8,6 +8,7 @@
  * per launch was a visible share of a large report. Bounded against traces of unique names.
  */
 const gemmByName = new Map<string, boolean>();
+const memoryBoundByName = new Map<string, boolean>();
 const MAX_CACHED_NAMES = 100_000;
 
 /** Matrix-multiply kernels (compute-bound at large shapes). GEMV is excluded: it is memory-bound. */
@@ -28,7 +29,14 @@ export function isGemmKernel(name: string): boolean {
  */
 export function isMemoryBoundKernel(name: string): boolean {
   if (isGemmKernel(name)) return false;
-  return /gemv|split_?kv|splitkv|flash_?decod|paged_?attention|decode|rms_?norm|layer_?norm|elementwise|vectorized|reduce|copy|cat_|index|gather|scatter|embedding|rotary|softmax|fill|unrolled/i.test(
-    name,
-  );
+  let hit = memoryBoundByName.get(name);
+  if (hit === undefined) {
+    hit =
+      /gemv|split_?kv|splitkv|flash_?decod|paged_?attention|decode|rms_?norm|layer_?norm|elementwise|vectorized|reduce|copy|cat_|index|gather|scatter|embedding|rotary|softmax|fill|unrolled/i.test(
+        name,
+      );
+    if (memoryBoundByName.size >= MAX_CACHED_NAMES) memoryBoundByName.clear();
+    memoryBoundByName.set(name, hit);
+  }
+  return hit;
 }

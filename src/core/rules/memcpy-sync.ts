@@ -21,8 +21,25 @@ export interface SyncCopy {
   blockedNs: number;
 }
 
-/** Blocking copies, and the indexes of the synchronize calls that belong to them. */
-export function syncCopyCalls(profile: Profile): { copies: SyncCopy[]; syncIndexes: Set<number> } {
+type SyncCopies = { copies: SyncCopy[]; syncIndexes: Set<number> };
+
+/** memcpy-sync and host-sync both ask: computed once per profile (sizes checked like the others). */
+const syncCopyMemo = new WeakMap<Profile, { key: string; value: SyncCopies }>();
+
+/**
+ * Blocking copies, and the indexes of the synchronize calls that belong to them. Memoized per
+ * profile: treat the result as read-only.
+ */
+export function syncCopyCalls(profile: Profile): SyncCopies {
+  const key = `${profile.cpuCalls.length}:${profile.gpuOps.length}`;
+  const memo = syncCopyMemo.get(profile);
+  if (memo?.key === key) return memo.value;
+  const value = computeSyncCopies(profile);
+  syncCopyMemo.set(profile, { key, value });
+  return value;
+}
+
+function computeSyncCopies(profile: Profile): SyncCopies {
   const opByCall = new Map<number, GpuOp>();
   for (const op of profile.gpuOps)
     if (op.kind === 'memcpy' && op.launchIndex >= 0) opByCall.set(op.launchIndex, op);
