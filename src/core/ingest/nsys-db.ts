@@ -116,10 +116,7 @@ export class NsysDb {
       range = this.db
         .prepare(`SELECT ${select} FROM "${table}" WHERE rowid > ? AND rowid <= ?${cond}`)
         .raw();
-      bounds = this.db
-        .prepare(`SELECT min(rowid), max(rowid) FROM "${table}"`)
-        .raw()
-        .get() as typeof bounds;
+      bounds = this.rowidBounds(table);
     } catch {
       // A table without rowid (none known in nsys exports): one plain query.
       yield this.db
@@ -143,6 +140,30 @@ export class NsysDb {
         if (next === null) return;
         lo = next - 1;
       }
+    }
+  }
+
+  /**
+   * Smallest and largest rowid of `table` (nulls when empty). Two queries: SQLite answers a lone
+   * min() or max() from the b-tree's edge, but `SELECT min(rowid), max(rowid)` scans every row.
+   */
+  rowidBounds(table: string): [number | null, number | null] {
+    const edge = (fn: string) =>
+      this.db.prepare(`SELECT ${fn}(rowid) FROM "${table}"`).pluck().get() as number | null;
+    return [edge('min'), edge('max')];
+  }
+
+  /**
+   * max - min rowid + 1: the row count when no rows were deleted (nsys deletes none), for sizing
+   * tables ahead. 0 when the table is empty or missing, or has no rowids.
+   */
+  rowidSpan(table: string): number {
+    if (!this.has(table)) return 0;
+    try {
+      const [min, max] = this.rowidBounds(table);
+      return min === null || max === null ? 0 : max - min + 1;
+    } catch {
+      return 0;
     }
   }
 

@@ -32,13 +32,24 @@ export function widen(span: Span, start: number, end: number): void {
  * map keyed by "process:correlation" takes the ids that two processes share.
  */
 export class LaunchLinker {
-  private keys = new Uint32Array(1 << 16);
+  private keys: Uint32Array;
   /** call index + 1, 0 for an empty slot, -1 for an id shared by several processes. */
-  private values = new Int32Array(1 << 16);
+  private values: Int32Array;
   private size = 0;
   private readonly overflow = new Map<string, number>();
   /** Process key of each call, indexed like Profile.cpuCalls (runtime calls are read first). */
   private readonly procOfCall: number[] = [];
+
+  /**
+   * `expected`: about how many calls will be added. The table starts large enough to hold them
+   * without growing (each growth rehashes every id), capped so that a bogus hint stays cheap.
+   */
+  constructor(expected = 0) {
+    let capacity = 1 << 16;
+    while (capacity < 2 * Math.min(expected, MAX_PRESIZED_CALLS)) capacity *= 2;
+    this.keys = new Uint32Array(capacity);
+    this.values = new Int32Array(capacity);
+  }
 
   add(correlationId: number, proc: number, callIndex: number): void {
     this.procOfCall[callIndex] = proc;
@@ -103,6 +114,9 @@ export class LaunchLinker {
   }
 }
 
+/** Presizing stops here (4 M calls: 64 MiB of table); larger traces grow from there. */
+const MAX_PRESIZED_CALLS = 1 << 22;
+
 function isUint32(v: number): boolean {
   return v >>> 0 === v;
 }
@@ -119,9 +133,9 @@ export function readRuntimeCalls(
   calls: CpuCall[],
   span: Span,
 ): LaunchLinker {
-  const linker = new LaunchLinker();
   const table = 'CUPTI_ACTIVITY_KIND_RUNTIME';
-  if (!ndb.has(table)) return linker;
+  if (!ndb.has(table)) return new LaunchLinker();
+  const linker = new LaunchLinker(ndb.rowidSpan(table));
   const kindById: (CpuCallKind | undefined)[] = [];
   // callchainId is only worth reading (every column costs per row) when some chain has Python frames.
   const cols = ['start', 'end', 'globalTid', 'correlationId', 'nameId'];
