@@ -9,6 +9,7 @@ import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
 import {
   type LocatedCost,
+  SortedSpans,
   aggregateLocations,
   aggregateRangeLocations,
   deviceTimelines,
@@ -107,11 +108,17 @@ export const gpuIdleGaps: Rule = (profile, ctx) => {
   for (const t of timelines) {
     const size = (t.lastNs - t.firstNs) / CHUNKS;
     if (size <= 0) continue;
+    const spans = new SortedSpans(t.busy);
     for (let c = 0; c < CHUNKS; c++) {
       const s = t.firstNs + c * size;
       let b = 0;
-      for (const i of t.busy)
+      // Only intervals that overlap the chunk add anything (the others add max(0, ≤ 0) = 0): start
+      // at the first one ending after the chunk's start instead of walking every interval per chunk.
+      for (let k = spans.firstEndingAfter(s); k < t.busy.length; k++) {
+        const i = t.busy[k];
+        if (i.startNs >= s + size) break;
         b += Math.max(0, Math.min(i.endNs, s + size) - Math.max(i.startNs, s));
+      }
       if ((b / size) * 100 < LOW_CHUNK_PCT) lowChunks++;
     }
   }

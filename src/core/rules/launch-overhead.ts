@@ -23,8 +23,6 @@ export const launchOverhead: Rule = (profile, ctx) => {
   let kernelNs = 0;
   let starvedIdle = 0;
   const starved: LocatedCost[] = [];
-  const kernelDurs: number[] = [];
-  const launchDurs: number[] = [];
   for (const tl of deviceTimelines(profile)) {
     spanNs += tl.lastNs - tl.firstNs;
     let busyEnd = -Infinity;
@@ -32,9 +30,7 @@ export const launchOverhead: Rule = (profile, ctx) => {
       if (op.kind === 'kernel') {
         kernels++;
         kernelNs += op.endNs - op.startNs;
-        kernelDurs.push(op.endNs - op.startNs);
         const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
-        if (call) launchDurs.push(call.endNs - call.startNs);
         const gap = op.startNs - busyEnd;
         // Starved: the GPU went idle before the CPU even started the launch call.
         if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd) {
@@ -48,6 +44,16 @@ export const launchOverhead: Rule = (profile, ctx) => {
   if (kernels === 0 || spanNs === 0) return [];
   const starvedPct = (starvedIdle / spanNs) * 100;
   if (starvedPct < ctx.thresholds.launchStarvedPct) return [];
+  // The medians are only needed when the rule fires: collected here, not in the pass above.
+  const kernelDurs: number[] = [];
+  const launchDurs: number[] = [];
+  for (const tl of deviceTimelines(profile))
+    for (const op of tl.ops) {
+      if (op.kind !== 'kernel') continue;
+      kernelDurs.push(op.endNs - op.startNs);
+      const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
+      if (call) launchDurs.push(call.endNs - call.startNs);
+    }
   kernelDurs.sort((a, b) => a - b);
   launchDurs.sort((a, b) => a - b);
   const opNs = topLevelOpNs(profile);
