@@ -216,7 +216,7 @@ export class SortedSpans<T extends Interval> {
   constructor(readonly items: readonly T[]) {
     this.maxEnd = new Float64Array(items.length);
     let m = -Infinity;
-    items.forEach((x, i) => (this.maxEnd[i] = m = Math.max(m, x.endNs)));
+    for (let i = 0; i < items.length; i++) this.maxEnd[i] = m = Math.max(m, items[i].endNs);
   }
 
   /** Index of the first item whose end, or an earlier item's end, is after `t`. */

@@ -20,7 +20,6 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
   let gemmNs = 0;
   let memNs = 0;
   const byName = new Map<string, number>();
-  const costs: LocatedCost[] = [];
   for (const op of profile.gpuOps) {
     if (op.kind !== 'kernel' || op.isComm) continue;
     const d = op.endNs - op.startNs;
@@ -29,13 +28,19 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
     else if (isMemoryBoundKernel(op.name)) {
       memNs += d;
       byName.set(op.name, (byName.get(op.name) ?? 0) + d);
-      costs.push({ stackId: op.stackId, ns: d });
     }
   }
   if (kernelNs < ctx.thresholds.minGapNs) return [];
   const memPct = (memNs / kernelNs) * 100;
   const gemmPct = (gemmNs / kernelNs) * 100;
   if (memPct < ctx.thresholds.memoryBoundPct || gemmPct >= 50) return [];
+  // Per-kernel costs only once the rule fires: millions of them otherwise become garbage at once.
+  const costs: LocatedCost[] = [];
+  for (const op of profile.gpuOps) {
+    if (op.kind !== 'kernel' || op.isComm) continue;
+    if (!isGemmKernel(op.name) && isMemoryBoundKernel(op.name))
+      costs.push({ stackId: op.stackId, ns: op.endNs - op.startNs });
+  }
   const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
   const evidence: Finding['evidence'] = {
     memoryBoundPct: Number(memPct.toFixed(2)),
