@@ -8,7 +8,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ReportRequest, type ReportResult } from '../shared/protocol';
+import {
+  ReportRequest,
+  StatusRequest,
+  type ReportResult,
+  type StatusResult,
+} from '../shared/protocol';
 import type { FromWebview, ToWebview } from '../shared/webview-protocol';
 import type { ServerHandle } from './client';
 
@@ -83,7 +88,7 @@ export class ReportPanel implements vscode.Disposable {
 
   /** After a window reload the server starts empty: reload the trace the page last showed. */
   private async restore(tracePath: string | undefined): Promise<void> {
-    if (this.server.isRunning() || !tracePath || !fs.existsSync(tracePath)) {
+    if (!tracePath || !fs.existsSync(tracePath) || (await this.isLoaded(tracePath))) {
       await this.refresh();
       return;
     }
@@ -94,6 +99,13 @@ export class ReportPanel implements vscode.Disposable {
       vscode.Uri.file(tracePath),
     );
     if (!loaded) await this.refresh();
+  }
+
+  /** Whether the server already holds `tracePath` (it may have started before the panel came back). */
+  private async isLoaded(tracePath: string): Promise<boolean> {
+    if (!this.server.isRunning()) return false;
+    const status = await (await this.server.client()).sendRequest<StatusResult>(StatusRequest);
+    return status.loaded.some((t) => t.path === tracePath);
   }
 
   private roots(): vscode.Uri[] {

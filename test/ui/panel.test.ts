@@ -2,7 +2,8 @@
  * UI test of the bottleneck panel in a real workbench (code-server + Chromium): a real torch.profiler
  * trace is opened through "GPU Lens: Open Trace…", the panel's figures are checked against sums over
  * the trace's own events, a hot line click opens that line in the editor, the kernel table sorts and
- * filters, and screenshots in a light and a dark theme go to docs/images/.
+ * filters, screenshots in a light and a dark theme go to docs/images/, and after a window reload the
+ * panel comes back with its trace (webview serializer).
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -128,4 +129,16 @@ void test('screenshots in a light and a dark theme', async () => {
     );
     await s.page.locator('iframe.webview.ready').screenshot({ path: path.join(out, file) });
   }
+});
+
+void test('after a window reload the panel comes back with its trace', async () => {
+  // The workbench's own reload flushes its state (a bare page reload can race the state save).
+  await s.runCommand('Developer: Reload Window');
+  // The serializer restores the panel; the page's saved state names the trace, which loads again.
+  const restored = await s.waitForTab('GPU Lens: bert.pt.trace.json.gz', 60_000);
+  // It may come back behind the editor the hot-line click opened: bring it to the front.
+  await restored.click();
+  const text = await s.webviewText(/GPU active/, 60_000);
+  const launches = [...kernels.values()].reduce((n, k) => n + k.count, 0);
+  assert.match(text, new RegExp(`${launches} · `));
 });
