@@ -1,6 +1,7 @@
-// Runs every test layer in order — unit (node:test), host (mocha in a real extension host), UI
-// (node:test driving Chromium) — streaming their output, then prints each layer's result and, as
-// the last line, `test summary: P passed, F failed` summed over the tests of all layers.
+// Runs every test layer in order — the static checks (`npm run check`: types, lint, format), unit
+// (node:test), host (mocha in a real extension host), UI (node:test driving Chromium) — streaming
+// their output, then prints each layer's result and, as the last line,
+// `test summary: P passed, F failed` summed over the tests of all layers.
 // A layer that fails without reporting counts (a crash, a timeout) adds one failure, so the summary
 // can never read "0 failed" when the exit code is not 0.
 // Usage (after `npm run build:tests`, which `npm test` does): node scripts/test-all.mjs
@@ -9,6 +10,8 @@ import { node24, repoRoot } from './code-server.mjs';
 
 const spec = '--test-reporter=spec';
 const layers = [
+  // No per-test counts: the checks count as one test, passed or failed.
+  { name: 'check', command: 'npm', args: ['run', '--silent', 'check'], single: true },
   // A glob, not the folder: node 24's runner does not search a folder given as an argument.
   { name: 'unit', args: ['--test', spec, 'out/test/unit/**/*.test.js'] },
   { name: 'host', args: ['scripts/host-tests.mjs'] },
@@ -28,7 +31,10 @@ function runLayer(layer) {
   return new Promise((resolve) => {
     const started = Date.now();
     console.log(`\n=== ${layer.name} tests ===`);
-    const child = spawn(node24, layer.args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(layer.command ?? node24, layer.args, {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (b) => {
       process.stdout.write(b);
@@ -39,7 +45,9 @@ function runLayer(layer) {
       out += b.toString();
     });
     child.on('close', (code, signal) => {
-      const c = counts(out);
+      const c = layer.single
+        ? { passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, reported: true }
+        : counts(out);
       const ok = code === 0 && c.failed === 0;
       if (!ok && c.failed === 0) c.failed = 1;
       const secs = ((Date.now() - started) / 1000).toFixed(1);
