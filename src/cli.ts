@@ -6,7 +6,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { compare, type Comparison } from './core/compare';
 import { comparisonMarkdown, toMarkdown } from './core/export/markdown';
@@ -80,9 +79,7 @@ async function main(argv: string[]): Promise<number> {
   if (errors.length > 0) throw new Error(errors[0]);
   if (!fs.existsSync(args.workspace)) throw new Error(`workspace ${args.workspace} does not exist`);
   const analyze = async (trace: string) => {
-    const profile = await loadTrace(trace, {
-      cacheDir: path.join(os.tmpdir(), 'gpu-lens-exports'),
-    });
+    const profile = await loadTrace(trace);
     return buildReport(profile, { workspaceRoot: args.workspace, pathMap: map });
   };
   const report = await analyze(args.trace);

@@ -5,8 +5,6 @@
 //   child.mjs report FILE CORE WS    loadTrace + buildReport, then CodeLens/hover timings
 //   child.mjs activate EXT           require() of dist/extension.js with a stub `vscode` module
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import Module, { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -63,9 +61,7 @@ function pct(sample, p) {
 async function report() {
   const core = require(corePath);
   const t0 = performance.now();
-  const profile = await core.loadTrace(file, {
-    cacheDir: path.join(os.tmpdir(), 'gpu-lens-bench'),
-  });
+  const profile = await core.loadTrace(file);
   const t1 = performance.now();
   const rep = core.buildReport(profile, { workspaceRoot: workspace });
   const t2 = performance.now();

@@ -6,14 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Profile } from './model';
-import { exportNsysRep } from './ingest/nsys-export';
+import { withNsysExport } from './ingest/nsys-export';
 import { readNsysSqlite } from './ingest/nsys-sqlite';
 import { readKineto } from './ingest/kineto';
 import { readRankFolder } from './ingest/ranks';
 
 export interface LoadOptions {
-  /** Where `.nsys-rep` exports are written (never next to the user's file). */
-  cacheDir: string;
   nsysPath?: string;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -50,19 +48,21 @@ export function detectTraceKind(p: string): TraceKind {
   );
 }
 
-export async function loadTrace(p: string, options: LoadOptions): Promise<Profile> {
+/**
+ * Reads the trace at `p` into a Profile. An `.nsys-rep` is exported to a private temp folder that
+ * is removed as soon as the export is read (the reader is eager: the Profile holds no reference to
+ * the file), so no copy of the profiled process's environment stays on disk.
+ */
+export async function loadTrace(p: string, options: LoadOptions = {}): Promise<Profile> {
   switch (detectTraceKind(p)) {
     case 'rank-folder':
       return readRankFolder(p, { signal: options.signal, onProgress: options.onProgress });
-    case 'nsys-rep': {
-      const sqlite = await exportNsysRep(p, options.cacheDir, {
-        nsysPath: options.nsysPath,
-        signal: options.signal,
+    case 'nsys-rep':
+      return withNsysExport(p, { nsysPath: options.nsysPath, signal: options.signal }, (sqlite) => {
+        const profile = readNsysSqlite(sqlite);
+        profile.source.path = p;
+        return profile;
       });
-      const profile = readNsysSqlite(sqlite);
-      profile.source.path = p;
-      return profile;
-    }
     case 'nsys-sqlite':
       return readNsysSqlite(p);
     case 'kineto-json':

@@ -10,7 +10,11 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { TraceLoadedNotification } from '../shared/protocol';
+import {
+  TraceLoadedNotification,
+  WorkspaceTrustNotification,
+  type WorkspaceTrustParams,
+} from '../shared/protocol';
 
 export class ServerHandle implements vscode.Disposable {
   private starting: Promise<LanguageClient> | undefined;
@@ -63,11 +67,19 @@ export class ServerHandle implements vscode.Disposable {
     };
     const client = new LanguageClient('gpuLens', 'GPU Lens', serverOptions, clientOptions);
     await client.start();
+    // The server assumes an untrusted workspace until told; notifications arrive before any
+    // later request, so no trace loads under a stale trust state.
+    const sendTrust = () =>
+      client.sendNotification(WorkspaceTrustNotification, {
+        trusted: vscode.workspace.isTrusted,
+      } satisfies WorkspaceTrustParams);
+    await sendTrust();
     // Server-lifetime registrations: disposed with the client on stop/restart.
     this.serverScope.push(
       client.onNotification(TraceLoadedNotification, (p: { id: string }) =>
         this.onLoadedEmitter.fire(p.id),
       ),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void sendTrust()),
     );
     return client;
   }

@@ -25,6 +25,11 @@ export interface GpuLensApi {
   client: ServerHandle['client'];
   /** Runs captures and reports their outcomes (`onDidFinish`). Used by the host tests. */
   captures: CaptureService;
+  /**
+   * Settles when the latest restore of previous captures has finished (or decided not to run,
+   * in Restricted Mode). Used by the host tests.
+   */
+  restored: () => Promise<void>;
 }
 
 export function activate(context: vscode.ExtensionContext): GpuLensApi {
@@ -129,8 +134,8 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
   );
 
   // After activation returns: the previous session's latest capture loads in the background.
-  restoreLatestCaptures(loadCapture);
-  return { client: () => server.client(), captures };
+  const restored = restoreLatestCaptures(context, loadCapture);
+  return { client: () => server.client(), captures, restored };
 }
 
 /** Asks for one trace file. */

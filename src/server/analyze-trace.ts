@@ -1,5 +1,4 @@
 /** Loads a trace and builds its Report in the server process, with cancellable progress. */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { loadTrace } from '../core/load';
@@ -23,7 +22,6 @@ export async function analyzeTrace(
   progress.token.onCancellationRequested(() => abort.abort());
   try {
     const profile = await loadTrace(tracePath, {
-      cacheDir: path.join(os.tmpdir(), 'gpu-lens-exports'),
       nsysPath: settings.nsysPath || undefined,
       signal: abort.signal,
       onProgress: (done, total) =>

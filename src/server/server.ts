@@ -22,7 +22,7 @@ import * as proto from '../shared/protocol';
 import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
 import { DEFAULT_THRESHOLDS } from '../core/rules/types';
 import { analyzeTrace } from './analyze-trace';
-import { readServerSettings } from './settings';
+import { readServerSettings, workspaceTrust } from './settings';
 import { TraceStore, type LoadedTrace } from './trace-store';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -78,7 +78,12 @@ connection.onRequest(proto.StatusRequest, (): proto.StatusResult => {
       workspaceFolder: t.workspaceFolder,
       active: store.isActive(t),
     })),
+    workspaceTrusted: workspaceTrust.trusted,
   };
+});
+
+connection.onNotification(proto.WorkspaceTrustNotification, (p: proto.WorkspaceTrustParams) => {
+  workspaceTrust.trusted = p.trusted === true;
 });
 
 connection.onRequest(

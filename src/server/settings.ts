@@ -1,4 +1,7 @@
-/** The server's view of the `gpuLens.*` settings, pulled per workspace folder. */
+/**
+ * The server's view of the `gpuLens.*` settings, pulled per workspace folder, and of the
+ * workspace's trust, which the client tells it (`gpuLens/workspaceTrust`).
+ */
 import { pathToFileURL } from 'node:url';
 import type { Connection } from 'vscode-languageserver/node';
 import type { Thresholds } from '../core/rules/types';
@@ -17,6 +20,13 @@ interface RawSettings {
   hotLineThresholdPct?: unknown;
   thresholds?: Record<string, unknown>;
 }
+
+/**
+ * Whether the workspace is trusted. False until the client says otherwise: while untrusted,
+ * `nsysPath` is ignored whatever `workspace/configuration` answers, so only an nsys on PATH or
+ * in the standard install folders exports `.nsys-rep` files.
+ */
+export const workspaceTrust = { trusted: false };
 
 const num = (v: unknown, d: number): number =>
   typeof v === 'number' && Number.isFinite(v) ? v : d;
@@ -42,7 +52,9 @@ export async function readServerSettings(
     pathMap: Array.isArray(raw.pathMap)
       ? raw.pathMap.filter((e): e is string => typeof e === 'string')
       : [],
-    nsysPath: typeof raw.nsysPath === 'string' ? raw.nsysPath : '',
+    // Defence in depth: VS Code already drops workspace values of restricted settings in
+    // Restricted Mode, but the server does not run a program the configuration names then.
+    nsysPath: workspaceTrust.trusted && typeof raw.nsysPath === 'string' ? raw.nsysPath : '',
     hotLineThresholdPct: num(raw.hotLineThresholdPct, SETTING_DEFAULTS.hotLineThresholdPct),
     thresholds,
   };

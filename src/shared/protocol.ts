@@ -29,6 +29,8 @@ export interface StatusResult {
   /** SQLite library version, read through better-sqlite3 in the server process. */
   sqlite: string;
   loaded: { id: string; path: string; workspaceFolder: string; active: boolean }[];
+  /** The workspace trust the server was last told (see WorkspaceTrustNotification). */
+  workspaceTrusted: boolean;
 }
 
 /** Client → server: the full Report of the active trace (or of `id`). */
@@ -66,6 +68,15 @@ export interface SelectTraceParams {
 
 /** Client → server: remove all annotations (traces stay loaded but nothing is shown). */
 export const ClearRequest = 'gpuLens/clear';
+
+/**
+ * Client → server: the workspace's trust state, sent when the server starts and again when the
+ * user grants trust. Until told, the server treats the workspace as untrusted.
+ */
+export const WorkspaceTrustNotification = 'gpuLens/workspaceTrust';
+export interface WorkspaceTrustParams {
+  trusted: boolean;
+}
 
 /** Server → client: a trace finished loading (progress is reported through window/workDoneProgress). */
 export const TraceLoadedNotification = 'gpuLens/traceLoaded';

@@ -70,7 +70,7 @@ async function fuzzWorker(job: Job): Promise<void> {
     post({ type: 'start', index, file });
     counts.tried++;
     try {
-      const profile = await loadTrace(file, { cacheDir: path.join(job.dir, 'cache') });
+      const profile = await loadTrace(file);
       const report = buildReport(profile, { workspaceRoot: ws, pathMap: [] });
       JSON.stringify(report);
       toMarkdown(report);

@@ -24,7 +24,6 @@ import {
 } from './kineto-helpers';
 
 const emptyWorkspace = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-empty-ws-'));
-const cacheDir = path.join(os.tmpdir(), 'gl-report-test-cache');
 
 const near = (actual: number, expected: number, tolerance: number, what: string) =>
   assert.ok(
@@ -55,7 +54,7 @@ for (const file of allFixtures('torch')) {
     }
     const busy = [...byDevice.values()].reduce((s, l) => s + unionLength(l), 0);
 
-    const report = buildReport(await loadAnyTrace(file, { cacheDir }), {
+    const report = buildReport(await loadAnyTrace(file), {
       workspaceRoot: emptyWorkspace,
     });
     assert.equal(
@@ -104,7 +103,7 @@ for (const file of allFixtures('nsys')) {
     for (const r of rows) byDevice.set(r.d, [...(byDevice.get(r.d) ?? []), [r.s, r.e]]);
     const busy = [...byDevice.values()].reduce((s, l) => s + unionLength(l), 0);
 
-    const report = buildReport(await loadAnyTrace(file, { cacheDir }), {
+    const report = buildReport(await loadAnyTrace(file), {
       workspaceRoot: emptyWorkspace,
     });
     assert.equal(report.summary.kernelCount, kernels);
@@ -147,7 +146,7 @@ for (const name of ['h100-bert-small-stack.json.gz', 'h100-qwen0.5b-stack.json.g
     const expected = walkLines(events, prefix);
     assert.ok(expected.attributed > 0, 'the walk found workspace frames');
 
-    const report = buildReport(await loadAnyTrace(file, { cacheDir }), { workspaceRoot: ws });
+    const report = buildReport(await loadAnyTrace(file), { workspaceRoot: ws });
     const kernelLines = report.lines.filter((l) => l.totalNs > 0);
     const top = [...expected.total.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
     for (const [key, ns] of top) {

@@ -48,7 +48,7 @@ void test('gpu-idle-gaps: late-launch gaps sit at the launching line of the op a
   }
   assert.ok(expected.size > 0, 'the trace has idle gaps');
 
-  const report = buildReport(await loadAnyTrace(file, { cacheDir: os.tmpdir() }), {
+  const report = buildReport(await loadAnyTrace(file), {
     workspaceRoot: ws,
   });
   const late = report.gaps.filter((g) => g.cause.startsWith('late launch'));
@@ -71,7 +71,7 @@ void test('gpu-idle-gaps: late-launch gaps sit at the launching line of the op a
 
 void test('gpu-idle-gaps: quiet on a trace whose GPU stays busy (Qwen forward pass)', async () => {
   const file = fixture('torch', 'h100-qwen0.5b-stack.json.gz');
-  const report = buildReport(await loadAnyTrace(file, { cacheDir: os.tmpdir() }), {
+  const report = buildReport(await loadAnyTrace(file), {
     workspaceRoot: os.tmpdir(),
   });
   assert.ok(report.summary.gpuActivePct >= 80, `active ${report.summary.gpuActivePct}%`);

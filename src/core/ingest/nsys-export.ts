@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { executablePathProblem } from '../executable-path';
 
 export const NSYS_NOT_FOUND =
   'Nsight Systems (nsys) was not found on PATH; install it (Debian: apt-get install nsight-systems ' +
@@ -42,26 +43,39 @@ function fromNvidiaInstallDir(): string | null {
 }
 
 /**
- * Finds the nsys executable: the configured path (a file, or a bare name looked up on PATH) when
- * given, otherwise `nsys` on PATH, then the CUDA toolkit and NVIDIA installer locations.
- * Returns null when none is found (a configured path that does not exist gives null too).
+ * `name` in the absolute folders of PATH. Relative entries (`.`, `bin`) are skipped: they would
+ * resolve against the working folder, which may be a workspace nobody vetted.
+ */
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir || !path.isAbsolute(dir)) continue;
+    const candidate = path.join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** Fixed install folders of nsys, tried after PATH: CUDA toolkit, Debian's package. */
+const STANDARD_DIRS = ['/usr/local/cuda/bin', '/usr/lib/nsight-systems/bin'];
+
+/**
+ * Finds the nsys executable: the configured path (an absolute file, or a bare name looked up on
+ * PATH) when given, otherwise `nsys` on PATH, then the CUDA toolkit, Debian's and the NVIDIA
+ * installer's folders. Returns null when none is found; a configured path that does not exist
+ * or is relative (see {@link executablePathProblem}) gives null too.
  */
 export function findNsys(configured?: string): string | null {
-  const onPath = (name: string): string | null => {
-    for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-      if (!dir) continue;
-      const candidate = path.join(dir, name);
-      if (isExecutable(candidate)) return candidate;
-    }
-    return null;
-  };
-  if (configured && configured.trim()) {
-    const c = configured.trim();
-    if (c.includes('/') || c.includes('\\')) return isExecutable(c) ? path.resolve(c) : null;
+  const c = configured?.trim();
+  if (c) {
+    if (executablePathProblem('gpuLens.nsysPath', c)) return null;
+    if (path.isAbsolute(c)) return isExecutable(c) ? c : null;
     return onPath(c);
   }
-  const cuda = path.join('/usr/local/cuda/bin', EXE);
-  return onPath(EXE) ?? (isExecutable(cuda) ? cuda : null) ?? fromNvidiaInstallDir();
+  return (
+    onPath(EXE) ??
+    STANDARD_DIRS.map((d) => path.join(d, EXE)).find(isExecutable) ??
+    fromNvidiaInstallDir()
+  );
 }
 
 interface RunResult {
@@ -125,6 +139,8 @@ export async function exportNsysRep(
   if (dir === path.dirname(rep)) {
     throw new Error(`refusing to export next to the report itself (${dir}); use a cache folder`);
   }
+  const refused = executablePathProblem('gpuLens.nsysPath', opts.nsysPath ?? '');
+  if (refused) throw new Error(refused);
   const nsys = findNsys(opts.nsysPath);
   if (!nsys) throw new Error(NSYS_NOT_FOUND);
   fs.mkdirSync(dir, { recursive: true });

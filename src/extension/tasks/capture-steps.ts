@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { executablePathProblem } from '../../core/executable-path';
 import { findNsys, NSYS_NOT_FOUND } from '../../core/ingest/nsys-export';
 import type { GpuLensTaskDefinition } from './definition';
 import type { Step, StepResult } from './process';
@@ -128,6 +129,8 @@ export async function captureNsys(
   run: StepRunner,
   write: (s: string) => void,
 ): Promise<string> {
+  const refused = executablePathProblem('gpuLens.nsysPath', input.nsysPath);
+  if (refused) throw new Error(refused);
   const nsys = findNsys(input.nsysPath);
   if (!nsys) {
     throw new Error(

@@ -80,19 +80,34 @@ async function profile(
 
 /**
  * Loads the newest successful capture of each workspace folder, in the background: activation
- * does not wait for it, and a failure only shows the usual load error.
+ * does not wait for it, and a failure only shows the usual load error. Only in a trusted
+ * workspace: `.gpu-lens/history.json` may come with the repository, and loading an `.nsys-rep`
+ * runs nsys. In Restricted Mode it waits for the user to grant trust, then restores.
+ * Returns the restore in progress (or finished), for the host tests.
  */
-export function restoreLatestCaptures(open: TraceOpener): void {
-  setTimeout(() => {
-    void (async () => {
-      for (const folder of vscode.workspace.workspaceFolders ?? []) {
-        const last = latestCapture(captureDirectory(folder));
-        if (last?.tracePath)
-          await open(vscode.Uri.file(last.tracePath), {
-            command: last.command,
-            startedAt: last.startedAt,
-          });
-      }
-    })();
-  }, 0);
+export function restoreLatestCaptures(
+  context: vscode.ExtensionContext,
+  open: TraceOpener,
+): () => Promise<void> {
+  const restore = async () => {
+    // After activation returns.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (!vscode.workspace.isTrusted) return;
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const last = latestCapture(captureDirectory(folder));
+      if (last?.tracePath)
+        await open(vscode.Uri.file(last.tracePath), {
+          command: last.command,
+          startedAt: last.startedAt,
+        });
+    }
+  };
+  let current = restore();
+  if (!vscode.workspace.isTrusted)
+    context.subscriptions.push(
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        current = restore();
+      }),
+    );
+  return () => current;
 }

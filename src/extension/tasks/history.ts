@@ -48,12 +48,31 @@ export function appendHistory(dir: string, record: CaptureRecord): void {
   fs.renameSync(tmp, file);
 }
 
-/** The newest successful capture whose trace still exists, if any. */
+/** Whether `file` exists and lies inside `dir` once symlinks are resolved (a link cannot lead out). */
+function existsInside(dir: string, file: string): boolean {
+  try {
+    const rel = path.relative(fs.realpathSync(dir), fs.realpathSync(file));
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The newest successful capture whose trace still exists inside `dir`, if any. The file may come
+ * from the repository (a committed `.gpu-lens/history.json`): a trace path that leads elsewhere
+ * is never offered for loading.
+ */
 export function latestCapture(dir: string): CaptureRecord | undefined {
   const all = readHistory(dir);
   for (let i = all.length - 1; i >= 0; i--) {
     const r = all[i];
-    if (r.status === 'succeeded' && r.tracePath && fs.existsSync(r.tracePath)) return r;
+    if (
+      r.status === 'succeeded' &&
+      typeof r.tracePath === 'string' &&
+      existsInside(dir, r.tracePath)
+    )
+      return r;
   }
   return undefined;
 }

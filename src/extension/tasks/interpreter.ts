@@ -3,6 +3,7 @@
  * Python extension (its public `environments` API), else `gpuLens.pythonPath`, else `python3`.
  */
 import * as vscode from 'vscode';
+import { executablePathProblem } from '../../core/executable-path';
 import { readConfig } from '../config';
 
 /** The part of the `ms-python.python` extension API used here (@vscode/python-extension types). */
@@ -48,6 +49,8 @@ export async function findInterpreter(
   const fromExt = await fromPythonExtension(resource);
   if (fromExt) return { path: fromExt, source: 'python extension' };
   const configured = readConfig(resource).pythonPath.trim();
+  const refused = executablePathProblem('gpuLens.pythonPath', configured);
+  if (refused) throw new Error(refused);
   if (configured) return { path: configured, source: 'gpuLens.pythonPath' };
   return { path: 'python3', source: 'default' };
 }
