@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { executablePathProblem } from '../executable-path';
 
@@ -126,7 +127,7 @@ export async function nsysVersion(nsysPath: string): Promise<string> {
 /**
  * Exports `repPath` (.nsys-rep / .qdrep) to `<outDir>/<name>.sqlite` with
  * `nsys export --type sqlite` and returns that path. `outDir` is created when missing and must not
- * be the report's own folder.
+ * be the report's own folder. Callers that only read the export use `withNsysExport` instead.
  */
 export async function exportNsysRep(
   repPath: string,
@@ -150,4 +151,26 @@ export async function exportNsysRep(
   await run(nsys, args, opts.signal);
   if (!fs.existsSync(out)) throw new Error(`nsys export reported success but wrote no ${out}`);
   return out;
+}
+
+/**
+ * Exports `repPath` into a fresh private folder of the temp folder, hands the SQLite file's path to
+ * `use`, and removes the folder once `use` settles, the export fails, or `signal` cancels it. The
+ * export holds the profiled process's whole environment (TARGET_INFO_SYSTEM_ENV), so the folder
+ * is `mkdtemp`'s (unique, never pre-created by someone else, mode 0700) and the file is made 0600.
+ * `use` must be done with the file when it returns (or its promise settles).
+ */
+export async function withNsysExport<T>(
+  repPath: string,
+  opts: { nsysPath?: string; signal?: AbortSignal },
+  use: (sqlitePath: string) => T | Promise<T>,
+): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-lens-export-'));
+  try {
+    const sqlite = await exportNsysRep(repPath, dir, opts);
+    fs.chmodSync(sqlite, 0o600); // nsys creates it under the umask (0644 mostly)
+    return await use(sqlite);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
