@@ -10,9 +10,14 @@ import type { CpuCall, Profile } from './model';
 import type { RangeStat, SourceRef } from './report-types';
 import type { StackResolver } from './attribute';
 
-/** Calls that open a range, followed by a string literal (group 2 is the literal's body). */
+/**
+ * Calls that open a range, followed by a string literal on one line (group 1 is the prefix, group 3
+ * the literal's body). The body's two alternatives never match the same text (a backslash only
+ * starts an escape), so a line that never closes its quote costs one pass, not one try for each of
+ * the 2^n ways to split a run of backslashes into escapes.
+ */
 const RANGE_CALL =
-  /\b(?:annotate|range|range_push|push_range|range_start|start_range|record_function|mark)\s*\(\s*(?:message\s*=\s*|name\s*=\s*)?([rRbBuUfF]{0,2})(["'])((?:\\.|(?!\2).)*)\2/g;
+  /\b(?:annotate|range|range_push|push_range|range_start|start_range|record_function|mark)\s*\(\s*(?:message\s*=\s*|name\s*=\s*)?([rRbBuUfF]{0,2})(["'])((?:\\[^\n]|(?!\2)[^\\\n])*)\2/g;
 
 interface Site {
   ref: SourceRef;
@@ -22,8 +27,70 @@ interface Site {
   test: (name: string) => boolean;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * The literal text of an f-string body between its replacement fields (`{…}`, nested braces of a
+ * format spec included; `{{` and `}}` are literal braces), or null when it has no field. An
+ * unclosed `{` is kept as literal text.
+ */
+export function fStringSegments(body: string): string[] | null {
+  const segments: string[] = [];
+  let lit = '';
+  let fields = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if ((c === '{' || c === '}') && body[i + 1] === c) {
+      lit += c;
+      i++;
+    } else if (c === '{') {
+      let depth = 1;
+      let j = i + 1;
+      for (; j < body.length && depth > 0; j++) {
+        if (body[j] === '{') depth++;
+        else if (body[j] === '}') depth--;
+      }
+      if (depth > 0) {
+        lit += body.slice(i);
+        break;
+      }
+      segments.push(lit);
+      lit = '';
+      fields++;
+      i = j - 1;
+    } else {
+      lit += c;
+    }
+  }
+  segments.push(lit);
+  return fields > 0 ? segments : null;
+}
+
+/**
+ * Whether `name` is `segments[0] x1 segments[1] x2 … segments[k]` for some strings x1…xk (each
+ * replacement field can produce any text, the empty text included). Linear in the name for each
+ * segment: no regular expression is built from source text (`^a.*?b.*?c$` backtracks
+ * exponentially in the number of fields when the name does not match).
+ *
+ * Why greedy is exact: the first segment must be a prefix and the last a suffix, not overlapping.
+ * The middle segments must occur in order, without overlap, between them. If any such placement
+ * exists, putting each middle segment at its leftmost occurrence after the previous one also works:
+ * by induction, the greedy segment i ends no later than segment i of the given placement, so that
+ * placement's segment i+1 still starts after it, and the leftmost occurrence ends no later still.
+ * So the template matches iff the greedy scan places every middle segment before the suffix.
+ */
+export function matchesSegments(segments: string[], name: string): boolean {
+  const first = segments[0];
+  const last = segments[segments.length - 1];
+  if (segments.length < 2 || name.length < first.length + last.length) return false;
+  if (!name.startsWith(first) || !name.endsWith(last)) return false;
+  const end = name.length - last.length;
+  let at = first.length;
+  for (let i = 1; i < segments.length - 1; i++) {
+    const j = name.indexOf(segments[i], at);
+    // The leftmost occurrence ends first: if it runs into the suffix, every later one does too.
+    if (j < 0 || j + segments[i].length > end) return false;
+    at = j + segments[i].length;
+  }
+  return true;
 }
 
 /** Every range-opening call with a literal name in the workspace's Python files. */
@@ -46,18 +113,13 @@ function findSites(stacks: StackResolver): Site[] {
         else hi = mid - 1;
       }
       const ref = { file, line: lo + 1 };
-      if (isF && /\{[^}]*\}/.test(body)) {
-        const re = new RegExp(
-          '^' +
-            body
-              .split(/\{[^}]*\}/)
-              .map(escapeRegExp)
-              .join('.*?') +
-            '$',
-        );
-        sites.push({ ref, exact: false, test: (n) => re.test(n) });
+      const segments = isF ? fStringSegments(body) : null;
+      if (segments) {
+        sites.push({ ref, exact: false, test: (n) => matchesSegments(segments, n) });
       } else {
-        sites.push({ ref, exact: true, test: (n) => n === body });
+        // An f-string without fields is its text with `{{` / `}}` read as single braces.
+        const text = isF ? body.replace(/([{}])\1/g, '$1') : body;
+        sites.push({ ref, exact: true, test: (n) => n === text });
       }
     }
   }
