@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
+import { loadTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import { toSarif } from '../../src/core/export/sarif';
 import { lineOf, readScenario, scenariosDir } from './rule-helpers';
@@ -69,4 +71,31 @@ void test('sarif: tool-call finding of the scenario capture as a SARIF 2.1.0 res
   // Rule ids are unique in the driver.
   const ids = run.tool.driver.rules.map((r) => r.id);
   assert.equal(new Set(ids).size, ids.length);
+});
+
+void test('sarif: range names in message.markdown are escaped, never links, images or HTML', async () => {
+  // A torch.profiler trace whose step ranges carry a link and an HTML image in their names; the
+  // last step is 10x the others, so step-time quotes the slowest step's name in its message.
+  const evil = '[link](https://evil.example/x) <img src=x onerror=alert(1)> `code` step ';
+  const durs = [10_000, 10_000, 10_000, 10_000, 100_000];
+  let ts = 1_000;
+  const traceEvents = durs.map((dur, i) => {
+    const e = { ph: 'X', cat: 'user_annotation', name: `${evil}${i}`, pid: 1, tid: 1, ts, dur };
+    ts += dur + 100;
+    return e;
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-sarif-'));
+  const file = path.join(dir, 'trace.json');
+  fs.writeFileSync(file, JSON.stringify({ schemaVersion: 1, traceEvents }));
+  const report = buildReport(await loadTrace(file), { workspaceRoot: dir });
+  const log = toSarif(report, { workspaceRoot: dir });
+  const step = log.runs[0].results.find((r) => r.ruleId === 'step-time');
+  assert.ok(step, JSON.stringify(report.findings.map((f) => f.rule)));
+  // The plain text keeps the name as it is; the Markdown escapes what would render.
+  assert.ok(step.message.text.includes(`${evil}4`), step.message.text);
+  const md = step.message.markdown ?? '';
+  assert.ok(md.includes('\\[link\\](https://evil.example/x) \\<img src=x onerror=alert(1)\\>'), md);
+  assert.ok(md.includes('\\`code\\`'), md);
+  for (const raw of ['[link](', '<img', ' `code`'])
+    assert.ok(!md.replace(/\\./g, '').includes(raw), `${raw} unescaped in ${md}`);
 });

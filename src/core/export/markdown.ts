@@ -18,6 +18,11 @@ export function escapeMarkdown(s: string): string {
   );
 }
 
+/** A fenced code block whose text cannot close the fence early (``` becomes '''). */
+export function codeFence(lang: string, code: string): string {
+  return ['```' + lang, code.replace(/```/g, "'''"), '```'].join('\n');
+}
+
 function table(head: string[], rows: string[][]): string[] {
   return [
     `| ${head.join(' | ')} |`,
@@ -61,7 +66,7 @@ export function toMarkdown(report: Report, limit = 20): string {
       );
     }
     out.push(`**Fix: ${escapeMarkdown(f.fix.title)}.** ${escapeMarkdown(f.fix.detail)}`, '');
-    if (f.fix.snippet) out.push('```python', f.fix.snippet.replace(/```/g, "'''"), '```', '');
+    if (f.fix.snippet) out.push(codeFence('python', f.fix.snippet), '');
   }
   out.push('## Hot lines', '');
   out.push(

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding, Report, Severity, SourceRef } from '../report-types';
 import { RULE_DESCRIPTIONS } from '../rules/index';
+import { codeFence, escapeMarkdown } from './markdown';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
@@ -75,7 +76,14 @@ function resultOf(f: Finding, ruleIndex: number): SarifResult {
     level: LEVEL[f.severity],
     message: {
       text: `${f.title}. ${f.message} Fix: ${f.fix.title}.`,
-      markdown: `**${f.title}**\n\n${f.message}\n\n**Fix: ${f.fix.title}.** ${f.fix.detail}\n\n\`\`\`python\n${f.fix.snippet}\n\`\`\``,
+      // Titles and messages quote kernel and range names: escaped as the Markdown export does,
+      // so a name never renders as a link, an image or HTML in a SARIF viewer.
+      markdown: [
+        `**${escapeMarkdown(f.title)}**`,
+        escapeMarkdown(f.message),
+        `**Fix: ${escapeMarkdown(f.fix.title)}.** ${escapeMarkdown(f.fix.detail)}`,
+        ...(f.fix.snippet ? [codeFence('python', f.fix.snippet)] : []),
+      ].join('\n\n'),
     },
     locations: f.locations
       .filter((l) => l.line >= 1)
