@@ -5,13 +5,18 @@ export interface Interval {
   endNs: number;
 }
 
-/** Merges overlapping or touching intervals; returns a new sorted array (of new objects). */
+/**
+ * Merges overlapping or touching intervals; returns a new sorted array (of new objects).
+ * Zero-length intervals are kept where they touch nothing: a GPU op shorter than the clock's
+ * resolution (Kineto writes µs, so `dur: 0`) still ran, and it splits the idle time around it
+ * into two gaps. Reversed intervals (end before start) are dropped.
+ */
 export function unionIntervals(intervals: readonly Interval[]): Interval[] {
   // Sorts references and copies only the merged intervals: the inputs may be millions of ops, and
-  // are often already sorted and non-empty (a device's ops): then they are used as they are.
-  const sorted = isSortedNonEmpty(intervals)
+  // are often already sorted and well-formed (a device's ops): then they are used as they are.
+  const sorted = isSortedWellFormed(intervals)
     ? intervals
-    : intervals.filter((i) => i.endNs > i.startNs).sort((a, b) => a.startNs - b.startNs);
+    : intervals.filter((i) => i.endNs >= i.startNs).sort((a, b) => a.startNs - b.startNs);
   const out: Interval[] = [];
   let last: Interval | undefined;
   for (const i of sorted) {
@@ -25,11 +30,11 @@ export function unionIntervals(intervals: readonly Interval[]): Interval[] {
   return out;
 }
 
-/** Whether every interval has positive length and none starts before the previous one. */
-function isSortedNonEmpty(intervals: readonly Interval[]): boolean {
+/** Whether no interval ends before it starts and none starts before the previous one. */
+function isSortedWellFormed(intervals: readonly Interval[]): boolean {
   let prev = -Infinity;
   for (const i of intervals) {
-    if (!(i.endNs > i.startNs) || !(i.startNs >= prev)) return false;
+    if (!(i.endNs >= i.startNs) || !(i.startNs >= prev)) return false;
     prev = i.startNs;
   }
   return true;

@@ -51,10 +51,10 @@ export interface GpuOp {
 
 /** What a CPU-side call is, for the rules. */
 export type CpuCallKind =
-  | 'launch' // kernel launch (cudaLaunchKernel, cuLaunchKernel, cudaGraphLaunch …)
+  | 'launch' // kernel launch (cudaLaunchKernel, cuLaunchKernel, cudaGraphLaunch, hipLaunchKernel …)
   | 'memcpy' // cudaMemcpy*, cuMemcpy*
   | 'memset'
-  | 'sync' // cudaDeviceSynchronize, cudaStreamSynchronize, cudaEventSynchronize …
+  | 'sync' // host blocks: cudaDeviceSynchronize, cudaStreamSynchronize, cudaEventSynchronize, hip…
   | 'alloc' // cudaMalloc*, cuMemAlloc*
   | 'free' // cudaFree*, cuMemFree*
   | 'os-wait' // sleeps, poll/select/epoll, socket and file reads, condition waits
@@ -182,29 +182,37 @@ export function emptyProfile(source: ProfileSource): Profile {
   };
 }
 
-/** Classifies a CUDA runtime/driver API name (version suffixes like `_v7000` are ignored). */
+/**
+ * Classifies a CUDA runtime/driver or HIP (ROCm) API name (version suffixes like `_v7000` are
+ * ignored). ROCm traces name the same calls `hip…`: `hipLaunchKernel`, `hipExtModuleLaunchKernel`,
+ * `hipMemcpyWithStream` (a blocking copy), `hipDeviceSynchronize`, `hipMalloc` …
+ * `sync` is only what blocks the host until the GPU catches up: cudaStreamWaitEvent makes a
+ * *stream* wait (the host goes on) and the Query calls return at once, so they are `other`.
+ */
 export function classifyCudaApi(rawName: string): CpuCallKind {
   const name = rawName.replace(/_v\d+$/, '').replace(/_ptsz$|_ptds$/, '');
   if (
-    /^(cuda|cu)(LaunchKernel|LaunchCooperativeKernel|GraphLaunch|LaunchKernelEx|ModuleLaunch)/.test(
+    /^(cuda|cu)(Launch|GraphLaunch|ModuleLaunch)|^hip(Ext|Hcc)?(Module)?Launch|^hipGraphLaunch/.test(
       name,
     )
   )
     return 'launch';
-  if (/^(cudaLaunch|cuLaunch)/.test(name)) return 'launch';
   if (
-    /^(cuda|cu)(DeviceSynchronize|StreamSynchronize|EventSynchronize|CtxSynchronize|StreamQuery|StreamWaitEvent)/.test(
+    /^(cuda|cu|hip)(DeviceSynchronize|StreamSynchronize|EventSynchronize|CtxSynchronize|ThreadSynchronize)/.test(
       name,
     )
   )
     return 'sync';
-  if (/^(cudaMemset|cuMemset)/.test(name)) return 'memset';
-  if (/^(cudaMemcpy|cuMemcpy)/.test(name)) return 'memcpy';
+  if (/^(cuda|cu|hip)Memset/.test(name)) return 'memset';
+  if (/^(cuda|cu|hip)Memcpy/.test(name)) return 'memcpy';
   if (
-    /^(cudaMalloc|cuMemAlloc|cudaHostAlloc|cuMemHostAlloc|cuMemCreate|cudaMallocAsync)/.test(name)
+    /^(cudaMalloc|cuMemAlloc|cudaHostAlloc|cuMemHostAlloc|cuMemCreate|hipMalloc|hipHostMalloc|hipHostAlloc|hipExtMallocWithFlags|hipMemAlloc|hipMemCreate)/.test(
+      name,
+    )
   )
     return 'alloc';
-  if (/^(cudaFree|cuMemFree|cudaFreeHost|cuMemRelease)/.test(name)) return 'free';
+  if (/^(cudaFree|cuMemFree|cuMemRelease|hipFree|hipHostFree|hipMemRelease)/.test(name))
+    return 'free';
   return 'other';
 }
 

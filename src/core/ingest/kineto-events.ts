@@ -118,7 +118,8 @@ const GPU_CATS: Record<string, GpuOp['kind']> = {
   gpu_memset: 'memset',
   Memset: 'memset',
 };
-const CALL_CATS = new Set(['cuda_runtime', 'cuda_driver', 'Runtime', 'cuda_sync']);
+/** ROCm traces use the same categories for their hip… calls. */
+const CALL_CATS = new Set(['cuda_runtime', 'cuda_driver', 'Runtime']);
 const OP_CATS = new Set(['cpu_op', 'Operator']);
 const LAUNCH_FLOWS = new Set(['ac2g', 'async_cpu_to_gpu', 'async']);
 const FWDBWD_FLOWS = new Set(['fwdbwd', 'forward_backward']);
@@ -133,8 +134,6 @@ export class KinetoEventSink {
   readonly cpuCalls: CpuCall[] = [];
   /** Thread (index into `threads.keys`) of each CPU call. */
   readonly callThreads: number[] = [];
-  /** Indices of cpuCalls that come from cuda_sync events (recorded on the GPU timeline). */
-  readonly gpuSideCalls = new Set<number>();
   readonly ranges: CpuRange[] = [];
   /** Thread of each range. */
   readonly rangeThreads: number[] = [];
@@ -215,17 +214,18 @@ export class KinetoEventSink {
     const end = start + Math.max(0, Math.round((typeof e.dur === 'number' ? e.dur : 0) * 1000));
     const cat = e.cat ?? '';
     const args = e.args ?? {};
-    if (cat === 'Trace') return; // the profiler's own span
+    // The profiler's own span; and cuda_sync records, the GPU-timeline mirror of a sync API call
+    // (same correlation id) that is itself in cuda_runtime: read as calls, each sync counted twice.
+    if (cat === 'Trace' || cat === 'cuda_sync') return;
     this.see(start, end);
     const thread = this.threads.id(e.pid, e.tid);
     const gpuKind = GPU_CATS[cat];
     if (gpuKind) return this.gpuOp(gpuKind, e, args, start, end);
     if (CALL_CATS.has(cat)) {
-      if (cat === 'cuda_sync') this.gpuSideCalls.add(this.cpuCalls.length);
       const name = this.names.canonical(e.name);
       this.cpuCalls.push({
         name,
-        kind: cat === 'cuda_sync' ? 'sync' : this.callKind(name),
+        kind: this.callKind(name),
         startNs: start,
         endNs: end,
         pid: int(e.pid),

@@ -211,8 +211,6 @@ function linkLaunches(sink: KinetoEventSink): void {
   const callByCorrelation = new Map<number, number>();
   const callAt = new Map<string, number>();
   sink.cpuCalls.forEach((c, i) => {
-    // cuda_sync events sit on the GPU timeline and reuse their API call's correlation id.
-    if (sink.gpuSideCalls.has(i)) return;
     if (c.correlationId >= 0) callByCorrelation.set(c.correlationId, i);
     else callAt.set(`${sink.callThreads[i]}@${c.startNs}`, i);
   });

@@ -1,6 +1,7 @@
 /**
  * Kernel families by name, for the classifier and the memory-bound decode rule. Names come from
- * cuBLAS/CUTLASS/cuDNN, PyTorch's ATen and FlashAttention kernels as profilers record them.
+ * cuBLAS/CUTLASS/cuDNN, PyTorch's ATen and FlashAttention kernels as profilers record them, and on
+ * ROCm from rocBLAS/hipBLASLt, whose GEMMs are Tensile kernels named `Cijk_<layout>_…`.
  */
 
 /**
@@ -11,12 +12,17 @@ const gemmByName = new Map<string, boolean>();
 const memoryBoundByName = new Map<string, boolean>();
 const MAX_CACHED_NAMES = 100_000;
 
-/** Matrix-multiply kernels (compute-bound at large shapes). GEMV is excluded: it is memory-bound. */
+/**
+ * Matrix-multiply kernels (compute-bound at large shapes). GEMV is excluded: it is memory-bound.
+ * Tensile's `Cijk_` prefix is C[i,j] summed over k: a GEMM whatever the rest of the name says.
+ */
 export function isGemmKernel(name: string): boolean {
   let hit = gemmByName.get(name);
   if (hit === undefined) {
     hit =
-      !/gemv/i.test(name) && /gemm|matmul|cutlass|xmma|wgmma|cublas|nvjet|s\d{3,4}gemm/i.test(name);
+      /^Cijk_/.test(name) ||
+      (!/gemv/i.test(name) &&
+        /gemm|matmul|cutlass|xmma|wgmma|cublas|nvjet|s\d{3,4}gemm/i.test(name));
     if (gemmByName.size >= MAX_CACHED_NAMES) gemmByName.clear();
     gemmByName.set(name, hit);
   }
