@@ -1,7 +1,9 @@
 /**
  * Attribution: every nanosecond of GPU time goes to the workspace source lines on the stack that
  * launched it (self: the innermost workspace frame; total: every workspace frame), or to
- * `unattributedNs` when no frame of the stack is workspace code. Nothing is dropped.
+ * `unattributedNs` when no frame of the stack is workspace code. Nothing is dropped. Work the
+ * autograd engine launched for a `backward()` call (`GpuOp.callerStackId`) is self on the forward
+ * op's line and total on the lines of the call's stack.
  */
 import type { Profile } from './model';
 import type { LineStat, SourceRef } from './report-types';
@@ -117,10 +119,31 @@ export function attributeLines(profile: Profile, stacks: StackResolver): Attribu
     return lines;
   };
 
+  // Backward work: self on the forward op's line (else the caller's), total on that line and on
+  // every line of the backward() caller's stack, not on the forward's outer lines.
+  const backwardLines = new Map<string, { self: LineAcc; all: LineAcc[] } | null>();
+  const linesOfBackward = (stackId: number, callerId: number) => {
+    const key = `${stackId}/${callerId}`;
+    let lines = backwardLines.get(key);
+    if (lines !== undefined) return lines;
+    const caller = linesOf(callerId);
+    const self = stacks.frames(stackId)[0];
+    if (!self) lines = caller;
+    else {
+      const own = get(self);
+      lines = { self: own, all: [own, ...(caller?.all ?? []).filter((a) => a !== own)] };
+    }
+    backwardLines.set(key, lines);
+    return lines;
+  };
+
   let unattributedNs = 0;
   for (const op of profile.gpuOps) {
     const ns = op.endNs - op.startNs;
-    const lines = linesOf(op.stackId);
+    const lines =
+      op.callerStackId === undefined
+        ? linesOf(op.stackId)
+        : linesOfBackward(op.stackId, op.callerStackId);
     if (!lines) {
       unattributedNs += ns;
       continue;

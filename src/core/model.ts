@@ -41,6 +41,12 @@ export interface GpuOp {
   launchIndex: number;
   /** Index into Profile.stacks of the stack at launch time, or -1 when the trace has none. */
   stackId: number;
+  /**
+   * Work the autograd engine launched on its own thread for a `backward()` call: the stack of the
+   * thread that made the call (its lines count the op in their total; self stays with `stackId`,
+   * the forward op that created it). Absent otherwise.
+   */
+  callerStackId?: number;
   /** NCCL / collective communication kernel. */
   isComm: boolean;
   bytes?: number;

@@ -94,7 +94,7 @@ export class KinetoStacks {
 
   /** A stack id per query point (-1 when none). */
   resolve(queries: ThreadPoints): Int32Array {
-    const out = this.direct(queries);
+    const out = this.ownStacks(queries);
     const missing: number[] = [];
     for (let i = 0; i < out.length; i++) if (out[i] < 0) missing.push(i);
     if (missing.length === 0) return out;
@@ -112,7 +112,11 @@ export class KinetoStacks {
     return out;
   }
 
-  private direct(qs: ThreadPoints): Int32Array {
+  /**
+   * The stack each point's own thread had (marker, python_function or legacy call stack), without
+   * the backward-to-forward mapping; -1 when none.
+   */
+  ownStacks(qs: ThreadPoints): Int32Array {
     const res = new Int32Array(qs.length).fill(-1);
     const viaMarker = innermostSpans(this.sink.markers, qs);
     const viaPy = innermostSpans(this.sink.pyFrames, qs);
@@ -166,7 +170,7 @@ export class KinetoStacks {
       fwd.thread[j] = thread(f);
       fwd.ts[j] = span(f).startNs;
     });
-    const fwdStacks = this.direct(fwd);
+    const fwdStacks = this.ownStacks(fwd);
     const spans = new TaggedSpans();
     pairs.forEach(([b], j) => {
       if (fwdStacks[j] >= 0) spans.add(thread(b), span(b).startNs, span(b).endNs, fwdStacks[j]);

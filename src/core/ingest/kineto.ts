@@ -10,6 +10,7 @@ import { JsonTraceScanner, TraceFormatError } from './json-stream';
 import { KinetoEventSink } from './kineto-events';
 import { type ThreadPoints, newPoints } from './kineto-columns';
 import { KinetoStacks } from './kineto-stacks';
+import { backwardCallerStacks } from './kineto-backward';
 
 export interface KinetoReadOptions {
   /** Rank stamped on every op, call and range (default 0). */
@@ -182,10 +183,19 @@ function buildProfile(
   }
   linkLaunches(sink);
   const stacks = new KinetoStacks(sink, new StackTable());
-  const callStacks = stacks.resolve(pointsOf(sink.cpuCalls, sink.callThreads));
-  sink.cpuCalls.forEach((c, i) => (c.stackId = callStacks[i]));
-  for (const op of sink.gpuOps)
-    if (op.launchIndex >= 0) op.stackId = sink.cpuCalls[op.launchIndex].stackId;
+  const callPoints = pointsOf(sink.cpuCalls, sink.callThreads);
+  const callStacks = stacks.resolve(callPoints);
+  // Autograd-thread launches: the stack of the backward() call they serve. A launch with no stack
+  // of its own (no forward op linked) takes it as its stack; one with a forward op's stack keeps
+  // that and carries the caller's on its GPU ops.
+  const callers = backwardCallerStacks(sink, stacks.table, (p) => stacks.ownStacks(p), callPoints);
+  sink.cpuCalls.forEach((c, i) => (c.stackId = callStacks[i] >= 0 ? callStacks[i] : callers[i]));
+  for (const op of sink.gpuOps) {
+    if (op.launchIndex < 0) continue;
+    op.stackId = sink.cpuCalls[op.launchIndex].stackId;
+    const caller = callers[op.launchIndex];
+    if (caller >= 0 && caller !== op.stackId) op.callerStackId = caller;
+  }
   const rangeStacks = stacks.resolve(pointsOf(sink.ranges, sink.rangeThreads));
   sink.ranges.forEach((r, i) => (r.stackId = rangeStacks[i]));
   profile.stacks = stacks.table.stacks;
