@@ -89,7 +89,7 @@ export class OpRows extends Columns {
   /** Index into the sink's `ranges`. */
   range = new Int32Array(INITIAL_CAPACITY);
   seq = new Float64Array(INITIAL_CAPACITY);
-  /** 1 for a backward op (autograd thread): `Fwd thread id` or an autograd engine name. */
+  /** 1 for a backward op (autograd thread): `Fwd thread id` > 0 or an autograd engine name. */
   backward = new Uint8Array(INITIAL_CAPACITY);
   /** Index into `callStacks`, -1 when the op has none. */
   callStack = new Int32Array(INITIAL_CAPACITY);
@@ -264,8 +264,9 @@ export class KinetoEventSink {
       this.ops.add({
         range,
         seq: num(args['Sequence number'], -1),
+        // Forward ops carry `Fwd thread id` 0; a backward op names its forward thread (ids from 1).
         backward:
-          args['Fwd thread id'] !== undefined || e.name.startsWith('autograd::engine::evaluate'),
+          num(args['Fwd thread id'], 0) > 0 || e.name.startsWith('autograd::engine::evaluate'),
         callStack: typeof args['Call stack'] === 'string' ? args['Call stack'] : '',
       });
       return;
