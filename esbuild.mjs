@@ -46,6 +46,10 @@ if (withTests) {
       'test/unit/**/*.test.ts',
       'test/host/index.ts',
       'test/host/*.test.ts',
+      // Workspace Trust host tests: their own index, and the workspace builder the runner imports.
+      'test/host-trust/index.ts',
+      'test/host-trust/*.test.ts',
+      'test/host-trust/workspaces.ts',
       'test/ui/**/*.test.ts',
     ],
     outbase: 'test',

@@ -221,6 +221,10 @@ export function extensionManifest() {
  * @param {boolean} [o.linkExtension] load the repo's extension through a symlink in the extensions dir
  * @param {string} [o.installVsix] install this .vsix with `--install-extension` before starting
  * @param {boolean} [o.smokeTestDriver] enable the smoke-test driver (needed for extensionTestsPath payloads)
+ * @param {boolean} [o.workspaceTrust] keep Workspace Trust on (default off: `--disable-workspace-trust`);
+ *   the folder then opens in Restricted Mode, without a startup prompt
+ * @param {Record<string, unknown>} [o.machineSettings] remote machine settings
+ *   (`<user-data-dir>/Machine/settings.json`): where `machine`-scoped settings live in code-server
  * @param {Record<string,string>} [o.env] extra environment for code-server and its extension host
  * @param {(line: string) => void} [o.onLog] receives code-server's own output lines
  * @returns {Promise<{ url: string, port: number, dir: string, extensionsDir: string, stop: () => Promise<void> }>}
@@ -236,7 +240,17 @@ export async function startCodeServer(o) {
   const udd = d('udd');
   const exts = d('exts');
   fs.mkdirSync(path.join(udd, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(udd, 'User', 'settings.json'), JSON.stringify(userSettings, null, 2));
+  const settings = o.workspaceTrust
+    ? { ...userSettings, 'security.workspace.trust.enabled': true }
+    : userSettings;
+  fs.writeFileSync(path.join(udd, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  if (o.machineSettings) {
+    fs.mkdirSync(path.join(udd, 'Machine'), { recursive: true });
+    fs.writeFileSync(
+      path.join(udd, 'Machine', 'settings.json'),
+      JSON.stringify(o.machineSettings, null, 2),
+    );
+  }
   const env = node24Env({
     XDG_CONFIG_HOME: d('xdg-config'),
     XDG_DATA_HOME: d('xdg-data'),
@@ -270,7 +284,7 @@ export async function startCodeServer(o) {
     'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(o.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--ignore-last-opened',
     '--reconnection-grace-time',
