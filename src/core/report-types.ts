@@ -46,6 +46,37 @@ export interface Summary {
   devices: DeviceSummary[];
   /** Number of ranks merged (multi-rank folders); 1 otherwise. */
   rankCount: number;
+  /**
+   * Every idle ns of `gpuIdleNs` with one cause (gaps of every size between a device's first and
+   * last op, plus the time a device sat outside its own span); the `ns` add up to `gpuIdleNs`.
+   * Largest first.
+   */
+  idleBreakdown: IdleCauseStat[];
+}
+
+/** Why a GPU idled: ids of Report.gaps[].causeId and idleBreakdown[].cause. */
+export type IdleCause =
+  | 'late-launch'
+  | 'data-loader'
+  | 'cpu-range'
+  | 'os-wait'
+  | 'allocation'
+  | 'host-sync'
+  | 'slow-launch'
+  | 'queued'
+  | 'unknown'
+  | 'device-edge';
+
+/** One cause's share of the GPU idle time. */
+export interface IdleCauseStat {
+  cause: IdleCause;
+  /** Human wording (the same text as Report.gaps[].cause). */
+  label: string;
+  ns: number;
+  /** Number of gaps (of any size) with this cause. */
+  gaps: number;
+  /** The source line behind most of this cause's idle time, when there is one. */
+  location: SourceRef | null;
 }
 
 export interface KernelStat {
@@ -89,12 +120,20 @@ export interface Fix {
   snippet: string;
 }
 
+/**
+ * Where a finding's saving comes from: GPU idle time the fix removes (no two findings claim the
+ * same idle ns; their sum is at most gpuIdleNs), or GPU op time the fix shortens (at most the time
+ * of the ops concerned).
+ */
+export type SavingsFrom = 'gpu-idle' | 'kernel-time';
+
 export interface Finding {
   rule: string;
   severity: Severity;
   title: string;
   message: string;
   savingsNs: number;
+  savingsFrom: SavingsFrom;
   evidence: Record<string, number | string | boolean | null>;
   locations: SourceRef[];
   fix: Fix;
@@ -115,7 +154,9 @@ export interface GapStat {
   deviceId: number;
   startNs: number;
   endNs: number;
+  /** Human wording of the cause (idleBreakdown[].label). */
   cause: string;
+  causeId: IdleCause;
   location: SourceRef | null;
 }
 

@@ -7,6 +7,7 @@ import {
   StackResolver,
   type AttributionOptions,
 } from './attribute';
+import { idleBreakdown } from './idle-breakdown';
 import { locateRanges, rangeStats } from './range-sites';
 import { gpuTotals, kernelTable, timelineTracks } from './summary';
 import { classify, gapStats, runRules, stepStats } from './rules/index';
@@ -28,7 +29,11 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   return {
     schema: REPORT_SCHEMA,
     source: { ...profile.source },
-    summary: { ...totals, classification: classify(profile, ctx.thresholds) },
+    summary: {
+      ...totals,
+      classification: classify(profile, ctx.thresholds),
+      idleBreakdown: idleBreakdown(profile, ctx, totals.wallNs),
+    },
     kernels: kernelTable(profile),
     lines,
     ranges,

@@ -29,7 +29,8 @@ function timelinesInOpOrder(profile: Profile): DeviceTimeline[] {
   return out;
 }
 
-export type GpuTotals = Omit<Summary, 'classification'>;
+/** The summary's GPU totals (classification and the idle breakdown need the rules' context). */
+export type GpuTotals = Omit<Summary, 'classification' | 'idleBreakdown'>;
 
 /**
  * Busy time is the union of kernel, memcpy and memset intervals per device, summed over devices.

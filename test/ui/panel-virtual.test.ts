@@ -68,6 +68,7 @@ function bigReport(): Report {
       commNs: 0,
       classification: 'compute-bound',
       devices: [{ id: 0, name: 'GPU', busyNs: kernelNs }],
+      idleBreakdown: [],
       rankCount: 1,
     },
     kernels,

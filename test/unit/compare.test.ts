@@ -44,6 +44,7 @@ void test('compare: identical reports flag nothing; new and resolved rules are t
     title: 't',
     message: 'm',
     savingsNs: 1000,
+    savingsFrom: 'gpu-idle' as const,
     evidence: {},
     locations: [],
     fix: { title: 'f', detail: 'd', snippet: 's' },

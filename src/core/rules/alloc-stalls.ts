@@ -26,6 +26,7 @@ export const allocStalls: Rule = (profile, ctx) => {
         `All allocation calls took ${formatNs(allNs)}.`,
       // Savings: the time in the slow calls — a pre-allocated pool takes them out of the run.
       savingsNs: ns(slowNs),
+      savingsFrom: 'gpu-idle',
       evidence: {
         slowCount: slow.length,
         allocCallCount: all.length,

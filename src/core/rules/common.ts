@@ -152,6 +152,16 @@ export function aggregateRangeLocations(
   return sortRefs(byLine, max);
 }
 
+/** Sums costs already resolved to lines (null: not in the workspace); the most costly line first. */
+export function aggregateRefs(
+  costs: Iterable<{ ref: SourceRef | null; ns: number }>,
+  max = 10,
+): SourceRef[] {
+  const byLine = new Map<string, { ref: SourceRef; ns: number }>();
+  for (const c of costs) if (c.ref) addRef(byLine, c.ref, c.ns);
+  return sortRefs(byLine, max);
+}
+
 function addRef(
   byLine: Map<string, { ref: SourceRef; ns: number }>,
   ref: SourceRef,

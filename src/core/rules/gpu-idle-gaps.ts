@@ -7,16 +7,14 @@
  */
 import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
+import { SortedSpans, aggregateRefs, deviceTimelines, ns, pushTo } from './common';
 import {
-  type LocatedCost,
-  SortedSpans,
-  aggregateLocations,
-  aggregateRangeLocations,
-  deviceTimelines,
-  ns,
-  pushTo,
-} from './common';
-import { GAP_CAUSE_TEXT, type GapCause, type IdleGap, findIdleGaps } from './idle-gaps';
+  GAP_CAUSE_TEXT,
+  type GapCause,
+  type IdleGap,
+  findIdleGaps,
+  gapLocation,
+} from './idle-gaps';
 import type { Rule } from './types';
 
 /** NVIDIA's gpu_time_util recipe defaults: 30 chunks, a chunk is low when under 50 % busy. */
@@ -70,9 +68,34 @@ const FIXES: Record<GapCause, { title: string; detail: string; snippet: string }
       'loader = DataLoader(ds, batch_size=B, num_workers=4, pin_memory=True, prefetch_factor=2)\n' +
       'for batch in loader:\n    out = model(batch.to("cuda", non_blocking=True))',
   },
-  'gpu-wait': {
-    title: 'Check cross-stream dependencies',
-    detail: 'Work was queued before the gap: the GPU waited on an event or another stream.',
+  'data-loader': {
+    title: 'Load batches in DataLoader workers, pinned and prefetched',
+    detail:
+      'The training loop waited for the DataLoader to produce the next batch while the GPU idled. ' +
+      'Worker processes prepare batches ahead of the loop; pinned memory makes the copy asynchronous. ' +
+      'CUDA Graphs would save nothing here: the GPU is not waiting on launches.',
+    snippet:
+      'loader = DataLoader(ds, batch_size=B, num_workers=8, pin_memory=True,\n' +
+      '                    prefetch_factor=4, persistent_workers=True)\n' +
+      'for x, y in loader:\n    x = x.to("cuda", non_blocking=True)',
+  },
+  'slow-launch': {
+    title: 'Warm up outside the profiled window (or load modules eagerly)',
+    detail:
+      'The launch call itself took milliseconds: the CUDA driver loaded a module or JIT-compiled a ' +
+      'kernel on its first launch (lazy loading). Run a few warm-up iterations before profiling, or ' +
+      'load every module at start-up.',
+    snippet:
+      'CUDA_MODULE_LOADING=EAGER python train.py  # load all modules at start-up\n' +
+      '# or: for _ in range(3): step(batch)   # warm-up before the profiler starts\n' +
+      '#     torch.cuda.synchronize()',
+  },
+  queued: {
+    title: 'Check what the queued work waited for',
+    detail:
+      'The next op had been launched before the GPU went idle and then waited: on an event, on ' +
+      'another stream, or on a blocking copy. Record/wait events only where a real dependency exists ' +
+      'and copy from pinned memory so copies do not serialize the stream.',
     snippet: '# record/wait events only where a real dependency exists\nstream.wait_event(ev)',
   },
   unknown: {
@@ -124,19 +147,9 @@ export const gpuIdleGaps: Rule = (profile, ctx) => {
   }
 
   const topGaps = byCause.get(top) ?? [];
-  const located = topGaps.filter((g) => g.rangeIndex >= 0);
-  const locations = [
-    ...aggregateRangeLocations(
-      ctx,
-      located.map((g) => ({ rangeIndex: g.rangeIndex, ns: g.endNs - g.startNs })),
-    ),
-    ...aggregateLocations(
-      ctx,
-      topGaps
-        .filter((g) => g.rangeIndex < 0)
-        .map<LocatedCost>((g) => ({ stackId: g.stackId, ns: g.endNs - g.startNs })),
-    ),
-  ];
+  const locations = aggregateRefs(
+    topGaps.map((g) => ({ ref: gapLocation(ctx, g), ns: g.endNs - g.startNs })),
+  );
   const evidence: Finding['evidence'] = {
     gpuActivePct: Number(activePct.toFixed(2)),
     gpuBusyNs: busy,
@@ -164,7 +177,8 @@ export const gpuIdleGaps: Rule = (profile, ctx) => {
         `${lowChunks} of ${CHUNKS * timelines.length} time chunks were under ${LOW_CHUNK_PCT} % busy.`,
       // Savings: the idle time in gaps of at least minGapNs, i.e. what back-to-back work would
       // recover at best (GPU-side waits are excluded: removing CPU overhead does not shorten them).
-      savingsNs: ns(gapNs - causeNs('gpu-wait')),
+      savingsNs: ns(gapNs - causeNs('queued')),
+      savingsFrom: 'gpu-idle',
       evidence,
       locations,
       fix: FIXES[top],

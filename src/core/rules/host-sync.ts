@@ -45,6 +45,7 @@ export const hostSync: Rule = (profile, ctx) => {
       // Savings: the GPU idle time after each sync returned (the drained queue); the blocked time
       // itself overlaps GPU work and is not saved.
       savingsNs: ns(drainNs),
+      savingsFrom: 'gpu-idle',
       evidence: { syncCount: syncs.length, blockedNs, drainNs },
       locations: aggregateLocations(ctx, costs),
       fix: {

@@ -80,6 +80,7 @@ export const launchOverhead: Rule = (profile, ctx) => {
         `vs median launch call ${formatNs(percentile(launchDurs, 50))}.`,
       // Savings: the starved idle time itself — a CUDA graph replays the kernels back to back.
       savingsNs: ns(starvedIdle),
+      savingsFrom: 'gpu-idle',
       evidence,
       locations: aggregateLocations(ctx, starved),
       fix: {

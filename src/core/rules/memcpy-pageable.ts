@@ -36,6 +36,7 @@ export const memcpyPageable: Rule = (profile, ctx) => {
         `memory: ${formatBytes(bytes)} in ${formatNs(copyNs)} of GPU time (${gbps.toFixed(1)} GB/s).`,
       // Savings: pinned memory roughly doubles host↔device bandwidth, so about half the copy time.
       savingsNs: ns(copyNs * PAGEABLE_SLOWDOWN),
+      savingsFrom: 'kernel-time',
       evidence: { copyCount: copies.length, bytes, copyNs, gbPerS: Number(gbps.toFixed(2)) },
       locations: aggregateLocations(ctx, costs),
       fix: {

@@ -100,6 +100,7 @@ export const memcpySync: Rule = (profile, ctx) => {
       // Savings: blocked CPU time beyond the copies' own GPU time — the waiting that a non_blocking
       // copy into pinned memory hands back to the CPU for queuing the next work.
       savingsNs: ns(blockedNs - copyNs),
+      savingsFrom: 'gpu-idle',
       evidence: { copyCount: copies.length, blockedNs, copyNs, bytes },
       locations: aggregateLocations(ctx, costs),
       fix: {

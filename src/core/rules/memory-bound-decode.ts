@@ -63,6 +63,7 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
         `${top.map(([n, d]) => `${n.slice(0, 60)} ${formatNs(d)}`).join('; ')}. More FLOPs will not help; fewer bytes will.`,
       // Savings: FP16 → FP8 weights/KV cache halve the bytes these kernels move, so about half their time.
       savingsNs: ns(memNs * QUANT_BYTES_SAVED),
+      savingsFrom: 'kernel-time',
       evidence,
       locations: aggregateLocations(ctx, costs),
       fix: {

@@ -74,6 +74,7 @@ export const memoryPressure: Rule = (profile, ctx) => {
         `${formatBytes(fragBytes)} reserved but unused. There is no room to grow the batch.`,
       // Savings: none in time — the cost is capacity (a batch-size ceiling and OOM risk).
       savingsNs: 0,
+      savingsFrom: 'kernel-time',
       evidence: {
         peakPct: Number(pct.toFixed(2)),
         peakReservedBytes: peak.reserved,

@@ -51,6 +51,7 @@ export const ncclImbalance: Rule = (profile, ctx) => {
       // Savings: max − min communication time — the waiting a balanced load would remove on the
       // rank that waited most.
       savingsNs: ns(max.ns - min.ns),
+      savingsFrom: 'kernel-time',
       evidence,
       locations: aggregateLocations(ctx, costs),
       fix: {

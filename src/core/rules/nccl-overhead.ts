@@ -49,6 +49,7 @@ export const ncclOverhead: Rule = (profile, ctx) => {
         `${ctx.thresholds.commBoundPct} %). ${formatNs(exposedNs)} of it ran with no compute alongside.`,
       // Savings: the exposed communication time — what overlapping comm with compute can hide at best.
       savingsNs: ns(exposedNs),
+      savingsFrom: 'kernel-time',
       evidence: {
         commPct: Number(pct.toFixed(2)),
         commNs,

@@ -102,6 +102,7 @@ export const stepTime: Rule = (profile, ctx) => {
         `the slowest, "${profile.ranges[slowest].name}", took ${formatNs(slowNs)}.`,
       // Savings: the outliers' time above the median step — what a steady loop would not spend.
       savingsNs: ns(excess),
+      savingsFrom: 'gpu-idle',
       evidence: {
         stepCount: stats.count,
         p50Ns: stats.p50Ns,

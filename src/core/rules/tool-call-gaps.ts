@@ -143,6 +143,7 @@ export const toolCallGaps: Rule = (profile, ctx) => {
       // Savings: the blocked time; run asynchronously it overlaps other requests' GPU work (the
       // reference case hid 85 % of it).
       savingsNs: ns(blockedNs),
+      savingsFrom: 'gpu-idle',
       evidence,
       locations: [
         ...aggregateRangeLocations(
