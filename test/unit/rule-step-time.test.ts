@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stepStats, stepTime } from '../../src/core/rules/step-time';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readKineto } from '../../src/core/ingest/kineto';
+import { isIterationRangeName, stepStats, stepTime } from '../../src/core/rules/step-time';
 import {
   contextFor,
   lineOf,
@@ -65,4 +69,42 @@ void test('step-time: steady steps do not fire (ReAct fixture, socket scenario)'
   assert.deepEqual(stepTime(react, contextFor(react)), []);
   const sock = readScenario('socket_wait.sqlite');
   assert.deepEqual(stepTime(sock, contextFor(sock, scenariosDir)), []);
+});
+
+void test('step-time: compiled-graph calls are no steps, even when they repeat (torch.compile fixture)', async () => {
+  const file = fixture('torch', 'torch-compile-triton.json.gz');
+  const { top, events } = loadTrace(file);
+  const graphCalls = events.filter((e) => e.name?.includes('CompiledFxGraph'));
+  assert.ok(graphCalls.length > 0, 'the fixture has no CompiledFxGraph range');
+  assert.equal(stepStats(await readFixture('torch', 'torch-compile-triton.json.gz')), null);
+  // The same trace with its graph call made four times in a row, as a loop over a compiled model
+  // makes it: the hash-named range repeats once per call, and is still no iteration.
+  const call = graphCalls.find((e) => e.cat === 'user_annotation') ?? graphCalls[0];
+  const span = (call.dur ?? 0) + 10;
+  const repeated = [1, 2, 3, 4].map((k) => ({ ...call, ts: (call.ts ?? 0) + k * span * 2 }));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-fxgraph-'));
+  const copy = path.join(dir, 'trace.json');
+  fs.writeFileSync(copy, JSON.stringify({ ...top, traceEvents: [...events, ...repeated] }));
+  const profile = await readKineto(copy);
+  const names = profile.ranges.filter((r) => r.name === call.name).length;
+  assert.ok(names >= 4, `only ${names} graph-call ranges read`);
+  assert.equal(stepStats(profile), null);
+  // A user-marked iteration range of the same shape is one.
+  const marked = repeated.map((e, k) => ({ ...e, name: `train_step_${k}` }));
+  fs.writeFileSync(copy, JSON.stringify({ ...top, traceEvents: [...events, ...marked] }));
+  assert.equal(stepStats(await readKineto(copy))?.count, marked.length);
+});
+
+void test('step-time: framework ranges and hashes are not iteration names; user-marked ones are', () => {
+  for (const name of [
+    '## Call CompiledFxGraph fud5jsrxcxliekg7lptyw9yz4k1oa ##',
+    'Torch-Compiled Region: 0/1',
+    'Optimizer.step#SGD.step',
+    'enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__',
+    'nccl:all_reduce',
+    'aten::mm, seq = 12',
+  ])
+    assert.equal(isIterationRangeName(name), false, name);
+  for (const name of ['react_step_3', 'iteration_5', 'train_step', 'batch 12', 'ProfilerStep#4'])
+    assert.equal(isIterationRangeName(name), true, name);
 });

@@ -1,8 +1,10 @@
 /**
  * step-time: per-iteration latency from `ProfilerStep#N` ranges (kind 'step') or, without them, the
- * repeated annotated ranges that look like iterations (a name with a number or step/iter in it,
- * the same once the number is folded,
- * ≥ 3 non-overlapping instances on one thread; the family with the most total time wins).
+ * user-marked ranges that look like iterations (NVTX / record_function names with a step number or
+ * step/iter/batch/epoch in them, the same once the number is folded, ≥ 3 non-overlapping instances
+ * on one thread; the family with the most total time wins). Ranges the frameworks open themselves
+ * (torch.compile graph calls named by a hash, optimizer and data-loader wrappers, collectives,
+ * emit_nvtx operators) are never steps: they repeat once per step, or many times in one.
  * Reports p50/p95/p99 (nearest rank) and fires on outliers slower than
  * `thresholds.stepOutlierFactor` × the median (reference texts: compare percentile distributions;
  * the tail, not the median, breaks SLOs).
@@ -15,6 +17,19 @@ import type { Rule } from './types';
 
 const MIN_STEPS = 3;
 const family = (name: string) => name.replace(/\d+/g, '#');
+
+/** Ranges that torch, its compilers and communication libraries open on their own. */
+const FRAMEWORK_RANGE =
+  /CompiledFxGraph|Torch-Compiled Region|TorchDynamo|CompiledFunction|^Optimizer\.|^enumerate\(DataLoader\)|^DistributedDataParallel\.|^(nccl|gloo|mpi|ucc|c10d):|^(aten|autograd|c10d|cuda|cudnn)::|, seq = \d+|^cudaGraph/;
+/** A token mixing letters and digits long enough to be a hash (a compiled graph's key). */
+const HASH_TOKEN = /(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{12,}/i;
+
+/** True for a user-marked range whose name says it is one iteration of a loop. */
+export function isIterationRangeName(name: string): boolean {
+  if (FRAMEWORK_RANGE.test(name) || HASH_TOKEN.test(name)) return false;
+  // Iteration ranges carry their index as a word of its own (react_step_3, iter 12) or say so.
+  return /(^|[^a-z0-9])\d+([^a-z0-9]|$)|step|iter|batch|epoch/i.test(name);
+}
 
 /** Indexes (into Profile.ranges) of the iteration ranges, in trace order. */
 export function stepRanges(profile: Profile): number[] {
@@ -33,8 +48,7 @@ export function stepRanges(profile: Profile): number[] {
     return steps.sort((a, b) => profile.ranges[a].startNs - profile.ranges[b].startNs);
   const families = new Map<string, number[]>();
   profile.ranges.forEach((r, i) => {
-    // Iteration ranges carry their index (react_step_3, iter 12) or say so (step, iteration).
-    if ((r.kind !== 'nvtx' && r.kind !== 'annotation') || !/\d|step|iter/i.test(r.name)) return;
+    if ((r.kind !== 'nvtx' && r.kind !== 'annotation') || !isIterationRangeName(r.name)) return;
     const key = `${threadKey(r)}|${family(r.name)}`;
     pushTo(families, key, i);
   });
