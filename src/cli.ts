@@ -13,6 +13,7 @@ import { toSarif } from './core/export/sarif';
 import { loadTrace } from './core/load';
 import { buildReport } from './core/report';
 import { parsePathMap } from './core/workspace-paths';
+import { runMcp } from './mcp/mcp-server';
 
 const USAGE =
   'usage: gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]... ' +
@@ -74,6 +75,10 @@ export function parseArgs(argv: string[]): CliArgs {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'mcp') {
+    await runMcp(argv.slice(1), packageVersion());
+    return 0;
+  }
   const args = parseArgs(argv);
   const { map, errors } = parsePathMap(args.pathMap);
   if (errors.length > 0) throw new Error(errors[0]);
@@ -99,6 +104,12 @@ async function main(argv: string[]): Promise<number> {
 
   const failing = args.failOn === 'error' ? ['error'] : ['error', 'warning'];
   return args.failOn && report.findings.some((f) => failing.includes(f.severity)) ? 3 : 0;
+}
+
+/** The version in the package.json beside dist/ (the MCP server reports it). */
+function packageVersion(): string {
+  const file = path.join(__dirname, '..', 'package.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /**

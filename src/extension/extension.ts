@@ -14,6 +14,7 @@ import {
   type StatusResult,
 } from '../shared/protocol';
 import { ServerHandle } from './client';
+import { registerAgentTools } from './lm-tools';
 import { ReportPanel } from './panel';
 import { TraceStatusBar } from './status-bar';
 import { registerCaptures, restoreLatestCaptures } from './tasks/commands';
@@ -50,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
   const loadCapture = async (uri: vscode.Uri, capture: { command: string; startedAt: string }) =>
     (await open(uri, capture)) !== undefined;
   const captures = registerCaptures(context, loadCapture);
+  context.subscriptions.push(...registerAgentTools(server, captures));
 
   context.subscriptions.push(
     // "Open in GPU Lens" in the explorer's context menu of trace files.

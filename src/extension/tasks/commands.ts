@@ -66,9 +66,21 @@ async function profile(
   if (!service.isTrusted()) return service.run(def, folder, () => undefined, new AbortController());
   const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
   if (doc?.isDirty) await doc.save();
+  return runCaptureTask(service, def, folder);
+}
+
+/**
+ * Runs a capture as a VS Code task (its output in the task terminal) and resolves with its
+ * outcome. Callers check workspace trust first.
+ */
+export async function runCaptureTask(
+  service: CaptureService,
+  def: GpuLensTaskDefinition,
+  folder: vscode.WorkspaceFolder,
+): Promise<CaptureOutcome> {
   const done = new Promise<CaptureOutcome>((resolve) => {
     const sub = service.onDidFinish((o) => {
-      if (o.def.tool === def.tool && o.def.program === def.program) {
+      if (o.def.tool === def.tool && o.def.program === def.program && o.def.module === def.module) {
         sub.dispose();
         resolve(o);
       }
