@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocStalls } from '../../src/core/rules/alloc-stalls';
 import { memcpyPageable } from '../../src/core/rules/memcpy-pageable';
-import { memcpySync } from '../../src/core/rules/memcpy-sync';
 import { memoryPressure } from '../../src/core/rules/memory-pressure';
 import { memoryBoundDecode } from '../../src/core/rules/memory-bound-decode';
 import type { MemorySample } from '../../src/core/model';
@@ -56,28 +55,6 @@ void test('memcpy-pageable: host-to-device copies from pageable memory, counted 
 void test('memcpy-pageable: quiet on BERT-small (one tiny copy)', async () => {
   const bert = await readFixture('torch', 'h100-bert-small-stack.json.gz');
   assert.deepEqual(memcpyPageable(bert, contextFor(bert)), []);
-});
-
-void test('memcpy-sync: cudaMemcpyAsync followed at once by a stream sync (PyTorch blocking copy), counted in SQL', async () => {
-  const profile = await readFixture('nsys', RTX);
-  const [f] = memcpySync(profile, contextFor(profile));
-  const [raw] = sql<{ n: number }>(
-    RTX,
-    `SELECT COUNT(*) AS n FROM (
-       SELECT s.value AS nm, m.bytes, m.copyKind,
-              LEAD(s.value) OVER (PARTITION BY r.globalTid ORDER BY r.start) AS nxt,
-              LEAD(r.start) OVER (PARTITION BY r.globalTid ORDER BY r.start) - r.end AS gap
-       FROM CUPTI_ACTIVITY_KIND_RUNTIME r JOIN StringIds s ON s.id = r.nameId
-       LEFT JOIN CUPTI_ACTIVITY_KIND_MEMCPY m ON m.correlationId = r.correlationId)
-     WHERE nm LIKE 'cudaMemcpy%' AND nxt LIKE '%StreamSynchronize%' AND gap <= 50000
-       AND NOT (copyKind = 1 AND bytes <= 65536)`,
-  );
-  assert.equal(f.evidence.copyCount, raw.n);
-});
-
-void test('memcpy-sync: quiet on the Qwen forward pass', async () => {
-  const qwen = await readFixture('torch', 'h100-qwen0.5b-stack.json.gz');
-  assert.deepEqual(memcpySync(qwen, contextFor(qwen)), []);
 });
 
 void test('memory-pressure: SGLang decode peak reserved / capacity from the raw [memory] events', async () => {

@@ -1,39 +1,93 @@
 /**
- * host-sync: device/stream/event synchronizations on the CPU (NVIDIA's `cuda_api_sync`). A sync
- * drains the GPU's queue: after it returns the GPU idles until the CPU launches again. Syncs that
- * only complete a blocking copy are left to memcpy-sync.
+ * host-sync: device/stream/event synchronizations on the CPU (NVIDIA's `cuda_api_sync`, plus the
+ * event, context and driver-API forms and their HIP names). A sync drains the GPU's queue: after
+ * it returns the GPU idles until the CPU launches again. Each runtime call is one sync (Kineto's
+ * `cuda_sync` mirrors are not read as calls; a driver sync nested in a runtime sync is the same
+ * one); stream-waits-for-event and queries are not host blocks. Syncs that complete a copy
+ * (PyTorch's blocking `.item()` / `.cpu()`: cudaMemcpyAsync, then cudaStreamSynchronize) are syncs
+ * too, counted apart in the evidence. How this differs from NVIDIA's rule: docs/rules.md.
  */
 import { formatNs } from '../format';
-import type { CpuCall } from '../model';
-import { type LocatedCost, aggregateLocations, idleAfter, ns, rankBusy } from './common';
-import { syncCopyCalls } from './memcpy-sync';
+import type { CpuCall, Profile } from '../model';
+import {
+  type LocatedCost,
+  aggregateLocations,
+  callsByThread,
+  idleAfter,
+  ns,
+  rankBusy,
+} from './common';
 import type { Rule } from './types';
 
-/** Calls that block the host until the GPU catches up (cudaStreamWaitEvent/Query do not). */
+/** A sync starting this soon after an async copy returns is the copy's completion. */
+const FOLLOW_NS = 50_000;
+
+/** Calls that block the host until the GPU catches up (classifyCudaApi's `sync`). */
 export function isBlockingSync(c: CpuCall): boolean {
-  return c.kind === 'sync' && !/StreamWaitEvent|StreamQuery|EventQuery/.test(c.name);
+  return c.kind === 'sync';
+}
+
+/** The blocking syncs of a profile, one per API call, and whether each completes an async copy. */
+export interface BlockingSyncs {
+  calls: CpuCall[];
+  /** Parallel to `calls`: the call right before it on its thread was an async copy. */
+  afterCopy: boolean[];
+}
+
+/**
+ * Blocking sync calls, per thread in start order: a sync inside the previous counted sync's span
+ * (cuStreamSynchronize under cudaStreamSynchronize when driver calls are traced) is left out.
+ */
+export function blockingSyncs(profile: Profile): BlockingSyncs {
+  const calls: CpuCall[] = [];
+  const afterCopy: boolean[] = [];
+  for (const list of callsByThread(profile.cpuCalls).values()) {
+    let outerEnd = -Infinity;
+    let prev: CpuCall | undefined;
+    for (const c of list) {
+      if (isBlockingSync(c)) {
+        if (c.endNs <= outerEnd) continue;
+        outerEnd = c.endNs;
+        calls.push(c);
+        afterCopy.push(
+          prev !== undefined &&
+            prev.kind === 'memcpy' &&
+            /Async/i.test(prev.name) &&
+            c.startNs - prev.endNs <= FOLLOW_NS,
+        );
+      }
+      prev = c;
+    }
+  }
+  return { calls, afterCopy };
 }
 
 export const hostSync: Rule = (profile, ctx) => {
-  const copySyncs = syncCopyCalls(profile).syncIndexes;
-  const syncs: CpuCall[] = [];
-  profile.cpuCalls.forEach((c, i) => {
-    if (isBlockingSync(c) && !copySyncs.has(i)) syncs.push(c);
-  });
+  const { calls: syncs, afterCopy } = blockingSyncs(profile);
   if (syncs.length === 0) return [];
   const busy = rankBusy(profile);
   let blockedNs = 0;
   let drainNs = 0;
+  let afterCopyCount = 0;
   const costs: LocatedCost[] = [];
-  for (const c of syncs) {
+  syncs.forEach((c, k) => {
     blockedNs += c.endNs - c.startNs;
-    const drain = idleAfter(busy.get(c.rank) ?? [], c.endNs);
+    if (afterCopy[k]) afterCopyCount++;
+    const merged = busy.get(c.rank) ?? [];
+    // Only inside the GPU span: before the first GPU op nothing had been queued to drain (the
+    // wait for the first launch is start-up), after the last one nothing was waiting.
+    const drain =
+      merged.length > 0 && c.endNs >= merged[0].startNs ? idleAfter(merged, c.endNs) : 0;
     drainNs += drain;
     costs.push({ stackId: c.stackId, ns: c.endNs - c.startNs + drain });
-  }
+  });
   // A sync that returned while the GPU was still busy cost nothing: fire on the drained idle time.
   if (drainNs < ctx.thresholds.minGapNs) return [];
   const names = [...new Set(syncs.map((c) => c.name.replace(/_v\d+$/, '')))].slice(0, 4).join(', ');
+  const copyText =
+    afterCopyCount > 0
+      ? ` ${afterCopyCount} of them waited for a copy just queued (PyTorch's .item(), .cpu(), .tolist()).`
+      : '';
   return [
     {
       rule: 'host-sync',
@@ -41,12 +95,13 @@ export const hostSync: Rule = (profile, ctx) => {
       title: `${syncs.length} host synchronizations (${formatNs(blockedNs)} blocked)`,
       message:
         `The CPU synchronized with the GPU ${syncs.length} times (${names}), blocked ${formatNs(blockedNs)} in ` +
-        `total; after the syncs returned the GPU sat idle ${formatNs(drainNs)} until new work arrived.`,
+        `total; after the syncs returned the GPU sat idle ${formatNs(drainNs)} until new work arrived.` +
+        copyText,
       // Savings: the GPU idle time after each sync returned (the drained queue); the blocked time
       // itself overlaps GPU work and is not saved.
       savingsNs: ns(drainNs),
       savingsFrom: 'gpu-idle',
-      evidence: { syncCount: syncs.length, blockedNs, drainNs },
+      evidence: { syncCount: syncs.length, blockedNs, drainNs, afterCopyCount },
       locations: aggregateLocations(ctx, costs),
       fix: {
         title: 'Drop the synchronization or move it out of the hot loop',

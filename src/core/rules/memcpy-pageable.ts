@@ -1,22 +1,37 @@
 /**
- * memcpy-pageable: host↔device copies to or from pageable host memory (NVIDIA's
+ * memcpy-pageable: async host↔device copies to or from pageable host memory (NVIDIA's
  * `cuda_memcpy_async`). The driver stages them through a pinned buffer, so they run slower and
- * make an "async" copy synchronous with the host.
+ * make an "async" copy synchronous with the host. A copy made with a synchronous API is
+ * memcpy-sync's, whatever its memory, so no copy is claimed by both rules.
  */
 import { formatNs, formatBytes } from '../format';
+import type { GpuOp, Profile } from '../model';
 import { type LocatedCost, aggregateLocations, ns } from './common';
+import { isSyncCopyApi } from './memcpy-sync';
 import type { Rule } from './types';
 
 /** Pageable copies move at roughly half the pinned bandwidth (staging copy + DMA). */
 const PAGEABLE_SLOWDOWN = 0.5;
 
-export const memcpyPageable: Rule = (profile, ctx) => {
-  const copies = profile.gpuOps.filter(
+/** Whether the copy's call is a synchronous copy API (unlinked copies are kept: pageable anyway). */
+function launchedBySyncApi(profile: Profile, op: GpuOp): boolean {
+  const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
+  return call !== undefined && isSyncCopyApi(call);
+}
+
+/** Host↔device copies with a pageable host end, made with an async API (or an unlinked call). */
+export function pageableCopies(profile: Profile): GpuOp[] {
+  return profile.gpuOps.filter(
     (op) =>
       op.kind === 'memcpy' &&
       ((op.copyKind === 'HtoD' && op.srcKind === 'pageable') ||
-        (op.copyKind === 'DtoH' && op.dstKind === 'pageable')),
+        (op.copyKind === 'DtoH' && op.dstKind === 'pageable')) &&
+      !launchedBySyncApi(profile, op),
   );
+}
+
+export const memcpyPageable: Rule = (profile, ctx) => {
+  const copies = pageableCopies(profile);
   const copyNs = copies.reduce((s, op) => s + op.endNs - op.startNs, 0);
   if (copies.length === 0 || copyNs < ctx.thresholds.minGapNs) return [];
   const bytes = copies.reduce((s, op) => s + (op.bytes ?? 0), 0);

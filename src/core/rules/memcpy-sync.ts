@@ -1,82 +1,63 @@
 /**
- * memcpy-sync: copies that block the host (NVIDIA's `cuda_memcpy_sync`): synchronous copy APIs
- * (cudaMemcpy, cuMemcpyDtoH …) and PyTorch's blocking copy — cudaMemcpyAsync immediately followed
- * by a stream synchronize on the same thread (`.item()`, `.cpu()`, `.to("cuda")` without
- * non_blocking). Host-to-device copies of 64 KB or less are left out, as NVIDIA's rule does: the
- * driver stages them and returns at once.
+ * memcpy-sync: copies made with a synchronous copy API (NVIDIA's `cuda_memcpy_sync`): cudaMemcpy,
+ * cuMemcpyDtoH, hipMemcpy, hipMemcpyWithStream … — any copy call without `Async` in its name. As
+ * in NVIDIA's rule, host-to-device copies of 64,000 bytes or less (the driver stages them and
+ * returns at once) and copies within one device are left out. Async copies are not here: one from
+ * pageable memory is memcpy-pageable's, and PyTorch's blocking copy (cudaMemcpyAsync, then a stream
+ * synchronize) is counted by host-sync, at its synchronize. Differences from NVIDIA: docs/rules.md.
  */
 import { formatNs, formatBytes } from '../format';
 import type { CpuCall, GpuOp, Profile } from '../model';
-import { type LocatedCost, aggregateLocations, callsByThread, ns, threadKey } from './common';
+import { type LocatedCost, aggregateLocations, callsByThread, ns } from './common';
 import type { Rule } from './types';
 
-const SMALL_HTOD_BYTES = 64 * 1024;
-/** A sync starting this soon after an async copy returns is part of the same blocking copy. */
-const FOLLOW_NS = 50_000;
+/** NVIDIA's cut (`bytes <= 64000 AND copyKind == 1`): decimal, not 64 KiB. */
+const SMALL_HTOD_BYTES = 64_000;
 
 export interface SyncCopy {
   call: CpuCall;
+  /** The copy on the GPU, when the trace links it to its call. */
   op: GpuOp | undefined;
-  /** CPU time blocked: the copy call plus the synchronize that completes it. */
+  /** CPU time blocked: the copy call. */
   blockedNs: number;
 }
 
-type SyncCopies = { copies: SyncCopy[]; syncIndexes: Set<number> };
-
-/** memcpy-sync and host-sync both ask: computed once per profile (sizes checked like the others). */
-const syncCopyMemo = new WeakMap<Profile, { key: string; value: SyncCopies }>();
-
-/**
- * Blocking copies, and the indexes of the synchronize calls that belong to them. Memoized per
- * profile: treat the result as read-only.
- */
-export function syncCopyCalls(profile: Profile): SyncCopies {
-  const key = `${profile.cpuCalls.length}:${profile.gpuOps.length}`;
-  const memo = syncCopyMemo.get(profile);
-  if (memo?.key === key) return memo.value;
-  const value = computeSyncCopies(profile);
-  syncCopyMemo.set(profile, { key, value });
-  return value;
+/** Whether a copy API call returns only when its copy is done. */
+export function isSyncCopyApi(c: CpuCall): boolean {
+  return c.kind === 'memcpy' && !/Async/i.test(c.name);
 }
 
-function computeSyncCopies(profile: Profile): SyncCopies {
+/**
+ * Copies made with a synchronous API, per thread in start order; a copy call inside the previous
+ * counted one (the driver call under a runtime call) is the same copy.
+ */
+export function syncCopyCalls(profile: Profile): SyncCopy[] {
   const opByCall = new Map<number, GpuOp>();
   for (const op of profile.gpuOps)
     if (op.kind === 'memcpy' && op.launchIndex >= 0) opByCall.set(op.launchIndex, op);
   const indexOf = new Map<CpuCall, number>();
-  // Only copies and the syncs after them are looked up: a map of every call was a large cost.
+  // Only copy calls are looked up: a map of every call was a large cost.
   profile.cpuCalls.forEach((c, i) => {
-    if (c.kind === 'memcpy' || c.kind === 'sync') indexOf.set(c, i);
+    if (c.kind === 'memcpy') indexOf.set(c, i);
   });
   const copies: SyncCopy[] = [];
-  const syncIndexes = new Set<number>();
   for (const calls of callsByThread(profile.cpuCalls).values()) {
-    calls.forEach((call, k) => {
-      if (call.kind !== 'memcpy') return;
+    let outerEnd = -Infinity;
+    for (const call of calls) {
+      if (call.kind !== 'memcpy' || call.endNs <= outerEnd) continue;
+      outerEnd = call.endNs;
+      if (!isSyncCopyApi(call)) continue;
       const op = opByCall.get(indexOf.get(call) ?? -1);
-      if (op?.copyKind === 'HtoD' && (op.bytes ?? 0) <= SMALL_HTOD_BYTES) return;
-      if (!/Async/i.test(call.name)) {
-        copies.push({ call, op, blockedNs: call.endNs - call.startNs });
-        return;
-      }
-      const next = calls[k + 1];
-      if (
-        next &&
-        next.kind === 'sync' &&
-        /Synchronize/.test(next.name) &&
-        next.startNs - call.endNs <= FOLLOW_NS &&
-        threadKey(next) === threadKey(call)
-      ) {
-        copies.push({ call, op, blockedNs: next.endNs - call.startNs });
-        syncIndexes.add(indexOf.get(next) ?? -1);
-      }
-    });
+      if (op?.copyKind === 'HtoD' && (op.bytes ?? 0) <= SMALL_HTOD_BYTES) continue;
+      if (op?.copyKind === 'DtoD') continue;
+      copies.push({ call, op, blockedNs: call.endNs - call.startNs });
+    }
   }
-  return { copies, syncIndexes };
+  return copies;
 }
 
 export const memcpySync: Rule = (profile, ctx) => {
-  const { copies } = syncCopyCalls(profile);
+  const copies = syncCopyCalls(profile);
   const blockedNs = copies.reduce((s, c) => s + c.blockedNs, 0);
   if (copies.length === 0 || blockedNs < ctx.thresholds.minGapNs) return [];
   const copyNs = copies.reduce((s, c) => s + (c.op ? c.op.endNs - c.op.startNs : 0), 0);
@@ -106,8 +87,9 @@ export const memcpySync: Rule = (profile, ctx) => {
       fix: {
         title: 'Copy asynchronously from pinned memory',
         detail:
-          'Pin the host buffer and pass non_blocking=True; read a device-to-host result only after an ' +
-          'event says it is ready, or batch the reads.',
+          'Use cudaMemcpyAsync (hipMemcpyAsync) on a stream from pinned memory; in PyTorch pin the ' +
+          'host buffer and pass non_blocking=True, and read a device-to-host result only after an ' +
+          'event says it is ready.',
         snippet:
           'x = x.pin_memory().to("cuda", non_blocking=True)\n' +
           '# device → host without blocking:\n' +
