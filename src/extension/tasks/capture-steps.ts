@@ -84,6 +84,8 @@ export function nsysProfileFlags(nsys: string): Promise<Set<string>> {
  * `nsys profile` flags: sensible defaults the version supports, replaced by any flag of the same
  * name in the task's `nsysArgs`. `--sample=none --cpuctxsw=none` by default: CPU sampling needs
  * kernel permissions and hangs in some VMs; ask for it with `nsysArgs: ["--sample=cpu"]`.
+ * `--wait=primary`: the capture ends when the program exits, not when a daemon it started does
+ * (nsys's default `all` waits for re-parented processes); `nsysArgs: ["--wait=all"]` to wait.
  */
 export function nsysProfileArgs(
   supported: Set<string>,
@@ -96,6 +98,7 @@ export function nsysProfileArgs(
     ['cpuctxsw', '--cpuctxsw=none'],
     ['cudabacktrace', '--cudabacktrace=all'],
     ['python-backtrace', '--python-backtrace=cuda'],
+    ['wait', '--wait=primary'],
     ['force-overwrite', '--force-overwrite=true'],
     ['output', `--output=${outBase}`],
   ];

@@ -1,9 +1,12 @@
 /**
  * Runs one capture step as a child process: an argument array (never a shell), its own process
- * group, output streamed to the task terminal, and a cancel that ends the whole process tree,
- * including descendants that left the group (profilers launch their target in a new session).
+ * group, output streamed to the task terminal, and a cancel that ends every process the step
+ * started, including those that left its group and tree (profilers launch their target in a new
+ * session; a daemon forks twice and is re-parented). The step ends when its own process exits,
+ * not when the last holder of its output pipes (such a daemon) lets go of them.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 
 export interface Step {
@@ -54,6 +57,37 @@ export function descendants(root: number): number[] {
   return out;
 }
 
+/** Environment variable that marks every process a step started (value: one id per step). */
+export const STEP_ENV = 'GPU_LENS_STEP';
+
+/**
+ * Pids of the processes whose environment holds `STEP_ENV=id`: what a step started and still
+ * runs, wherever it was re-parented. The environment is inherited through fork and exec unless a
+ * program clears it on purpose. Linux /proc, own processes only (others' are unreadable); empty
+ * elsewhere.
+ */
+export function stepProcesses(id: string): number[] {
+  const entry = Buffer.from(`${STEP_ENV}=${id}\0`);
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const e of entries) {
+    try {
+      const env = fs.readFileSync(`/proc/${e}/environ`);
+      const at = env.indexOf(entry);
+      // A whole NUL-separated entry, not the tail of another variable's value.
+      if ((at === 0 || (at > 0 && env[at - 1] === 0)) && isAlive(Number(e))) out.push(Number(e));
+    } catch {
+      // Ended while we looked, or not ours.
+    }
+  }
+  return out;
+}
+
 /** True while `pid` runs (a zombie, dead but not yet reaped, counts as ended). */
 export function isAlive(pid: number): boolean {
   try {
@@ -90,10 +124,15 @@ export function displayCommand(step: Step): string {
   return [step.file, ...step.args].map(displayArg).join(' ');
 }
 
+/** How long output is still read after the step's own process exited (its last lines). */
+const DRAIN_MS = 300;
+
 /**
- * Runs `step`, writing its output through `write`. When `signal` aborts, the process tree gets
- * SIGTERM, then SIGKILL after `graceMs`; the promise settles once the step's own process exited
- * and no descendant seen at cancel time is left.
+ * Runs `step`, writing its output through `write`. The promise settles once the step's own
+ * process exited and its output drained (`DRAIN_MS` at most: a process it left running may hold
+ * the pipes for as long as it lives; the terminal is told its pids). When `signal` aborts, the
+ * step's group, its descendants and every process carrying its `STEP_ENV` mark get SIGTERM, then
+ * SIGKILL after `graceMs`; the promise then also waits (bounded) until none of them is left.
  */
 export function runStep(
   step: Step,
@@ -106,9 +145,10 @@ export function runStep(
       resolve({ code: null, signal: 'SIGTERM', tail: '' });
       return;
     }
+    const id = randomUUID();
     const child = spawn(step.file, step.args, {
       cwd: step.cwd,
-      env: step.env ?? process.env,
+      env: { ...(step.env ?? process.env), [STEP_ENV]: id },
       detached: true, // own process group, so a cancel reaches everything it started
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
@@ -121,37 +161,54 @@ export function runStep(
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
+    const related = (pid: number) => [...new Set([...descendants(pid), ...stepProcesses(id)])];
     let seen: number[] = [];
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
       if (child.pid === undefined) return;
-      seen = descendants(child.pid);
+      seen = related(child.pid);
       signalTree(child.pid, 'SIGTERM', seen);
-      killTimer = setTimeout(() => signalTree(child.pid!, 'SIGKILL', seen), graceMs);
+      killTimer = setTimeout(() => signalTree(child.pid!, 'SIGKILL', related(child.pid!)), graceMs);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err: NodeJS.ErrnoException) => {
       signal.removeEventListener('abort', onAbort);
       reject(err.code === 'ENOENT' ? new Error(`${step.file} was not found`) : err);
     });
-    child.on('close', (code, sig) => {
+    // 'exit', not 'close': 'close' waits for every process holding the output pipes.
+    child.on('exit', (code, sig) => {
       signal.removeEventListener('abort', onAbort);
-      const finish = () => {
-        if (killTimer) clearTimeout(killTimer);
-        resolve({ code, signal: sig, tail });
-      };
-      if (!signal.aborted) return finish();
-      // Wait (bounded) for descendants that outlive the step's own process after a cancel.
-      const deadline = Date.now() + graceMs + 2_000;
-      const check = () => {
-        const alive = seen.filter(isAlive);
-        if (alive.length === 0 || Date.now() > deadline) finish();
-        else {
-          for (const p of alive) signalTree(p, 'SIGKILL', []);
-          setTimeout(check, 100);
+      const closed = new Promise<void>((r) => child.once('close', () => r()));
+      const drained = new Promise<void>((r) => setTimeout(r, DRAIN_MS));
+      void Promise.race([closed, drained]).then(() => {
+        // Whatever still holds the pipes writes into nothing from now on.
+        child.stdout.destroy();
+        child.stderr.destroy();
+        const finish = () => {
+          if (killTimer) clearTimeout(killTimer);
+          resolve({ code, signal: sig, tail });
+        };
+        if (!signal.aborted) {
+          const left = stepProcesses(id);
+          if (left.length > 0)
+            write(
+              `\n[GPU Lens] the step's process exited; ${left.length} process(es) it started still ` +
+                `run (pid ${left.join(', ')}); their output is no longer shown.\n`,
+            );
+          return finish();
         }
-      };
-      check();
+        // Wait (bounded) for what outlives the step's own process after a cancel.
+        const deadline = Date.now() + graceMs + 2_000;
+        const check = () => {
+          const alive = [...new Set([...seen, ...stepProcesses(id)])].filter(isAlive);
+          if (alive.length === 0 || Date.now() > deadline) finish();
+          else {
+            for (const p of alive) signalTree(p, 'SIGKILL', []);
+            setTimeout(check, 100);
+          }
+        };
+        check();
+      });
     });
   });
 }
