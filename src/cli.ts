@@ -1,6 +1,6 @@
 /**
  * `gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]… [--format json|markdown|sarif]
- *  [--baseline TRACE] [--threshold PCT] [--fail-on warning|error]`
+ *  [--baseline TRACE] [--threshold PCT] [--fail-on warning|error] [--max-events N]`
  * Prints the Report (with a comparison when a baseline is given). Exit 0 on success, 3 when
  * `--fail-on` finds a finding that severe, otherwise non-zero with a one-line reason on failure.
  */
@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { compare, type Comparison } from './core/compare';
 import { comparisonMarkdown, toMarkdown } from './core/export/markdown';
 import { toSarif } from './core/export/sarif';
+import { DEFAULT_MAX_EVENTS, EventBudgetError } from './core/ingest/event-budget';
 import { loadTrace } from './core/load';
 import { buildReport } from './core/report';
 import { parsePathMap } from './core/workspace-paths';
@@ -17,7 +18,8 @@ import { runMcp } from './mcp/mcp-server';
 
 const USAGE =
   'usage: gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]... ' +
-  '[--format json|markdown|sarif] [--baseline TRACE] [--threshold PCT] [--fail-on warning|error]';
+  '[--format json|markdown|sarif] [--baseline TRACE] [--threshold PCT] [--fail-on warning|error] ' +
+  '[--max-events N]';
 
 const FORMATS = ['json', 'markdown', 'sarif'] as const;
 const FAIL_ON = ['warning', 'error'] as const;
@@ -30,6 +32,8 @@ export interface CliArgs {
   baseline: string | null;
   thresholdPct: number;
   failOn: (typeof FAIL_ON)[number] | null;
+  /** The event budget of each load (`--max-events`). */
+  maxEvents: number;
 }
 
 function oneOf<T extends string>(option: string, v: string, allowed: readonly T[]): T {
@@ -50,6 +54,7 @@ export function parseArgs(argv: string[]): CliArgs {
     baseline: null,
     thresholdPct: 10,
     failOn: null,
+    maxEvents: DEFAULT_MAX_EVENTS,
   };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
@@ -66,6 +71,10 @@ export function parseArgs(argv: string[]): CliArgs {
     else if (a === '--threshold') {
       args.thresholdPct = Number(value());
       if (!(args.thresholdPct >= 0)) throw new Error('--threshold must be a percentage ≥ 0');
+    } else if (a === '--max-events') {
+      args.maxEvents = Number(value());
+      if (!Number.isInteger(args.maxEvents) || args.maxEvents < 1)
+        throw new Error('--max-events must be a whole number ≥ 1');
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a}; ${USAGE}`);
     else if (args.trace) throw new Error(`one trace at a time ("${args.trace}" and "${a}" given)`);
     else args.trace = path.resolve(a);
@@ -84,7 +93,11 @@ async function main(argv: string[]): Promise<number> {
   if (errors.length > 0) throw new Error(errors[0]);
   if (!fs.existsSync(args.workspace)) throw new Error(`workspace ${args.workspace} does not exist`);
   const analyze = async (trace: string) => {
-    const profile = await loadTrace(trace);
+    const profile = await loadTrace(trace, { maxEvents: args.maxEvents }).catch((e: unknown) => {
+      if (e instanceof EventBudgetError)
+        throw new Error(`${e.message}: raise it with --max-events to analyze this trace`);
+      throw e;
+    });
     return buildReport(profile, { workspaceRoot: args.workspace, pathMap: map });
   };
   const report = await analyze(args.trace);

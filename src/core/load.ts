@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Profile } from './model';
+import { EventBudget } from './ingest/event-budget';
 import { withNsysExport } from './ingest/nsys-export';
 import { readNsysSqlite } from './ingest/nsys-sqlite';
 import { readKineto } from './ingest/kineto';
@@ -15,6 +16,8 @@ export interface LoadOptions {
   nsysPath?: string;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Most events (trace events, nsys activity rows) read (default `DEFAULT_MAX_EVENTS`). */
+  maxEvents?: number;
 }
 
 export type TraceKind = 'nsys-rep' | 'nsys-sqlite' | 'kineto-json' | 'rank-folder';
@@ -51,21 +54,23 @@ export function detectTraceKind(p: string): TraceKind {
 /**
  * Reads the trace at `p` into a Profile. An `.nsys-rep` is exported to a private temp folder that
  * is removed as soon as the export is read (the reader is eager: the Profile holds no reference to
- * the file), so no copy of the profiled process's environment stays on disk.
+ * the file), so no copy of the profiled process's environment stays on disk. Past `maxEvents`
+ * it throws an `EventBudgetError` (ingest/event-budget.ts) before memory grows further.
  */
 export async function loadTrace(p: string, options: LoadOptions = {}): Promise<Profile> {
+  const budget = new EventBudget(options.maxEvents);
   switch (detectTraceKind(p)) {
     case 'rank-folder':
-      return readRankFolder(p, { signal: options.signal, onProgress: options.onProgress });
+      return readRankFolder(p, { signal: options.signal, onProgress: options.onProgress, budget });
     case 'nsys-rep':
       return withNsysExport(p, { nsysPath: options.nsysPath, signal: options.signal }, (sqlite) => {
-        const profile = readNsysSqlite(sqlite);
+        const profile = readNsysSqlite(sqlite, { budget });
         profile.source.path = p;
         return profile;
       });
     case 'nsys-sqlite':
-      return readNsysSqlite(p);
+      return readNsysSqlite(p, { budget });
     case 'kineto-json':
-      return readKineto(p, { signal: options.signal, onProgress: options.onProgress });
+      return readKineto(p, { signal: options.signal, onProgress: options.onProgress, budget });
   }
 }

@@ -11,6 +11,7 @@ export interface ServerSettings {
   pathMap: string[];
   nsysPath: string;
   hotLineThresholdPct: number;
+  maxEvents: number;
   thresholds: Partial<Thresholds>;
 }
 
@@ -18,6 +19,7 @@ interface RawSettings {
   pathMap?: unknown;
   nsysPath?: unknown;
   hotLineThresholdPct?: unknown;
+  maxEvents?: unknown;
   thresholds?: Record<string, unknown>;
 }
 
@@ -56,6 +58,11 @@ export async function readServerSettings(
     // Restricted Mode, but the server does not run a program the configuration names then.
     nsysPath: workspaceTrust.trusted && typeof raw.nsysPath === 'string' ? raw.nsysPath : '',
     hotLineThresholdPct: num(raw.hotLineThresholdPct, SETTING_DEFAULTS.hotLineThresholdPct),
+    // A budget below one event (or not a number) would refuse every trace: the default applies.
+    maxEvents:
+      typeof raw.maxEvents === 'number' && raw.maxEvents >= 1
+        ? Math.floor(raw.maxEvents)
+        : SETTING_DEFAULTS.maxEvents,
     thresholds,
   };
 }

@@ -2,6 +2,7 @@
  * The `gpuLens.*` settings and their defaults, shared by the client's and the server's readers.
  * package.json declares the same keys and defaults; a unit test keeps the two in step.
  */
+import { DEFAULT_MAX_EVENTS } from '../core/ingest/event-budget';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../core/rules/types';
 
 export interface GpuLensSettings {
@@ -10,6 +11,8 @@ export interface GpuLensSettings {
   captureDirectory: string;
   pathMap: string[];
   hotLineThresholdPct: number;
+  /** The event budget of one load (see core/ingest/event-budget.ts). */
+  maxEvents: number;
   autoOpenReport: boolean;
   thresholds: Thresholds;
 }
@@ -20,6 +23,7 @@ export const SETTING_DEFAULTS: GpuLensSettings = {
   captureDirectory: '.gpu-lens',
   pathMap: [],
   hotLineThresholdPct: 5,
+  maxEvents: DEFAULT_MAX_EVENTS,
   autoOpenReport: true,
   thresholds: DEFAULT_THRESHOLDS,
 };

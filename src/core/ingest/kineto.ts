@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { DeviceInfo, Profile } from '../model';
 import { StackTable, emptyProfile } from '../model';
+import { EventBudget } from './event-budget';
 import { JsonTraceScanner, TraceFormatError } from './json-stream';
 import { KinetoEventSink } from './kineto-events';
 import { type ThreadPoints, newPoints } from './kineto-columns';
@@ -20,6 +21,8 @@ export interface KinetoReadOptions {
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** Most bytes of JSON read from one file, after decompression (default `KINETO_MAX_BYTES`). */
   maxBytes?: number;
+  /** Events counted against this budget as they are read (default: a fresh default budget). */
+  budget?: EventBudget;
 }
 
 /** Default `maxBytes`: well above the multi-GB traces real jobs write. */
@@ -60,8 +63,12 @@ export async function readKinetoDetailed(
   const rank = options.rank ?? 0;
   const sink = new KinetoEventSink(rank, options.baseUs);
   const top = new Map<string, unknown>();
+  const budget = options.budget ?? new EventBudget();
   const scanner = new JsonTraceScanner({
-    onEvent: (value, text) => sink.add(value, text),
+    onEvent: (value, text) => {
+      budget.take(1, path);
+      sink.add(value, text);
+    },
     needsText: (value) => sink.needsText(value),
     onTopLevel: (key, value) => {
       if (!ENV_KEYS.test(key)) top.set(key, stripEnv(value));

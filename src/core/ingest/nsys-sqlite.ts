@@ -10,6 +10,7 @@ import {
   type MetricSample,
   type Profile,
 } from '../model';
+import { EventBudget } from './event-budget';
 import { errorText, NsysDb, readMeta, readStrings } from './nsys-db';
 import { readNvtxRanges, readOsrtCalls } from './nsys-cpu';
 import { readCopies, readKernels, readRuntimeCalls, type Span } from './nsys-gpu';
@@ -18,7 +19,20 @@ import { readPythonCallchains, stringsMayHavePython } from './nsys-stacks';
 export interface NsysReadOptions {
   /** Rank stamped on every event (for rank-per-file jobs); default 0. */
   rank?: number;
+  /** Activity rows counted against this budget before any is read (default: a fresh one). */
+  budget?: EventBudget;
 }
+
+/** The tables whose rows become ops, calls, ranges or samples (what memory grows with). */
+const ACTIVITY_TABLES = [
+  'CUPTI_ACTIVITY_KIND_RUNTIME',
+  'CUPTI_ACTIVITY_KIND_KERNEL',
+  'CUPTI_ACTIVITY_KIND_MEMCPY',
+  'CUPTI_ACTIVITY_KIND_MEMSET',
+  'OSRT_API',
+  'NVTX_EVENTS',
+  'GPU_METRICS',
+];
 
 /**
  * Reads an nsys SQLite export into a Profile. Throws `not an Nsight Systems SQLite export: …` for
@@ -28,6 +42,10 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
   const rank = options.rank ?? 0;
   const ndb = NsysDb.open(path);
   try {
+    // Row counts up front from the rowid spans (two b-tree edge lookups per table; nsys deletes no
+    // rows): a too-large export is refused before anything is read.
+    const rows = ACTIVITY_TABLES.reduce((n, t) => n + ndb.rowidSpan(t), 0);
+    (options.budget ?? new EventBudget()).take(rows, path, 'activity rows');
     const meta = readMeta(ndb);
     const profile = emptyProfile({
       path,

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Profile } from '../model';
 import { emptyProfile } from '../model';
-import { readKinetoDetailed } from './kineto';
+import { EventBudget, EventBudgetError } from './event-budget';
+import { readKinetoDetailed, type KinetoRead } from './kineto';
 
 export interface RankFolderOptions {
   signal?: AbortSignal;
@@ -15,6 +16,8 @@ export interface RankFolderOptions {
   maxFiles?: number;
   /** Progress over all files: bytes read so far and total bytes of the folder's traces. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** One budget for the events of all files together (default: a fresh default budget). */
+  budget?: EventBudget;
 }
 
 const TRACE_FILE = /\.json(\.gz)?$/i;
@@ -57,13 +60,22 @@ export async function readRankFolder(
   const ranks = new Set<number>();
   let done = 0;
   let baseUs: number | undefined;
+  const budget = options.budget ?? new EventBudget();
   for (const [i, file] of files.entries()) {
-    const read = await readKinetoDetailed(file, {
-      signal: options.signal,
-      // Ranks of one job share a clock: reuse the first file's time base so they stay aligned.
-      baseUs,
-      onProgress: (n) => options.onProgress?.(done + n, total),
-    });
+    let read: KinetoRead;
+    try {
+      read = await readKinetoDetailed(file, {
+        signal: options.signal,
+        // Ranks of one job share a clock: reuse the first file's time base so they stay aligned.
+        baseUs,
+        onProgress: (n) => options.onProgress?.(done + n, total),
+        budget,
+      });
+    } catch (e) {
+      // The budget counts the whole folder: name the folder, not the file that crossed it.
+      if (e instanceof EventBudgetError) throw new EventBudgetError(dir, e.limit);
+      throw e;
+    }
     done += sizes[i];
     baseUs = read.baseUs;
     const rank = rankFromFileName(names[i]) ?? read.distributedRank ?? i;
