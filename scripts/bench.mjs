@@ -39,6 +39,7 @@ async function bundleCore() {
         "export { loadTrace } from './src/core/load';",
         "export { buildReport } from './src/core/report';",
         "export { annotationsFor, hoverMarkdown } from './src/server/annotations';",
+        "export { runReadOnlyTool } from './src/core/agent/run-tool';",
       ].join('\n'),
       resolveDir: root,
       loader: 'ts',
@@ -216,6 +217,10 @@ function print(r) {
     console.log(
       `    load ${fmtMs(rep.loadMs)} + report ${fmtMs(rep.reportMs)}; ${rep.gpuOps} GPU ops, ${rep.lines} lines, ${rep.findings} findings`,
     );
+    if (rep.explain)
+      console.log(
+        `    agent explain_line on the hottest line, cold (load + report + answer): ${fmtMs(rep.ms + rep.explain.ms)}; the answer alone ${fmtMs(rep.explain.ms)} (${rep.explain.chars} characters)`,
+      );
   }
   console.log('\nnsys SQLite (loadTrace + buildReport)');
   const nw = [30, 9, 22, 22, 26, 10, 10];

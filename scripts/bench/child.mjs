@@ -90,6 +90,22 @@ async function report() {
       hover.push(performance.now() - t);
     }
   }
+  // What an agent's first question costs (MCP / Language Model Tool): explain the hottest line.
+  const hottest = [...rep.lines].sort((a, b) => b.selfNs - a.selfNs)[0];
+  let explain = null;
+  if (hottest) {
+    const source = {
+      list: async () => [],
+      resolve: async () => ({ report: rep, workspaceRoot: workspace }),
+    };
+    const t = performance.now();
+    const answer = await core.runReadOnlyTool(
+      'gpulens_explain_line',
+      { file: hottest.file, line: hottest.line },
+      source,
+    );
+    explain = { ms: performance.now() - t, chars: answer.text.length };
+  }
   const lensStats = lens.length ? { p50: pct(lens, 50), p99: pct(lens, 99), n: lens.length } : null;
   const hoverStats = hover.length
     ? { p50: pct(hover, 50), p99: pct(hover, 99), n: hover.length }
@@ -104,6 +120,7 @@ async function report() {
     files: files.length,
     lens: lensStats,
     hover: hoverStats,
+    explain,
     ...counts,
   };
 }

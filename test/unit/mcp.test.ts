@@ -158,7 +158,7 @@ void test('explain_line gives the line’s figures, kernels and findings from th
   assert.equal((data(r).findings as unknown[]).length, at.length);
   assert.match(text(r), /Self: GPU work launched while this line was the innermost/);
   const none = await call('gpulens_explain_line', { file: top.file, line: 999_999 });
-  assert.match(text(none), /No GPU time recorded at this line/);
+  assert.match(text(none), /:999999: no GPU time recorded at this line/);
 });
 
 void test('findings filters by rule and carries each fix', async () => {

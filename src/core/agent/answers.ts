@@ -191,7 +191,7 @@ export function explainLineAnswer(
   const ranges = report.ranges.filter((r) => at(r.location) || (r.ambiguous ?? []).some(at));
   const findings = report.findings.filter((f) => f.locations.some(at));
   const gaps = report.gaps.filter((g) => at(g.location));
-  const lines = [`${file}:${args.line}`];
+  const lines: string[] = [];
   if (stat) {
     lines.push(lineText(stat, report.summary.gpuBusyNs).slice(2));
     lines.push(
@@ -212,7 +212,7 @@ export function explainLineAnswer(
       .sort((a, b) => Math.abs(a.line - args.line) - Math.abs(b.line - args.line))
       .slice(0, 3);
     lines.push(
-      `No GPU time recorded at this line.${near.length > 0 ? ` Nearest lines with GPU time: ${near.map(where).join(', ')}.` : ''}`,
+      `${file}:${args.line}: no GPU time recorded at this line.${near.length > 0 ? ` Nearest lines with GPU time: ${near.map(where).join(', ')}.` : ''}`,
     );
   }
   for (const r of ranges)
