@@ -6,7 +6,9 @@
  * and an untrusted workspace each end with a clear message and no process left running.
  */
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import * as vscode from 'vscode';
@@ -104,6 +106,44 @@ describe('captures', function () {
     assert.equal(last.tracePath, trace);
     assert.equal(last.status, 'succeeded');
     assert.match(last.command, /nsys profile .*nvtx_pipeline\.py/);
+  });
+
+  it('capture folders it creates get a .gitignore that keeps them out of git; nothing lands beside the script', async () => {
+    const name = `captures-gitignore-${process.pid}-${Date.now()}`;
+    const root = path.join(ws(), name);
+    const script = path.join(scratch, 'quick_nvtx.py');
+    fs.writeFileSync(script, 'print("profiled")\n');
+    const beside = fs.readdirSync(scratch).sort();
+    const restore = await withSetting('captureDirectory', name);
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-lens-gitignore-'));
+    try {
+      const outcome = await profile('nsys', script);
+      assert.equal(outcome?.status, 'succeeded', outcome?.message);
+      const capture = path.dirname(outcome.tracePath ?? '');
+      assert.equal(path.dirname(capture), root, 'one folder per capture in the capture directory');
+      for (const dir of [root, capture]) {
+        const lines = fs.readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n');
+        assert.ok(lines.includes('*'), `${dir}/.gitignore ignores everything`);
+      }
+      assert.deepEqual(fs.readdirSync(scratch).sort(), beside);
+      // Git agrees: in a fresh repository holding a copy, every file of the captures is ignored.
+      fs.cpSync(root, path.join(repo, name), { recursive: true });
+      execFileSync('git', ['init', '-q', repo]);
+      const files = fs.readdirSync(path.join(repo, name), { recursive: true }).map(String);
+      assert.ok(files.some((f) => f.endsWith('.nsys-rep')) && files.includes('history.json'));
+      const status = execFileSync(
+        'git',
+        ['-C', repo, 'status', '--porcelain', '--untracked-files=all'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(status, '');
+    } finally {
+      await restore();
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   it('torch.profiler task: runs the script unchanged, loads the trace and annotates its exact lines', async () => {

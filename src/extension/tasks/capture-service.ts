@@ -181,14 +181,17 @@ export class CaptureService implements vscode.Disposable {
         .resolve(root, def.output)
         .replace(/(\.pt\.trace\.json|\.json|\.nsys-rep|\.sqlite)$/, '');
     } else {
-      const dir = path.join(captureDirectory(folder), captureFolderName(def, now));
+      const captures = captureDirectory(folder);
+      makeOwnFolder(captures);
+      const dir = path.join(captures, captureFolderName(def, now));
+      makeOwnFolder(dir);
       outBase = path.join(
         dir,
         (def.module ?? path.basename(def.program ?? 'trace', '.py')).replace(/[^\w.-]+/g, '_'),
       );
     }
     const outDir = path.dirname(outBase);
-    fs.mkdirSync(outDir, { recursive: true });
+    fs.mkdirSync(outDir, { recursive: true }); // def.output: the user's chosen folder, as it is
     return {
       def,
       python: python.path,
@@ -220,6 +223,7 @@ export class CaptureService implements vscode.Disposable {
     else if (status === 'cancelled') void vscode.window.showInformationMessage(message);
     if (record) {
       try {
+        makeOwnFolder(captureDirectory(folder));
         appendHistory(captureDirectory(folder), {
           tool: outcome.def.tool,
           command: outcome.command || describeTarget(outcome.def),
@@ -253,9 +257,30 @@ function lastLine(tail: string): string {
   return lines.length > 0 ? `: ${lines[lines.length - 1]}` : '';
 }
 
+/** What `makeOwnFolder` writes: a capture holds the profiled program's environment (nsys records it). */
+const GITIGNORE = "# Written by GPU Lens: captures hold the profiled program's environment.\n*\n";
+
+/**
+ * Creates `dir` when missing, with a `.gitignore` that keeps all of it out of git. A folder that
+ * already exists is left as it is: it may be the user's (gpuLens.captureDirectory).
+ */
+function makeOwnFolder(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, '.gitignore'), GITIGNORE, { flag: 'wx' });
+}
+
+/** Removes `dir` when it holds nothing, or nothing but the `.gitignore` of `makeOwnFolder`. */
 function removeIfEmpty(dir: string): void {
   try {
-    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+    const entries = fs.readdirSync(dir);
+    const ignore = path.join(dir, '.gitignore');
+    const onlyOurs =
+      entries.length === 1 &&
+      entries[0] === '.gitignore' &&
+      fs.readFileSync(ignore, 'utf8') === GITIGNORE;
+    if (onlyOurs) fs.rmSync(ignore);
+    if (entries.length === 0 || onlyOurs) fs.rmdirSync(dir);
   } catch {
     // Already gone or not ours to remove.
   }
