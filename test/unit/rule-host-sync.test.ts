@@ -154,3 +154,22 @@ void test('HIP names: the calls PyTorch on ROCm makes are classified like their 
   assert.equal(classifyCudaApi('cudaStreamWaitEvent'), 'other');
   assert.equal(classifyCudaApi('cudaStreamQuery'), 'other');
 });
+
+void test('host-sync: a driver sync traced inside the runtime sync that made it is the same sync (RTX 5000 with driver calls)', async () => {
+  const profile = await readFixture('nsys', 'rtx5000-attention-nvtx-2026.2.sqlite');
+  const [before] = hostSync(profile, contextFor(profile));
+  // What nsys records with driver tracing on: cuStreamSynchronize within each cudaStreamSynchronize.
+  const nested = profile.cpuCalls
+    .filter((c) => /^cudaStreamSynchronize/.test(c.name))
+    .map((c) => ({
+      ...c,
+      name: 'cuStreamSynchronize',
+      startNs: c.startNs + 1,
+      endNs: c.endNs - 1,
+    }));
+  assert.ok(nested.length > 0);
+  const withDriver = { ...profile, cpuCalls: [...profile.cpuCalls, ...nested] };
+  const [after] = hostSync(withDriver, contextFor(withDriver));
+  assert.equal(after.evidence.syncCount, before.evidence.syncCount);
+  assert.equal(after.evidence.drainNs, before.evidence.drainNs);
+});

@@ -46,7 +46,7 @@ export function blockingSyncs(profile: Profile): BlockingSyncs {
     let prev: CpuCall | undefined;
     for (const c of list) {
       if (isBlockingSync(c)) {
-        if (c.endNs <= outerEnd) continue;
+        if (c.startNs < outerEnd && c.endNs <= outerEnd) continue;
         outerEnd = c.endNs;
         calls.push(c);
         afterCopy.push(

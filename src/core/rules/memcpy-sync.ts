@@ -44,7 +44,7 @@ export function syncCopyCalls(profile: Profile): SyncCopy[] {
   for (const calls of callsByThread(profile.cpuCalls).values()) {
     let outerEnd = -Infinity;
     for (const call of calls) {
-      if (call.kind !== 'memcpy' || call.endNs <= outerEnd) continue;
+      if (call.kind !== 'memcpy' || (call.startNs < outerEnd && call.endNs <= outerEnd)) continue;
       outerEnd = call.endNs;
       if (!isSyncCopyApi(call)) continue;
       const op = opByCall.get(indexOf.get(call) ?? -1);

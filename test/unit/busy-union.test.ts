@@ -1,0 +1,71 @@
+/**
+ * The busy union keeps zero-duration GPU ops as separators: the V100 ResNet-50 trace has hundreds
+ * of kernels Kineto wrote with `dur: 0` (under its 1 µs clock), each of which ends one idle gap and
+ * starts the next. The expected gaps are computed here from the raw events.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gapsBetween, unionIntervals } from '../../src/core/intervals';
+import { deviceTimelines } from '../../src/core/rules/common';
+import { readFixture } from './rule-helpers';
+import { fixture } from './fixtures';
+import { KERNEL_CATS, MEMCPY_CATS, MEMSET_CATS, durNs, loadTrace } from './kineto-helpers';
+
+const V100 = 'v100-resnet50-legacy-callstack.pt.trace.json.gz';
+
+void test('busy union (V100 ResNet-50): zero-duration kernels split the idle gaps around them, as the raw events say', async () => {
+  const { events } = loadTrace(fixture('torch', V100));
+  const gpu = events.filter(
+    (e) =>
+      e.ph === 'X' &&
+      (KERNEL_CATS.has(e.cat ?? '') ||
+        MEMCPY_CATS.has(e.cat ?? '') ||
+        MEMSET_CATS.has(e.cat ?? '')),
+  );
+  const zero = gpu.filter((e) => durNs(e) === 0).length;
+  assert.ok(zero > 0, 'the trace has zero-duration GPU ops');
+  // Whole µs: relative to the first op, in ns.
+  const base = Math.min(...gpu.map((e) => e.ts ?? 0));
+  const spans = gpu
+    .map((e): [number, number] => [
+      ((e.ts ?? 0) - base) * 1000,
+      ((e.ts ?? 0) - base) * 1000 + durNs(e),
+    ])
+    .sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [s, e] of spans) {
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
+  }
+  const rawGaps = merged.slice(1).map(([s], k) => `${merged[k][1]}+${s - merged[k][1]}`);
+
+  const profile = await readFixture('torch', V100);
+  const [tl] = deviceTimelines(profile);
+  assert.equal(deviceTimelines(profile).length, 1);
+  const first = tl.firstNs;
+  const ours = gapsBetween(tl.busy).map((g) => `${g.startNs - first}+${g.endNs - g.startNs}`);
+  assert.deepEqual(ours, rawGaps);
+  // Without the zero-length ops the same trace has fewer, longer gaps: they do separate.
+  const dropped = unionIntervals(tl.ops.filter((o) => o.endNs > o.startNs));
+  assert.ok(gapsBetween(dropped).length < ours.length);
+});
+
+void test('unionIntervals: a zero-length interval inside a gap splits it, one touching a busy interval merges', () => {
+  const merged = unionIntervals([
+    { startNs: 0, endNs: 10 },
+    { startNs: 10, endNs: 10 },
+    { startNs: 15, endNs: 15 },
+    { startNs: 20, endNs: 30 },
+    { startNs: 25, endNs: 25 },
+    { startNs: 40, endNs: 35 },
+  ]);
+  assert.deepEqual(
+    merged.map((i) => [i.startNs, i.endNs]),
+    [
+      [0, 10],
+      [15, 15],
+      [20, 30],
+    ],
+  );
+});
