@@ -19,7 +19,7 @@ const node = {
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
-  { ...node, entryPoints: { server: 'src/server/server.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' },
   {
     ...node,
     entryPoints: { cli: 'src/cli.ts' },

@@ -67,19 +67,23 @@ void test('without root, a missing package stops the run with the one command to
   }
 });
 
-void test('as root, a missing package is installed and named', { skip: !isRoot && 'needs root' }, () => {
-  const { bin, aptLog } = pathWithoutChromium();
-  try {
-    const r = ensure(bin, false);
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /installing the missing system packages: chromium\n/);
-    const apt = fs.readFileSync(aptLog, 'utf8');
-    assert.match(apt, /^install .*\bchromium$/m);
-    assert.ok(fs.existsSync(path.join(bin, 'chromium')));
-  } finally {
-    fs.rmSync(bin, { recursive: true, force: true });
-  }
-});
+void test(
+  'as root, a missing package is installed and named',
+  { skip: !isRoot && 'needs root' },
+  () => {
+    const { bin, aptLog } = pathWithoutChromium();
+    try {
+      const r = ensure(bin, false);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /installing the missing system packages: chromium\n/);
+      const apt = fs.readFileSync(aptLog, 'utf8');
+      assert.match(apt, /^install .*\bchromium$/m);
+      assert.ok(fs.existsSync(path.join(bin, 'chromium')));
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  },
+);
 
 void test('with every package present it says nothing and succeeds', () => {
   const r = ensure(process.env.PATH ?? '', false);
