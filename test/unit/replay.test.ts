@@ -10,7 +10,6 @@ import { emptyProfile } from '../../src/core/model';
 import { replay } from '../../src/core/replay';
 import { allFixtures } from './fixtures';
 import { loadTrace } from '../../src/core/load';
-import * as os from 'node:os';
 
 const US = 1000;
 const THREAD = '0:1:1';
@@ -158,7 +157,7 @@ void test('replay: a CPU-only loop with its waits moved to a pool still waits fo
 
 void test('replay: on every fixture nothing removed saves nothing; every CPU call removed saves at most the idle time', async () => {
   for (const file of [...allFixtures('nsys'), ...allFixtures('torch')]) {
-    const p = await loadTrace(file, { cacheDir: os.tmpdir() });
+    const p = await loadTrace(file);
     assert.equal(replay(p, {}).gpuSavedNs, 0, file);
     // Idle inside each device's span, from the raw ops (union per device).
     const byDevice = new Map<string, [number, number][]>();
