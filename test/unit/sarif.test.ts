@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Ajv from 'ajv';
 import { loadTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import { toSarif } from '../../src/core/export/sarif';
+import { fixture } from './fixtures';
 import { lineOf, readScenario, scenariosDir } from './rule-helpers';
 
 /** The official SARIF 2.1.0 JSON schema, as shipped by @microsoft/jest-sarif. */
@@ -98,4 +100,61 @@ void test('sarif: range names in message.markdown are escaped, never links, imag
   assert.ok(md.includes('\\`code\\`'), md);
   for (const raw of ['[link](', '<img', ' `code`'])
     assert.ok(!md.replace(/\\./g, '').includes(raw), `${raw} unescaped in ${md}`);
+});
+
+/**
+ * GitHub code scanning's rule on top of the schema: it rejects a whole log in which any result has
+ * no location, and places a result only by an artifact URI and a region with a start line.
+ */
+function githubProblems(log: ReturnType<typeof toSarif>): string[] {
+  const problems: string[] = [];
+  log.runs[0].results.forEach((r, i) => {
+    if (r.locations.length === 0) problems.push(`result ${i} (${r.ruleId}) has no location`);
+    for (const l of r.locations) {
+      if (!l.physicalLocation.artifactLocation.uri) problems.push(`result ${i}: empty uri`);
+      if (!(l.physicalLocation.region.startLine >= 1)) problems.push(`result ${i}: no startLine`);
+    }
+  });
+  return problems;
+}
+
+void test('sarif: findings of a trace whose code is elsewhere point at the trace file', async () => {
+  // A real H100 trace analysed against an empty workspace: none of its frames is a workspace line.
+  const source = fixture('torch', 'h100-bert-small-stack.json.gz');
+  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-sarif-ws-'));
+  const inside = path.join(elsewhere, 'traces', 'bert.json.gz');
+  fs.mkdirSync(path.dirname(inside));
+  fs.copyFileSync(source, inside);
+  const validate = sarifValidator();
+  for (const [trace, uri, uriBaseId] of [
+    [source, pathToFileURL(source).href, undefined],
+    [inside, 'traces/bert.json.gz', 'WORKSPACE'],
+  ] as const) {
+    const report = buildReport(await loadTrace(trace), { workspaceRoot: elsewhere });
+    const unlocated = report.findings.filter((f) => !f.locations.some((l) => l.line >= 1));
+    assert.ok(unlocated.length > 0, 'the trace has findings without a source line');
+    const log = JSON.parse(
+      JSON.stringify(toSarif(report, { workspaceRoot: elsewhere })),
+    ) as ReturnType<typeof toSarif>;
+    assert.ok(validate(log), JSON.stringify(validate.errors?.slice(0, 3)));
+    assert.deepEqual(githubProblems(log), []);
+    assert.equal(log.runs[0].results.length, report.findings.length);
+    report.findings.forEach((f, i) => {
+      if (!unlocated.includes(f)) return;
+      assert.deepEqual(log.runs[0].results[i].locations, [
+        {
+          physicalLocation: {
+            artifactLocation: uriBaseId ? { uri, uriBaseId } : { uri },
+            region: { startLine: 1 },
+          },
+        },
+      ]);
+    });
+  }
+  // The rule can fail: the log as it was written before, with empty locations, is refused.
+  const report = buildReport(await loadTrace(source), { workspaceRoot: elsewhere });
+  const old = toSarif(report, { workspaceRoot: elsewhere });
+  for (const r of old.runs[0].results) r.locations = [];
+  assert.ok(githubProblems(old).length > 0);
+  fs.rmSync(elsewhere, { recursive: true, force: true });
 });

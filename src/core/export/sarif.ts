@@ -1,6 +1,7 @@
 /**
  * Findings as a SARIF 2.1.0 log (what code-scanning services and SARIF viewers read). Workspace
  * paths are relative to the WORKSPACE base URI; paths outside the workspace become file URIs.
+ * Every result has a location (a finding with no source line points at the trace file).
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -68,8 +69,20 @@ function artifactLocation(ref: SourceRef): { uri: string; uriBaseId?: string } {
   return { uri: ref.file.split('/').map(encodeURIComponent).join('/'), uriBaseId: 'WORKSPACE' };
 }
 
-function resultOf(f: Finding, ruleIndex: number): SarifResult {
+/**
+ * Where a finding without a source line points: the trace file itself, at its first line. GitHub
+ * code scanning rejects a whole log in which any result has no location, and wants a region.
+ */
+function traceLocationOf(report: Report, workspaceRoot: string): SourceRef {
+  const trace = path.resolve(report.source.path);
+  const rel = path.relative(path.resolve(workspaceRoot), trace);
+  const inside = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return { file: inside ? rel.split(path.sep).join('/') : trace, line: 1 };
+}
+
+function resultOf(f: Finding, ruleIndex: number, traceLocation: SourceRef): SarifResult {
   const savingsMs = (f.savingsNs / 1e6).toFixed(1);
+  const sourceLines = f.locations.filter((l) => l.line >= 1);
   return {
     ruleId: f.rule,
     ruleIndex,
@@ -85,11 +98,9 @@ function resultOf(f: Finding, ruleIndex: number): SarifResult {
         ...(f.fix.snippet ? [codeFence('python', f.fix.snippet)] : []),
       ].join('\n\n'),
     },
-    locations: f.locations
-      .filter((l) => l.line >= 1)
-      .map((l) => ({
-        physicalLocation: { artifactLocation: artifactLocation(l), region: { startLine: l.line } },
-      })),
+    locations: (sourceLines.length > 0 ? sourceLines : [traceLocation]).map((l) => ({
+      physicalLocation: { artifactLocation: artifactLocation(l), region: { startLine: l.line } },
+    })),
     properties: {
       savingsNs: f.savingsNs,
       savingsMs: Number(savingsMs),
@@ -103,6 +114,7 @@ function resultOf(f: Finding, ruleIndex: number): SarifResult {
 export function toSarif(report: Report, options: SarifOptions): SarifLog {
   const ruleIds = [...new Set(report.findings.map((f) => f.rule))];
   const rootUri = pathToFileURL(path.resolve(options.workspaceRoot)).href.replace(/\/?$/, '/');
+  const traceLocation = traceLocationOf(report, options.workspaceRoot);
   return {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
@@ -124,7 +136,7 @@ export function toSarif(report: Report, options: SarifOptions): SarifLog {
           },
         },
         originalUriBaseIds: { WORKSPACE: { uri: rootUri } },
-        results: report.findings.map((f) => resultOf(f, ruleIds.indexOf(f.rule))),
+        results: report.findings.map((f) => resultOf(f, ruleIds.indexOf(f.rule), traceLocation)),
         properties: {
           trace: report.source.path,
           format: report.source.format,
