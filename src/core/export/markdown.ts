@@ -18,6 +18,23 @@ export function escapeMarkdown(s: string): string {
   );
 }
 
+/**
+ * A code span holding `s` literally. Inside a code span backslash escapes are not processed (so
+ * escapeMarkdown would show its backslashes): the delimiter is one backtick longer than the longest
+ * run in `s`, padded when `s` starts or ends with one. In a table cell `|` is escaped, since GFM splits
+ * cells before it reads spans (and shows `\|` as `|` there).
+ */
+export function codeSpan(s: string, inTable = false): string {
+  let text = s
+    .replace(/\r?\n/g, ' ')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
+  if (inTable) text = text.replace(/\|/g, '\\|');
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = /^[ `]|[ `]$/.test(text) && text.trim() !== '' ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
 /** A fenced code block whose text cannot close the fence early (``` becomes '''). */
 export function codeFence(lang: string, code: string): string {
   return ['```' + lang, code.replace(/```/g, "'''"), '```'].join('\n');
@@ -60,7 +77,7 @@ export function toMarkdown(report: Report, limit = 20): string {
         'At: ' +
           f.locations
             .slice(0, 5)
-            .map((l) => `\`${escapeMarkdown(l.file)}:${l.line}\``)
+            .map((l) => codeSpan(`${l.file}:${l.line}`))
             .join(', '),
         '',
       );
@@ -75,7 +92,7 @@ export function toMarkdown(report: Report, limit = 20): string {
       report.lines
         .slice(0, limit)
         .map((l) => [
-          `\`${escapeMarkdown(l.file)}:${l.line}\``,
+          codeSpan(`${l.file}:${l.line}`, true),
           escapeMarkdown(l.function),
           formatNs(l.selfNs),
           formatNs(l.totalNs),
@@ -117,7 +134,7 @@ export function toMarkdown(report: Report, limit = 20): string {
             formatNs(r.wallNs),
             formatNs(r.gpuNs),
             r.location
-              ? `\`${escapeMarkdown(r.location.file)}:${r.location.line}\``
+              ? codeSpan(`${r.location.file}:${r.location.line}`, true)
               : r.ambiguous
                 ? 'ambiguous'
                 : '—',
@@ -188,7 +205,7 @@ export function comparisonMarkdown(c: Comparison, limit = 15): string {
         c.lines
           .slice(0, limit)
           .map((l) => [
-            `\`${escapeMarkdown(l.file)}:${l.line}\``,
+            codeSpan(`${l.file}:${l.line}`, true),
             formatNs(l.baselineNs),
             formatNs(l.currentNs),
             deltaCell(l),
