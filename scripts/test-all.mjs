@@ -1,6 +1,6 @@
 // Runs every test layer in order — the static checks (`npm run check`: types, lint, format), unit
-// (node:test), host (mocha in a real extension host), UI (node:test driving Chromium) — streaming
-// their output, then prints each layer's result and, as the last line,
+// (node:test), host (mocha in a real extension host), trust (the same with Workspace Trust on), UI
+// (node:test driving Chromium) — streaming their output, then prints each layer's result and, as the last line,
 // `test summary: P passed, F failed` summed over the tests of all layers.
 // A layer that fails without reporting counts (a crash, a timeout) adds one failure, so the summary
 // can never read "0 failed" when the exit code is not 0.
@@ -15,6 +15,8 @@ const layers = [
   // A glob, not the folder: node 24's runner does not search a folder given as an argument.
   { name: 'unit', args: ['--test', spec, 'out/test/unit/**/*.test.js'] },
   { name: 'host', args: ['scripts/host-tests.mjs'] },
+  // The host tests with Workspace Trust on: hostile workspaces opened in Restricted Mode.
+  { name: 'trust', args: ['scripts/host-tests.mjs', '--trust'] },
   { name: 'ui', args: ['scripts/ui-tests.mjs', spec] },
 ];
 
