@@ -1,7 +1,7 @@
 // Runs every test layer in order — the static checks (`npm run check`: types, lint, format), unit
 // (node:test), host (mocha in a real extension host), trust (the same with Workspace Trust on), UI
-// (node:test driving Chromium) — streaming their output, then prints each layer's result and, as the last line,
-// `test summary: P passed, F failed` summed over the tests of all layers.
+// (node:test driving Chromium) — streaming their output, then prints each layer's result and, as
+// the last line, `test summary: P passed, F failed` summed over the tests of all layers.
 // A layer that fails without reporting counts (a crash, a timeout) adds one failure, so the summary
 // can never read "0 failed" when the exit code is not 0.
 // Usage (after `npm run build:tests`, which `npm test` does): node scripts/test-all.mjs
