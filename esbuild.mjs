@@ -19,7 +19,12 @@ const node = {
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
-  { ...node, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' },
+  // The analysis runs in a worker thread of the server (src/server/analysis-runner.ts).
+  {
+    ...node,
+    entryPoints: { server: 'src/server/main.ts', 'analyze-worker': 'src/server/analyze-worker.ts' },
+    outdir: 'dist',
+  },
   {
     ...node,
     entryPoints: { cli: 'src/cli.ts' },

@@ -1,10 +1,17 @@
-/** Loads a trace and builds its Report in the server process, with cancellable progress. */
+/**
+ * Loads a trace and builds its Report for the language server: in a worker thread
+ * (analysis-runner.ts), with work-done progress, and cancellable from the request or the progress.
+ */
 import * as path from 'node:path';
-import type { CancellationToken, Connection } from 'vscode-languageserver/node';
-import { loadTrace } from '../core/load';
-import { buildReport } from '../core/report';
+import {
+  LSPErrorCodes,
+  ResponseError,
+  type CancellationToken,
+  type Connection,
+} from 'vscode-languageserver/node';
 import type { Report } from '../core/report-types';
 import { parsePathMap } from '../core/workspace-paths';
+import { AnalysisCancelled, runAnalysis } from './analysis-runner';
 import { readServerSettings } from './settings';
 
 export async function analyzeTrace(
@@ -20,20 +27,29 @@ export async function analyzeTrace(
   const progress = await connection.window.createWorkDoneProgress();
   progress.begin(`GPU Lens: loading ${path.basename(tracePath)}`, 0, undefined, true);
   progress.token.onCancellationRequested(() => abort.abort());
+  if (token.isCancellationRequested) abort.abort();
   try {
-    const profile = await loadTrace(tracePath, {
-      nsysPath: settings.nsysPath || undefined,
-      signal: abort.signal,
-      onProgress: (done, total) =>
-        progress.report(total > 0 ? Math.floor((100 * done) / total) : 0),
-    });
-    const report = buildReport(profile, {
-      workspaceRoot: workspaceFolder,
-      pathMap: map,
-      thresholds: settings.thresholds,
-    });
+    const report = await runAnalysis(
+      {
+        tracePath,
+        workspaceFolder,
+        nsysPath: settings.nsysPath || undefined,
+        maxEvents: settings.maxEvents,
+        pathMap: map,
+        thresholds: settings.thresholds,
+      },
+      {
+        signal: abort.signal,
+        onProgress: (pct) => progress.report(pct),
+        budgetHint: 'raise the setting gpuLens.maxEvents to load it',
+      },
+    );
     report.warnings.push(...errors);
     return report;
+  } catch (e) {
+    if (e instanceof AnalysisCancelled)
+      throw new ResponseError(LSPErrorCodes.RequestCancelled, e.message);
+    throw e;
   } finally {
     progress.done();
   }

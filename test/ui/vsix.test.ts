@@ -18,6 +18,7 @@ const required = [
   'package.json',
   'dist/extension.js',
   'dist/server.js',
+  'dist/analyze-worker.js',
   'dist/webview.js',
   'media/panel.css',
   'python/gpu_lens_torch_launcher.py',
