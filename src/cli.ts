@@ -14,6 +14,8 @@ import { DEFAULT_MAX_EVENTS, EventBudgetError } from './core/ingest/event-budget
 import { loadTrace } from './core/load';
 import { buildReport } from './core/report';
 import { parsePathMap } from './core/workspace-paths';
+import { HELP } from './cli-help';
+import { unsupportedNodeMessage } from './core/node-support';
 import { runMcp } from './mcp/mcp-server';
 
 const USAGE =
@@ -36,16 +38,27 @@ export interface CliArgs {
   maxEvents: number;
 }
 
+/** A wrong command line: exit status 2, and the message says which part and what it must be. */
+export class UsageError extends Error {}
+
+const HELP_FLAGS = ['--help', '-h'];
+const SEE_HELP = 'run gpu-lens --help for the options';
+
 function oneOf<T extends string>(option: string, v: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v))
-    throw new Error(`${option} must be ${allowed.join(' or ')}, not "${v}"`);
+    throw new UsageError(`${option} must be ${allowed.join(' or ')}, not "${v}"`);
   return v as T;
 }
 
 export function parseArgs(argv: string[]): CliArgs {
   const [command, ...rest] = argv;
-  if (command !== 'analyze')
-    throw new Error(command ? `unknown command "${command}"; ${USAGE}` : USAGE);
+  if (command !== 'analyze') {
+    throw new UsageError(
+      command
+        ? `unknown command "${command}": the commands are analyze and mcp; ${SEE_HELP}`
+        : `${USAGE}; ${SEE_HELP}`,
+    );
+  }
   const args: CliArgs = {
     trace: '',
     workspace: process.cwd(),
@@ -60,7 +73,7 @@ export function parseArgs(argv: string[]): CliArgs {
     const a = rest[i];
     const value = (): string => {
       const v = rest[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
+      if (v === undefined) throw new UsageError(`${a} needs a value; ${SEE_HELP}`);
       return v;
     };
     if (a === '--workspace') args.workspace = path.resolve(value());
@@ -70,20 +83,25 @@ export function parseArgs(argv: string[]): CliArgs {
     else if (a === '--baseline') args.baseline = path.resolve(value());
     else if (a === '--threshold') {
       args.thresholdPct = Number(value());
-      if (!(args.thresholdPct >= 0)) throw new Error('--threshold must be a percentage ≥ 0');
+      if (!(args.thresholdPct >= 0)) throw new UsageError('--threshold must be a percentage ≥ 0');
     } else if (a === '--max-events') {
       args.maxEvents = Number(value());
       if (!Number.isInteger(args.maxEvents) || args.maxEvents < 1)
-        throw new Error('--max-events must be a whole number ≥ 1');
-    } else if (a.startsWith('--')) throw new Error(`unknown option ${a}; ${USAGE}`);
-    else if (args.trace) throw new Error(`one trace at a time ("${args.trace}" and "${a}" given)`);
+        throw new UsageError('--max-events must be a whole number ≥ 1');
+    } else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${SEE_HELP}`);
+    else if (args.trace)
+      throw new UsageError(`one trace at a time ("${args.trace}" and "${a}" given)`);
     else args.trace = path.resolve(a);
   }
-  if (!args.trace) throw new Error(USAGE);
+  if (!args.trace) throw new UsageError(`analyze needs a trace; ${USAGE}`);
   return args;
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'help' || argv.some((a) => HELP_FLAGS.includes(a))) {
+    await writeOut(HELP);
+    return 0;
+  }
   if (argv[0] === 'mcp') {
     await runMcp(argv.slice(1), packageVersion());
     return 0;
@@ -110,13 +128,18 @@ async function main(argv: string[]): Promise<number> {
   else if (args.format === 'markdown')
     out = toMarkdown(report) + (comparison ? '\n' + comparisonMarkdown(comparison) : '');
   else out = JSON.stringify(comparison ? { ...report, comparison } : report, null, 1);
-  // Wait until the text is handed to the OS: process.exit drops what a full pipe has not taken.
-  await new Promise<void>((resolve, reject) =>
-    process.stdout.write(out + '\n', (e) => (e ? reject(e) : resolve())),
-  );
+  await writeOut(out);
 
   const failing = args.failOn === 'error' ? ['error'] : ['error', 'warning'];
   return args.failOn && report.findings.some((f) => failing.includes(f.severity)) ? 3 : 0;
+}
+
+/** Writes `text` and a newline to stdout and waits until the OS has it. */
+function writeOut(text: string): Promise<void> {
+  // process.exit drops what a full pipe has not taken yet.
+  return new Promise<void>((resolve, reject) =>
+    process.stdout.write(text + '\n', (e) => (e ? reject(e) : resolve())),
+  );
 }
 
 /** The version in the package.json beside dist/ (the MCP server reports it). */
@@ -132,7 +155,14 @@ function packageVersion(): string {
 function reexecOnNewerNode(): number | null {
   if (Number(process.versions.node.split('.')[0]) >= 22) return null;
   const node24 = path.join(__dirname, '..', 'node_modules', 'node', 'bin', 'node');
-  if (!fs.existsSync(node24)) return null;
+  if (!fs.existsSync(node24)) {
+    const why = unsupportedNodeMessage(
+      process.versions.node,
+      'Run gpu-lens with Node 22 or newer.',
+    );
+    process.stderr.write(`gpu-lens: ${why}\n`);
+    return 1;
+  }
   const r = spawnSync(node24, [__filename, ...process.argv.slice(2)], { stdio: 'inherit' });
   return r.status ?? 1;
 }
@@ -149,7 +179,7 @@ if (require.main === module) {
         return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
       });
       process.stderr.write(`gpu-lens: ${line}\n`);
-      process.exit(msg.startsWith('usage:') ? 2 : 1);
+      process.exit(e instanceof UsageError ? 2 : 1);
     },
   );
 }

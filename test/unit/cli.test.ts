@@ -99,3 +99,76 @@ void test('the CLI runs under the machine Node too (re-runs itself on the bundle
   assert.equal(r.status, 0, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { schema: string }).schema, 'gpu-lens/report@1');
 });
+
+void test('a trace nested 200 000 levels deep fails with one line naming the depth, no stack trace', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-cli-'));
+  const n = 200_000;
+  const kernel = '{"ph":"X","cat":"kernel","name":"k","pid":1,"tid":7,"ts":1,"dur":2}';
+  const deep = path.join(dir, 'deep.json');
+  fs.writeFileSync(deep, `{"traceEvents":[${kernel}],"meta":${'['.repeat(n)}${']'.repeat(n)}}`);
+  const r = run('analyze', deep, '--workspace', dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  assert.match(
+    r.stderr,
+    /^gpu-lens: .*deep\.json: not a readable trace: the top-level "meta" value is nested deeper than 1000 levels\n$/,
+  );
+  // An event with a deeply nested pid is skipped as malformed; the rest of the trace is read.
+  const event = path.join(dir, 'event.json');
+  const badPid = `{"ph":"X","cat":"kernel","name":"k","pid":${'['.repeat(n)}${']'.repeat(n)},"tid":7,"ts":5,"dur":2}`;
+  fs.writeFileSync(event, `{"traceEvents":[${kernel},${badPid}]}`);
+  const ok = run('analyze', event, '--workspace', dir);
+  assert.equal(ok.code, 0, ok.stderr);
+  const report = JSON.parse(ok.stdout) as { summary: { kernelCount: number }; warnings: string[] };
+  assert.equal(report.summary.kernelCount, 1);
+  assert.ok(
+    report.warnings.some((w) => /1 malformed trace events/.test(w)),
+    report.warnings.join(),
+  );
+});
+
+void test('--help, -h and help print the commands and every option of analyze, exit 0', () => {
+  for (const args of [['--help'], ['-h'], ['help'], ['analyze', '--help'], ['mcp', '-h']]) {
+    const r = run(...args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, '');
+    for (const word of ['gpu-lens analyze', 'gpu-lens mcp', 'Exit status'])
+      assert.ok(r.stdout.includes(word), `${args.join(' ')} lacks ${word}`);
+    // Every option parseArgs accepts is documented (read from the parser's own source).
+    const parser = fs.readFileSync(path.join(repoRoot, 'src', 'cli.ts'), 'utf8');
+    const options = [...parser.matchAll(/a === '(--[a-z-]+)'/g)].map((m) => m[1]);
+    assert.ok(options.length >= 7, options.join(' '));
+    for (const o of options) assert.match(r.stdout, new RegExp(`^  ${o}\\b`, 'm'), o);
+  }
+});
+
+void test('a wrong command line is one line naming the part at fault, exit 2', () => {
+  const trace = fixture('nsys', 'rtx5000-attention-nvtx-2026.2.sqlite');
+  const cases: [string[], RegExp][] = [
+    [[], /^usage: gpu-lens analyze .*; run gpu-lens --help/],
+    [
+      ['profile', trace],
+      /^unknown command "profile": the commands are analyze and mcp; run gpu-lens --help/,
+    ],
+    [['analyze'], /^analyze needs a trace; usage:/],
+    [['analyze', trace, '--bogus'], /^unknown option --bogus; run gpu-lens --help/],
+    [['analyze', trace, '--format'], /^--format needs a value; run gpu-lens --help/],
+    [
+      ['analyze', trace, '--format', 'xml'],
+      /^--format must be json or markdown or sarif, not "xml"$/,
+    ],
+    [['analyze', trace, '--fail-on', 'info'], /^--fail-on must be warning or error, not "info"$/],
+    [['analyze', trace, '--threshold', 'x'], /^--threshold must be a percentage ≥ 0$/],
+    [['analyze', trace, '--max-events', '0'], /^--max-events must be a whole number ≥ 1$/],
+    [['analyze', trace, trace], /^one trace at a time/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0].replace(/^gpu-lens: /, ''), message, args.join(' '));
+  }
+});

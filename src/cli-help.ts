@@ -1,0 +1,26 @@
+/** The text of `gpu-lens --help` (also `-h`, `help`, and `--help` after a command). */
+export const HELP = `gpu-lens: puts Nsight Systems and torch.profiler GPU time on Python source lines.
+
+Usage:
+  gpu-lens analyze <trace-file|folder> [options]   print the Report of one trace
+  gpu-lens mcp [--workspace DIR] [--path-map FROM=TO]... [TRACE...]
+                                                   serve the agent tools over MCP (stdio)
+  gpu-lens --help                                  this text
+
+Traces: an nsys SQLite export (.sqlite), an .nsys-rep (exported with the installed nsys),
+a torch.profiler / Kineto JSON trace (.json, .json.gz), or a folder of per-rank traces.
+
+Options of analyze:
+  --workspace DIR         the source tree the trace's Python frames are mapped onto
+                          (default: the current folder)
+  --path-map FROM=TO      rewrite a path prefix recorded in the trace (another machine or a
+                          container) to a local one; may be given more than once
+  --format FORMAT         json (default), markdown, or sarif (SARIF 2.1.0 for code scanning)
+  --baseline TRACE        also compare with this earlier trace
+  --threshold PCT         relative change flagged in the comparison (default 10)
+  --fail-on LEVEL         exit 3 when a finding is at least this severe: warning or error
+  --max-events N          refuse a trace holding more than N events (default 10000000)
+  -h, --help              this text
+
+Exit status: 0 done, 3 a finding as severe as --fail-on, 2 a wrong command line, 1 any other
+error (one line on stderr).`;
