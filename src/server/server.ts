@@ -23,13 +23,12 @@ import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
 import { DEFAULT_THRESHOLDS } from '../core/rules/types';
 import { analyzeTrace } from './analyze-trace';
 import { readServerSettings, workspaceTrust } from './settings';
+import { LoadedTexts, type LineMapper } from './line-tracking';
 import { TraceStore, type LoadedTrace } from './trace-store';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const store = new TraceStore();
-/** Open documents edited since the active trace loaded (their lines may have moved). */
-const editedSinceLoad = new Set<string>();
 const version = (
   JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
     version: string;
@@ -44,19 +43,31 @@ connection.onInitialize(() => ({
   },
 }));
 
-documents.onDidChangeContent((e) => {
-  if (e.document.version > 1) editedSinceLoad.add(e.document.uri);
-});
+/**
+ * How a document shows a trace's lines now: through a line map from the text the trace refers to
+ * onto the editor's text (marks follow edits, vanish on changed lines, return on undo), or marked
+ * stale when that text is no longer known (the file changed on disk before it was opened).
+ */
+function viewOf(trace: LoadedTrace, uri: string, rel: string): { stale: boolean; map: LineMapper } {
+  const abs = path.join(trace.workspaceFolder, rel);
+  return trace.texts.view(abs, documents.get(uri)?.getText());
+}
 
-function isStale(trace: LoadedTrace, uri: string, rel: string): boolean {
-  if (editedSinceLoad.has(uri)) return true;
-  const before = trace.fileMtimes.get(rel);
-  if (before === undefined) return false;
-  try {
-    return fs.statSync(path.join(trace.workspaceFolder, rel)).mtimeMs !== before;
-  } catch {
-    return true;
-  }
+// Keep the loaded text of a file before its first edit can be saved over it, and move the
+// diagnostics of edited documents with their lines.
+documents.onDidChangeContent((e) => {
+  const hit = traceFor(e.document.uri);
+  if (hit) hit.trace.texts.text(path.join(hit.trace.workspaceFolder, hit.rel));
+  if (hit && e.document.version > 1) scheduleDiagnostics();
+});
+let diagnosticsTimer: NodeJS.Timeout | undefined;
+function scheduleDiagnostics(): void {
+  clearTimeout(diagnosticsTimer);
+  diagnosticsTimer = setTimeout(() => {
+    publishDiagnostics().catch((e: unknown) =>
+      connection.console.error(`diagnostics: ${String(e)}`),
+    );
+  }, 250);
 }
 
 function traceFor(uri: string): { trace: LoadedTrace; rel: string } | undefined {
@@ -92,22 +103,27 @@ connection.onRequest(
     const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
     const fileMtimes = new Map<string, number>();
     for (const l of report.lines) {
-      if (fileMtimes.has(l.file)) continue;
+      const abs = path.join(params.workspaceFolder, l.file);
+      if (fileMtimes.has(abs)) continue;
       try {
-        fileMtimes.set(l.file, fs.statSync(path.join(params.workspaceFolder, l.file)).mtimeMs);
+        fileMtimes.set(abs, fs.statSync(abs).mtimeMs);
       } catch {
         // A file that vanished since capture shows up stale.
       }
     }
-    editedSinceLoad.clear();
     const loaded = store.add({
       path: params.path,
       workspaceFolder: params.workspaceFolder,
       report,
       loadedAt: Date.now(),
       capture: params.capture,
-      fileMtimes,
+      texts: new LoadedTexts(fileMtimes),
     });
+    // Open documents keep the text the trace refers to before anything is saved over it.
+    for (const doc of documents.all()) {
+      const hit = traceFor(doc.uri);
+      if (hit?.trace === loaded) loaded.texts.text(path.join(loaded.workspaceFolder, hit.rel));
+    }
     refreshEditor();
     void connection.sendNotification(proto.TraceLoadedNotification, { id: loaded.id });
     return {
@@ -167,28 +183,32 @@ connection.onRequest(proto.ClearRequest, () => {
 connection.onCodeLens((params) => {
   const hit = traceFor(params.textDocument.uri);
   if (!hit) return [];
-  const stale = isStale(hit.trace, params.textDocument.uri, hit.rel);
+  const { stale, map } = viewOf(hit.trace, params.textDocument.uri, hit.rel);
   const comparison = store.comparisonFor(hit.trace);
-  return annotationsFor(hit.trace.report, hit.rel, stale, comparison).map((a): CodeLens => {
-    const at = { line: a.line - 1, character: 0 };
-    return {
+  const lenses: CodeLens[] = [];
+  for (const a of annotationsFor(hit.trace.report, hit.rel, stale, comparison)) {
+    const now = map(a.line);
+    if (now === null) continue;
+    const at = { line: now - 1, character: 0 };
+    lenses.push({
       range: { start: at, end: at },
       command: {
         title: a.title,
         command: 'gpuLens.showReport',
         arguments: [{ file: hit.rel, line: a.line }],
       },
-    };
-  });
+    });
+  }
+  return lenses;
 });
 
 connection.onHover((params) => {
   const hit = traceFor(params.textDocument.uri);
   if (!hit) return null;
-  const stale = isStale(hit.trace, params.textDocument.uri, hit.rel);
+  const { stale, map } = viewOf(hit.trace, params.textDocument.uri, hit.rel);
   const comparison = store.comparisonFor(hit.trace);
   const a = annotationsFor(hit.trace.report, hit.rel, stale, comparison).find(
-    (x) => x.line === params.position.line + 1,
+    (x) => map(x.line) === params.position.line + 1,
   );
   if (!a) return null;
   const label = hit.trace.capture
@@ -222,16 +242,22 @@ async function publishDiagnostics(): Promise<void> {
       const abs = path.join(t.workspaceFolder, file);
       if (!fs.existsSync(abs)) continue;
       const uri = pathToFileURL(abs).toString();
-      const diags = diagnosticsFor(t.report, file, settings.hotLineThresholdPct).map((d) => ({
-        range: {
-          start: { line: d.line - 1, character: 0 },
-          end: { line: d.line - 1, character: Number.MAX_SAFE_INTEGER },
-        },
-        severity: SEVERITY[d.severity],
-        source: 'GPU Lens',
-        code: d.code,
-        message: d.message,
-      }));
+      const { map } = viewOf(t, uri, file);
+      const diags: Diagnostic[] = [];
+      for (const d of diagnosticsFor(t.report, file, settings.hotLineThresholdPct)) {
+        const line = map(d.line);
+        if (line === null) continue;
+        diags.push({
+          range: {
+            start: { line: line - 1, character: 0 },
+            end: { line: line - 1, character: Number.MAX_SAFE_INTEGER },
+          },
+          severity: SEVERITY[d.severity],
+          source: 'GPU Lens',
+          code: d.code,
+          message: d.message,
+        });
+      }
       if (diags.length > 0) next.set(uri, diags);
     }
   }

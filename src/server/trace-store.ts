@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { compare, type Comparison } from '../core/compare';
 import type { Report } from '../core/report-types';
+import type { LoadedTexts } from './line-tracking';
 
 export interface LoadedTrace {
   id: string;
@@ -10,8 +11,8 @@ export interface LoadedTrace {
   report: Report;
   loadedAt: number;
   capture?: { command: string; startedAt: string };
-  /** Source file fingerprints (mtime ms) when the trace loaded, to detect stale annotations. */
-  fileMtimes: Map<string, number>;
+  /** The source texts its lines refer to, to keep annotations on their code while it is edited. */
+  texts: LoadedTexts;
 }
 
 export interface Baseline {
@@ -20,6 +21,9 @@ export interface Baseline {
   /** Relative change flagged as a regression or improvement (`gpuLens.thresholds.regressionPct`). */
   thresholdPct: number;
 }
+
+/** Traces kept that no folder shows (older ones are dropped). */
+export const MAX_INACTIVE = 4;
 
 export class TraceStore {
   private readonly traces = new Map<string, LoadedTrace>();
@@ -31,12 +35,28 @@ export class TraceStore {
   /** When true nothing is shown (Clear Annotations) until the next trace loads or is selected. */
   cleared = false;
 
+  /**
+   * Holds a newly loaded trace and shows it for its folder. A reload of the same path replaces the
+   * earlier Report, and only the `MAX_INACTIVE` latest traces that no folder shows stay (for
+   * Switch Trace…): memory follows what is shown, not how often a file was loaded.
+   */
   add(trace: Omit<LoadedTrace, 'id'>): LoadedTrace {
+    for (const t of this.traces.values())
+      if (t.path === trace.path && t.workspaceFolder === trace.workspaceFolder) this.drop(t.id);
     const loaded = { ...trace, id: `t${this.nextId++}` };
     this.traces.set(loaded.id, loaded);
     this.activeByFolder.set(trace.workspaceFolder, loaded.id);
     this.cleared = false;
+    const inactive = this.all()
+      .filter((t) => !this.isActive(t))
+      .sort((a, b) => b.loadedAt - a.loadedAt);
+    for (const t of inactive.slice(MAX_INACTIVE)) this.drop(t.id);
     return loaded;
+  }
+
+  private drop(id: string): void {
+    this.traces.delete(id);
+    this.comparisons.delete(id);
   }
 
   get(id: string): LoadedTrace | undefined {
