@@ -6,9 +6,10 @@
  * op's line and total on the lines of the call's stack.
  */
 import type { Profile } from './model';
-import type { LineStat, SourceRef } from './report-types';
+import type { LineStat, SourceRef, Workload } from './report-types';
 import { DEFAULT_THRESHOLDS, type RuleContext, type Thresholds } from './rules/types';
 import { locateRanges } from './range-sites';
+import { detectWorkload } from './workload';
 import { PathResolver, WorkspaceIndex } from './workspace-paths';
 
 export interface AttributionOptions {
@@ -212,7 +213,9 @@ export function createRuleContext(
   ),
 ): RuleContext {
   let rangeSites: (SourceRef | null)[] | null = null;
+  let workload: Workload | null = null;
   return {
+    workload: () => (workload ??= detectWorkload(profile)),
     thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
     locate: (stackId) => stacks.innermost(stackId),
     locateRange: (i) => {

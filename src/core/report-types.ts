@@ -33,10 +33,16 @@ export interface DeviceSummary {
 }
 
 export interface Summary {
+  /** The GPU span: first GPU op start to last GPU op end (the trace window when there are none). */
   wallNs: number;
+  /** The trace window: first to last event of any kind (CPU included); at least `wallNs`. */
+  traceWallNs: number;
   gpuBusyNs: number;
   gpuIdleNs: number;
+  /** Busy / (GPU span × devices), in % (two decimals; three significant digits under 1 %). */
   gpuActivePct: number;
+  /** Busy / (trace window × devices), in %, same precision. */
+  traceActivePct: number;
   kernelCount: number;
   kernelNs: number;
   memcpyNs: number;
@@ -168,10 +174,28 @@ export interface TimelineTrack {
   busy: number[];
 }
 
+/** What the model is, as the trace shows it (see core/workload.ts). */
+export type WorkloadDomain = 'llm' | 'vision' | 'recommender' | 'other';
+/** What the run does: training, LLM decode / prefill, or other inference. */
+export type WorkloadPhase = 'training' | 'decode' | 'prefill' | 'inference';
+
+/** The detected workload, which the rules fit their advice to. */
+export interface Workload {
+  domain: WorkloadDomain;
+  phase: WorkloadPhase;
+  /** Serving engine seen in the trace (vLLM, SGLang, TensorRT-LLM …), or null. */
+  engine: string | null;
+  /** "vision training", "LLM decode (SGLang)", "inference" … */
+  label: string;
+  /** What decided it, one short phrase each ("412 backward operators"). */
+  signals: string[];
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   source: ReportSource;
   summary: Summary;
+  workload: Workload;
   kernels: KernelStat[];
   lines: LineStat[];
   ranges: RangeStat[];

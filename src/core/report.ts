@@ -34,6 +34,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
       classification: classify(profile, ctx.thresholds),
       idleBreakdown: idleBreakdown(profile, ctx, totals.wallNs),
     },
+    workload: ctx.workload(),
     kernels: kernelTable(profile),
     lines,
     ranges,

@@ -4,15 +4,20 @@
  * norms, elementwise) rather than to GEMMs. Fires when those kernels hold at least
  * `thresholds.memoryBoundPct` of kernel time and GEMMs less than half (the classifier's
  * memory-bound branch). Without Nsight Compute counters the kernel family is the evidence; where
- * the trace has GPU metrics (DRAM throughput %) their mean is added.
+ * the trace has GPU metrics (DRAM throughput %) their mean is added. The fix fits the workload
+ * (advice.ts): KV-cache/FP8/GQA advice only for LLM inference.
  */
 import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
 import { type LocatedCost, aggregateLocations, ns } from './common';
 import { isGemmKernel, isMemoryBoundKernel } from './kernel-classes';
 import type { Rule } from './types';
+import { adviceFor } from './advice';
 
-/** FP16 → FP8 weights/KV halve the bytes a memory-bound kernel moves. */
+/**
+ * Halving the bytes a memory-bound kernel moves about halves its time: FP16 → FP8 weights and KV
+ * cache in LLM inference, bf16 and fused chains (no intermediate round trips) in training.
+ */
 const QUANT_BYTES_SAVED = 0.5;
 
 export const memoryBoundDecode: Rule = (profile, ctx) => {
@@ -48,6 +53,7 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
     memoryBoundNs: memNs,
     kernelNs,
     topKernel: top[0]?.[0] ?? null,
+    workload: ctx.workload().label,
   };
   const dram = profile.metrics.filter((m) => /DRAM.*(Throughput|Bandwidth)/i.test(m.metric));
   if (dram.length > 0)
@@ -61,20 +67,12 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
         `${formatNs(memNs)} of ${formatNs(kernelNs)} kernel time (${formatPct(memPct)}) went to memory-bound kernels ` +
         `(GEMV, decode attention, norms, elementwise); GEMMs took ${formatPct(gemmPct)}. Top: ` +
         `${top.map(([n, d]) => `${n.slice(0, 60)} ${formatNs(d)}`).join('; ')}. More FLOPs will not help; fewer bytes will.`,
-      // Savings: FP16 → FP8 weights/KV cache halve the bytes these kernels move, so about half their time.
+      // Savings: half the bytes these kernels move, so about half their time (QUANT_BYTES_SAVED).
       savingsNs: ns(memNs * QUANT_BYTES_SAVED),
       savingsFrom: 'kernel-time',
       evidence,
       locations: aggregateLocations(ctx, costs),
-      fix: {
-        title: 'Move fewer bytes per token: quantize, fuse, batch',
-        detail:
-          'Quantize weights and KV cache (FP8/INT4), use grouped-query attention, fuse elementwise chains ' +
-          '(torch.compile), and batch more sequences per decode step so each weight read serves more tokens.',
-        snippet:
-          'model = torch.compile(model)  # fuses norm + elementwise chains\n' +
-          '# serving: LLM(model, quantization="fp8", kv_cache_dtype="fp8", max_num_seqs=64)',
-      },
+      fix: adviceFor('memory-bound', ctx.workload()),
     },
   ];
 };

@@ -3,11 +3,37 @@
  * capacity (reference texts: "memory usage exceeding 90 % of GPU capacity" caps the batch size;
  * reserved far above allocated is fragmentation). Needs memory samples (torch.profiler with
  * profile_memory=True) and the device's capacity.
+ *
+ * A serving engine (vLLM, SGLang …) fills `gpu_memory_utilization` of the GPU with its KV-cache
+ * pool on purpose, once, and holds it: that is no pressure, and the rule stays silent when the
+ * peak is such a held pool. Outside an engine a held pool (a pre-allocated cache) is reported as
+ * info; memory that churns up to the ceiling is the warning.
  */
 import { formatPct, formatBytes } from '../format';
-import type { Profile } from '../model';
+import type { MemorySample, Profile } from '../model';
+import { adviceFor } from './advice';
 import { aggregateLocations } from './common';
 import type { Rule } from './types';
+
+/** Share of capacity that a held pool's memory may move by after it is reached. */
+const POOL_BAND = 0.05;
+
+/**
+ * True when the device's allocated memory, once within POOL_BAND of its peak, never drops below
+ * that band again: tensors allocated and held (a KV-cache pool), not memory that rises and falls
+ * with the work. Allocated, not reserved: the caching allocator holds reserved memory in any run.
+ */
+export function heldPool(samples: readonly MemorySample[], capacity: number): boolean {
+  const peak = samples.reduce((p, m) => Math.max(p, m.allocatedBytes), 0);
+  const floor = peak - POOL_BAND * capacity;
+  const first = samples.findIndex((m) => m.allocatedBytes >= floor);
+  // Held for a while: more than two samples from the first one in the band, none below it.
+  return (
+    first >= 0 &&
+    samples.length - first > 2 &&
+    samples.slice(first).every((m) => m.allocatedBytes >= floor)
+  );
+}
 
 /** The innermost framework op (with a stack) running on the rank at `ts`, for a location. */
 function opStackAt(profile: Profile, rank: number, ts: number): number {
@@ -61,17 +87,30 @@ export const memoryPressure: Rule = (profile, ctx) => {
   }
   if (!worst || worst.pct < ctx.thresholds.memoryPressurePct) return [];
   const { pct, peak, total } = worst;
+  const workload = ctx.workload();
+  const samples = profile.memory.filter(
+    (m) => m.rank === peak.rank && m.deviceId === peak.deviceId,
+  );
+  // A pool is the peak itself, not a small allocation under a large reserved-but-unused block.
+  const pool =
+    heldPool(samples, total) && peak.allocated >= 0.8 * Math.max(peak.reserved, peak.allocated);
+  // The engine's KV-cache pool is sized to fill the GPU: deliberate, not pressure.
+  if (pool && workload.engine !== null) return [];
   const fragBytes = Math.max(0, peak.reserved - peak.allocated);
   const stackId = opStackAt(profile, peak.rank, peak.ts);
   return [
     {
       rule: 'memory-pressure',
-      severity: 'warning',
-      title: `GPU memory at ${formatPct(pct)} of capacity`,
+      severity: pool ? 'info' : 'warning',
+      title: `GPU memory at ${formatPct(pct)} of capacity${pool ? ', held as one pool' : ''}`,
       message:
         `GPU ${peak.deviceId} peaked at ${formatBytes(Math.max(peak.reserved, peak.allocated))} of ${formatBytes(total)} ` +
         `(${formatPct(pct)}, threshold ${ctx.thresholds.memoryPressurePct} %): ${formatBytes(peak.allocated)} allocated, ` +
-        `${formatBytes(fragBytes)} reserved but unused. There is no room to grow the batch.`,
+        `${formatBytes(fragBytes)} reserved but unused. ` +
+        (pool
+          ? 'Once up, it stays within 5 % of the peak to the end: a pre-allocated pool (a cache sized to ' +
+            'the GPU) rather than memory that grows with the work. Fine if deliberate; it leaves no room to grow.'
+          : 'There is no room to grow the batch.'),
       // Savings: none in time — the cost is capacity (a batch-size ceiling and OOM risk).
       savingsNs: 0,
       savingsFrom: 'kernel-time',
@@ -82,17 +121,11 @@ export const memoryPressure: Rule = (profile, ctx) => {
         capacityBytes: total,
         reservedUnusedBytes: fragBytes,
         deviceId: peak.deviceId,
+        heldPool: pool,
+        workload: workload.label,
       },
       locations: aggregateLocations(ctx, [{ stackId, ns: 1 }]),
-      fix: {
-        title: 'Shrink the KV cache and weights, page the cache',
-        detail:
-          'Quantize weights (FP8/INT4) and the KV cache, use paged attention (vLLM) so the cache is allocated ' +
-          'in blocks, and cap the memory fraction; expandable segments reduce fragmentation.',
-        snippet:
-          'PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True\n' +
-          'llm = LLM(model, gpu_memory_utilization=0.9, kv_cache_dtype="fp8", quantization="fp8")',
-      },
+      fix: adviceFor('memory-pressure', workload),
     },
   ];
 };

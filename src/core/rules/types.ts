@@ -1,6 +1,6 @@
 /** What every bottleneck rule sees: the profile plus the pieces of attribution and settings it needs. */
 import type { Profile } from '../model';
-import type { Finding, SourceRef } from '../report-types';
+import type { Finding, SourceRef, Workload } from '../report-types';
 
 export interface Thresholds {
   /** GPU active % under which `gpu-idle-gaps` fires (reference texts: < 80 %). */
@@ -55,6 +55,8 @@ export interface RuleContext {
   locate(stackId: number): SourceRef | null;
   /** Where an annotated range (by index into Profile.ranges) was opened, when known. */
   locateRange(rangeIndex: number): SourceRef | null;
+  /** The detected workload (detected on first use), for advice that fits it (see rules/advice.ts). */
+  workload(): Workload;
 }
 
 export type Rule = (profile: Profile, ctx: RuleContext) => Finding[];
