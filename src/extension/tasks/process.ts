@@ -177,7 +177,6 @@ export function runStep(
     });
     // 'exit', not 'close': 'close' waits for every process holding the output pipes.
     child.on('exit', (code, sig) => {
-      signal.removeEventListener('abort', onAbort);
       const closed = new Promise<void>((r) => child.once('close', () => r()));
       const drained = new Promise<void>((r) => setTimeout(r, DRAIN_MS));
       void Promise.race([closed, drained]).then(() => {
@@ -185,6 +184,7 @@ export function runStep(
         child.stdout.destroy();
         child.stderr.destroy();
         const finish = () => {
+          signal.removeEventListener('abort', onAbort); // a Cancel while draining still counts
           if (killTimer) clearTimeout(killTimer);
           resolve({ code, signal: sig, tail });
         };
