@@ -1,20 +1,22 @@
-// Flat ESLint config: typed rules everywhere, a pure core, no console in the language server.
+// Flat ESLint config: typed rules for the TypeScript, ESLint's recommended rules for the `*.mjs`
+// harness code (scripts, build, test runner config), a pure core, no console in the language server.
+import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: [
-      'dist/**',
-      'out/**',
-      'node_modules/**',
-      '.cache/**',
-      'test/fixtures/**',
-      '**/*.mjs',
-      '**/*.js',
-    ],
+    ignores: ['dist/**', 'out/**', 'node_modules/**', '.cache/**', 'test/fixtures/**', '**/*.js'],
   },
-  ...tseslint.configs.recommendedTypeChecked,
   {
+    // Harness code runs on Node as ES modules; it has no tsconfig, so no type-aware rules.
+    files: ['**/*.mjs'],
+    ...js.configs.recommended,
+    languageOptions: { ecmaVersion: 'latest', sourceType: 'module', globals: globals.node },
+  },
+  ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['**/*.ts'] })),
+  {
+    files: ['**/*.ts'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
