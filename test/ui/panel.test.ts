@@ -2,7 +2,7 @@
  * UI test of the bottleneck panel in a real workbench (code-server + Chromium): a real torch.profiler
  * trace is opened through "GPU Lens: Open Trace…", the panel's figures are checked against sums over
  * the trace's own events, a hot line click opens that line in the editor, the kernel table sorts and
- * filters, screenshots in a light and a dark theme go to docs/images/, and after a window reload the
+ * filters, screenshots in a light and a dark theme go to test-results/, and after a window reload the
  * panel comes back with its trace (webview serializer).
  */
 import * as assert from 'node:assert/strict';
@@ -117,7 +117,9 @@ void test('the kernel table sorts by count and filters by name', async () => {
 
 void test('screenshots in a light and a dark theme', async () => {
   await tab('Hot lines').click();
-  const out = path.join(repoRoot, 'docs', 'images');
+  // Into the ignored test-results/: a test run never rewrites the committed README images
+  // (copy test-results/panel-*.png to docs/images/ to refresh them).
+  const out = path.join(repoRoot, 'test-results');
   fs.mkdirSync(out, { recursive: true });
   for (const [theme, cls, file] of [
     ['Default Light Modern', 'vscode-light', 'panel-light.png'],
