@@ -51,6 +51,18 @@ type State =
  */
 export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Deepest nesting accepted in a top-level value (`deviceProperties`, `distributedInfo` …: a real
+ * one nests a few levels). The reader walks these values recursively (dropping environment dumps),
+ * so a hostile file nested 100 000 levels deep gets this one-line error instead of a stack
+ * overflow. Events are not bounded: JSON.parse is iterative, and the event reader only reads
+ * scalar fields, never walking nested values.
+ */
+export const MAX_TOP_LEVEL_DEPTH = 1000;
+
+/** What `valueEnd` returns for a value nested deeper than it was allowed. */
+const TOO_DEEP = -2;
+
 /** Thrown for input that is not a Chrome trace; the message says why. */
 export class TraceFormatError extends Error {}
 
@@ -154,7 +166,12 @@ export class JsonTraceScanner {
             break;
           }
           {
-            const end = valueEnd(buf, i);
+            const end = valueEnd(buf, i, MAX_TOP_LEVEL_DEPTH);
+            if (end === TOO_DEEP)
+              throw new TraceFormatError(
+                `the top-level ${JSON.stringify(this.key.slice(0, 60))} value is nested deeper ` +
+                  `than ${MAX_TOP_LEVEL_DEPTH} levels`,
+              );
             if (end < 0) return this.keep(buf, i);
             const value = parseSlice(buf, i, end);
             if (this.key !== 'traceEvents') this.sink.onTopLevel(this.key, value);
@@ -283,10 +300,11 @@ function stringEnd(buf: Buffer, from: number): number {
 }
 
 /**
- * End (exclusive) of the JSON value starting at `from`, or -1 when it runs past `buf`. Scalars end
- * at the next ',', ']' or '}' at depth 0 (whitespace is left to JSON.parse).
+ * End (exclusive) of the JSON value starting at `from`, or -1 when it runs past `buf`, or
+ * TOO_DEEP when it opens more than `maxDepth` nested arrays/objects. Scalars end at the next ',',
+ * ']' or '}' at depth 0 (whitespace is left to JSON.parse).
  */
-function valueEnd(buf: Buffer, from: number): number {
+function valueEnd(buf: Buffer, from: number, maxDepth = Infinity): number {
   const n = buf.length;
   let depth = 0;
   let i = from;
@@ -299,8 +317,9 @@ function valueEnd(buf: Buffer, from: number): number {
       if (depth === 0) return i;
       continue;
     }
-    if (c === OPEN_OBJ || c === OPEN_ARR) depth++;
-    else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
+    if (c === OPEN_OBJ || c === OPEN_ARR) {
+      if (++depth > maxDepth) return TOO_DEEP;
+    } else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
       if (depth === 0) return i;
       depth--;
       if (depth === 0) return i + 1;

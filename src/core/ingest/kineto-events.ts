@@ -174,6 +174,12 @@ export class KinetoEventSink {
       return;
     }
     const e = value as RawEvent;
+    // Fields used as keys or text must be scalars: an array there would be stringified, and one
+    // nested 100 000 deep (JSON.parse reads it fine) overflows the stack in Array#join.
+    if (!isScalar(e.pid) || !isScalar(e.tid) || !isScalar(e.id) || !isScalar(e.cat)) {
+      this.malformed++;
+      return;
+    }
     const ph = e.ph;
     if (ph === 'X') this.complete(e, text);
     else if (ph === 'i' || ph === 'I') this.instant(e, text);
@@ -219,7 +225,8 @@ export class KinetoEventSink {
     if (cat === 'Trace' || cat === 'cuda_sync') return;
     this.see(start, end);
     const thread = this.threads.id(e.pid, e.tid);
-    const gpuKind = GPU_CATS[cat];
+    // Own keys only: a cat of "toString" or "__proto__" is no GPU category.
+    const gpuKind = Object.hasOwn(GPU_CATS, cat) ? GPU_CATS[cat] : undefined;
     if (gpuKind) return this.gpuOp(gpuKind, e, args, start, end);
     if (CALL_CATS.has(cat)) {
       const name = this.names.canonical(e.name);
@@ -367,6 +374,11 @@ export class KinetoEventSink {
         : null;
     if (points) points.set(String(e.id), this.threads.id(e.pid, e.tid), ts);
   }
+}
+
+/** A JSON scalar (or absent): safe to stringify. */
+function isScalar(v: unknown): boolean {
+  return v === undefined || v === null || typeof v !== 'object';
 }
 
 /** A numeric arg, or `fallback`. */
