@@ -5,7 +5,7 @@
 import { escapeMarkdown } from '../core/export/markdown';
 import type { Comparison, LineDelta } from '../core/compare';
 import { formatDeltaNs, formatNs, formatPct } from '../core/format';
-import type { Finding, LineStat, RangeStat, Report } from '../core/report-types';
+import type { LineStat, RangeStat, Report } from '../core/report-types';
 
 export interface LineAnnotation {
   line: number;
@@ -140,6 +140,25 @@ export function hoverMarkdown(
       }
     }
   }
+  if (s && s.totalNs > 0)
+    out.push(
+      '',
+      '_Self: GPU work launched while this line was the innermost workspace frame. Total: while it was anywhere on the stack (calls into functions below it included)._',
+    );
+  const findings = report.findings.filter((f) =>
+    f.locations.some((l) => l.file === file && l.line === a.line),
+  );
+  for (const f of findings) {
+    const saves = f.savingsNs > 0 ? ` · could save ~${formatNs(f.savingsNs)}` : '';
+    out.push(
+      '',
+      `**${f.severity === 'error' ? '⛔' : f.severity === 'warning' ? '⚠' : 'ℹ'} ${escapeMarkdown(f.title)}**${saves}`,
+      '',
+      escapeMarkdown(f.message),
+      '',
+      `Fix: ${escapeMarkdown(f.fix.title)}`,
+    );
+  }
   if (a.ranges.length > 0) {
     out.push('', '| NVTX range | count | wall | GPU |', '|---|---:|---:|---:|');
     for (const r of a.ranges) {
@@ -161,9 +180,16 @@ export interface DiagnosticSpec {
   severity: 'error' | 'warning' | 'info';
   code: string;
   message: string;
+  /** The finding's other locations (shown as related information), in this file or others. */
+  related: { file: string; line: number }[];
 }
 
-/** Hot lines over the threshold (share of GPU busy time) and the findings located in `file`. */
+/**
+ * Hot lines over the threshold (share of GPU busy time) and the findings located in `file`: one
+ * diagnostic per finding and file, at its first location there, so a run-level finding that
+ * names five lines is one entry in Problems (its other lines are related information). The text
+ * is short (title, saving, fix) so it does not crowd the hover, which gives the details.
+ */
 export function diagnosticsFor(report: Report, file: string, hotLinePct: number): DiagnosticSpec[] {
   const out: DiagnosticSpec[] = [];
   const busy = report.summary.gpuBusyNs;
@@ -177,21 +203,21 @@ export function diagnosticsFor(report: Report, file: string, hotLinePct: number)
           severity: 'info',
           code: 'hot-line',
           message: `GPU hot spot: ${formatPct(pct)} of GPU busy time (${formatNs(s.selfNs)} self, ${s.kernelCount} kernels)`,
+          related: [],
         });
       }
     }
   }
-  for (const f of report.findings) out.push(...findingDiagnostics(f, file));
-  return out;
-}
-
-function findingDiagnostics(f: Finding, file: string): DiagnosticSpec[] {
-  return f.locations
-    .filter((l) => l.file === file)
-    .map((l) => ({
-      line: l.line,
+  for (const f of report.findings) {
+    const here = f.locations.find((l) => l.file === file);
+    if (!here) continue;
+    out.push({
+      line: here.line,
       severity: f.severity,
       code: f.rule,
-      message: `${f.title}: ${f.message}${f.savingsNs > 0 ? ` (could save ~${formatNs(f.savingsNs)})` : ''} — fix: ${f.fix.title}`,
-    }));
+      message: `${f.title}${f.savingsNs > 0 ? ` (could save ~${formatNs(f.savingsNs)})` : ''} — fix: ${f.fix.title}`,
+      related: f.locations.filter((l) => l !== here),
+    });
+  }
+  return out;
 }

@@ -256,6 +256,16 @@ async function publishDiagnostics(): Promise<void> {
           source: 'GPU Lens',
           code: d.code,
           message: d.message,
+          relatedInformation: d.related.map((l) => ({
+            location: {
+              uri: pathToFileURL(path.join(t.workspaceFolder, l.file)).toString(),
+              range: {
+                start: { line: l.line - 1, character: 0 },
+                end: { line: l.line - 1, character: 0 },
+              },
+            },
+            message: 'also at this line',
+          })),
         });
       }
       if (diags.length > 0) next.set(uri, diags);

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { escapeMarkdown } from '../../src/core/export/markdown';
 import { fixture } from '../unit/fixtures';
-import { hoverText, lensTitles, poll, scratchFolder, withSetting } from './helpers';
+import { ReportRequest, type ReportResult } from '../../src/shared/protocol';
+import { gpuLens, hoverText, lensTitles, poll, scratchFolder, withSetting } from './helpers';
 import {
   pythonFrames,
   readEvents,
@@ -185,6 +186,41 @@ describe('editor features on a real GPU trace', function () {
       assert.ok(Math.abs(pct - (100 * l.selfNs) / busyNs) <= 0.6, `line ${l.line}: ${d.message}`);
       assert.match(d.message, new RegExp(`${l.kernelCount} kernels`));
     }
+  });
+
+  it('a finding is one diagnostic per file (its other lines related), detailed in the hover', async () => {
+    const client = await (await gpuLens()).client();
+    const shown = await client.sendRequest<ReportResult | null>(ReportRequest, {});
+    assert.ok(shown);
+    const rel = (f: string) =>
+      path.relative(root, path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, f));
+    const multi = shown.report.findings.find(
+      (f) => f.locations.length > 1 && FILES.includes(rel(f.locations[0].file)),
+    );
+    assert.ok(multi, 'the trace has a finding with several locations in the recreated files');
+    const first = multi.locations[0];
+    const uri = uriOf(rel(first.file));
+    const mine = await poll(`one ${multi.rule} diagnostic`, () => {
+      const d = vscode.languages
+        .getDiagnostics(uri)
+        .filter((x) => String(typeof x.code === 'object' ? x.code.value : x.code) === multi.rule);
+      return d.length > 0 ? d : false;
+    });
+    assert.equal(mine.length, 1, 'one entry in Problems, not one per line');
+    assert.equal(mine[0].range.start.line + 1, first.line);
+    assert.deepEqual(
+      (mine[0].relatedInformation ?? []).map((r) => r.location.range.start.line + 1),
+      multi.locations.slice(1).map((l) => l.line),
+    );
+    assert.ok(mine[0].message.length < 300, `short: ${mine[0].message}`);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      uri,
+      new vscode.Position(first.line - 1, 2),
+    );
+    const text = hoverText(hovers ?? []);
+    assert.match(text, /Self: GPU work launched while this line was the innermost workspace frame/);
+    assert.ok(text.includes(escapeMarkdown(multi.message).slice(0, 40)), 'the finding explained');
   });
 
   it('CodeLens and diagnostics follow edits, hide on a changed line, and come back on undo', async () => {

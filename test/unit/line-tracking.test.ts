@@ -71,7 +71,7 @@ void test('random edit sessions: kept lines are equal, in order, and as many as 
     let last = 0;
     let kept = 0;
     for (let i = 1; i <= a.length; i++) {
-      const j = map(i);
+      const j: number | null = map(i);
       if (j === null) continue;
       kept++;
       assert.equal(b[j - 1], a[i - 1], `seed ${seed} round ${round}: line ${i} → ${j}`);
