@@ -14,7 +14,13 @@ export function formatDeltaNs(ns: number): string {
   return (ns >= 0 ? '+' : '−') + formatNs(Math.abs(ns));
 }
 
+/**
+ * 42.4 → "42%", 3.14 → "3.1%", 0.0512 → "0.051%": two significant digits under 1 % so a small
+ * share never reads as 0, and never "100%" for less than all of it (99.96 → "99.9%").
+ */
 export function formatPct(x: number): string {
+  if (x > 0 && x < 1) return `${Number(x.toPrecision(2))}%`;
+  if (x >= 99.5 && x < 100) return `${Math.floor(x * 10) / 10}%`;
   return `${x >= 10 ? Math.round(x) : Math.round(x * 10) / 10}%`;
 }
 

@@ -53,8 +53,11 @@ export function toMarkdown(report: Report, limit = 20): string {
   const out: string[] = [`# GPU Lens report: ${escapeMarkdown(report.source.path)}`, ''];
   out.push(
     `**${escapeMarkdown(report.source.producer)}** · ${report.source.format} · ` +
-      `GPU active **${formatPct(s.gpuActivePct)}** · wall ${formatNs(s.wallNs)} · busy ${formatNs(s.gpuBusyNs)} · ` +
-      `${s.kernelCount} kernels · classification: **${s.classification}**`,
+      `GPU active **${formatPct(s.gpuActivePct)}** of the GPU span (${formatNs(s.wallNs)}), ` +
+      `**${formatPct(s.traceActivePct)}** of the trace window (${formatNs(s.traceWallNs)}) · ` +
+      `busy ${formatNs(s.gpuBusyNs)} · ${s.kernelCount} kernels · classification: **${s.classification}**`,
+    '',
+    `Workload: **${escapeMarkdown(report.workload.label)}** (${escapeMarkdown(report.workload.signals.join('; '))})`,
     '',
   );
   if (s.devices.length > 0) {
