@@ -1,16 +1,19 @@
 /**
  * Issue 11, one click: a repository whose `.vscode/settings.json` sets `gpuLens.nsysPath` to the
  * relative `tools/nsys` (a script of its own); the user runs Open in GPU Lens on its `.nsys-rep`.
- * Untrusted, the system nsys exports it; trusted, the relative path (here also the user's own
- * machine setting) is refused instead of being resolved against the workspace root.
+ * Untrusted, the system nsys exports it and captures are refused; trusted, the relative paths
+ * (here also the user's own machine settings) are refused instead of being resolved against the
+ * workspace root, for nsys and for the capture interpreter (`gpuLens.pythonPath`, `tools/python`).
  */
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   OpenTraceRequest,
   type OpenTraceParams,
   type OpenTraceResult,
 } from '../../src/shared/protocol';
+import type { CaptureOutcome } from '../../src/extension/tasks/capture-service';
 import { gpuLens, poll } from '../host/helpers';
 import {
   grantTrust,
@@ -28,6 +31,10 @@ const open = () =>
     vscode.Uri.file(s.repPath),
   );
 
+const script = vscode.Uri.file(path.join(s.folder, 'nvtx_pipeline.py'));
+const profileTorch = () =>
+  vscode.commands.executeCommand<CaptureOutcome | undefined>('gpuLens.profileTorch', script);
+
 describe('Restricted Mode, one click: a relative nsysPath and Open in GPU Lens', () => {
   it('the workspace opens untrusted', async () => {
     assert.equal(vscode.workspace.isTrusted, false);
@@ -40,6 +47,13 @@ describe('Restricted Mode, one click: a relative nsysPath and Open in GPU Lens',
     assert.deepEqual(await rangeCountsOfReport(result.id), rangeCountsBySql(sqlitePath));
     assert.equal((await serverStatus()).workspaceTrusted, false);
     assert.deepEqual(markersLeft(s), {}, 'tools/nsys did not run');
+  });
+
+  it('a capture is refused before anything runs', async () => {
+    const outcome = await profileTorch();
+    assert.equal(outcome?.status, 'failed');
+    assert.match(outcome.message, /disabled in an untrusted workspace/);
+    assert.deepEqual(markersLeft(s), {}, 'tools/python did not run');
   });
 
   it('trusted, the relative nsysPath is refused, not resolved against the workspace root', async function () {
@@ -62,5 +76,16 @@ describe('Restricted Mode, one click: a relative nsysPath and Open in GPU Lens',
       /gpuLens\.nsysPath must be an absolute path.*"tools\/nsys" is relative and was refused/,
     );
     assert.deepEqual(markersLeft(s), {}, 'tools/nsys did not run');
+  });
+
+  it('trusted, a relative pythonPath is refused too: the capture fails before it runs', async () => {
+    assert.ok(vscode.workspace.isTrusted);
+    const outcome = await profileTorch();
+    assert.equal(outcome?.status, 'failed');
+    assert.match(
+      outcome.message,
+      /gpuLens\.pythonPath must be an absolute path.*"tools\/python" is relative and was refused/,
+    );
+    assert.deepEqual(markersLeft(s), {}, 'tools/python did not run');
   });
 });

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { captureWithNsys } from '../unit/nsys-capture-helper';
+import { captureWithNsys, pythonForCaptures } from '../unit/nsys-capture-helper';
 
 /** What the runner needs to start a scenario, and what its test reads back (as JSON). */
 export interface TrustScenario {
@@ -28,11 +28,11 @@ export interface TrustManifest {
   scenarios: TrustScenario[];
 }
 
-/** A fake nsys at `file` that records that it ran in `marker`, then runs the real `nsys`. */
-function fakeNsys(file: string, marker: string, realNsys: string): string {
+/** A fake program at `file` that records that it ran in `marker`, then runs the `real` one. */
+function fakeProgram(file: string, marker: string, real: string): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  fs.writeFileSync(file, `#!/bin/sh\necho "$0 $*" >> ${q(marker)}\nexec ${q(realNsys)} "$@"\n`, {
+  fs.writeFileSync(file, `#!/bin/sh\necho "$0 $*" >> ${q(marker)}\nexec ${q(real)} "$@"\n`, {
     mode: 0o755,
   });
   return file;
@@ -52,11 +52,12 @@ function copySources(repo: string, into: string): void {
 /**
  * Captures once, then builds the two workspaces of issue 11 under `root`:
  * - zero-click: `.vscode/settings.json` sets `gpuLens.nsysPath` to a script in the repo and
- *   `.gpu-lens/history.json` names the `.nsys-rep` as the latest capture (activation would load
- *   it). The machine settings name a second fake nsys: the user's own choice, honoured only once
+ *   `.gpu-lens/history.json` names the `.nsys-rep` as a capture (activation would load it), and
+ *   a newer one outside the capture folder. The machine settings name a second fake nsys: the user's own choice, honoured only once
  *   the workspace is trusted.
- * - one-click: `gpuLens.nsysPath` is the relative `tools/nsys` (in the workspace and in the
- *   machine settings); the user opens the `.nsys-rep` in the repo.
+ * - one-click: `gpuLens.nsysPath` is the relative `tools/nsys` and `gpuLens.pythonPath` the
+ *   relative `tools/python` (in the workspace and in the machine settings); the user opens the
+ *   `.nsys-rep` in the repo, and profiles its script.
  */
 export async function makeTrustWorkspaces(root: string, repo: string): Promise<TrustManifest> {
   fs.mkdirSync(path.join(root, 'capture'), { recursive: true });
@@ -78,25 +79,30 @@ export async function makeTrustWorkspaces(root: string, repo: string): Promise<T
     workspace: path.join(markers, 'zero-click-workspace-nsys'),
     user: path.join(markers, 'zero-click-user-nsys'),
   };
-  const evil = fakeNsys(path.join(zero, 'tools', 'nsys'), zeroMarkers.workspace, capture.nsys);
-  const userNsys = fakeNsys(path.join(root, 'user-bin', 'nsys'), zeroMarkers.user, capture.nsys);
+  const evil = fakeProgram(path.join(zero, 'tools', 'nsys'), zeroMarkers.workspace, capture.nsys);
+  const userNsys = fakeProgram(path.join(root, 'user-bin', 'nsys'), zeroMarkers.user, capture.nsys);
   write(
     path.join(zero, '.vscode', 'settings.json'),
     JSON.stringify({ 'gpuLens.nsysPath': evil }, null, 2),
   );
-  const at = '2025-01-01T00:00:00.000Z';
+  // The newest entry names a trace outside the capture folder: never restored, even trusted.
+  const outside = path.join(zero, 'elsewhere', 'outside.nsys-rep');
+  fs.mkdirSync(path.dirname(outside), { recursive: true });
+  fs.copyFileSync(capture.repPath, outside);
+  const entry = (tracePath: string, at: string) => ({
+    tool: 'nsys',
+    command: 'nsys profile python nvtx_pipeline.py',
+    startedAt: at,
+    endedAt: at,
+    tracePath,
+    status: 'succeeded',
+  });
   write(
     path.join(zero, '.gpu-lens', 'history.json'),
     JSON.stringify({
       captures: [
-        {
-          tool: 'nsys',
-          command: 'nsys profile python nvtx_pipeline.py',
-          startedAt: at,
-          endedAt: at,
-          tracePath: zeroRep,
-          status: 'succeeded',
-        },
+        entry(zeroRep, '2025-01-01T00:00:00.000Z'),
+        entry(outside, '2025-01-02T00:00:00.000Z'),
       ],
     }),
   );
@@ -107,12 +113,15 @@ export async function makeTrustWorkspaces(root: string, repo: string): Promise<T
   const oneRep = path.join(one, 'traces', 'nvtx_pipeline.nsys-rep');
   fs.mkdirSync(path.dirname(oneRep), { recursive: true });
   fs.copyFileSync(capture.repPath, oneRep);
-  const oneMarkers = { workspace: path.join(markers, 'one-click-workspace-nsys') };
-  fakeNsys(path.join(one, 'tools', 'nsys'), oneMarkers.workspace, capture.nsys);
-  write(
-    path.join(one, '.vscode', 'settings.json'),
-    JSON.stringify({ 'gpuLens.nsysPath': 'tools/nsys' }, null, 2),
-  );
+  const oneMarkers = {
+    workspace: path.join(markers, 'one-click-workspace-nsys'),
+    python: path.join(markers, 'one-click-workspace-python'),
+  };
+  fakeProgram(path.join(one, 'tools', 'nsys'), oneMarkers.workspace, capture.nsys);
+  // A fake interpreter too: a relative gpuLens.pythonPath must be refused the same way.
+  fakeProgram(path.join(one, 'tools', 'python'), oneMarkers.python, pythonForCaptures());
+  const relative = { 'gpuLens.nsysPath': 'tools/nsys', 'gpuLens.pythonPath': 'tools/python' };
+  write(path.join(one, '.vscode', 'settings.json'), JSON.stringify(relative, null, 2));
 
   return {
     sqlitePath: capture.sqlitePath,
@@ -128,7 +137,7 @@ export async function makeTrustWorkspaces(root: string, repo: string): Promise<T
         name: 'one-click',
         folder: one,
         repPath: oneRep,
-        machineSettings: { 'gpuLens.nsysPath': 'tools/nsys' },
+        machineSettings: relative,
         markers: oneMarkers,
       },
     ],

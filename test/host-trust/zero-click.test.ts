@@ -63,7 +63,7 @@ describe('Restricted Mode, zero click: nsysPath in .vscode/settings.json, histor
     assert.deepEqual(
       restored.map((t) => t.path),
       [s.repPath],
-      'the capture history.json names was restored',
+      'the newest capture inside .gpu-lens was restored, not the newer one outside it',
     );
     assert.deepEqual(await rangeCountsOfReport(restored[0].id), rangeCountsBySql(sqlitePath));
     const left = markersLeft(s);
