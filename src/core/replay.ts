@@ -2,10 +2,13 @@
  * A what-if replay of the trace's own launch timeline: remove a cause (CPU time on a thread, a
  * blocking call) and measure how much shorter each GPU's run gets. The model (docs/savings-replay.md):
  *
- * - CPU: each thread runs its recorded calls in order. A removed interval pulls everything after
- *   it on that thread earlier by its length (the shift Δ). A blocking call (synchronize, a copy
- *   that returns when done) that waited for a GPU op returns `tail` ns after that op's replayed end,
- *   so time the CPU gains before a sync is absorbed when the GPU was the slower side.
+ * - CPU: each process runs its recorded calls in order. A removed interval pulls everything after
+ *   it in that process earlier by its length (the shift Δ). The threads of a process move
+ *   together: the trace does not say which thread waits for which, and the usual helper threads
+ *   (autograd's backward thread, a DataLoader pin thread) run when the main thread gets to them.
+ *   A blocking call (synchronize, a copy that returns when done) that waited for a GPU op returns
+ *   `tail` ns after that op's replayed end, so time the CPU gains before a sync is absorbed when
+ *   the GPU was the slower side.
  * - GPU: an op starts when its binding constraint is met: its launch call returned, the previous op
  *   on its stream ended, or (inferred) an op on another stream ended — the one whose end, not the
  *   launch or the stream, the op's start followed. The op moves by as much as that constraint
@@ -51,9 +54,10 @@ interface Timeline {
   /** Device of each op (index into `devices`). */
   device: Int32Array;
   devices: { first: number; last: number; idle: number }[];
-  /** Thread index of each CPU call. */
-  threadOf: Int32Array;
-  threadKeys: string[];
+  /** Process index of each CPU call. */
+  processOfCall: Int32Array;
+  /** Process keys (rank:pid). */
+  processKeys: string[];
   /** Blocking calls (index into cpuCalls) in end order, the op each waited for (or -1), its tail. */
   blocking: { call: number; target: number; tail: number }[];
 }
@@ -114,15 +118,15 @@ function buildTimeline(profile: Profile): Timeline {
       }
     }
   });
-  const { threadOf, threadKeys } = threadIndexes(profile.cpuCalls);
+  const { processOfCall, processKeys } = processIndexes(profile.cpuCalls);
   return {
     ops: sortedOps,
     streamPrev,
     dep,
     device: sortedDevice,
     devices,
-    threadOf,
-    threadKeys,
+    processOfCall,
+    processKeys,
     blocking: blockingCalls(profile, sortedOps),
   };
 }
@@ -139,28 +143,34 @@ function lastEndingBy(list: number[], ops: GpuOp[], t: number): number {
   return lo - 1;
 }
 
-/** A thread number per call (calls of one thread are mostly consecutive: no key string each). */
-function threadIndexes(calls: readonly CpuCall[]): { threadOf: Int32Array; threadKeys: string[] } {
-  const threadOf = new Int32Array(calls.length);
+/** The process (rank:pid) of a thread key (rank:pid:tid). */
+const processOf = (threadKey: string) => threadKey.slice(0, threadKey.lastIndexOf(':'));
+
+/** A process number per call (calls of one thread are mostly consecutive: no key string each). */
+function processIndexes(calls: readonly CpuCall[]): {
+  processOfCall: Int32Array;
+  processKeys: string[];
+} {
+  const processOfCall = new Int32Array(calls.length);
   const byKey = new Map<string, number>();
-  const threadKeys: string[] = [];
+  const processKeys: string[] = [];
   let last: CpuCall | undefined;
   let id = -1;
   calls.forEach((c, i) => {
     if (!last || c.tid !== last.tid || c.pid !== last.pid || c.rank !== last.rank) {
-      const key = threadKey(c);
+      const key = processOf(threadKey(c));
       let found = byKey.get(key);
       if (found === undefined) {
-        found = threadKeys.length;
+        found = processKeys.length;
         byKey.set(key, found);
-        threadKeys.push(key);
+        processKeys.push(key);
       }
       id = found;
       last = c;
     }
-    threadOf[i] = id;
+    processOfCall[i] = id;
   });
-  return { threadOf, threadKeys };
+  return { processOfCall, processKeys };
 }
 
 /** Whether a call blocks its thread until GPU work is done. */
@@ -200,7 +210,7 @@ function blockingCalls(profile: Profile, ops: GpuOp[]): Timeline['blocking'] {
   return out.sort((a, b) => profile.cpuCalls[a.call].endNs - profile.cpuCalls[b.call].endNs);
 }
 
-/** Per-thread cut intervals, merged, with prefix sums for "cut time in (a, b]". */
+/** Per-process cut intervals, merged, with prefix sums for "cut time in (a, b]". */
 class Cuts {
   private readonly starts: Float64Array;
   private readonly ends: Float64Array;
@@ -250,14 +260,19 @@ export function replay(
   run?: { threadKey: string; endNs: number },
 ): ReplayResult {
   const tl = timeline(profile);
+  const byProcess = new Map<string, Interval[]>();
+  for (const [key, list] of whatIf.cuts ?? []) {
+    const proc = processOf(key);
+    byProcess.set(proc, [...(byProcess.get(proc) ?? []), ...list]);
+  }
   const cutsOf = new Map<number, Cuts>();
-  tl.threadKeys.forEach((key, t) => {
-    const list = whatIf.cuts?.get(key);
+  tl.processKeys.forEach((key, t) => {
+    const list = byProcess.get(key);
     if (list && list.length > 0) cutsOf.set(t, new Cuts(list));
   });
-  // Per thread: shift set by its last blocking call, and where that call ended.
-  const base = new Float64Array(tl.threadKeys.length);
-  const lastEnd = new Float64Array(tl.threadKeys.length).fill(-Infinity);
+  // Per process: shift set by its last blocking call, and where that call ended.
+  const base = new Float64Array(tl.processKeys.length);
+  const lastEnd = new Float64Array(tl.processKeys.length).fill(-Infinity);
   const shift = (thread: number, t: number): number => {
     const cuts = cutsOf.get(thread);
     if (!cuts) return base[thread];
@@ -271,7 +286,7 @@ export function replay(
     for (; b < tl.blocking.length && calls[tl.blocking[b].call].endNs <= t; b++) {
       const { call, target, tail } = tl.blocking[b];
       const c = calls[call];
-      const thread = tl.threadOf[call];
+      const thread = tl.processOfCall[call];
       const start = c.startNs - shift(thread, c.startNs);
       let end: number;
       if (whatIf.nonBlocking?.has(c)) end = start;
@@ -290,7 +305,7 @@ export function replay(
     if (op.launchIndex >= 0) {
       const c = calls[op.launchIndex];
       was = c.endNs;
-      now = c.endNs - shift(tl.threadOf[op.launchIndex], c.endNs);
+      now = c.endNs - shift(tl.processOfCall[op.launchIndex], c.endNs);
     }
     for (let k = 0; k < 2; k++) {
       const j = k === 0 ? tl.streamPrev[i] : tl.dep[i];
@@ -331,7 +346,7 @@ function threadSaved(
   whatIf: WhatIf,
   run: { threadKey: string; endNs: number },
 ): number {
-  const thread = tl.threadKeys.indexOf(run.threadKey);
+  const thread = tl.processKeys.indexOf(processOf(run.threadKey));
   if (thread < 0) return 0;
   let end = run.endNs - shift(thread, run.endNs);
   if (whatIf.moved) {

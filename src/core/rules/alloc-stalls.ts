@@ -3,7 +3,11 @@
  * (reference texts: "cudaMalloc above 1 ms" — fragmentation, or cudaFree synchronizing the device).
  */
 import { formatNs } from '../format';
-import { type LocatedCost, aggregateLocations, ns } from './common';
+import { type LocatedCost, aggregateLocations } from './common';
+import type { Interval } from '../intervals';
+import { replay } from '../replay';
+import { findIdleGaps } from './idle-gaps';
+import { addCut, claimIdle } from './savings';
 import type { Rule } from './types';
 
 export const allocStalls: Rule = (profile, ctx) => {
@@ -15,36 +19,45 @@ export const allocStalls: Rule = (profile, ctx) => {
   const allNs = all.reduce((s, c) => s + c.endNs - c.startNs, 0);
   const names = [...new Set(slow.map((c) => c.name.replace(/_v\d+$/, '')))].join(', ');
   const costs: LocatedCost[] = slow.map((c) => ({ stackId: c.stackId, ns: c.endNs - c.startNs }));
+  const cuts = new Map<string, Interval[]>();
+  for (const c of slow) addCut(cuts, c, c.startNs, c.endNs);
+  const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
+    (g) => g.cause === 'allocation',
+  );
   return [
-    {
-      rule: 'alloc-stalls',
-      severity: 'warning',
-      title: `${slow.length} slow CUDA allocation calls (${formatNs(slowNs)})`,
-      message:
-        `${slow.length} of ${all.length} allocation/free calls (${names}) took longer than ` +
-        `${formatNs(ctx.thresholds.slowAllocNs)}: ${formatNs(slowNs)} in total, the worst ${formatNs(worst.endNs - worst.startNs)}. ` +
-        `All allocation calls took ${formatNs(allNs)}.`,
-      // Savings: the time in the slow calls — a pre-allocated pool takes them out of the run.
-      savingsNs: ns(slowNs),
-      savingsFrom: 'gpu-idle',
-      evidence: {
-        slowCount: slow.length,
-        allocCallCount: all.length,
-        slowNs,
-        worstNs: worst.endNs - worst.startNs,
-        allAllocNs: allNs,
+    claimIdle(
+      {
+        rule: 'alloc-stalls',
+        severity: 'warning',
+        title: `${slow.length} slow CUDA allocation calls (${formatNs(slowNs)})`,
+        message:
+          `${slow.length} of ${all.length} allocation/free calls (${names}) took longer than ` +
+          `${formatNs(ctx.thresholds.slowAllocNs)}: ${formatNs(slowNs)} in total, the worst ${formatNs(worst.endNs - worst.startNs)}. ` +
+          `All allocation calls took ${formatNs(allNs)}.`,
+        // Savings: replay without the slow calls (a pre-allocated pool takes them out of the run):
+        // only the GPU idle they caused counts, not CPU time the GPU spent busy anyway.
+        savingsNs: replay(profile, { cuts }).gpuSavedNs,
+        savingsFrom: 'gpu-idle',
+        evidence: {
+          slowCount: slow.length,
+          allocCallCount: all.length,
+          slowNs,
+          worstNs: worst.endNs - worst.startNs,
+          allAllocNs: allNs,
+        },
+        locations: aggregateLocations(ctx, costs),
+        fix: {
+          title: 'Pre-allocate and reuse GPU memory',
+          detail:
+            "Allocate buffers (KV cache, activations) once at startup and reuse them; let PyTorch's caching " +
+            'allocator grow segments instead of calling cudaMalloc/cudaFree in the loop.',
+          snippet:
+            'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch\n' +
+            'kv = torch.empty((layers, 2, max_tokens, heads, dim), dtype=torch.float16, device="cuda")  # once\n' +
+            '# avoid torch.cuda.empty_cache() inside the loop',
+        },
       },
-      locations: aggregateLocations(ctx, costs),
-      fix: {
-        title: 'Pre-allocate and reuse GPU memory',
-        detail:
-          "Allocate buffers (KV cache, activations) once at startup and reuse them; let PyTorch's caching " +
-          'allocator grow segments instead of calling cudaMalloc/cudaFree in the loop.',
-        snippet:
-          'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch\n' +
-          'kv = torch.empty((layers, 2, max_tokens, heads, dim), dtype=torch.float16, device="cuda")  # once\n' +
-          '# avoid torch.cuda.empty_cache() inside the loop',
-      },
-    },
+      { gaps: claim },
+    ),
   ];
 };

@@ -44,6 +44,8 @@ export interface GapExplanation {
   stackId: number;
   /** Profile.ranges index (a quiet range, a DataLoader fetch, a range around a wait), or -1. */
   rangeIndex: number;
+  /** host-sync: the sync or blocking copy that returned into the gap. */
+  blocker?: CpuCall;
 }
 
 /** One CPU thread's calls, launches, user ranges and DataLoader ranges, for window queries. */
@@ -145,7 +147,7 @@ export class GapExplainer {
       (c) =>
         (c.kind === 'sync' || c.kind === 'memcpy') && c.endNs >= gapStart && c.startNs < gapStart,
     );
-    if (sync) return { cause: 'host-sync', stackId: sync.stackId, rangeIndex: -1 };
+    if (sync) return { cause: 'host-sync', stackId: sync.stackId, rangeIndex: -1, blocker: sync };
     if (rangeIndex >= 0) return { cause: 'cpu-range', stackId: nextStackId, rangeIndex };
     return { cause: 'late-launch', stackId: nextStackId, rangeIndex: -1 };
   }

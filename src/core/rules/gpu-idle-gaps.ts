@@ -7,7 +7,7 @@
  */
 import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
-import { SortedSpans, aggregateRefs, deviceTimelines, ns, pushTo } from './common';
+import { SortedSpans, aggregateRefs, deviceTimelines, pushTo } from './common';
 import {
   GAP_CAUSE_TEXT,
   type GapCause,
@@ -15,6 +15,8 @@ import {
   findIdleGaps,
   gapLocation,
 } from './idle-gaps';
+import { replay } from '../replay';
+import { claimIdle, gapWhatIf } from './savings';
 import type { Rule } from './types';
 
 /** NVIDIA's gpu_time_util recipe defaults: 30 chunks, a chunk is low when under 50 % busy. */
@@ -167,21 +169,27 @@ export const gpuIdleGaps: Rule = (profile, ctx) => {
     )
     .join('; ');
   return [
-    {
-      rule: 'gpu-idle-gaps',
-      severity: activePct < 50 ? 'error' : 'warning',
-      title: `GPU active ${formatPct(activePct)} of the time`,
-      message:
-        `The GPU was busy ${formatPct(activePct)} of ${formatNs(wall)} (threshold ${ctx.thresholds.gpuActivePct} %). ` +
-        `${gaps.length} idle gaps of ≥ ${formatNs(ctx.thresholds.minGapNs)} add up to ${formatNs(gapNs)}: ${causeText}. ` +
-        `${lowChunks} of ${CHUNKS * timelines.length} time chunks were under ${LOW_CHUNK_PCT} % busy.`,
-      // Savings: the idle time in gaps of at least minGapNs, i.e. what back-to-back work would
-      // recover at best (GPU-side waits are excluded: removing CPU overhead does not shorten them).
-      savingsNs: ns(gapNs - causeNs('queued')),
-      savingsFrom: 'gpu-idle',
-      evidence,
-      locations,
-      fix: FIXES[top],
-    },
+    claimIdle(
+      {
+        rule: 'gpu-idle-gaps',
+        severity: activePct < 50 ? 'error' : 'warning',
+        title: `GPU active ${formatPct(activePct)} of the time`,
+        message:
+          `The GPU was busy ${formatPct(activePct)} of ${formatNs(wall)} (threshold ${ctx.thresholds.gpuActivePct} %). ` +
+          `${gaps.length} idle gaps of ≥ ${formatNs(ctx.thresholds.minGapNs)} add up to ${formatNs(gapNs)}: ${causeText}. ` +
+          `${lowChunks} of ${CHUNKS * timelines.length} time chunks were under ${LOW_CHUNK_PCT} % busy.`,
+        // Savings: replay the trace with the top cause removed (its CPU work before the launches,
+        // its slow launch calls, its syncs) and measure how much shorter the GPU's run gets.
+        savingsNs:
+          top === 'queued' || top === 'unknown'
+            ? 0
+            : replay(profile, gapWhatIf(topGaps)).gpuSavedNs,
+        savingsFrom: 'gpu-idle',
+        evidence,
+        locations,
+        fix: FIXES[top],
+      },
+      { gaps: topGaps },
+    ),
   ];
 };

@@ -5,9 +5,9 @@
  * explained on the cheap path and tallied per cause, so every idle nanosecond inside a device's
  * span has exactly one cause.
  */
-import type { Profile } from '../model';
+import type { CpuCall, Profile } from '../model';
 import type { GapStat, SourceRef } from '../report-types';
-import { deviceTimelines, threadKey } from './common';
+import { deviceTimelines } from './common';
 import { GAP_CAUSE_TEXT, type GapCause, GapExplainer } from './gap-causes';
 import type { RuleContext } from './types';
 
@@ -23,8 +23,10 @@ export interface IdleGap {
   stackId: number;
   /** Profile.ranges index for 'cpu-range', 'data-loader' and for waits inside a range, else -1. */
   rangeIndex: number;
-  /** Thread key (rank:pid:tid) of the call that launched the op after the gap, '' when unknown. */
-  thread: string;
+  /** The call that launched the op after the gap, when known. */
+  launch?: CpuCall;
+  /** host-sync: the sync or blocking copy that returned into the gap. */
+  blocker?: CpuCall;
 }
 
 /** Idle time and gap count of one cause over the gaps smaller than minGapNs. */
@@ -79,14 +81,13 @@ function computeGaps(profile: Profile, minGapNs: number): GapSet {
       const big = endNs - startNs >= minGapNs;
       const why = explainer.explain(startNs, endNs, launchIndex, stackId, big);
       if (big) {
-        const call = launchIndex >= 0 ? profile.cpuCalls[launchIndex] : undefined;
         gaps.push({
           rank: tl.rank,
           deviceId: tl.deviceId,
           startNs,
           endNs,
           ...why,
-          thread: call ? threadKey(call) : '',
+          launch: launchIndex >= 0 ? profile.cpuCalls[launchIndex] : undefined,
         });
         continue;
       }

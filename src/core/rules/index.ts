@@ -24,6 +24,8 @@ import { memoryPressure } from './memory-pressure';
 import { ncclImbalance } from './nccl-imbalance';
 import { ncclOverhead } from './nccl-overhead';
 import { stepTime } from './step-time';
+import { settleIdleClaims } from './savings';
+import { gpuTotals } from '../summary';
 import { toolCallGaps } from './tool-call-gaps';
 import { DEFAULT_THRESHOLDS, type Rule, type RuleContext, type Thresholds } from './types';
 
@@ -63,7 +65,11 @@ export const RULE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'step-time': 'Step-time percentiles and slow outlier steps',
 };
 
-/** Runs the rules (all, or the ids given) and returns their findings, largest savings first. */
+/**
+ * Runs the rules (all, or the ids given) and returns their findings, largest savings first.
+ * GPU-idle savings are settled first: no two findings claim the same idle ns, and together they
+ * claim at most summary.gpuIdleNs (savings.ts).
+ */
 export function runRules(
   profile: Profile,
   ctx: RuleContext,
@@ -74,6 +80,7 @@ export function runRules(
     const rule = ALL_RULES[id];
     if (rule) findings.push(...rule(profile, ctx));
   }
+  settleIdleClaims(profile, findings, ctx.thresholds.minGapNs, gpuTotals(profile).gpuIdleNs);
   return findings.sort((a, b) => b.savingsNs - a.savingsNs || a.rule.localeCompare(b.rule));
 }
 

@@ -10,10 +10,12 @@ import {
   type LocatedCost,
   aggregateLocations,
   deviceTimelines,
-  ns,
   percentile,
   topLevelOpNs,
 } from './common';
+import type { Interval } from '../intervals';
+import { replay } from '../replay';
+import { addCut, claimIdle } from './savings';
 import type { Rule } from './types';
 
 export const launchOverhead: Rule = (profile, ctx) => {
@@ -23,6 +25,8 @@ export const launchOverhead: Rule = (profile, ctx) => {
   let kernelNs = 0;
   let starvedIdle = 0;
   const starved: LocatedCost[] = [];
+  // The CPU time before each starved launch: what a CUDA graph takes out of the loop.
+  const cuts = new Map<string, Interval[]>();
   for (const tl of deviceTimelines(profile)) {
     spanNs += tl.lastNs - tl.firstNs;
     let busyEnd = -Infinity;
@@ -36,6 +40,7 @@ export const launchOverhead: Rule = (profile, ctx) => {
         if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd) {
           starvedIdle += gap;
           starved.push({ stackId: op.stackId, ns: gap });
+          addCut(cuts, call, busyEnd, call.startNs);
         }
       }
       busyEnd = Math.max(busyEnd, op.endNs);
@@ -69,31 +74,35 @@ export const launchOverhead: Rule = (profile, ctx) => {
   // The reference texts' dispatch-overhead ratio (CPU op time over GPU time; > 2 is overhead-bound).
   if (opNs > 0 && kernelNs > 0) evidence.cpuToGpuRatio = Number((opNs / kernelNs).toFixed(2));
   return [
-    {
-      rule: 'launch-overhead',
-      severity: 'warning',
-      title: `Launch-bound: ${starved.length} kernels waited for the CPU`,
-      message:
-        `${starved.length} of ${kernels} kernels started after a short idle gap in which the CPU had not ` +
-        `yet launched them: ${formatNs(starvedIdle)} lost, ${formatPct(starvedPct)} of the GPU span ` +
-        `(threshold ${ctx.thresholds.launchStarvedPct} %). Median kernel ${formatNs(percentile(kernelDurs, 50))} ` +
-        `vs median launch call ${formatNs(percentile(launchDurs, 50))}.`,
-      // Savings: the starved idle time itself — a CUDA graph replays the kernels back to back.
-      savingsNs: ns(starvedIdle),
-      savingsFrom: 'gpu-idle',
-      evidence,
-      locations: aggregateLocations(ctx, starved),
-      fix: {
-        title: 'Launch the step as one CUDA graph (or fuse with torch.compile)',
-        detail:
-          'Each small kernel costs a Python + dispatcher + cudaLaunchKernel round trip longer than the ' +
-          'kernel itself. CUDA Graphs remove the per-kernel launch; torch.compile fuses elementwise ops.',
-        snippet:
-          'model = torch.compile(model, mode="reduce-overhead")  # uses CUDA graphs\n' +
-          '# manual: g = torch.cuda.CUDAGraph()\n' +
-          '# with torch.cuda.graph(g): static_out = model(static_in)\n' +
-          '# each step: static_in.copy_(x); g.replay()',
+    claimIdle(
+      {
+        rule: 'launch-overhead',
+        severity: 'warning',
+        title: `Launch-bound: ${starved.length} kernels waited for the CPU`,
+        message:
+          `${starved.length} of ${kernels} kernels started after a short idle gap in which the CPU had not ` +
+          `yet launched them: ${formatNs(starvedIdle)} lost, ${formatPct(starvedPct)} of the GPU span ` +
+          `(threshold ${ctx.thresholds.launchStarvedPct} %). Median kernel ${formatNs(percentile(kernelDurs, 50))} ` +
+          `vs median launch call ${formatNs(percentile(launchDurs, 50))}.`,
+        // Savings: replay without the CPU time before each starved launch (a CUDA graph replays the
+        // kernels back to back); it claims the small late-launch gaps.
+        savingsNs: replay(profile, { cuts }).gpuSavedNs,
+        savingsFrom: 'gpu-idle',
+        evidence,
+        locations: aggregateLocations(ctx, starved),
+        fix: {
+          title: 'Launch the step as one CUDA graph (or fuse with torch.compile)',
+          detail:
+            'Each small kernel costs a Python + dispatcher + cudaLaunchKernel round trip longer than the ' +
+            'kernel itself. CUDA Graphs remove the per-kernel launch; torch.compile fuses elementwise ops.',
+          snippet:
+            'model = torch.compile(model, mode="reduce-overhead")  # uses CUDA graphs\n' +
+            '# manual: g = torch.cuda.CUDAGraph()\n' +
+            '# with torch.cuda.graph(g): static_out = model(static_in)\n' +
+            '# each step: static_in.copy_(x); g.replay()',
+        },
       },
-    },
+      { gaps: [], smallCauses: ['late-launch'] },
+    ),
   ];
 };

@@ -1,0 +1,102 @@
+/**
+ * GPU-idle savings: what a fix removes is measured by replaying the trace with the cause taken out
+ * (replay.ts), and each finding claims the idle gaps it explains so that no two findings count the
+ * same idle ns. runRules settles the claims: specific findings first (largest saving first), the
+ * umbrella findings (gpu-idle-gaps, step-time) last, each capped at what is left unclaimed.
+ */
+import type { CpuCall, Profile } from '../model';
+import type { Interval } from '../intervals';
+import type { Finding } from '../report-types';
+import type { WhatIf } from '../replay';
+import { threadKey } from './common';
+import type { GapCause } from './gap-causes';
+import { type IdleGap, smallGapTallies } from './idle-gaps';
+
+/** The idle a finding's fix would remove: gaps of at least minGapNs, and small-gap causes. */
+export interface IdleClaim {
+  gaps: readonly IdleGap[];
+  /** Causes whose gaps under minGapNs (tallied, not listed) the finding claims. */
+  smallCauses?: readonly GapCause[];
+}
+
+const claims = new WeakMap<Finding, IdleClaim>();
+
+/** Attaches the finding's claim on the idle gaps (kept beside the Report data, not in it). */
+export function claimIdle<F extends Finding>(finding: F, claim: IdleClaim): F {
+  claims.set(finding, claim);
+  return finding;
+}
+
+/** Rules whose findings summarize idle that specific findings explain: settled last. */
+const UMBRELLA = new Set(['gpu-idle-gaps', 'step-time']);
+
+/**
+ * Caps each gpu-idle finding's savings at the idle ns of its claim that no earlier finding took,
+ * and all of them together at `idleNs` (summary.gpuIdleNs). Mutates savingsNs.
+ */
+export function settleIdleClaims(
+  profile: Profile,
+  findings: Finding[],
+  minGapNs: number,
+  idleNs: number,
+): void {
+  const small = smallGapTallies(profile, minGapNs);
+  const takenGaps = new Set<IdleGap>();
+  const takenSmall = new Set<GapCause>();
+  let used = 0;
+  const order = findings
+    .filter((f) => f.savingsFrom === 'gpu-idle')
+    .sort(
+      (a, b) =>
+        Number(UMBRELLA.has(a.rule)) - Number(UMBRELLA.has(b.rule)) || b.savingsNs - a.savingsNs,
+    );
+  for (const f of order) {
+    const claim = claims.get(f);
+    let available = Infinity;
+    if (claim) {
+      available = 0;
+      for (const g of claim.gaps) if (!takenGaps.has(g)) available += g.endNs - g.startNs;
+      for (const c of claim.smallCauses ?? [])
+        if (!takenSmall.has(c)) available += small.get(c)?.ns ?? 0;
+      for (const g of claim.gaps) takenGaps.add(g);
+      for (const c of claim.smallCauses ?? []) takenSmall.add(c);
+    }
+    f.savingsNs = Math.max(0, Math.min(f.savingsNs, available, idleNs - used));
+    used += f.savingsNs;
+  }
+}
+
+/** Adds [startNs, endNs) to the CPU time a what-if removes from `call`'s thread. */
+export function addCut(
+  cuts: Map<string, Interval[]>,
+  call: CpuCall,
+  startNs: number,
+  endNs: number,
+): void {
+  if (!(endNs > startNs)) return;
+  const key = threadKey(call);
+  const list = cuts.get(key);
+  const cut = { startNs, endNs };
+  if (list) list.push(cut);
+  else cuts.set(key, [cut]);
+}
+
+/**
+ * The what-if that removes what caused each gap: the launching thread's CPU work before the launch
+ * call (CPU-side causes), the in-gap part of a slow launch call, the sync that drained the queue.
+ * Queued and unknown gaps have nothing the trace says can be removed.
+ */
+export function gapWhatIf(gaps: readonly IdleGap[]): WhatIf {
+  const cuts = new Map<string, Interval[]>();
+  const nonBlocking = new Set<CpuCall>();
+  for (const g of gaps) {
+    const launch = g.launch;
+    if (!launch) continue;
+    if (g.cause === 'slow-launch')
+      addCut(cuts, launch, Math.max(launch.startNs, g.startNs), Math.min(launch.endNs, g.endNs));
+    else if (g.cause === 'host-sync' && g.blocker) nonBlocking.add(g.blocker);
+    else if (g.cause !== 'queued' && g.cause !== 'unknown')
+      addCut(cuts, launch, g.startNs, Math.min(launch.startNs, g.endNs));
+  }
+  return { cuts, nonBlocking };
+}
