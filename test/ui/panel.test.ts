@@ -87,6 +87,38 @@ void test('the panel shows the trace: kernel count, top kernel and its total', a
   assert.deepEqual(cspErrors, [], 'the panel must run under its CSP without refusals');
 });
 
+void test('fix snippets read as their text: no line is painted over by the next', async () => {
+  await tab('Findings').click();
+  const code = view.locator('article.finding .snippet code');
+  const n = await code.count();
+  assert.ok(n > 0, 'the trace has findings with a snippet');
+  const drawn = await code.evaluateAll((els) =>
+    els.map((el) => ({
+      rendered: (el as HTMLElement).innerText,
+      text: el.textContent ?? '',
+      background: getComputedStyle(el).backgroundColor,
+      // One box per line for an inline element: where its background is painted.
+      boxes: [...el.getClientRects()].map((r) => ({ top: r.top, bottom: r.bottom })),
+    })),
+  );
+  assert.ok(
+    drawn.some((d) => d.text.includes('_') && d.text.includes('\n')),
+    'a multi-line snippet with underscores is shown',
+  );
+  for (const d of drawn) {
+    assert.equal(d.rendered.trimEnd(), d.text.trimEnd(), 'the rendered text is the snippet');
+    // CSS paints an inline element line by line: each line's background after the text of the
+    // line above, over the ink that hangs below that line's box (underscores). So a snippet's code
+    // must not be an inline box with a background spanning several lines.
+    const painted = !/^(transparent|rgba\(0, 0, 0, 0\))$/.test(d.background);
+    assert.ok(
+      !painted || d.boxes.length <= 1,
+      `"${d.text.split('\n')[0]}…" paints a background on each of its ${d.boxes.length} lines ` +
+        `(${d.background}), over the underscores of the line above`,
+    );
+  }
+});
+
 void test('hot lines: the outermost model line carries all GPU time; clicking it reveals it', async () => {
   await tab('Hot lines').click();
   await view.locator('[data-table="lines"] .vt-sort[data-key="total"]').click();
