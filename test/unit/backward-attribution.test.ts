@@ -147,14 +147,25 @@ function withMainThread(forward: boolean): string {
     py(4, 3, '/venv/lib/torch/_tensor.py(521): backward', range.ts ?? 0, range.dur ?? 0),
   ];
   if (forward)
-    added.push({
-      ...main,
-      cat: 'cpu_op',
-      name: 'aten::addmm',
-      ts: 1666149715100160,
-      dur: 50,
-      args: { 'Sequence number': 714649 },
-    });
+    added.push(
+      // The engine's CPU work can run on the calling thread too: that thread is still the caller.
+      {
+        ...main,
+        cat: 'cpu_op',
+        name: 'torch::autograd::AccumulateGrad',
+        ts: (range.ts ?? 0) + 1,
+        dur: 2,
+        args: { 'Fwd thread id': 1, 'Sequence number': 1 },
+      },
+      {
+        ...main,
+        cat: 'cpu_op',
+        name: 'aten::addmm',
+        ts: 1666149715100160,
+        dur: 50,
+        args: { 'Sequence number': 714649 },
+      },
+    );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-bwd-'));
   fs.writeFileSync(path.join(dir, 'model.py'), '');
   fs.writeFileSync(path.join(dir, 'train.py'), '');

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { formatPct } from '../../src/core/format';
 import { readKineto } from '../../src/core/ingest/kineto';
 import { buildReport } from '../../src/core/report';
 import { memoryBoundDecode } from '../../src/core/rules/memory-bound-decode';
@@ -232,5 +233,10 @@ void test('summary: GPU active % of the GPU span and of the trace window, from t
     near(s.traceActivePct, (100 * busyUs) / windowUs, 'active % of window');
     near(s.traceWallNs, windowUs * 1000, 'trace window');
     assert.ok(s.traceActivePct > 0, `${name}: a non-zero share reads as zero`);
+    // As shown: two significant digits under 1 %, never "100%" for less than all of it.
+    const shown = formatPct(s.traceActivePct);
+    if (s.traceActivePct < 1)
+      assert.equal(shown, `${Number(((100 * busyUs) / windowUs).toPrecision(2))}%`);
+    if (s.gpuActivePct < 100) assert.notEqual(formatPct(s.gpuActivePct), '100%');
   }
 });

@@ -52,7 +52,7 @@ export function backwardCallerStacks(
   for (let i = 0; i < ops.length; i++)
     if (ops.backward[i]) autograd.add(rangeThreads[ops.range[i]]);
   if (autograd.size === 0) return out;
-  const calls = findCalls(sink, table, ownStacks, autograd);
+  const calls = findCalls(sink, table, ownStacks);
   if (calls.length === 0) return out;
   calls.sort((a, b) => a.start - b.start);
   // Running maximum of the calls' ends: the backward scan stops once no earlier call can hold t.
@@ -74,13 +74,11 @@ export function backwardCallerStacks(
   return out;
 }
 
-/** Backward calls on the threads that are not autograd threads. */
-function findCalls(
-  sink: KinetoEventSink,
-  table: StackTable,
-  ownStacks: OwnStacks,
-  autograd: ReadonlySet<number>,
-): BackwardCall[] {
+/**
+ * Backward calls on any thread (the calling thread can run backward ops of its own: the engine
+ * runs CPU work there); a launch only takes a call made on another thread.
+ */
+function findCalls(sink: KinetoEventSink, table: StackTable, ownStacks: OwnStacks): BackwardCall[] {
   const pids = sink.threads.keys.values.map(pidOf);
   const calls: BackwardCall[] = [];
   const entryStack = new Map<number, boolean>();
@@ -92,12 +90,13 @@ function findCalls(
   };
   // python_function spans of an entry point: the call's exact span.
   const py = sink.pyFrames;
+  // Each distinct name parsed once: millions of python_function events share a few thousand.
+  const entryName = py.names.values.map((name) => {
+    const frame = parsePythonFrame(name, 'function');
+    return frame !== null && isBackwardEntry(frame);
+  });
   const pyCalls: number[] = [];
-  for (let i = 0; i < py.length; i++) {
-    if (autograd.has(py.thread[i])) continue;
-    const frame = parsePythonFrame(py.names.values[py.name[i]], 'function');
-    if (frame && isBackwardEntry(frame)) pyCalls.push(i);
-  }
+  for (let i = 0; i < py.length; i++) if (entryName[py.name[i]]) pyCalls.push(i);
   const pyStacks = ownStacks(pointsAt(pyCalls, py));
   pyCalls.forEach((i, j) => {
     if (pyStacks[j] >= 0)
@@ -114,7 +113,7 @@ function findCalls(
   for (let i = 0; i < sink.ops.length; i++) {
     const r = sink.ops.range[i];
     const thread = sink.rangeThreads[r];
-    if (sink.ops.backward[i] || autograd.has(thread)) continue;
+    if (sink.ops.backward[i]) continue;
     opSpans.addSpan(thread, sink.ranges[r].startNs, sink.ranges[r].endNs);
   }
   const all = Array.from({ length: opSpans.length }, (_, i) => i);
