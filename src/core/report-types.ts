@@ -191,6 +191,17 @@ export interface Workload {
   signals: string[];
 }
 
+/**
+ * Where unattributed GPU time was recorded: the folders of user-looking files (not installed
+ * packages) on stacks that reached no workspace frame, and `gpuLens.pathMap` entries (`FROM=TO`)
+ * that would map them onto the workspace. GPU ns count each op once per folder / entry.
+ */
+export interface PathHints {
+  /** `prefix` is '.' for bare file names; `examples` are up to three recorded files. */
+  unresolved: { prefix: string; files: number; examples: string[]; gpuNs: number }[];
+  suggestedPathMap: { entry: string; gpuNs: number }[];
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   source: ReportSource;
@@ -201,6 +212,8 @@ export interface Report {
   ranges: RangeStat[];
   findings: Finding[];
   unattributedNs: number;
+  /** Why GPU time is unattributed, when some is (see PathHints); null otherwise. */
+  pathHints: PathHints | null;
   /** Top idle gaps (for the timeline), largest first. */
   gaps: GapStat[];
   steps: StepStats | null;

@@ -12,7 +12,8 @@ import { locateRanges, rangeStats } from './range-sites';
 import { gpuTotals, kernelTable, timelineTracks } from './summary';
 import { classify, gapStats, runRules, stepStats } from './rules/index';
 import type { Thresholds } from './rules/types';
-import { PathResolver, WorkspaceIndex } from './workspace-paths';
+import { pathHints, pathWarnings } from './path-hints';
+import { PathResolver, WorkspaceIndex, toPosixPath } from './workspace-paths';
 
 export interface ReportOptions extends AttributionOptions {
   thresholds?: Partial<Thresholds>;
@@ -26,6 +27,10 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   const ranges = rangeStats(profile, locateRanges(profile, stacks));
   const ctx = createRuleContext(profile, options, stacks);
   const timelineStartNs = firstGpuStart(profile);
+  const hints =
+    unattributedNs > 0
+      ? pathHints(profile, stacks, paths.index.pythonFiles(), toPosixPath(options.workspaceRoot))
+      : null;
   return {
     schema: REPORT_SCHEMA,
     source: { ...profile.source },
@@ -40,11 +45,12 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     ranges,
     findings: runRules(profile, ctx),
     unattributedNs,
+    pathHints: hints,
     gaps: gapStats(profile, ctx),
     steps: stepStats(profile),
     timelineStartNs,
     timeline: timelineTracks(profile, timelineStartNs, totals.wallNs),
-    warnings: [...profile.warnings],
+    warnings: [...profile.warnings, ...pathWarnings(hints, unattributedNs, totals.gpuBusyNs)],
   };
 }
 

@@ -28,7 +28,8 @@ export function parsePathMap(entries: readonly string[]): {
   return { map, errors };
 }
 
-function toPosix(p: string): string {
+/** A path with forward slashes (recorded paths and the workspace root are compared that way). */
+export function toPosixPath(p: string): string {
   return p.replace(/\\/g, '/');
 }
 
@@ -85,7 +86,7 @@ export class PathResolver {
     readonly index: WorkspaceIndex,
     private readonly pathMap: readonly [string, string][] = [],
   ) {
-    this.rootPosix = toPosix(path.resolve(index.root)).replace(/\/$/, '');
+    this.rootPosix = toPosixPath(path.resolve(index.root)).replace(/\/$/, '');
   }
 
   /** The workspace-relative path of a recorded file, or null when it is not workspace code. */
@@ -100,11 +101,11 @@ export class PathResolver {
 
   private compute(recorded: string): string | null {
     if (!recorded || recorded.startsWith('<')) return null; // <string>, <frozen …>, <built-in …>
-    let p = toPosix(recorded);
+    let p = toPosixPath(recorded);
     for (const [from, to] of this.pathMap) {
-      const f = toPosix(from).replace(/\/$/, '');
+      const f = toPosixPath(from).replace(/\/$/, '');
       if (p === f || p.startsWith(f + '/')) {
-        p = toPosix(to).replace(/\/$/, '') + p.slice(f.length);
+        p = toPosixPath(to).replace(/\/$/, '') + p.slice(f.length);
         break;
       }
     }

@@ -85,6 +85,7 @@ function bigReport(): Report {
     ranges: [],
     findings: [],
     unattributedNs: 0,
+    pathHints: null,
     gaps: [],
     steps: null,
     timelineStartNs: 0,

@@ -1,0 +1,152 @@
+/**
+ * Why GPU time went unattributed when a trace was recorded elsewhere (another machine, a
+ * container): the recorded folders of the user-looking files on those stacks, and the
+ * `gpuLens.pathMap` entries that would map them onto this workspace, found by matching the
+ * recorded paths' trailing segments against the workspace's Python files.
+ */
+import type { Profile } from './model';
+import type { PathHints } from './report-types';
+import type { StackResolver } from './attribute';
+
+/** Paths of installed packages and the interpreter: library code, never mapped onto the workspace. */
+const LIBRARY = /(^|\/)(site-packages|dist-packages|lib\/python\d[\d.]*|\.venv|venv|conda)\//;
+/** Lists in the hints are cut to this many entries. */
+const MAX_HINTS = 5;
+
+/** The recorded (non-library) files of a stack that reached no workspace frame. */
+function userLookingFiles(profile: Profile, stackId: number): string[] {
+  return [
+    ...new Set(
+      profile.stacks[stackId]
+        .map((f) => f.file.replace(/\\/g, '/'))
+        .filter((f) => f !== '' && !f.startsWith('<') && !LIBRARY.test(f)),
+    ),
+  ];
+}
+
+const folderOf = (file: string) =>
+  file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';
+
+/**
+ * The mapping that puts `recorded` on a workspace file: the longest run of trailing path segments
+ * that exactly one workspace file ends with, split into FROM (the recorded prefix) and TO (the
+ * workspace folder holding the rest). Null when no file, or several, match.
+ */
+function mappingFor(
+  recorded: string,
+  bySuffix: Map<string, string[]>,
+  root: string,
+): [string, string] | null {
+  const parts = recorded.split('/');
+  const base = parts[parts.length - 1];
+  const candidates = bySuffix.get(base) ?? [];
+  for (let k = parts.length - 1; k >= 1; k--) {
+    const from = parts.slice(0, parts.length - k).join('/');
+    if (from === '' || from === '.') continue;
+    const tail = parts.slice(parts.length - k).join('/');
+    const hits = candidates.filter((f) => f === tail || f.endsWith(`/${tail}`));
+    if (hits.length === 1) {
+      const rest = hits[0].slice(0, hits[0].length - tail.length).replace(/\/$/, '');
+      return [from, rest ? `${root}/${rest}` : root];
+    }
+    if (hits.length > 1) return null;
+  }
+  return null;
+}
+
+/**
+ * Hints for the GPU time no workspace frame claimed, or null when there is none. `pythonFiles`
+ * are the workspace's files (relative, POSIX), `root` its absolute POSIX path.
+ */
+export function pathHints(
+  profile: Profile,
+  stacks: StackResolver,
+  pythonFiles: readonly string[],
+  root: string,
+): PathHints | null {
+  const bySuffix = new Map<string, string[]>();
+  for (const f of pythonFiles) {
+    const base = f.slice(f.lastIndexOf('/') + 1);
+    bySuffix.set(base, [...(bySuffix.get(base) ?? []), f]);
+  }
+  const workspace = root.replace(/\/$/, '');
+  // Per unattributed stack: its folders and the path-map entries that would resolve its files;
+  // each op then counts once toward each (so no figure exceeds the unattributed time).
+  const perStack = new Map<number, { folders: Set<string>; entries: Set<string> }>();
+  const folders = new Map<string, { files: Set<string>; gpuNs: number }>();
+  const entries = new Map<string, { files: Set<string>; gpuNs: number }>();
+  const add = (m: typeof folders, key: string, files: string[], ns: number) => {
+    const v = m.get(key) ?? { files: new Set<string>(), gpuNs: 0 };
+    for (const f of files) v.files.add(f);
+    v.gpuNs += ns;
+    m.set(key, v);
+  };
+  const filesOf = new Map<number, string[]>();
+  for (const op of profile.gpuOps) {
+    // Backward work placed through its caller's stack is attributed when that stack is.
+    const id = op.callerStackId ?? op.stackId;
+    if (id < 0 || stacks.frames(id).length > 0) continue;
+    let info = perStack.get(id);
+    if (!info) {
+      const files = userLookingFiles(profile, id);
+      filesOf.set(id, files);
+      info = { folders: new Set(files.map(folderOf)), entries: new Set() };
+      for (const f of files) {
+        const m = mappingFor(f, bySuffix, workspace);
+        if (m) info.entries.add(`${m[0]}=${m[1]}`);
+      }
+      perStack.set(id, info);
+    }
+    const ns = op.endNs - op.startNs;
+    const files = filesOf.get(id)!;
+    for (const d of info.folders)
+      add(
+        folders,
+        d,
+        files.filter((f) => folderOf(f) === d),
+        ns,
+      );
+    for (const e of info.entries) add(entries, e, [], ns);
+  }
+  if (folders.size === 0) return null;
+  const byTime = <T extends { gpuNs: number }>(a: T, b: T) => b.gpuNs - a.gpuNs;
+  return {
+    unresolved: [...folders]
+      .map(([prefix, v]) => ({
+        prefix,
+        files: v.files.size,
+        examples: [...v.files].slice(0, 3),
+        gpuNs: v.gpuNs,
+      }))
+      .sort(byTime)
+      .slice(0, MAX_HINTS),
+    suggestedPathMap: [...entries]
+      .map(([entry, v]) => ({ entry, gpuNs: v.gpuNs }))
+      .sort(byTime)
+      .slice(0, MAX_HINTS),
+  };
+}
+
+/** Unattributed GPU time from this share of busy time on gets a warning naming the folders. */
+const WARN_SHARE = 0.2;
+
+/** The Report warning for hints worth acting on (none when little time is unattributed). */
+export function pathWarnings(
+  hints: PathHints | null,
+  unattributedNs: number,
+  gpuBusyNs: number,
+): string[] {
+  if (!hints || hints.unresolved.length === 0 || unattributedNs < WARN_SHARE * gpuBusyNs) return [];
+  const share = gpuBusyNs > 0 ? Math.round((100 * unattributedNs) / gpuBusyNs) : 100;
+  // A bare file name has no folder to name: show the names themselves.
+  const where = hints.unresolved
+    .slice(0, 3)
+    .map((u) => (u.prefix === '.' ? u.examples.join(', ') : `${u.prefix}/`))
+    .join(', ');
+  const fix = hints.suggestedPathMap[0]
+    ? `set gpuLens.pathMap (CLI: --path-map) to "${hints.suggestedPathMap[0].entry}"`
+    : 'set gpuLens.pathMap (CLI: --path-map) to map that folder onto this workspace';
+  return [
+    `${share}% of GPU time reached no workspace file: it was recorded in ${where}, which is not in this workspace; ${fix}.`,
+  ];
+}
