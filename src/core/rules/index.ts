@@ -25,6 +25,7 @@ import { ncclImbalance } from './nccl-imbalance';
 import { ncclOverhead } from './nccl-overhead';
 import { stepTime } from './step-time';
 import { settleIdleClaims } from './savings';
+import { slowLaunch } from './slow-launch';
 import { gpuTotals } from '../summary';
 import { toolCallGaps } from './tool-call-gaps';
 import { DEFAULT_THRESHOLDS, type Rule, type RuleContext, type Thresholds } from './types';
@@ -36,6 +37,7 @@ export { stepStats } from './step-time';
 export const ALL_RULES: Readonly<Record<string, Rule>> = {
   'gpu-idle-gaps': gpuIdleGaps,
   'launch-overhead': launchOverhead,
+  'slow-launch': slowLaunch,
   'host-sync': hostSync,
   'alloc-stalls': allocStalls,
   'memcpy-pageable': memcpyPageable,
@@ -52,6 +54,8 @@ export const ALL_RULES: Readonly<Record<string, Rule>> = {
 export const RULE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'gpu-idle-gaps': 'GPU active below the threshold; idle gaps explained by their CPU-side cause',
   'launch-overhead': 'Kernels waiting for the CPU to launch them (Python/dispatch overhead)',
+  'slow-launch':
+    'GPU idle while a launch call itself ran long (module loading / JIT on first launch)',
   'host-sync': 'Host synchronizations that drain the GPU queue',
   'alloc-stalls': 'Slow cudaMalloc/cudaFree calls',
   'memcpy-pageable': 'Host-device copies through pageable memory',
