@@ -5,6 +5,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  CloseAction,
+  ErrorAction,
   LanguageClient,
   TransportKind,
   type LanguageClientOptions,
@@ -23,6 +25,9 @@ export class ServerHandle implements vscode.Disposable {
   private serverScope: vscode.Disposable[] = [];
   /** Fires with the trace id each time the server finishes loading a trace. */
   readonly onTraceLoaded = this.onLoadedEmitter.event;
+  /** Traces being loaded now, and the last one asked for (what Retry loads after a crash). */
+  private readonly loading = new Set<vscode.Uri>();
+  private lastTrace: vscode.Uri | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {}
 
@@ -39,6 +44,47 @@ export class ServerHandle implements vscode.Disposable {
     return this.starting !== undefined;
   }
 
+  /**
+   * Whether `e` is a request failing because the server went away: the connection's own texts
+   * ("Pending response rejected since connection got disposed" …) arrive before the close handler.
+   */
+  lostServer(e: unknown): boolean {
+    const text = e instanceof Error ? e.message : String(e);
+    return (
+      !this.isRunning() ||
+      /connection got disposed|connection is (disposed|closed)|client is not running/i.test(text)
+    );
+  }
+
+  /** Marks `trace` as loading until the returned function is called (for the crash message). */
+  loadingTrace(trace: vscode.Uri): () => void {
+    this.loading.add(trace);
+    this.lastTrace = trace;
+    return () => this.loading.delete(trace);
+  }
+
+  /**
+   * The server exited on its own (killed, or crashed): forget this run, so the next request starts
+   * a fresh server, and say so in words, with Retry (restart it and load the trace again).
+   */
+  private stopped(): void {
+    this.starting = undefined;
+    for (const d of this.serverScope.splice(0)) d.dispose();
+    const during = [...this.loading].map((u) => path.basename(u.fsPath));
+    this.loading.clear();
+    const trace = this.lastTrace;
+    const message =
+      during.length > 0
+        ? `GPU Lens: the language server stopped while loading ${during.join(', ')}. ` +
+          'The GPU Lens output may say why.'
+        : 'GPU Lens: the language server stopped unexpectedly. The GPU Lens output may say why.';
+    void vscode.window.showErrorMessage(message, 'Retry').then(async (choice) => {
+      if (choice !== 'Retry') return;
+      if (trace) await vscode.commands.executeCommand('gpuLens.openTrace', trace);
+      else await this.client();
+    });
+  }
+
   private async start(): Promise<LanguageClient> {
     const module = this.context.asAbsolutePath(path.join('dist', 'server.js'));
     const serverOptions: ServerOptions = {
@@ -53,6 +99,18 @@ export class ServerHandle implements vscode.Disposable {
       documentSelector: [{ scheme: 'file', language: 'python' }],
       synchronize: { configurationSection: 'gpuLens' },
       outputChannelName: 'GPU Lens',
+      // Our own words for a server that dies (not "Pending response rejected …"), and no silent
+      // restart loop: the user chooses Retry.
+      errorHandler: {
+        error: (_e, _m, count) => ({
+          action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown,
+          handled: true,
+        }),
+        closed: () => {
+          this.stopped();
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
       middleware: {
         // Hovers link to the report through a command URI: trust that one command, nothing else.
         provideHover: async (document, position, token, next) => {

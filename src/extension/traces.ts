@@ -34,6 +34,7 @@ export async function openTrace(
     return undefined;
   }
   const client = await server.client();
+  const loaded = server.loadingTrace(traceUri);
   try {
     const result = await vscode.window.withProgress(
       {
@@ -63,9 +64,13 @@ export async function openTrace(
     return result;
   } catch (e) {
     if (e instanceof Error && /cancel/i.test(e.message)) return undefined;
+    // The server died mid-request: ServerHandle says so in words, with Retry.
+    if (server.lostServer(e)) return undefined;
     void vscode.window.showErrorMessage(
       `GPU Lens: could not load ${path.basename(traceUri.fsPath)}: ${e instanceof Error ? e.message : String(e)}`,
     );
     return undefined;
+  } finally {
+    loaded();
   }
 }
