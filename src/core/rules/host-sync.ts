@@ -9,14 +9,10 @@
  */
 import { formatNs } from '../format';
 import type { CpuCall, Profile } from '../model';
-import {
-  type LocatedCost,
-  aggregateLocations,
-  callsByThread,
-  idleAfter,
-  ns,
-  rankBusy,
-} from './common';
+import { type LocatedCost, aggregateLocations, callsByThread, idleAfter, rankBusy } from './common';
+import { replay } from '../replay';
+import { findIdleGaps } from './idle-gaps';
+import { claimIdle } from './savings';
 import type { Rule } from './types';
 
 /** A sync starting this soon after an async copy returns is the copy's completion. */
@@ -88,31 +84,38 @@ export const hostSync: Rule = (profile, ctx) => {
     afterCopyCount > 0
       ? ` ${afterCopyCount} of them waited for a copy just queued (PyTorch's .item(), .cpu(), .tolist()).`
       : '';
+  const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
+    (g) => g.cause === 'host-sync' && g.blocker?.kind === 'sync',
+  );
   return [
-    {
-      rule: 'host-sync',
-      severity: 'warning',
-      title: `${syncs.length} host synchronizations (${formatNs(blockedNs)} blocked)`,
-      message:
-        `The CPU synchronized with the GPU ${syncs.length} times (${names}), blocked ${formatNs(blockedNs)} in ` +
-        `total; after the syncs returned the GPU sat idle ${formatNs(drainNs)} until new work arrived.` +
-        copyText,
-      // Savings: the GPU idle time after each sync returned (the drained queue); the blocked time
-      // itself overlaps GPU work and is not saved.
-      savingsNs: ns(drainNs),
-      savingsFrom: 'gpu-idle',
-      evidence: { syncCount: syncs.length, blockedNs, drainNs, afterCopyCount },
-      locations: aggregateLocations(ctx, costs),
-      fix: {
-        title: 'Drop the synchronization or move it out of the hot loop',
-        detail:
-          'torch.cuda.synchronize(), .item(), .cpu(), .tolist() and printing tensors wait for the GPU. ' +
-          'Keep values on the GPU and read them once per N steps, or record an event and query it.',
-        snippet:
-          '# before: total += loss.item()\n' +
-          'total += loss.detach()          # accumulate on the GPU\n' +
-          'if step % 100 == 0: print(total.item())',
+    claimIdle(
+      {
+        rule: 'host-sync',
+        severity: 'warning',
+        title: `${syncs.length} host synchronizations (${formatNs(blockedNs)} blocked)`,
+        message:
+          `The CPU synchronized with the GPU ${syncs.length} times (${names}), blocked ${formatNs(blockedNs)} in ` +
+          `total; after the syncs returned the GPU sat idle ${formatNs(drainNs)} until new work arrived.` +
+          copyText,
+        // Savings: replay with the syncs returning at once (the CPU queues the next work while the
+        // GPU is still busy); it claims the gaps a sync drained. The blocked time itself overlapped
+        // GPU work and is not saved.
+        savingsNs: replay(profile, { nonBlocking: new Set(syncs) }).gpuSavedNs,
+        savingsFrom: 'gpu-idle',
+        evidence: { syncCount: syncs.length, blockedNs, drainNs, afterCopyCount },
+        locations: aggregateLocations(ctx, costs),
+        fix: {
+          title: 'Drop the synchronization or move it out of the hot loop',
+          detail:
+            'torch.cuda.synchronize(), .item(), .cpu(), .tolist() and printing tensors wait for the GPU. ' +
+            'Keep values on the GPU and read them once per N steps, or record an event and query it.',
+          snippet:
+            '# before: total += loss.item()\n' +
+            'total += loss.detach()          # accumulate on the GPU\n' +
+            'if step % 100 == 0: print(total.item())',
+        },
       },
-    },
+      { gaps: claim },
+    ),
   ];
 };

@@ -8,7 +8,10 @@
  */
 import { formatNs, formatBytes } from '../format';
 import type { CpuCall, GpuOp, Profile } from '../model';
-import { type LocatedCost, aggregateLocations, callsByThread, ns } from './common';
+import { type LocatedCost, aggregateLocations, callsByThread } from './common';
+import { replay } from '../replay';
+import { findIdleGaps } from './idle-gaps';
+import { claimIdle } from './savings';
 import type { Rule } from './types';
 
 /** NVIDIA's cut (`bytes <= 64000 AND copyKind == 1`): decimal, not 64 KiB. */
@@ -70,32 +73,38 @@ export const memcpySync: Rule = (profile, ctx) => {
     stackId: c.op?.stackId ?? c.call.stackId,
     ns: c.blockedNs,
   }));
+  const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
+    (g) => g.cause === 'host-sync' && g.blocker?.kind === 'memcpy',
+  );
   return [
-    {
-      rule: 'memcpy-sync',
-      severity: 'warning',
-      title: `${copies.length} blocking copies (${formatNs(blockedNs)} CPU blocked)`,
-      message:
-        `${copies.length} copies (${dirText}, ${formatBytes(bytes)}) blocked the CPU for ${formatNs(blockedNs)}; ` +
-        `the transfers themselves took ${formatNs(copyNs)} on the GPU.`,
-      // Savings: blocked CPU time beyond the copies' own GPU time — the waiting that a non_blocking
-      // copy into pinned memory hands back to the CPU for queuing the next work.
-      savingsNs: ns(blockedNs - copyNs),
-      savingsFrom: 'gpu-idle',
-      evidence: { copyCount: copies.length, blockedNs, copyNs, bytes },
-      locations: aggregateLocations(ctx, costs),
-      fix: {
-        title: 'Copy asynchronously from pinned memory',
-        detail:
-          'Use cudaMemcpyAsync (hipMemcpyAsync) on a stream from pinned memory; in PyTorch pin the ' +
-          'host buffer and pass non_blocking=True, and read a device-to-host result only after an ' +
-          'event says it is ready.',
-        snippet:
-          'x = x.pin_memory().to("cuda", non_blocking=True)\n' +
-          '# device → host without blocking:\n' +
-          'host = torch.empty_like(y, device="cpu").pin_memory(); host.copy_(y, non_blocking=True)\n' +
-          'ev = torch.cuda.Event(); ev.record()  # ... later: ev.synchronize(); use host',
+    claimIdle(
+      {
+        rule: 'memcpy-sync',
+        severity: 'warning',
+        title: `${copies.length} blocking copies (${formatNs(blockedNs)} CPU blocked)`,
+        message:
+          `${copies.length} copies (${dirText}, ${formatBytes(bytes)}) blocked the CPU for ${formatNs(blockedNs)}; ` +
+          `the transfers themselves took ${formatNs(copyNs)} on the GPU.`,
+        // Savings: GPU idle only, never the CPU's blocked time (the GPU may have been busy through
+        // it): replay with the copies returning at once; it claims the gaps a copy drained.
+        savingsNs: replay(profile, { nonBlocking: new Set(copies.map((c) => c.call)) }).gpuSavedNs,
+        savingsFrom: 'gpu-idle',
+        evidence: { copyCount: copies.length, blockedNs, copyNs, bytes },
+        locations: aggregateLocations(ctx, costs),
+        fix: {
+          title: 'Copy asynchronously from pinned memory',
+          detail:
+            'Use cudaMemcpyAsync (hipMemcpyAsync) on a stream from pinned memory; in PyTorch pin the ' +
+            'host buffer and pass non_blocking=True, and read a device-to-host result only after an ' +
+            'event says it is ready.',
+          snippet:
+            'x = x.pin_memory().to("cuda", non_blocking=True)\n' +
+            '# device → host without blocking:\n' +
+            'host = torch.empty_like(y, device="cpu").pin_memory(); host.copy_(y, non_blocking=True)\n' +
+            'ev = torch.cuda.Event(); ev.record()  # ... later: ev.synchronize(); use host',
+        },
       },
-    },
+      { gaps: claim },
+    ),
   ];
 };
