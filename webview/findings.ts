@@ -50,7 +50,13 @@ function finding(
       el('h3', { id: `${id}-title` }, f.title),
       el(
         'span',
-        { class: 'savings', title: 'Estimated time saved by the fix' },
+        {
+          class: 'savings',
+          title:
+            f.savingsFrom === 'gpu-idle'
+              ? 'GPU idle time the fix removes (replayed from the trace; no two findings count the same idle time)'
+              : 'GPU op time the fix shortens',
+        },
         `saves ≈ ${formatNs(f.savingsNs)}`,
       ),
     ),

@@ -2,7 +2,7 @@
 import { formatNs, formatPct } from '../src/core/format';
 import type { Classification, Report } from '../src/core/report-types';
 import type { ToWebview } from '../src/shared/webview-protocol';
-import { el, stat } from './dom';
+import { el, refLabel, stat } from './dom';
 
 type ReportMessage = Extract<ToWebview, { type: 'report' }>;
 
@@ -72,6 +72,7 @@ export function renderSummary(m: ReportMessage): HTMLElement {
     el('p', { class: 'path', title: m.tracePath }, `${m.tracePath} · ${sourceLine(report)}`),
     captureLine(m),
     figures,
+    idleBreakdown(report),
     devices(report),
     warnings(report.warnings),
   );
@@ -97,6 +98,35 @@ function devices(report: Report): HTMLElement | null {
         el('span', { class: 'device-name' }, `GPU ${d.id}: ${d.name}`),
         ` busy ${formatNs(d.busyNs)}${wall > 0 ? ` (${formatPct((100 * d.busyNs) / wall)})` : ''}`,
       ),
+    ),
+  );
+}
+
+/** Where the GPU idle time went: each cause's share of summary.gpuIdleNs, with its line. */
+function idleBreakdown(report: Report): HTMLElement | null {
+  const { idleBreakdown: causes, gpuIdleNs } = report.summary;
+  if (causes.length === 0 || gpuIdleNs <= 0) return null;
+  return el(
+    'div',
+    { class: 'idle-breakdown', role: 'group', 'aria-label': 'Idle breakdown' },
+    el('h2', {}, 'Where the GPU idle time went'),
+    el(
+      'ul',
+      {},
+      ...causes.map((b) => {
+        const pct = (100 * b.ns) / gpuIdleNs;
+        // Set through the CSSOM: the panel's CSP allows no inline style attributes.
+        const bar = el('span', { class: 'idle-bar' });
+        bar.style.width = `${Math.max(1, Math.round(pct))}%`;
+        return el(
+          'li',
+          { title: `${b.gaps.toLocaleString('en-US')} gaps` },
+          el('span', { class: 'idle-share' }, formatPct(pct)),
+          ` ${b.label}: ${formatNs(b.ns)}`,
+          b.location ? el('span', { class: 'idle-line' }, ` · ${refLabel(b.location)}`) : '',
+          bar,
+        );
+      }),
     ),
   );
 }

@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTrace as loadAnyTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
+import { toMarkdown } from '../../src/core/export/markdown';
+import { formatNs, formatPct } from '../../src/core/format';
 import type { Report } from '../../src/core/report-types';
 import { allFixtures, fixture } from './fixtures';
 import { KERNEL_CATS, MEMCPY_CATS, MEMSET_CATS, LAUNCH_CATS, loadTrace } from './kineto-helpers';
@@ -129,6 +131,15 @@ void test('idle breakdown: the DataLoader-bound ResNet-50 names the DataLoader l
   assert.match(f.fix.snippet, /num_workers/);
   assert.doesNotMatch(f.fix.title, /CUDA graph/i);
   assert.deepEqual(f.locations[0], { file: frame[1], line: Number(frame[2]) });
+  // The Markdown shows the cause with its share of the idle time and its line.
+  const md = toMarkdown(r);
+  const share = formatPct((100 * expectedNs) / r.summary.gpuIdleNs);
+  assert.ok(
+    md.includes(
+      `| DataLoader fetching the next batch | ${formatNs(expectedNs)} | ${share} | 5 | \`${frame[1]}:${frame[2]}\` |`,
+    ),
+    md.slice(0, 2000),
+  );
   // The replay without the fetches removes most of that idle, never more.
   assert.ok(f.savingsNs <= expectedNs && f.savingsNs > expectedNs * 0.9, String(f.savingsNs));
 });

@@ -48,6 +48,27 @@ function table(head: string[], rows: string[][]): string[] {
   ];
 }
 
+/** Where the GPU idle time went: every cause of summary.idleBreakdown with its share. */
+function idleBreakdownSection(report: Report): string[] {
+  const s = report.summary;
+  if (s.idleBreakdown.length === 0 || s.gpuIdleNs <= 0) return [];
+  return [
+    '## Where the GPU idle time went',
+    '',
+    ...table(
+      ['Cause', 'Idle', 'Share of idle', 'Gaps', 'Line'],
+      s.idleBreakdown.map((b) => [
+        escapeMarkdown(b.label),
+        formatNs(b.ns),
+        formatPct((100 * b.ns) / s.gpuIdleNs),
+        String(b.gaps),
+        b.location ? codeSpan(`${b.location.file}:${b.location.line}`, true) : '',
+      ]),
+    ),
+    '',
+  ];
+}
+
 export function toMarkdown(report: Report, limit = 20): string {
   const s = report.summary;
   const out: string[] = [`# GPU Lens report: ${escapeMarkdown(report.source.path)}`, ''];
@@ -69,12 +90,18 @@ export function toMarkdown(report: Report, limit = 20): string {
       '',
     );
   }
+  out.push(...idleBreakdownSection(report));
   out.push('## Findings', '');
   if (report.findings.length === 0) out.push('No bottleneck found by the rules.', '');
   for (const f of report.findings) {
     out.push(`### ${f.severity.toUpperCase()} · ${escapeMarkdown(f.title)} (\`${f.rule}\`)`, '');
     out.push(escapeMarkdown(f.message), '');
-    if (f.savingsNs > 0) out.push(`Estimated savings: **${formatNs(f.savingsNs)}**`, '');
+    if (f.savingsNs > 0)
+      out.push(
+        `Estimated savings: **${formatNs(f.savingsNs)}** ` +
+          `(${f.savingsFrom === 'gpu-idle' ? 'GPU idle time removed' : 'GPU op time shortened'})`,
+        '',
+      );
     if (f.locations.length > 0) {
       out.push(
         'At: ' +
