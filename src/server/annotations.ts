@@ -42,8 +42,22 @@ export function lineTitle(stat: LineStat, stale: boolean): string {
   return title;
 }
 
+/** Longest trace name shown in a CodeLens title or a hover (a name can be megabytes long). */
+export const MAX_NAME_CHARS = 80;
+
 function rangeTitle(r: RangeStat): string {
-  return `NVTX "${r.name}" ×${r.count} · wall ${formatNs(r.wallNs)} · GPU ${formatNs(r.gpuNs)}`;
+  return `NVTX "${lensText(r.name)}" ×${r.count} · wall ${formatNs(r.wallNs)} · GPU ${formatNs(r.gpuNs)}`;
+}
+
+/**
+ * A trace name as plain CodeLens title text: capped, control characters replaced, and `$(name)`
+ * escaped as `\$(name)`. VS Code renders lens titles with renderLabelWithIcons, which turns
+ * `$(bug)` into a codicon and shows `\$(bug)` as the literal text `$(bug)`.
+ */
+export function lensText(name: string): string {
+  return truncate(name, MAX_NAME_CHARS)
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD')
+    .replace(/\$\([A-Za-z0-9-]+(?:~[A-Za-z]+)?\)/g, '\\$&');
 }
 
 /** Lines of `file` worth a CodeLens: any GPU time, or CPU operator time when the trace has no GPU. */
@@ -120,7 +134,7 @@ export function hoverMarkdown(
   const s = a.stat;
   if (s) {
     const busy = report.summary.gpuBusyNs;
-    out.push(`**GPU Lens** · ${escapeMarkdown(s.function)}`, '');
+    out.push(`**GPU Lens** · ${escapeMarkdown(truncate(s.function, MAX_NAME_CHARS))}`, '');
     out.push('| | |', '|---|---|');
     out.push(`| GPU self | ${formatNs(s.selfNs)} |`);
     out.push(`| GPU total | ${formatNs(s.totalNs)} |`);
@@ -135,7 +149,7 @@ export function hoverMarkdown(
       out.push('', '| Top kernels | count | total | mean |', '|---|---:|---:|---:|');
       for (const k of s.topKernels) {
         out.push(
-          `| ${escapeMarkdown(truncate(k.name, 80))} | ${k.count} | ${formatNs(k.ns)} | ${formatNs(k.ns / k.count)} |`,
+          `| ${escapeMarkdown(truncate(k.name, MAX_NAME_CHARS))} | ${k.count} | ${formatNs(k.ns)} | ${formatNs(k.ns / k.count)} |`,
         );
       }
     }
@@ -152,27 +166,34 @@ export function hoverMarkdown(
     const saves = f.savingsNs > 0 ? ` · could save ~${formatNs(f.savingsNs)}` : '';
     out.push(
       '',
-      `**${f.severity === 'error' ? '⛔' : f.severity === 'warning' ? '⚠' : 'ℹ'} ${escapeMarkdown(f.title)}**${saves}`,
+      // Titles and messages quote trace names: capped as a whole, like the names above.
+      `**${f.severity === 'error' ? '⛔' : f.severity === 'warning' ? '⚠' : 'ℹ'} ${escapeMarkdown(truncate(f.title, 2 * MAX_NAME_CHARS))}**${saves}`,
       '',
-      escapeMarkdown(f.message),
+      escapeMarkdown(truncate(f.message, 8 * MAX_NAME_CHARS)),
       '',
-      `Fix: ${escapeMarkdown(f.fix.title)}`,
+      `Fix: ${escapeMarkdown(truncate(f.fix.title, 2 * MAX_NAME_CHARS))}`,
     );
   }
   if (a.ranges.length > 0) {
     out.push('', '| NVTX range | count | wall | GPU |', '|---|---:|---:|---:|');
     for (const r of a.ranges) {
       out.push(
-        `| ${escapeMarkdown(truncate(r.name, 80))} | ${r.count} | ${formatNs(r.wallNs)} | ${formatNs(r.gpuNs)} |`,
+        `| ${escapeMarkdown(truncate(r.name, MAX_NAME_CHARS))} | ${r.count} | ${formatNs(r.wallNs)} | ${formatNs(r.gpuNs)} |`,
       );
     }
   }
-  out.push('', `_Capture: ${escapeMarkdown(captureLabel)}_ · ${reportLink(file, a.line)}`);
+  out.push(
+    '',
+    `_Capture: ${escapeMarkdown(truncate(captureLabel, 2 * MAX_NAME_CHARS))}_ · ${reportLink(file, a.line)}`,
+  );
   return out.join('\n');
 }
 
+/** `s` cut to at most `n` UTF-16 units with an ellipsis, never splitting a surrogate pair. */
 function truncate(s: string, n: number): string {
-  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+  if (s.length <= n) return s;
+  const cut = /[\ud800-\udbff]/.test(s[n - 2]) ? n - 2 : n - 1;
+  return s.slice(0, cut) + '…';
 }
 
 export interface DiagnosticSpec {
@@ -215,7 +236,7 @@ export function diagnosticsFor(report: Report, file: string, hotLinePct: number)
       line: here.line,
       severity: f.severity,
       code: f.rule,
-      message: `${f.title}${f.savingsNs > 0 ? ` (could save ~${formatNs(f.savingsNs)})` : ''} — fix: ${f.fix.title}`,
+      message: `${truncate(f.title, 2 * MAX_NAME_CHARS)}${f.savingsNs > 0 ? ` (could save ~${formatNs(f.savingsNs)})` : ''} — fix: ${truncate(f.fix.title, 2 * MAX_NAME_CHARS)}`,
       related: f.locations.filter((l) => l !== here),
     });
   }
