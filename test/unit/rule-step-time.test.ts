@@ -108,3 +108,12 @@ void test('step-time: framework ranges and hashes are not iteration names; user-
   for (const name of ['react_step_3', 'iteration_5', 'train_step', 'batch 12', 'ProfilerStep#4'])
     assert.equal(isIterationRangeName(name), true, name);
 });
+
+void test('step-time: a 1 MB range name is judged in linear time', () => {
+  const t0 = performance.now();
+  assert.equal(isIterationRangeName(`step_${'r'.repeat(1_000_000)}_3`), true); // no hash: no digit in the run
+  assert.equal(isIterationRangeName(`step_${'r1'.repeat(500_000)}`), false); // one long hash-like token
+  assert.equal(isIterationRangeName('r'.repeat(1_000_000)), false);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms`);
+});

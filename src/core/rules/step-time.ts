@@ -21,12 +21,21 @@ const family = (name: string) => name.replace(/\d+/g, '#');
 /** Ranges that torch, its compilers and communication libraries open on their own. */
 const FRAMEWORK_RANGE =
   /CompiledFxGraph|Torch-Compiled Region|TorchDynamo|CompiledFunction|^Optimizer\.|^enumerate\(DataLoader\)|^DistributedDataParallel\.|^(nccl|gloo|mpi|ucc|c10d):|^(aten|autograd|c10d|cuda|cudnn)::|, seq = \d+|^cudaGraph/;
-/** A token mixing letters and digits long enough to be a hash (a compiled graph's key). */
-const HASH_TOKEN = /(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{12,}/i;
+/**
+ * Whether `name` has a token mixing letters and digits long enough to be a hash (a compiled
+ * graph's key): a maximal alphanumeric run of 12 or more with both. Each run is looked at once; a
+ * lookahead at every position (`(?=[a-z]*\d)…`) rescanned the rest of the run, quadratic in a long
+ * name (minutes for a 1 MB one).
+ */
+function hasHashToken(name: string): boolean {
+  for (const m of name.matchAll(/[a-z0-9]{12,}/gi))
+    if (/\d/.test(m[0]) && /[a-z]/i.test(m[0])) return true;
+  return false;
+}
 
 /** True for a user-marked range whose name says it is one iteration of a loop. */
 export function isIterationRangeName(name: string): boolean {
-  if (FRAMEWORK_RANGE.test(name) || HASH_TOKEN.test(name)) return false;
+  if (FRAMEWORK_RANGE.test(name) || hasHashToken(name)) return false;
   // Iteration ranges carry their index as a word of its own (react_step_3, iter 12) or say so.
   return /(^|[^a-z0-9])\d+([^a-z0-9]|$)|step|iter|batch|epoch/i.test(name);
 }
