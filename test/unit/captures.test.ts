@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { nsysProfileArgs, nsysProfileFlags } from '../../src/extension/tasks/capture-steps';
 import { captureFolderName, validateDefinition } from '../../src/extension/tasks/definition';
 import { appendHistory, latestCapture, readHistory } from '../../src/extension/tasks/history';
@@ -68,6 +69,48 @@ void describe('nsys profile flags', () => {
     assert.ok(!args.includes('--sample=none'), 'the user --sample replaces the default');
     assert.ok(!args.some((a) => a.startsWith('--trace=')), '-t replaces the default --trace');
     assert.ok(args.includes('--output=/tmp/out') && args.includes('--force-overwrite=true'));
+  });
+});
+
+void describe('nsys backtrace defaults', () => {
+  const all = new Set(['trace', 'sample', 'cpuctxsw', 'cudabacktrace', 'python-backtrace']);
+  void test('backtraces come with CPU sampling (opt-in), never without it', () => {
+    const off = nsysProfileArgs(all, [], '/tmp/o');
+    assert.ok(off.includes('--sample=none'), off.join(' '));
+    assert.ok(!off.some((a) => /backtrace/.test(a)), off.join(' '));
+    for (const user of [['--sample=process-tree'], ['-s', 'process-tree']]) {
+      const on = nsysProfileArgs(all, user, '/tmp/o');
+      assert.ok(on.includes('--cudabacktrace=all'), on.join(' '));
+      assert.ok(on.includes('--python-backtrace=cuda'), on.join(' '));
+      assert.ok(!on.includes('--sample=none'), on.join(' '));
+    }
+    assert.ok(!nsysProfileArgs(all, ['-s', 'none'], '/tmp/o').some((a) => /backtrace/.test(a)));
+  });
+
+  void test('the installed nsys takes the defaults without a backtrace warning', () => {
+    const nsys = findNsys();
+    assert.ok(nsys, 'these tests need Debian nsys (see docs REAL-HOST.md)');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-lens-nsys-bt-'));
+    try {
+      const help = spawnSync(nsys, ['profile', '--help'], { encoding: 'utf8' }).stdout;
+      const supported = new Set([...help.matchAll(/--([a-z][a-z0-9-]+)/g)].map((m) => m[1]));
+      const args = nsysProfileArgs(supported, [], path.join(dir, 'cap'));
+      const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+      const r = spawnSync(nsys, ['profile', ...args, python, '-c', 'print(1)'], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      const said = `${r.stdout}${r.stderr}`;
+      assert.equal(r.status, 0, said);
+      // What nsys answered the old defaults (--sample=none with --cudabacktrace=all) with.
+      assert.doesNotMatch(said, /backtraces will not be collected/i);
+      assert.ok(
+        fs.readdirSync(dir).some((f) => /^cap\.(nsys-rep|qdstrm)$/.test(f)),
+        said,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

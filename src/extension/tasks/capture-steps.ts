@@ -80,24 +80,44 @@ export function nsysProfileFlags(nsys: string): Promise<Set<string>> {
   return p;
 }
 
+/** The value of `--sample`/`-s` among the user's flags, if given. */
+function userSampleValue(userArgs: readonly string[]): string | undefined {
+  for (let i = 0; i < userArgs.length; i++) {
+    if (flagName(userArgs[i]) !== 'sample') continue;
+    const eq = userArgs[i].indexOf('=');
+    return eq >= 0 ? userArgs[i].slice(eq + 1) : userArgs[i + 1];
+  }
+  return undefined;
+}
+
 /**
  * `nsys profile` flags: sensible defaults the version supports, replaced by any flag of the same
- * name in the task's `nsysArgs`. `--sample=none --cpuctxsw=none` by default: CPU sampling needs
- * kernel permissions and hangs in some VMs; ask for it with `nsysArgs: ["--sample=cpu"]`.
- * `--wait=primary`: the capture ends when the program exits, not when a daemon it started does
- * (nsys's default `all` waits for re-parented processes); `nsysArgs: ["--wait=all"]` to wait.
+ * name in the task's `nsysArgs`. The CUDA and Python backtraces that put kernels on source lines
+ * (`--cudabacktrace=all`; `--python-backtrace=cuda`, which 2022.4 lacks) need CPU sampling, and CPU
+ * sampling hangs nsys 2022.4 in VMs (5 of 8 captures of a short script here never finished), so it
+ * is off by default (`--sample=none`) and so are the backtraces: nsys would only warn that it
+ * collects none. `nsysArgs: ["--sample=process-tree"]` turns sampling on and adds the backtraces.
+ * `--cpuctxsw=none`: thread switches are not used. `--wait=primary`: the capture ends when the
+ * program exits, not when a daemon it started does (nsys's default `all` waits for re-parented
+ * processes); `nsysArgs: ["--wait=all"]` to wait.
  */
 export function nsysProfileArgs(
   supported: Set<string>,
   userArgs: readonly string[],
   outBase: string,
 ): string[] {
+  const sampling = (userSampleValue(userArgs) ?? 'none') !== 'none';
+  const backtraces: [string, string][] = sampling
+    ? [
+        ['cudabacktrace', '--cudabacktrace=all'],
+        ['python-backtrace', '--python-backtrace=cuda'],
+      ]
+    : [];
   const defaults: [string, string][] = [
     ['trace', '--trace=cuda,nvtx,osrt'],
     ['sample', '--sample=none'],
     ['cpuctxsw', '--cpuctxsw=none'],
-    ['cudabacktrace', '--cudabacktrace=all'],
-    ['python-backtrace', '--python-backtrace=cuda'],
+    ...backtraces,
     ['wait', '--wait=primary'],
     ['force-overwrite', '--force-overwrite=true'],
     ['output', `--output=${outBase}`],
@@ -144,6 +164,13 @@ export async function captureNsys(
   }
   const supported = await nsysProfileFlags(nsys);
   const flags = nsysProfileArgs(supported, input.def.nsysArgs ?? [], input.outBase);
+  if (flags.includes('--sample=none')) {
+    write(
+      'GPU Lens: CPU sampling is off (it hangs nsys in some VMs), so this capture has no CUDA or ' +
+        'Python backtraces and GPU time reaches source lines through NVTX ranges only. ' +
+        'To collect them, add "nsysArgs": ["--sample=process-tree"] to the task.\r\n',
+    );
+  }
   const profile: Step = {
     file: nsys,
     args: ['profile', ...flags, input.python, ...pythonTarget(input)],
