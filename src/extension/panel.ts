@@ -16,6 +16,7 @@ import {
 } from '../shared/protocol';
 import type { FromWebview, ToWebview } from '../shared/webview-protocol';
 import type { ServerHandle } from './client';
+import { namedFiles, revealTarget } from './reveal-target';
 
 const VIEW_TYPE = 'gpuLens.report';
 const TITLE = 'GPU Lens';
@@ -159,26 +160,26 @@ export class ReportPanel implements vscode.Disposable {
     }
   }
 
-  /** Opens a report's workspace-relative file at a line. */
-  private async reveal(file: string, line: number): Promise<void> {
-    const folder = this.lastReport
-      ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.lastReport.path))
-      : undefined;
+  /**
+   * Opens a file of the shown Report at a line. The message comes from the webview: a file the
+   * Report does not name, or one outside the workspace folder, is refused (see reveal-target.ts).
+   */
+  private async reveal(file: unknown, line: unknown): Promise<void> {
+    const r = this.lastReport;
+    const folder = r ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(r.path)) : undefined;
     const base = folder ?? vscode.workspace.workspaceFolders?.[0];
-    if (!path.isAbsolute(file) && !base) return;
-    const uri = path.isAbsolute(file)
-      ? vscode.Uri.file(file)
-      : vscode.Uri.joinPath(base!.uri, file);
-    const pos = new vscode.Position(Math.max(0, line - 1), 0);
+    if (!r || !base || base.uri.scheme !== 'file') return;
+    const target = revealTarget(namedFiles(r.report, r.comparison), base.uri.fsPath, file, line);
+    if (!target) return;
+    const uri = vscode.Uri.file(target);
+    const pos = new vscode.Position(Math.max(0, (line as number) - 1), 0);
     try {
       await vscode.window.showTextDocument(uri, {
         selection: new vscode.Range(pos, pos),
         viewColumn: vscode.ViewColumn.One,
       });
     } catch {
-      void vscode.window.showWarningMessage(
-        `GPU Lens: cannot open ${file} (not in this workspace).`,
-      );
+      void vscode.window.showWarningMessage(`GPU Lens: cannot open ${target}.`);
     }
   }
 
