@@ -5,7 +5,7 @@
  * recorded paths' trailing segments against the workspace's Python files.
  */
 import type { Profile } from './model';
-import type { PathHints } from './report-types';
+import type { PathHints, Report } from './report-types';
 import type { StackResolver } from './attribute';
 
 /** Paths of installed packages and the interpreter: library code, never mapped onto the workspace. */
@@ -13,7 +13,10 @@ const LIBRARY = /(^|\/)(site-packages|dist-packages|lib\/python\d[\d.]*|\.venv|v
 /** Lists in the hints are cut to this many entries. */
 const MAX_HINTS = 5;
 
-/** The recorded (non-library) files of a stack that reached no workspace frame. */
+/**
+ * The recorded files of a stack that reached no workspace frame which may be the user's own code
+ * recorded elsewhere: not pseudo-files (`<string>`), installed packages or the interpreter's.
+ */
 function userLookingFiles(profile: Profile, stackId: number): string[] {
   return [
     ...new Set(
@@ -88,13 +91,16 @@ export function pathHints(
     if (id < 0 || stacks.frames(id).length > 0) continue;
     let info = perStack.get(id);
     if (!info) {
-      const files = userLookingFiles(profile, id);
-      filesOf.set(id, files);
-      info = { folders: new Set(files.map(folderOf)), entries: new Set() };
-      for (const f of files) {
+      // A relative path no workspace file matches is an importable module: a library.
+      const files: string[] = [];
+      info = { folders: new Set(), entries: new Set() };
+      for (const f of userLookingFiles(profile, id)) {
         const m = mappingFor(f, bySuffix, workspace);
         if (m) info.entries.add(`${m[0]}=${m[1]}`);
+        if (m || f.startsWith('/') || /^[A-Za-z]:\//.test(f)) files.push(f);
       }
+      for (const f of files) info.folders.add(folderOf(f));
+      filesOf.set(id, files);
       perStack.set(id, info);
     }
     const ns = op.endNs - op.startNs;
@@ -108,6 +114,7 @@ export function pathHints(
       );
     for (const e of info.entries) add(entries, e, [], ns);
   }
+  // Only library code outside the workspace: nothing a path map could place.
   if (folders.size === 0) return null;
   const byTime = <T extends { gpuNs: number }>(a: T, b: T) => b.gpuNs - a.gpuNs;
   return {
@@ -127,17 +134,17 @@ export function pathHints(
   };
 }
 
-/** Unattributed GPU time from this share of busy time on gets a warning naming the folders. */
+/** GPU time outside the workspace from this share of busy time on gets a warning naming the folders. */
 const WARN_SHARE = 0.2;
 
 /** The Report warning for hints worth acting on (none when little time is unattributed). */
 export function pathWarnings(
   hints: PathHints | null,
-  unattributedNs: number,
+  noWorkspaceNs: number,
   gpuBusyNs: number,
 ): string[] {
-  if (!hints || hints.unresolved.length === 0 || unattributedNs < WARN_SHARE * gpuBusyNs) return [];
-  const share = gpuBusyNs > 0 ? Math.round((100 * unattributedNs) / gpuBusyNs) : 100;
+  if (!hints || noWorkspaceNs < WARN_SHARE * gpuBusyNs) return [];
+  const share = gpuBusyNs > 0 ? Math.round((100 * noWorkspaceNs) / gpuBusyNs) : 100;
   // A bare file name has no folder to name: show the names themselves.
   const where = hints.unresolved
     .slice(0, 3)
@@ -147,6 +154,15 @@ export function pathWarnings(
     ? `set gpuLens.pathMap (CLI: --path-map) to "${hints.suggestedPathMap[0].entry}"`
     : 'set gpuLens.pathMap (CLI: --path-map) to map that folder onto this workspace';
   return [
-    `${share}% of GPU time reached no workspace file: it was recorded in ${where}, which is not in this workspace; ${fix}.`,
+    `${share}% of GPU time reached no workspace file: its code was recorded in ${where}, which is not in this workspace; ${fix}.`,
   ];
+}
+
+/**
+ * The path-map entry worth offering after a load: the best suggestion, when it would place
+ * WARN_SHARE of GPU busy time or more on workspace lines.
+ */
+export function pathMapToOffer(report: Report): string | null {
+  const best = report.pathHints?.suggestedPathMap[0];
+  return best && best.gpuNs >= WARN_SHARE * report.summary.gpuBusyNs ? best.entry : null;
 }

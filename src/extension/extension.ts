@@ -15,6 +15,7 @@ import {
 } from '../shared/protocol';
 import { ServerHandle } from './client';
 import { registerAgentTools } from './lm-tools';
+import { offerPathMap, registerPathMapCommand } from './path-map';
 import { ReportPanel } from './panel';
 import { TraceStatusBar } from './status-bar';
 import { registerCaptures, restoreLatestCaptures } from './tasks/commands';
@@ -44,6 +45,8 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
     if (result) {
       statusBar.show(uri.fsPath, result);
       await panel.refresh();
+      const folder = folderForTrace(uri);
+      if (result.pathMapSuggestion && folder) void offerPathMap(folder, result.pathMapSuggestion);
     }
     return result;
   };
@@ -52,6 +55,11 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
     (await open(uri, capture)) !== undefined;
   const captures = registerCaptures(context, loadCapture);
   context.subscriptions.push(...registerAgentTools(server, captures));
+  context.subscriptions.push(
+    registerPathMapCommand(),
+    // Reloads the server starts itself (a changed gpuLens.pathMap re-attributes) refresh the panel.
+    server.onTraceLoaded(() => void panel.refresh()),
+  );
 
   context.subscriptions.push(
     // "Open in GPU Lens" in the explorer's context menu of trace files.

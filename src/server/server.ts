@@ -13,11 +13,12 @@ import {
   ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
-  type CancellationToken,
+  CancellationToken,
   type CodeLens,
   type Diagnostic,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { pathMapToOffer } from '../core/path-hints';
 import * as proto from '../shared/protocol';
 import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
 import { DEFAULT_THRESHOLDS } from '../core/rules/types';
@@ -97,43 +98,78 @@ connection.onNotification(proto.WorkspaceTrustNotification, (p: proto.WorkspaceT
   workspaceTrust.trusted = p.trusted === true;
 });
 
+/**
+ * Loads a trace into the store as its folder's active trace and refreshes the editor; `pathMap`
+ * is the folder's setting the Report was built with (a change re-attributes, see below).
+ */
+async function loadTrace(
+  params: proto.OpenTraceParams,
+  token: CancellationToken,
+): Promise<LoadedTrace> {
+  const { pathMap } = await readServerSettings(connection, params.workspaceFolder);
+  const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
+  const fileMtimes = new Map<string, number>();
+  for (const l of report.lines) {
+    const abs = path.join(params.workspaceFolder, l.file);
+    if (fileMtimes.has(abs)) continue;
+    try {
+      fileMtimes.set(abs, fs.statSync(abs).mtimeMs);
+    } catch {
+      // A file that vanished since capture shows up stale.
+    }
+  }
+  const loaded = store.add({
+    path: params.path,
+    workspaceFolder: params.workspaceFolder,
+    report,
+    loadedAt: Date.now(),
+    capture: params.capture,
+    texts: new LoadedTexts(fileMtimes),
+    pathMap,
+  });
+  // Open documents keep the text the trace refers to before anything is saved over it.
+  for (const doc of documents.all()) {
+    const hit = traceFor(doc.uri);
+    if (hit?.trace === loaded) loaded.texts.text(path.join(loaded.workspaceFolder, hit.rel));
+  }
+  refreshEditor();
+  void connection.sendNotification(proto.TraceLoadedNotification, { id: loaded.id });
+  return loaded;
+}
+
 connection.onRequest(
   proto.OpenTraceRequest,
   async (params: proto.OpenTraceParams, token: CancellationToken) => {
-    const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
-    const fileMtimes = new Map<string, number>();
-    for (const l of report.lines) {
-      const abs = path.join(params.workspaceFolder, l.file);
-      if (fileMtimes.has(abs)) continue;
-      try {
-        fileMtimes.set(abs, fs.statSync(abs).mtimeMs);
-      } catch {
-        // A file that vanished since capture shows up stale.
-      }
-    }
-    const loaded = store.add({
-      path: params.path,
-      workspaceFolder: params.workspaceFolder,
-      report,
-      loadedAt: Date.now(),
-      capture: params.capture,
-      texts: new LoadedTexts(fileMtimes),
-    });
-    // Open documents keep the text the trace refers to before anything is saved over it.
-    for (const doc of documents.all()) {
-      const hit = traceFor(doc.uri);
-      if (hit?.trace === loaded) loaded.texts.text(path.join(loaded.workspaceFolder, hit.rel));
-    }
-    refreshEditor();
-    void connection.sendNotification(proto.TraceLoadedNotification, { id: loaded.id });
+    const loaded = await loadTrace(params, token);
+    const report = loaded.report;
     return {
       id: loaded.id,
       summary: report.summary,
       findingCount: report.findings.length,
       warnings: report.warnings,
+      pathMapSuggestion: pathMapToOffer(report),
     } satisfies proto.OpenTraceResult;
   },
 );
+
+// A changed gpuLens.pathMap re-attributes the folder's shown trace (the Report is rebuilt).
+async function reattributeOnPathMapChange(): Promise<void> {
+  for (const t of store.active()) {
+    const { pathMap } = await readServerSettings(connection, t.workspaceFolder);
+    if (pathMap.join('\n') === t.pathMap.join('\n')) continue;
+    try {
+      await loadTrace(
+        { path: t.path, workspaceFolder: t.workspaceFolder, capture: t.capture },
+        CancellationToken.None,
+      );
+    } catch (e) {
+      connection.console.error(
+        `re-attributing ${t.path}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+}
+connection.onDidChangeConfiguration(() => void reattributeOnPathMapChange());
 
 connection.onRequest(
   proto.SetBaselineRequest,

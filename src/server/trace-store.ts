@@ -13,6 +13,8 @@ export interface LoadedTrace {
   capture?: { command: string; startedAt: string };
   /** The source texts its lines refer to, to keep annotations on their code while it is edited. */
   texts: LoadedTexts;
+  /** The folder's `gpuLens.pathMap` the Report was built with. */
+  pathMap: string[];
 }
 
 export interface Baseline {

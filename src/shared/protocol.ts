@@ -20,6 +20,8 @@ export interface OpenTraceResult {
   summary: Report['summary'];
   findingCount: number;
   warnings: string[];
+  /** A `gpuLens.pathMap` entry (`FROM=TO`) to offer when most GPU time reached no workspace file. */
+  pathMapSuggestion: string | null;
 }
 
 /** Client → server: server status (version, loaded traces). Used by the host tests as a health check. */

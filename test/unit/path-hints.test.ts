@@ -35,7 +35,10 @@ after(() => fs.rmSync(ws, { recursive: true, force: true }));
 
 void test('unresolved folders are named and the path map that resolves them is suggested', () => {
   const report = buildReport(profile, { workspaceRoot: ws });
-  assert.ok(report.unattributedNs > 0);
+  // GPU time that reached no workspace frame: unattributed, or placed on library lines.
+  const noWorkspaceNs =
+    report.unattributedNs + report.lines.filter((l) => l.library).reduce((n, l) => n + l.selfNs, 0);
+  assert.ok(noWorkspaceNs > 0);
   const hints = report.pathHints;
   assert.ok(hints, 'hints when GPU time is unattributed');
   const prefixes = hints.unresolved.map((u) => u.prefix);
@@ -43,14 +46,14 @@ void test('unresolved folders are named and the path map that resolves them is s
     prefixes.some((p) => p.startsWith('moca/library')),
     prefixes.join(', '),
   );
-  for (const u of hints.unresolved) assert.ok(u.gpuNs > 0 && u.gpuNs <= report.unattributedNs);
+  for (const u of hints.unresolved) assert.ok(u.gpuNs > 0 && u.gpuNs <= noWorkspaceNs);
   assert.equal(hints.suggestedPathMap[0]?.entry, `moca=${ws}/proj`);
   assert.ok(
     report.warnings.some((w) => w.includes(`"moca=${ws}/proj"`) && w.includes('moca/library')),
     report.warnings.join(' | '),
   );
-  // Installed packages are library code, never offered for mapping.
-  assert.ok(!prefixes.some((p) => /site-packages|dist-packages/.test(p)));
+  // Library modules (relative paths no workspace file matches) are never offered for mapping.
+  assert.ok(!prefixes.some((p) => /^(torch|transformers)\//.test(p)), prefixes.join(', '));
 });
 
 void test('with the suggested map the lines get the walked figures and the hints go', () => {
