@@ -20,6 +20,8 @@ Options of analyze:
   --threshold PCT         relative change flagged in the comparison (default 10)
   --fail-on LEVEL         exit 3 when a finding is at least this severe: warning or error
   --max-events N          refuse a trace holding more than N events (default 10000000)
+  --no-library-fallback   leave the time of stacks with no workspace frame unattributed
+                          (default: on the innermost library frame, e.g. a transformers line)
   -h, --help              this text
 
 Exit status: 0 done, 3 a finding as severe as --fail-on, 2 a wrong command line, 1 any other

@@ -1,6 +1,7 @@
 /**
  * `gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]… [--format json|markdown|sarif]
- *  [--baseline TRACE] [--threshold PCT] [--fail-on warning|error] [--max-events N]`
+ *  [--baseline TRACE] [--threshold PCT] [--fail-on warning|error] [--max-events N]
+ *  [--no-library-fallback]`
  * Prints the Report (with a comparison when a baseline is given). Exit 0 on success, 3 when
  * `--fail-on` finds a finding that severe, otherwise non-zero with a one-line reason on failure.
  */
@@ -21,7 +22,7 @@ import { runMcp } from './mcp/mcp-server';
 const USAGE =
   'usage: gpu-lens analyze <trace-file|folder> [--workspace DIR] [--path-map FROM=TO]... ' +
   '[--format json|markdown|sarif] [--baseline TRACE] [--threshold PCT] [--fail-on warning|error] ' +
-  '[--max-events N]';
+  '[--max-events N] [--no-library-fallback]';
 
 const FORMATS = ['json', 'markdown', 'sarif'] as const;
 const FAIL_ON = ['warning', 'error'] as const;
@@ -36,6 +37,8 @@ export interface CliArgs {
   failOn: (typeof FAIL_ON)[number] | null;
   /** The event budget of each load (`--max-events`). */
   maxEvents: number;
+  /** Library fallback (core/library-frames.ts); `--no-library-fallback` turns it off. */
+  libraryFallback: boolean;
 }
 
 /** A wrong command line: exit status 2, and the message says which part and what it must be. */
@@ -68,6 +71,7 @@ export function parseArgs(argv: string[]): CliArgs {
     thresholdPct: 10,
     failOn: null,
     maxEvents: DEFAULT_MAX_EVENTS,
+    libraryFallback: true,
   };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
@@ -78,6 +82,7 @@ export function parseArgs(argv: string[]): CliArgs {
     };
     if (a === '--workspace') args.workspace = path.resolve(value());
     else if (a === '--path-map') args.pathMap.push(value());
+    else if (a === '--no-library-fallback') args.libraryFallback = false;
     else if (a === '--format') args.format = oneOf(a, value(), FORMATS);
     else if (a === '--fail-on') args.failOn = oneOf(a, value(), FAIL_ON);
     else if (a === '--baseline') args.baseline = path.resolve(value());
@@ -116,7 +121,11 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(`${e.message}: raise it with --max-events to analyze this trace`);
       throw e;
     });
-    return buildReport(profile, { workspaceRoot: args.workspace, pathMap: map });
+    return buildReport(profile, {
+      workspaceRoot: args.workspace,
+      pathMap: map,
+      libraryFallback: args.libraryFallback,
+    });
   };
   const report = await analyze(args.trace);
   let comparison: Comparison | null = null;

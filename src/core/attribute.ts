@@ -1,13 +1,16 @@
 /**
  * Attribution: every nanosecond of GPU time goes to the workspace source lines on the stack that
- * launched it (self: the innermost workspace frame; total: every workspace frame), or to
- * `unattributedNs` when no frame of the stack is workspace code. Nothing is dropped. Work the
+ * launched it (self: the innermost workspace frame; total: every workspace frame). A stack with
+ * no workspace frame goes, with `libraryFallback`, to its innermost library frame
+ * (core/library-frames.ts: self and total, `library: true`), else to `unattributedNs`, which
+ * then holds the time that reached neither. Nothing is dropped. Work the
  * autograd engine launched for a `backward()` call (`GpuOp.callerStackId`) is self on the forward
  * op's line and total on the lines of the call's stack.
  */
 import type { Profile } from './model';
 import type { LineStat, SourceRef, Workload } from './report-types';
 import { DEFAULT_THRESHOLDS, type RuleContext, type Thresholds } from './rules/types';
+import { libraryModulePath } from './library-frames';
 import { locateRanges } from './range-sites';
 import { detectWorkload } from './workload';
 import { PathResolver, WorkspaceIndex } from './workspace-paths';
@@ -17,17 +20,25 @@ export interface AttributionOptions {
   workspaceRoot: string;
   /** Remote → local path prefixes (`/workspace` → `/home/me/proj`) for traces made elsewhere. */
   pathMap?: readonly [string, string][];
+  /**
+   * Stacks with no workspace frame go to their innermost library frame (`LineStat.library`)
+   * instead of `unattributedNs` (default true; `gpuLens.libraryFallback`).
+   */
+  libraryFallback?: boolean;
 }
 
 /** A workspace frame of a stack, resolved. */
 export interface ResolvedFrame extends SourceRef {
   function: string;
   precision: 'line' | 'function';
+  /** A library frame (outside the workspace; `file` as recorded), not a workspace one. */
+  library?: true;
 }
 
 /** Resolves each interned stack once to its workspace frames (innermost first). */
 export class StackResolver {
   private readonly resolved: (ResolvedFrame[] | undefined)[];
+  private readonly library = new Map<number, ResolvedFrame | null>();
 
   constructor(
     private readonly profile: Profile,
@@ -52,6 +63,31 @@ export class StackResolver {
     return r;
   }
 
+  /**
+   * The innermost library frame of a stack (core/library-frames.ts), its file as recorded with
+   * forward slashes; null when every frame is framework internals or stackId is -1.
+   */
+  libraryFrame(stackId: number): ResolvedFrame | null {
+    if (stackId < 0 || stackId >= this.profile.stacks.length) return null;
+    let r = this.library.get(stackId);
+    if (r === undefined) {
+      const f = this.profile.stacks[stackId].find(
+        (x) => this.paths.resolve(x.file) === null && libraryModulePath(x.file) !== null,
+      );
+      r = f
+        ? {
+            file: f.file.replace(/\\/g, '/'),
+            line: f.line,
+            function: f.function,
+            precision: f.precision,
+            library: true,
+          }
+        : null;
+      this.library.set(stackId, r);
+    }
+    return r;
+  }
+
   innermost(stackId: number): SourceRef | null {
     const f = this.frames(stackId)[0];
     return f ? { file: f.file, line: f.line } : null;
@@ -61,6 +97,8 @@ export class StackResolver {
 export interface Attribution {
   lines: LineStat[];
   unattributedNs: number;
+  /** GPU time placed on library lines (reached no workspace frame, but a library frame). */
+  libraryNs: number;
 }
 
 interface LineAcc {
@@ -69,10 +107,16 @@ interface LineAcc {
 }
 
 /** Per-line GPU (and CPU operator) time. Lines sorted by totalNs, then selfNs, descending. */
-export function attributeLines(profile: Profile, stacks: StackResolver): Attribution {
+export function attributeLines(
+  profile: Profile,
+  stacks: StackResolver,
+  options: Pick<AttributionOptions, 'libraryFallback'> = {},
+): Attribution {
+  const fallback = options.libraryFallback ?? true;
   const acc = new Map<string, LineAcc>();
   const get = (f: ResolvedFrame): LineAcc => {
-    const key = `${f.file}:${f.line}`;
+    // A library file's recorded path could spell a workspace path: keep the two apart.
+    const key = `${f.library ? 'lib:' : ''}${f.file}:${f.line}`;
     let a = acc.get(key);
     if (!a) {
       a = {
@@ -87,6 +131,7 @@ export function attributeLines(profile: Profile, stacks: StackResolver): Attribu
           topKernels: [],
           cpuOpNs: 0,
           opCount: 0,
+          library: f.library === true,
         },
         kernels: new Map(),
       };
@@ -138,13 +183,31 @@ export function attributeLines(profile: Profile, stacks: StackResolver): Attribu
     return lines;
   };
 
+  // No workspace frame: the innermost library frame of the op's own stack (else of the
+  // backward() caller's) takes self and total, one line per stack so no op counts twice there.
+  const libraryLines = new Map<string, { self: LineAcc; all: LineAcc[] } | null>();
+  const linesOfLibrary = (stackId: number, callerId = -1) => {
+    const key = `${stackId}/${callerId}`;
+    let lines = libraryLines.get(key);
+    if (lines !== undefined) return lines;
+    const f = stacks.libraryFrame(stackId) ?? stacks.libraryFrame(callerId);
+    lines = f ? { self: get(f), all: [get(f)] } : null;
+    libraryLines.set(key, lines);
+    return lines;
+  };
+
   let unattributedNs = 0;
+  let libraryNs = 0;
   for (const op of profile.gpuOps) {
     const ns = op.endNs - op.startNs;
-    const lines =
+    let lines =
       op.callerStackId === undefined
         ? linesOf(op.stackId)
         : linesOfBackward(op.stackId, op.callerStackId);
+    if (!lines && fallback) {
+      lines = linesOfLibrary(op.stackId, op.callerStackId);
+      if (lines) libraryNs += ns;
+    }
     if (!lines) {
       unattributedNs += ns;
       continue;
@@ -162,7 +225,7 @@ export function attributeLines(profile: Profile, stacks: StackResolver): Attribu
   }
 
   for (const r of outermostOps(profile)) {
-    const f = stacks.frames(r.stackId)[0];
+    const f = stacks.frames(r.stackId)[0] ?? (fallback ? stacks.libraryFrame(r.stackId) : null);
     if (!f) continue;
     const a = get(f);
     a.stat.cpuOpNs += r.endNs - r.startNs;
@@ -177,7 +240,7 @@ export function attributeLines(profile: Profile, stacks: StackResolver): Attribu
     return stat;
   });
   lines.sort((a, b) => b.totalNs - a.totalNs || b.selfNs - a.selfNs || b.cpuOpNs - a.cpuOpNs);
-  return { lines, unattributedNs };
+  return { lines, unattributedNs, libraryNs };
 }
 
 /** CPU operators not nested inside another operator of the same thread (so time is not counted twice). */

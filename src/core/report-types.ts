@@ -108,6 +108,12 @@ export interface LineStat {
   /** CPU operator time (torch cpu_op) whose innermost workspace frame is this line. */
   cpuOpNs: number;
   opCount: number;
+  /**
+   * Library code (core/library-frames.ts): the innermost library frame of stacks that reached no
+   * workspace frame (`file` as recorded, outside the workspace). Its selfNs equals its totalNs,
+   * and its figures (GPU and CPU operator time) are those stacks' only. False for workspace lines.
+   */
+  library: boolean;
 }
 
 export interface RangeStat {

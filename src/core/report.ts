@@ -23,12 +23,14 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   const paths = new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap);
   const stacks = new StackResolver(profile, paths);
   const totals = gpuTotals(profile);
-  const { lines, unattributedNs } = attributeLines(profile, stacks);
+  const { lines, unattributedNs, libraryNs } = attributeLines(profile, stacks, options);
+  // Time on library lines reached no workspace frame either: a path map may still place it.
+  const noWorkspaceNs = unattributedNs + libraryNs;
   const ranges = rangeStats(profile, locateRanges(profile, stacks));
   const ctx = createRuleContext(profile, options, stacks);
   const timelineStartNs = firstGpuStart(profile);
   const hints =
-    unattributedNs > 0
+    noWorkspaceNs > 0
       ? pathHints(profile, stacks, paths.index.pythonFiles(), toPosixPath(options.workspaceRoot))
       : null;
   return {
@@ -50,7 +52,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     steps: stepStats(profile),
     timelineStartNs,
     timeline: timelineTracks(profile, timelineStartNs, totals.wallNs),
-    warnings: [...profile.warnings, ...pathWarnings(hints, unattributedNs, totals.gpuBusyNs)],
+    warnings: [...profile.warnings, ...pathWarnings(hints, noWorkspaceNs, totals.gpuBusyNs)],
   };
 }
 

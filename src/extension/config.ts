@@ -13,6 +13,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): GpuLensConfig {
     captureDirectory: c.get<string>('captureDirectory', d.captureDirectory),
     pathMap: c.get<string[]>('pathMap', d.pathMap),
     hotLineThresholdPct: c.get<number>('hotLineThresholdPct', d.hotLineThresholdPct),
+    libraryFallback: c.get<boolean>('libraryFallback', d.libraryFallback),
     maxEvents: c.get<number>('maxEvents', d.maxEvents),
     autoOpenReport: c.get<boolean>('autoOpenReport', d.autoOpenReport),
   };

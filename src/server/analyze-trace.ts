@@ -36,6 +36,7 @@ export async function analyzeTrace(
         nsysPath: settings.nsysPath || undefined,
         maxEvents: settings.maxEvents,
         pathMap: map,
+        libraryFallback: settings.libraryFallback,
         thresholds: settings.thresholds,
       },
       {

@@ -18,6 +18,8 @@ export interface AnalyzeJob {
   nsysPath?: string;
   maxEvents: number;
   pathMap: [string, string][];
+  /** See AttributionOptions.libraryFallback. */
+  libraryFallback?: boolean;
   thresholds: Partial<Thresholds>;
 }
 
@@ -50,6 +52,7 @@ async function run(port: NonNullable<typeof parentPort>, job: AnalyzeJob): Promi
     const report = buildReport(profile, {
       workspaceRoot: job.workspaceFolder,
       pathMap: job.pathMap,
+      libraryFallback: job.libraryFallback,
       thresholds: job.thresholds,
     });
     port.postMessage({ type: 'done', report } satisfies FromWorker);

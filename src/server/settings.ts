@@ -11,6 +11,7 @@ export interface ServerSettings {
   pathMap: string[];
   nsysPath: string;
   hotLineThresholdPct: number;
+  libraryFallback: boolean;
   maxEvents: number;
   thresholds: Partial<Thresholds>;
 }
@@ -19,6 +20,7 @@ interface RawSettings {
   pathMap?: unknown;
   nsysPath?: unknown;
   hotLineThresholdPct?: unknown;
+  libraryFallback?: unknown;
   maxEvents?: unknown;
   thresholds?: Record<string, unknown>;
 }
@@ -58,6 +60,10 @@ export async function readServerSettings(
     // Restricted Mode, but the server does not run a program the configuration names then.
     nsysPath: workspaceTrust.trusted && typeof raw.nsysPath === 'string' ? raw.nsysPath : '',
     hotLineThresholdPct: num(raw.hotLineThresholdPct, SETTING_DEFAULTS.hotLineThresholdPct),
+    libraryFallback:
+      typeof raw.libraryFallback === 'boolean'
+        ? raw.libraryFallback
+        : SETTING_DEFAULTS.libraryFallback,
     // A budget below one event (or not a number) would refuse every trace: the default applies.
     maxEvents:
       typeof raw.maxEvents === 'number' && raw.maxEvents >= 1

@@ -11,6 +11,8 @@ export interface GpuLensSettings {
   captureDirectory: string;
   pathMap: string[];
   hotLineThresholdPct: number;
+  /** Stacks with no workspace frame go to their innermost library frame (core/library-frames.ts). */
+  libraryFallback: boolean;
   /** The event budget of one load (see core/ingest/event-budget.ts). */
   maxEvents: number;
   autoOpenReport: boolean;
@@ -23,6 +25,7 @@ export const SETTING_DEFAULTS: GpuLensSettings = {
   captureDirectory: '.gpu-lens',
   pathMap: [],
   hotLineThresholdPct: 5,
+  libraryFallback: true,
   maxEvents: DEFAULT_MAX_EVENTS,
   autoOpenReport: true,
   thresholds: DEFAULT_THRESHOLDS,

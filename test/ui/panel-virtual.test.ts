@@ -51,6 +51,7 @@ function bigReport(): Report {
     topKernels: [],
     cpuOpNs: 0,
     opCount: 0,
+    library: false,
   }));
   const kernelNs = kernels.reduce((s, k) => s + k.totalNs, 0);
   return {

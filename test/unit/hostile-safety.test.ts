@@ -93,6 +93,7 @@ void test('safety: trace strings are escaped in Markdown and in hovers', () => {
         precision: 'line',
         cpuOpNs: 0,
         opCount: 0,
+        library: false,
         topKernels: HOSTILE.map((name) => ({ name, ns: 10, count: 1 })),
       },
     ],

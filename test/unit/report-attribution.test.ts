@@ -54,8 +54,10 @@ for (const file of allFixtures('torch')) {
     }
     const busy = [...byDevice.values()].reduce((s, l) => s + unionLength(l), 0);
 
+    // Library fallback off: with no workspace code every op is unattributed.
     const report = buildReport(await loadAnyTrace(file), {
       workspaceRoot: emptyWorkspace,
+      libraryFallback: false,
     });
     assert.equal(
       report.summary.kernelCount,

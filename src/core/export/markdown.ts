@@ -122,7 +122,7 @@ export function toMarkdown(report: Report, limit = 20): string {
       report.lines
         .slice(0, limit)
         .map((l) => [
-          codeSpan(`${l.file}:${l.line}`, true),
+          codeSpan(`${l.file}:${l.line}`, true) + (l.library ? ' (library)' : ''),
           escapeMarkdown(l.function),
           formatNs(l.selfNs),
           formatNs(l.totalNs),
@@ -132,7 +132,7 @@ export function toMarkdown(report: Report, limit = 20): string {
         ]),
     ),
     '',
-    `Unattributed GPU time (no workspace frame on the stack): ${formatNs(report.unattributedNs)}`,
+    `Unattributed GPU time (no workspace frame on the stack, nor a library one with the library fallback on): ${formatNs(report.unattributedNs)}`,
     '',
     '## Kernels',
     '',
