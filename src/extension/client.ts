@@ -17,6 +17,7 @@ import {
   WorkspaceTrustNotification,
   type WorkspaceTrustParams,
 } from '../shared/protocol';
+import { plainRequestError } from './request-errors';
 
 export class ServerHandle implements vscode.Disposable {
   private starting: Promise<LanguageClient> | undefined;
@@ -112,6 +113,14 @@ export class ServerHandle implements vscode.Disposable {
         },
       },
       middleware: {
+        // Every request's error reads as the server's own words, not JSON-RPC's wrapping.
+        sendRequest: async (type, param, token, next) => {
+          try {
+            return await next(type, param, token);
+          } catch (e) {
+            throw plainRequestError(e);
+          }
+        },
         // Hovers link to the report through a command URI: trust that one command, nothing else.
         provideHover: async (document, position, token, next) => {
           const hover = await next(document, position, token);
