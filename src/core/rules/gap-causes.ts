@@ -65,6 +65,9 @@ interface IndexedRange {
 /** A DataLoader fetch as torch.profiler names it (`enumerate(DataLoader)#…__next__`) or NVTX does. */
 const DATA_LOADER = /DataLoader|dataloader|data_loader/;
 
+/** Whether a range name is a DataLoader fetch. */
+export const isDataLoaderRange = (name: string): boolean => DATA_LOADER.test(name);
+
 /** Explains gaps; builds each thread's index on first use (most threads never launch). */
 export class GapExplainer {
   private readonly byThread: Map<string, CpuCall[]>;

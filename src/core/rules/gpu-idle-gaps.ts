@@ -6,7 +6,7 @@
  * under 50 % busy) as evidence.
  */
 import { formatNs, formatPct } from '../format';
-import type { Finding } from '../report-types';
+import type { Finding, Fix } from '../report-types';
 import { SortedSpans, aggregateRefs, deviceTimelines, pushTo } from './common';
 import {
   GAP_CAUSE_TEXT,
@@ -23,7 +23,8 @@ import type { Rule } from './types';
 const CHUNKS = 30;
 const LOW_CHUNK_PCT = 50;
 
-const FIXES: Record<GapCause, { title: string; detail: string; snippet: string }> = {
+/** The fix for each gap cause (also tool-call-gaps' fix for a blocking DataLoader fetch). */
+export const GAP_FIXES: Record<GapCause, Fix> = {
   'late-launch': {
     title: 'Capture the step in a CUDA graph',
     detail:
@@ -187,7 +188,7 @@ export const gpuIdleGaps: Rule = (profile, ctx) => {
         savingsFrom: 'gpu-idle',
         evidence,
         locations,
-        fix: FIXES[top],
+        fix: GAP_FIXES[top],
       },
       { gaps: topGaps },
     ),

@@ -26,6 +26,8 @@ import {
 import type { Interval } from '../intervals';
 import { replay } from '../replay';
 import { type IdleGap, findIdleGaps } from './idle-gaps';
+import { isDataLoaderRange } from './gap-causes';
+import { GAP_FIXES } from './gpu-idle-gaps';
 import { addCut, claimIdle } from './savings';
 import type { Rule } from './types';
 
@@ -172,10 +174,12 @@ export const toolCallGaps: Rule = (profile, ctx) => {
       // The loop's run shortened by the replay with the calls moved to a pool (CPU-only traces).
       predictedLoopSavingNs: saving.loopNs,
     };
+    // A blocking DataLoader fetch is data loading, not a tool call: its fix is workers/prefetch.
+    const loader = isDataLoaderRange(name);
     const finding: Finding = {
       rule: 'tool-call-gaps',
       severity: 'warning',
-      title: `Synchronous call "${name}" blocks ${formatPct(sharePct)} ${where}`,
+      title: `${loader ? 'DataLoader fetch' : 'Synchronous call'} "${name}" blocks ${formatPct(sharePct)} ${where}`,
       message:
         `"${name}" ran ${list.length} times and blocked the thread ${formatNs(blockedNs)} in total ` +
         `(${formatNs(blockedNs / list.length)} each, in ${waitNames || 'OS waits'}), ${formatPct(sharePct)} ${where}` +
@@ -195,23 +199,28 @@ export const toolCallGaps: Rule = (profile, ctx) => {
           waits.map((w) => ({ stackId: w.stackId, ns: w.endNs - w.startNs })),
         ),
       ],
-      fix: {
-        title: 'Run the tool call asynchronously',
-        detail:
-          "Submit the external call to an executor and keep the GPU busy with other requests' thought " +
-          'generation meanwhile; await the result only when the step needs it.',
-        snippet:
-          'pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)\n' +
-          'async def step(req):\n' +
-          '    thought = await generate(req)          # GPU\n' +
-          '    obs = await asyncio.get_running_loop().run_in_executor(pool, search, thought.query)\n' +
-          '    return await generate(req, obs)       # other requests used the GPU meanwhile',
-      },
+      fix: loader
+        ? GAP_FIXES['data-loader']
+        : {
+            title: 'Run the tool call asynchronously',
+            detail:
+              "Submit the external call to an executor and keep the GPU busy with other requests' thought " +
+              'generation meanwhile; await the result only when the step needs it.',
+            snippet:
+              'pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)\n' +
+              'async def step(req):\n' +
+              '    thought = await generate(req)          # GPU\n' +
+              '    obs = await asyncio.get_running_loop().run_in_executor(pool, search, thought.query)\n' +
+              '    return await generate(req, obs)       # other requests used the GPU meanwhile',
+          },
     };
     findings.push(claimIdle(finding, { gaps: saving.claim }));
   }
   return findings;
 };
+
+const contains = (outer: Interval, inner: Interval) =>
+  outer.startNs <= inner.startNs && outer.endNs >= inner.endNs;
 
 /**
  * Replays the trace without the blocked waits on the driving thread: the GPU idle that removes,
@@ -229,12 +238,16 @@ function replaySaving(
     for (const w of b.waits)
       addCut(cuts, w, Math.max(w.startNs, r.startNs), Math.min(w.endNs, r.endNs));
   }
+  // The run is the loop around the calls: the latest end of a range on the thread that holds one
+  // of them (the loop or its last step), not the thread's last event (interpreter exit).
   const first = profile.ranges[list[0].rangeIndex];
   const key = threadKey(first);
   let endNs = -Infinity;
-  for (const c of callsByThread(profile.cpuCalls).get(key) ?? []) endNs = Math.max(endNs, c.endNs);
-  for (const idx of userRangesByThread(profile).get(key) ?? [])
-    endNs = Math.max(endNs, profile.ranges[idx].endNs);
+  for (const idx of userRangesByThread(profile).get(key) ?? []) {
+    const r = profile.ranges[idx];
+    if (list.some((b) => contains(r, profile.ranges[b.rangeIndex])))
+      endNs = Math.max(endNs, r.endNs);
+  }
   const result = replay(profile, { cuts, moved: true }, { threadKey: key, endNs });
   const claim = findIdleGaps(profile, minGapNs).filter(
     (g) =>
