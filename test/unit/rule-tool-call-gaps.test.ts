@@ -103,9 +103,9 @@ void test('tool-call-gaps: synchronous tool call scenario fires at the tool_call
     .sort((a, b) => a[0] - b[0]);
   const [{ runEnd }] = scenarioSql<{ runEnd: number }>(
     'sync_tool_call.sqlite',
-    // The loop's thread (the one that opened the NVTX ranges): its last event.
-    `SELECT max(e) AS runEnd FROM (SELECT max(end) AS e FROM OSRT_API WHERE globalTid = (${MAIN_TID})
-       UNION ALL SELECT max(end) FROM NVTX_EVENTS WHERE globalTid = (${MAIN_TID}))`,
+    // The loop around the calls: the last decode step holding one (the ranges that contain them).
+    `SELECT max(end) AS runEnd FROM NVTX_EVENTS WHERE eventType = 59 AND globalTid = (${MAIN_TID})
+       AND COALESCE(text, (SELECT value FROM StringIds WHERE id = textId)) LIKE 'decode_step_%'`,
   );
   let removed = 0;
   let end = -Infinity;
