@@ -5,6 +5,10 @@
         [--step-on forward|optimizer] [--record-shapes] [--profile-memory] [--with-stack]
         [--exact-lines --workspace DIR] (--module M | SCRIPT) [ARGS...]
 
+`{rank}` in --out is replaced by the process's rank (RANK, SLURM_PROCID or OMPI_COMM_WORLD_RANK),
+so every rank of a distributed job writes its own file (`--out DIR/rank{rank}.json`); with
+--exact-lines, torch.distributed collectives are named after their calling lines too.
+
 The trace is written with `export_chrome_trace` when the program ends, also when it raises or
 calls sys.exit (the launcher then re-raises / exits with the program's status).
 
@@ -109,6 +113,39 @@ def make_exact_line_mode(torch, workspace):
     return ExactLineMode()
 
 
+# torch.distributed calls are no torch functions (the mode never sees them): wrapped by name.
+COLLECTIVES = (
+    "all_reduce", "all_gather", "all_gather_into_tensor", "reduce_scatter", "reduce_scatter_tensor",
+    "broadcast", "reduce", "all_to_all", "all_to_all_single", "barrier", "send", "recv",
+)
+
+
+def wrap_collectives(torch, workspace):
+    """Names every torch.distributed collective call after its calling lines (exact lines)."""
+    dist = getattr(torch, "distributed", None)
+    if dist is None or not dist.is_available():
+        return
+    frames = WorkspaceFrames(workspace)
+    record_function = torch.profiler.record_function
+    profiler_enabled = torch.autograd._profiler_enabled
+
+    def wrap(func):
+        def call(*args, **kwargs):
+            name = frames.name(sys._getframe(1)) if profiler_enabled() else None
+            if name is None:
+                return func(*args, **kwargs)
+            with record_function(name):
+                return func(*args, **kwargs)
+
+        call.__wrapped__ = func
+        return call
+
+    for attr in COLLECTIVES:
+        func = getattr(dist, attr, None)
+        if callable(func):
+            setattr(dist, attr, wrap(func))
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Run a Python program under torch.profiler for GPU Lens.")
     p.add_argument("--out", required=True, help="trace file to write (Chrome trace JSON)")
@@ -127,6 +164,15 @@ def parse_args(argv):
     if ns.module is None and not ns.program:
         p.error("give a SCRIPT or --module M")
     return ns
+
+
+def rank_path(out):
+    """`{rank}` in --out becomes this process's rank (one trace per rank under any launcher)."""
+    if "{rank}" not in out:
+        return out
+    env = os.environ
+    rank = env.get("RANK") or env.get("SLURM_PROCID") or env.get("OMPI_COMM_WORLD_RANK") or "0"
+    return out.replace("{rank}", rank)
 
 
 def install_step_hooks(torch, prof, step_on):
@@ -159,7 +205,7 @@ def main(argv=None):
     import torch
     from torch.profiler import ProfilerActivity, profile, schedule
 
-    out = os.path.abspath(ns.out)
+    out = os.path.abspath(rank_path(ns.out))
     activities = [ProfilerActivity.CPU]
     if torch.cuda.is_available():
         activities.append(ProfilerActivity.CUDA)
@@ -191,6 +237,8 @@ def main(argv=None):
         sys.argv = [script] + ns.program[1:]
         sys.path.insert(0, os.path.dirname(script))
     mode = make_exact_line_mode(torch, ns.workspace or os.getcwd()) if ns.exact_lines else None
+    if ns.exact_lines:
+        wrap_collectives(torch, ns.workspace or os.getcwd())
 
     prof.start()
     try:

@@ -1,6 +1,7 @@
 /**
  * Opens any trace GPU Lens reads: an nsys SQLite export, an `.nsys-rep` (exported first with the
- * installed nsys), a Kineto JSON (plain or gzipped), or a folder of per-rank Kineto traces.
+ * installed nsys), a Kineto JSON (plain or gzipped), or a folder of per-rank traces (Kineto, nsys
+ * exports or reports: ingest/ranks.ts).
  * The format is decided by content where the name is not enough.
  */
 import * as fs from 'node:fs';
@@ -61,7 +62,12 @@ export async function loadTrace(p: string, options: LoadOptions = {}): Promise<P
   const budget = new EventBudget(options.maxEvents);
   switch (detectTraceKind(p)) {
     case 'rank-folder':
-      return readRankFolder(p, { signal: options.signal, onProgress: options.onProgress, budget });
+      return readRankFolder(p, {
+        signal: options.signal,
+        onProgress: options.onProgress,
+        budget,
+        nsysPath: options.nsysPath,
+      });
     case 'nsys-rep':
       return withNsysExport(p, { nsysPath: options.nsysPath, signal: options.signal }, (sqlite) => {
         const profile = readNsysSqlite(sqlite, { budget });

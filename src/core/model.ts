@@ -134,6 +134,28 @@ export interface ProfileSource {
   schemaVersion: string;
 }
 
+/** How one rank's clock was put on the merged time base of a multi-rank folder. */
+export interface RankAlignment {
+  rank: number;
+  /** The rank's file, relative to the folder. */
+  file: string;
+  /** Its node (subfolder, file name or the trace's host name), or null when unknown. */
+  host: string | null;
+  /** Added to every time of the rank's file. */
+  offsetNs: number;
+  /**
+   * `reference`: the lowest rank, whose clock the others are put on; `collective-ends`: the median
+   * difference of matched collectives' ends (the n-th collective of a kind ends together on every
+   * rank); `session-start`: nsys session starts on the wall clock, without collectives to match;
+   * `trace-clock`: none of these, the file's times as recorded.
+   */
+  method: 'reference' | 'collective-ends' | 'session-start' | 'trace-clock';
+  /** Collectives matched with the reference rank (0 unless `collective-ends`). */
+  matched: number;
+  /** Median |end difference| left after the shift (how well the ends agree); 0 without matches. */
+  residualNs: number;
+}
+
 export interface Profile {
   source: ProfileSource;
   devices: DeviceInfo[];
@@ -149,6 +171,8 @@ export interface Profile {
   spanEndNs: number;
   /** Number of ranks merged into this profile (1 for a single trace). */
   rankCount: number;
+  /** Rank folders: how each rank's clock was aligned (absent for single traces). */
+  rankAlignment?: RankAlignment[];
   /** Non-fatal problems met while reading (dropped events, unknown schema …). */
   warnings: string[];
 }

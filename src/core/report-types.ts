@@ -3,7 +3,9 @@
  * language server serves and what the panel shows. Plain JSON; integer nanoseconds.
  * Field names are stable: tools and checks outside GPU Lens rely on them.
  */
-import type { TraceFormat } from './model';
+import type { RankAlignment, TraceFormat } from './model';
+
+export type { RankAlignment } from './model';
 
 export const REPORT_SCHEMA = 'gpu-lens/report@1';
 
@@ -52,6 +54,8 @@ export interface Summary {
   devices: DeviceSummary[];
   /** Number of ranks merged (multi-rank folders); 1 otherwise. */
   rankCount: number;
+  /** Rank folders: how each rank's clock was put on the lowest rank's (empty for one trace). */
+  rankAlignment: RankAlignment[];
   /**
    * Every idle ns of `gpuIdleNs` with one cause (gaps of every size between a device's first and
    * last op, plus the time a device sat outside its own span); the `ns` add up to `gpuIdleNs`.

@@ -92,6 +92,7 @@ export function gpuTotals(profile: Profile): GpuTotals {
     commNs,
     devices,
     rankCount: profile.rankCount,
+    rankAlignment: profile.rankAlignment ?? [],
   };
 }
 

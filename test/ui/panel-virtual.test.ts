@@ -73,6 +73,7 @@ function bigReport(): Report {
       devices: [{ id: 0, name: 'GPU', busyNs: kernelNs }],
       idleBreakdown: [],
       rankCount: 1,
+      rankAlignment: [],
     },
     workload: {
       domain: 'other',

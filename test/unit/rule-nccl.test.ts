@@ -97,7 +97,7 @@ void test('classify: the reference classifier on real traces', async () => {
 void test('runRules: every rule runs; findings come largest savings first', async () => {
   const rtx = await readFixture('nsys', 'rtx5000-attention-nvtx-2026.2.sqlite');
   const findings = runRules(rtx, contextFor(rtx));
-  assert.equal(Object.keys(ALL_RULES).length, 13);
+  assert.equal(Object.keys(ALL_RULES).length, 14);
   assert.ok(findings.length >= 4);
   for (let i = 1; i < findings.length; i++)
     assert.ok(findings[i - 1].savingsNs >= findings[i].savingsNs);

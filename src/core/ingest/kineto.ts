@@ -42,6 +42,8 @@ export interface KinetoRead {
   distributedRank: number | undefined;
   /** µs subtracted from epoch-scale timestamps (0 when none was needed). */
   baseUs: number;
+  /** The top-level `host_name` / `hostname` (the node that wrote the trace), when present. */
+  hostName: string | undefined;
 }
 
 /** Top-level keys that can hold a user's environment: never kept. */
@@ -100,6 +102,7 @@ export async function readKinetoDetailed(
     profile,
     distributedRank: distributedRankOf(top.get('distributedInfo')),
     baseUs: sink.baseUs,
+    hostName: hostNameOf(top.get('host_name') ?? top.get('hostname')),
   };
 }
 
@@ -276,6 +279,10 @@ function producerOf(form: 'array' | 'object' | null, top: Map<string, unknown>):
 function distributedRankOf(info: unknown): number | undefined {
   const rank = (info as { rank?: unknown } | undefined)?.rank;
   return typeof rank === 'number' ? rank : undefined;
+}
+
+function hostNameOf(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= 255 ? v : undefined;
 }
 
 /** Drops environment dumps nested anywhere in a kept top-level value. */

@@ -1,14 +1,19 @@
 /**
- * Multi-rank folders: one Kineto trace per rank (`rank-3.json.gz`, `…rank3….pt.trace.json`, or a
- * `distributedInfo.rank` inside) merged into one Profile so that collectives can be compared across
- * ranks.
+ * Multi-rank folders: one trace per rank — Kineto JSON, nsys `.sqlite` exports or `.nsys-rep`
+ * reports, at the top or in per-node subfolders, named as launchers and engines name them
+ * (rank-names.ts) — merged into one Profile, each rank's clock aligned on the lowest rank's
+ * (clock-align.ts), so that collectives can be compared across ranks.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Profile } from '../model';
 import { emptyProfile } from '../model';
+import { alignRankClocks, type RankClock } from './clock-align';
 import { EventBudget, EventBudgetError } from './event-budget';
-import { readKinetoDetailed, type KinetoRead } from './kineto';
+import { pickRankFiles, readRankFile, type RankFileRead } from './rank-files';
+import { assignRanks, identityFromPath, rankFromFileName, type RankIdentity } from './rank-names';
+
+export { rankFromFileName } from './rank-names';
 
 export interface RankFolderOptions {
   signal?: AbortSignal;
@@ -18,58 +23,48 @@ export interface RankFolderOptions {
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** One budget for the events of all files together (default: a fresh default budget). */
   budget?: EventBudget;
-}
-
-const TRACE_FILE = /\.json(\.gz)?$/i;
-
-/** Rank from a file name such as `rank-3.json`, `rank_3…`, `worker3_rank3.pt.trace.json.gz`. */
-export function rankFromFileName(name: string): number | undefined {
-  const m = /rank[-_]?(\d+)/i.exec(name);
-  return m ? Number(m[1]) : undefined;
+  /** nsys executable for `.nsys-rep` files (default: found on PATH / the usual places). */
+  nsysPath?: string;
 }
 
 /**
  * Reads every trace file of `dir` into one Profile: each op, call, range and memory sample carries
- * its rank (from the file name, else `distributedInfo.rank`, else the file's position), stack ids
- * are re-based into one table, and `rankCount` is the number of distinct ranks.
+ * its global rank (rank-names.ts), stack ids are re-based into one table, every rank's times are
+ * shifted onto the lowest rank's clock (`rankAlignment` says how), and `rankCount` is the number of
+ * distinct ranks.
  */
 export async function readRankFolder(
   dir: string,
   options: RankFolderOptions = {},
 ): Promise<Profile> {
   const maxFiles = options.maxFiles ?? 256;
-  const names = (await fs.promises.readdir(dir))
-    .filter((n) => TRACE_FILE.test(n))
-    .sort(byRankThenName);
+  const names = pickRankFiles(await fs.promises.readdir(dir), await subfolderFiles(dir));
   if (names.length === 0)
-    throw new Error(`${dir}: no trace files (*.json, *.json.gz) in this folder`);
+    throw new Error(
+      `${dir}: no trace files (*.json, *.json.gz, *.sqlite, *.nsys-rep) in this folder or its subfolders`,
+    );
   if (names.length > maxFiles)
     throw new Error(`${dir}: ${names.length} trace files, more than the limit of ${maxFiles}`);
+  names.sort(byRankThenName);
   const files = names.map((n) => path.join(dir, n));
   const sizes = await Promise.all(files.map(async (f) => (await fs.promises.stat(f)).size));
   const total = sizes.reduce((a, b) => a + b, 0);
+  const budget = options.budget ?? new EventBudget();
 
-  const merged = emptyProfile({
-    path: dir,
-    format: 'kineto-json',
-    producer: '',
-    schemaVersion: '',
-  });
-  merged.spanStartNs = Infinity;
-  merged.spanEndNs = -Infinity;
-  const ranks = new Set<number>();
+  const reads: RankFileRead[] = [];
+  const ids: RankIdentity[] = [];
   let done = 0;
   let baseUs: number | undefined;
-  const budget = options.budget ?? new EventBudget();
   for (const [i, file] of files.entries()) {
-    let read: KinetoRead;
+    let read: RankFileRead;
     try {
-      read = await readKinetoDetailed(file, {
+      read = await readRankFile(file, {
+        budget,
         signal: options.signal,
-        // Ranks of one job share a clock: reuse the first file's time base so they stay aligned.
+        nsysPath: options.nsysPath,
+        // Epoch clocks of one job stay comparable when they share the first file's base.
         baseUs,
         onProgress: (n) => options.onProgress?.(done + n, total),
-        budget,
       });
     } catch (e) {
       // The budget counts the whole folder: name the folder, not the file that crossed it.
@@ -77,20 +72,68 @@ export async function readRankFolder(
       throw e;
     }
     done += sizes[i];
-    baseUs = read.baseUs;
-    const rank = rankFromFileName(names[i]) ?? read.distributedRank ?? i;
-    if (ranks.has(rank)) merged.warnings.push(`${names[i]}: rank ${rank} appears more than once`);
-    ranks.add(rank);
-    append(merged, read.profile, rank);
+    baseUs ??= read.baseUs || undefined;
+    reads.push(read);
+    const id = identityFromPath(names[i]);
+    ids.push({ ...id, host: id.host ?? read.host, traceRank: read.traceRank });
   }
-  if (merged.spanStartNs > merged.spanEndNs) merged.spanStartNs = merged.spanEndNs = 0;
-  merged.rankCount = ranks.size;
+  return merge(dir, reads, ids);
+}
+
+/** Trace files of the subfolders of `dir` (per-node layouts), by subfolder name. */
+async function subfolderFiles(dir: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const e of await fs.promises.readdir(dir, { withFileTypes: true }))
+    if (e.isDirectory()) out.set(e.name, await fs.promises.readdir(path.join(dir, e.name)));
+  return out;
+}
+
+function merge(dir: string, reads: RankFileRead[], ids: RankIdentity[]): Profile {
+  const merged = emptyProfile({
+    path: dir,
+    format: reads[0].profile.source.format,
+    producer: '',
+    schemaVersion: '',
+  });
+  const ranks = assignRanks(ids);
+  const seen = new Set<number>();
+  const clocks: RankClock[] = [];
+  const metricSlices: { rank: number; from: number; to: number }[] = [];
+  const spans: { rank: number; start: number; end: number }[] = [];
+  for (const [i, read] of reads.entries()) {
+    const rank = ranks[i];
+    if (seen.has(rank)) merged.warnings.push(`${ids[i].file}: rank ${rank} appears more than once`);
+    seen.add(rank);
+    const from = merged.metrics.length;
+    append(merged, read.profile, rank);
+    metricSlices.push({ rank, from, to: merged.metrics.length });
+    spans.push({ rank, start: read.profile.spanStartNs, end: read.profile.spanEndNs });
+    clocks.push({
+      rank,
+      file: ids[i].file,
+      host: ids[i].host,
+      sessionStartNs: read.sessionStartNs,
+    });
+    if (read.profile.source.format !== merged.source.format)
+      merged.warnings.push(
+        `${ids[i].file}: a ${read.profile.source.format} trace among ${merged.source.format} traces`,
+      );
+  }
+  const { alignment, warnings } = alignRankClocks(merged, clocks);
+  const offset = new Map(alignment.map((a) => [a.rank, a.offsetNs]));
+  for (const s of metricSlices)
+    for (let k = s.from; k < s.to; k++) merged.metrics[k].tsNs += offset.get(s.rank) ?? 0;
+  merged.spanStartNs = Math.min(...spans.map((s) => s.start + (offset.get(s.rank) ?? 0)));
+  merged.spanEndNs = Math.max(...spans.map((s) => s.end + (offset.get(s.rank) ?? 0)));
+  merged.warnings.push(...warnings);
+  merged.rankAlignment = alignment;
+  merged.rankCount = seen.size;
   return merged;
 }
 
 function byRankThenName(a: string, b: string): number {
-  const ra = rankFromFileName(a) ?? Infinity;
-  const rb = rankFromFileName(b) ?? Infinity;
+  const ra = rankFromFileName(path.basename(a)) ?? Infinity;
+  const rb = rankFromFileName(path.basename(b)) ?? Infinity;
   return ra !== rb ? ra - rb : a.localeCompare(b);
 }
 
@@ -113,11 +156,9 @@ function append(merged: Profile, p: Profile, rank: number): void {
   for (const r of p.ranges)
     merged.ranges.push({ ...r, rank, stackId: shift(r.stackId, stackBase) });
   for (const m of p.memory) merged.memory.push({ ...m, rank });
-  for (const m of p.metrics) merged.metrics.push(m);
+  for (const m of p.metrics) merged.metrics.push({ ...m });
   const known = new Set(merged.devices.map((d) => d.id));
   merged.devices.push(...p.devices.filter((d) => !known.has(d.id)));
-  merged.spanStartNs = Math.min(merged.spanStartNs, p.spanStartNs);
-  merged.spanEndNs = Math.max(merged.spanEndNs, p.spanEndNs);
   merged.warnings.push(...p.warnings.map((w) => `rank ${rank}: ${w}`));
   if (!merged.source.producer) {
     merged.source.producer = p.source.producer;

@@ -24,6 +24,7 @@ import { memoryPressure } from './memory-pressure';
 import { ncclImbalance } from './nccl-imbalance';
 import { ncclOverhead } from './nccl-overhead';
 import { stepTime } from './step-time';
+import { straggler } from './straggler';
 import { settleIdleClaims } from './savings';
 import { slowLaunch } from './slow-launch';
 import { gpuTotals } from '../summary';
@@ -48,6 +49,7 @@ export const ALL_RULES: Readonly<Record<string, Rule>> = {
   'memory-pressure': memoryPressure,
   'memory-bound-decode': memoryBoundDecode,
   'step-time': stepTime,
+  straggler,
 };
 
 /** One line per rule: what it looks for (SARIF rule descriptions, the panel's legend). */
@@ -67,6 +69,7 @@ export const RULE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'memory-pressure': 'Peak GPU memory near capacity',
   'memory-bound-decode': 'Kernel time dominated by memory-bandwidth-bound kernels',
   'step-time': 'Step-time percentiles and slow outlier steps',
+  straggler: 'The rank that arrives last at matched collectives, and the lines that made it late',
 };
 
 /**

@@ -1,0 +1,178 @@
+/**
+ * Collectives of a (multi-rank) profile, per rank, in the order each rank ran them, and their
+ * matching across ranks: the n-th collective of one kind is the same operation on every rank (an
+ * SPMD program issues its collectives in one order on every rank). Used to align the ranks'
+ * clocks (ingest/clock-align.ts: matched collectives *end* together) and to find the rank that
+ * arrives last (rules/straggler.ts: a collective *starts* when its rank reaches it).
+ *
+ * Sources, the first a rank has wins, so one operation is never counted twice:
+ * 1. GPU communication kernels (NCCL/RCCL): start = the kernel reached the stream head, end = done.
+ * 2. Process-group work records on the CPU (`gloo:all_reduce`, `nccl:all_reduce`): the work's
+ *    whole life on the backend thread, from enqueue to completion (the wait is inside).
+ * 3. Dispatcher operators (`c10d::allreduce_`) or user ranges (NVTX / record_function) named after
+ *    a collective (`all_reduce`, `allreduce` …).
+ * The collective's call site is the stack of its `c10d::` operator (or kernel launch): a work
+ * record runs on a backend thread without one, so the n-th operator of the kind lends its stack.
+ */
+import type { CpuRange, Profile } from './model';
+
+/** One collective on one rank. */
+export interface Collective {
+  rank: number;
+  /** Normalized kind: `allreduce`, `allgather`, `reducescatter`, `broadcast`, `barrier` … */
+  kind: string;
+  /** Name as recorded (kernel or range name). */
+  name: string;
+  startNs: number;
+  endNs: number;
+  /** Stack of the call site (Profile.stacks), or -1. */
+  stackId: number;
+  /** Index into Profile.ranges of a user range that marks the call (its site locates it), or -1. */
+  rangeIndex: number;
+  /** A GPU kernel (else a CPU-side operation). */
+  gpu: boolean;
+}
+
+/** The n-th collective of one kind, on every rank that has it. */
+export interface MatchedCollective {
+  kind: string;
+  /** 0-based occurrence of `kind` on each rank. */
+  index: number;
+  byRank: Map<number, Collective>;
+}
+
+const KINDS: [RegExp, string][] = [
+  [/all_?reduce/i, 'allreduce'],
+  [/all_?gather|allgather_base/i, 'allgather'],
+  [/reduce_?scatter/i, 'reducescatter'],
+  [/all_?to_?all/i, 'alltoall'],
+  [/broadcast/i, 'broadcast'],
+  [/barrier/i, 'barrier'],
+  [/send_?recv/i, 'sendrecv'],
+  [/(^|[:_])reduce_?$|_reduce_|ncclDevKernel_Reduce|ncclKernel_Reduce/i, 'reduce'],
+  [/(^|[:_])send/i, 'send'],
+  [/(^|[:_])recv/i, 'recv'],
+];
+
+/** The kind of a collective's kernel or range name, or null when the name is no collective. */
+export function collectiveKind(name: string): string | null {
+  for (const [re, kind] of KINDS) if (re.test(name)) return kind;
+  return null;
+}
+
+/** `gloo:all_reduce`, `nccl:all_reduce`, `mpi:…`: a process group's work record. */
+const WORK_RECORD = /^(gloo|nccl|mpi|ucc|xccl):[a-z_]+$/i;
+/** `c10d::allreduce_`, `c10d::_allgather_base_`: the dispatcher operator of a collective call. */
+const C10D_OP = /^c10d::/;
+/** A user range that names a collective outright (`all_reduce`, `allreduce_grads` is not one). */
+const USER_COLLECTIVE =
+  /^(all_?reduce|all_?gather|reduce_?scatter|all_?to_?all|broadcast|barrier)$/i;
+
+type Source = 'kernel' | 'work' | 'op' | 'user';
+
+/** Every rank's collectives (by the rank each op carries), each list in start order. */
+export function collectivesByRank(profile: Profile): Map<number, Collective[]> {
+  const found = new Map<number, Map<Source, Collective[]>>();
+  const add = (source: Source, c: Collective): void => {
+    let bySource = found.get(c.rank);
+    if (!bySource) found.set(c.rank, (bySource = new Map<Source, Collective[]>()));
+    const list = bySource.get(source);
+    if (list) list.push(c);
+    else bySource.set(source, [c]);
+  };
+  for (const op of profile.gpuOps) {
+    if (op.kind !== 'kernel' || !op.isComm) continue;
+    const kind = collectiveKind(op.name);
+    if (!kind) continue;
+    add('kernel', {
+      rank: op.rank,
+      kind,
+      name: op.name,
+      startNs: op.startNs,
+      endNs: op.endNs,
+      stackId: op.stackId,
+      rangeIndex: -1,
+      gpu: true,
+    });
+  }
+  profile.ranges.forEach((r, i) => {
+    const source = rangeSource(r);
+    const kind = source ? collectiveKind(r.name) : null;
+    if (!source || !kind) return;
+    add(source, {
+      rank: r.rank,
+      kind,
+      name: r.name,
+      startNs: r.startNs,
+      endNs: r.endNs,
+      stackId: r.stackId,
+      rangeIndex: r.kind === 'op' ? -1 : i,
+      gpu: false,
+    });
+  });
+  const out = new Map<number, Collective[]>();
+  for (const [rank, bySource] of found) {
+    for (const list of bySource.values()) list.sort((a, b) => a.startNs - b.startNs);
+    const chosen =
+      bySource.get('kernel') ?? bySource.get('work') ?? bySource.get('op') ?? bySource.get('user');
+    if (!chosen) continue;
+    const ops = bySource.get('op');
+    if (chosen !== ops && ops) lendCallSites(chosen, ops);
+    out.set(rank, chosen);
+  }
+  return out;
+}
+
+function rangeSource(r: CpuRange): Source | null {
+  if (r.kind === 'op') return C10D_OP.test(r.name) ? 'op' : null;
+  if (r.kind === 'step') return null;
+  if (WORK_RECORD.test(r.name)) return 'work';
+  return USER_COLLECTIVE.test(r.name) ? 'user' : null;
+}
+
+/** Gives each collective without a call site the stack of the n-th `c10d::` operator of its kind. */
+function lendCallSites(chosen: Collective[], ops: Collective[]): void {
+  const opsByKind = groupByKind(ops);
+  const seen = new Map<string, number>();
+  for (const c of chosen) {
+    const n = seen.get(c.kind) ?? 0;
+    seen.set(c.kind, n + 1);
+    const op = opsByKind.get(c.kind)?.[n];
+    if (c.stackId < 0 && op) c.stackId = op.stackId;
+  }
+}
+
+function groupByKind(list: readonly Collective[]): Map<string, Collective[]> {
+  const byKind = new Map<string, Collective[]>();
+  for (const c of list) {
+    const l = byKind.get(c.kind);
+    if (l) l.push(c);
+    else byKind.set(c.kind, [c]);
+  }
+  return byKind;
+}
+
+/**
+ * Matches the n-th collective of each kind across `ranks` (all of them must have it), in the
+ * order of the first rank's starts. Kinds some rank lacks are left out.
+ */
+export function matchCollectives(
+  perRank: ReadonlyMap<number, readonly Collective[]>,
+  ranks: readonly number[] = [...perRank.keys()].sort((a, b) => a - b),
+): MatchedCollective[] {
+  if (ranks.length < 2) return [];
+  const grouped = ranks.map((r) => groupByKind(perRank.get(r) ?? []));
+  const out: MatchedCollective[] = [];
+  for (const kind of grouped[0].keys()) {
+    const count = Math.min(...grouped.map((g) => g.get(kind)?.length ?? 0));
+    for (let index = 0; index < count; index++) {
+      const byRank = new Map<number, Collective>();
+      ranks.forEach((r, i) => byRank.set(r, (grouped[i].get(kind) as Collective[])[index]));
+      out.push({ kind, index, byRank });
+    }
+  }
+  const ref = ranks[0];
+  return out.sort(
+    (a, b) => (a.byRank.get(ref) as Collective).startNs - (b.byRank.get(ref) as Collective).startNs,
+  );
+}

@@ -1,0 +1,118 @@
+/**
+ * Clock alignment of a rank folder. Every file keeps its own time base (nsys counts from its
+ * session start, torch 1.13 from its profiler start, Kineto from an epoch clock that differs
+ * between nodes), so the merged ranks are put on the lowest rank's clock:
+ * - by matched collectives: the n-th collective of a kind is one operation on every rank, and a
+ *   collective completes on all ranks together (it waits for the last one), so the median of
+ *   `end(reference) − end(rank)` over the matched pairs is the rank's offset;
+ * - without collectives in common, nsys files by their sessions' wall-clock starts;
+ * - else the times stay as recorded (`trace-clock`).
+ */
+import { collectivesByRank, matchCollectives } from '../collectives';
+import type { Profile, RankAlignment } from '../model';
+
+/** What alignment needs to know about one merged file. */
+export interface RankClock {
+  rank: number;
+  file: string;
+  host?: string;
+  sessionStartNs?: bigint;
+}
+
+/**
+ * Aligns the ranks of `merged` in place (every time of a rank shifted by its offset) and returns
+ * how each rank was aligned, with warnings where the ranks' collectives do not pair up.
+ */
+export function alignRankClocks(
+  merged: Profile,
+  clocks: readonly RankClock[],
+): { alignment: RankAlignment[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const sorted = [...clocks].sort((a, b) => a.rank - b.rank);
+  if (sorted.length === 0) return { alignment: [], warnings };
+  const ref = sorted[0];
+  const perRank = collectivesByRank(merged);
+  const alignment: RankAlignment[] = [];
+  for (const c of sorted) {
+    const base = { rank: c.rank, file: c.file, host: c.host ?? null };
+    if (c === ref) {
+      alignment.push({ ...base, offsetNs: 0, method: 'reference', matched: 0, residualNs: 0 });
+      continue;
+    }
+    const pairs = matchCollectives(perRank, [ref.rank, c.rank]);
+    if (pairs.length > 0) {
+      const deltas = pairs
+        .map((p) => endOf(p.byRank.get(ref.rank)) - endOf(p.byRank.get(c.rank)))
+        .sort((a, b) => a - b);
+      const offsetNs = median(deltas);
+      const residuals = deltas.map((d) => Math.abs(d - offsetNs)).sort((a, b) => a - b);
+      alignment.push({
+        ...base,
+        offsetNs,
+        method: 'collective-ends',
+        matched: pairs.length,
+        residualNs: median(residuals),
+      });
+      const unpaired = countMismatch(perRank.get(ref.rank) ?? [], perRank.get(c.rank) ?? []);
+      if (unpaired)
+        warnings.push(
+          `rank ${c.rank}: ${unpaired} collectives do not pair with rank ${ref.rank}'s ` +
+            `(different counts per kind); the first of each kind were matched`,
+        );
+    } else if (c.sessionStartNs !== undefined && ref.sessionStartNs !== undefined) {
+      const offsetNs = Number(c.sessionStartNs - ref.sessionStartNs);
+      alignment.push({ ...base, offsetNs, method: 'session-start', matched: 0, residualNs: 0 });
+    } else {
+      alignment.push({ ...base, offsetNs: 0, method: 'trace-clock', matched: 0, residualNs: 0 });
+      if (perRank.size > 0 || c.sessionStartNs !== undefined)
+        warnings.push(
+          `rank ${c.rank}: no collective in common with rank ${ref.rank}: its clock is not aligned`,
+        );
+    }
+  }
+  shift(merged, new Map(alignment.map((a) => [a.rank, a.offsetNs])));
+  return { alignment, warnings };
+}
+
+function endOf(c: { endNs: number } | undefined): number {
+  return c ? c.endNs : 0;
+}
+
+/** Median of an ascending list, rounded to integer ns. */
+function median(sortedAsc: readonly number[]): number {
+  const n = sortedAsc.length;
+  const mid = n >> 1;
+  return Math.round(n % 2 ? sortedAsc[mid] : (sortedAsc[mid - 1] + sortedAsc[mid]) / 2);
+}
+
+/** Collectives of either list beyond the other's count of the same kind. */
+function countMismatch(a: readonly { kind: string }[], b: readonly { kind: string }[]): number {
+  const counts = new Map<string, number>();
+  for (const c of a) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
+  for (const c of b) counts.set(c.kind, (counts.get(c.kind) ?? 0) - 1);
+  let n = 0;
+  for (const v of counts.values()) n += Math.abs(v);
+  return n;
+}
+
+/** Adds each rank's offset to every time it recorded. */
+function shift(p: Profile, offsets: Map<number, number>): void {
+  if ([...offsets.values()].every((o) => o === 0)) return;
+  const at = (rank: number): number => offsets.get(rank) ?? 0;
+  for (const x of p.gpuOps) {
+    const o = at(x.rank);
+    x.startNs += o;
+    x.endNs += o;
+  }
+  for (const x of p.cpuCalls) {
+    const o = at(x.rank);
+    x.startNs += o;
+    x.endNs += o;
+  }
+  for (const x of p.ranges) {
+    const o = at(x.rank);
+    x.startNs += o;
+    x.endNs += o;
+  }
+  for (const m of p.memory) m.tsNs += at(m.rank);
+}

@@ -1,0 +1,105 @@
+/**
+ * One file of a rank folder: a Kineto trace (`.json`, `.json.gz`), an nsys SQLite export
+ * (`.sqlite`) or an nsys report (`.nsys-rep`, exported to a private temp folder first), read on
+ * its own clock, with what the folder's merge needs: the trace's own rank and node, and for nsys
+ * the session's start on the wall clock (its event times count from there).
+ */
+import * as path from 'node:path';
+import type { Profile } from '../model';
+import { EventBudget } from './event-budget';
+import { readKinetoDetailed } from './kineto';
+import { NsysDb } from './nsys-db';
+import { withNsysExport } from './nsys-export';
+import { readNsysSqlite } from './nsys-sqlite';
+
+/** File names a rank folder reads. */
+export const RANK_FILE = /\.(json|json\.gz|sqlite|nsys-rep|qdrep)$/i;
+
+export interface RankFileRead {
+  profile: Profile;
+  /** `distributedInfo.rank` (Kineto), when the trace has it. */
+  traceRank?: number;
+  /** `host_name` written into the trace (Kineto), when it has one. */
+  host?: string;
+  /**
+   * nsys: wall-clock ns of the session start (TARGET_INFO_SESSION_START_TIME.utcEpochNs), exact
+   * (past 2^53, hence a bigint).
+   */
+  sessionStartNs?: bigint;
+  /** Kineto: the µs base subtracted from epoch-scale timestamps (shared by the folder's files). */
+  baseUs?: number;
+}
+
+export interface RankFileOptions {
+  budget: EventBudget;
+  signal?: AbortSignal;
+  nsysPath?: string;
+  /** Kineto: the base of the files read before (epoch clocks of one job stay comparable). */
+  baseUs?: number;
+  onProgress?: (bytesRead: number) => void;
+}
+
+/** Reads one rank file by its extension. */
+export async function readRankFile(file: string, options: RankFileOptions): Promise<RankFileRead> {
+  if (/\.(nsys-rep|qdrep)$/i.test(file))
+    return withNsysExport(file, { nsysPath: options.nsysPath, signal: options.signal }, (db) => {
+      const read = readNsys(db, options.budget);
+      read.profile.source.path = file;
+      return read;
+    });
+  if (/\.sqlite$/i.test(file)) return readNsys(file, options.budget);
+  const read = await readKinetoDetailed(file, {
+    signal: options.signal,
+    baseUs: options.baseUs,
+    onProgress: options.onProgress,
+    budget: options.budget,
+  });
+  return {
+    profile: read.profile,
+    traceRank: read.distributedRank,
+    host: read.hostName,
+    baseUs: read.baseUs,
+  };
+}
+
+function readNsys(file: string, budget: EventBudget): RankFileRead {
+  const profile = readNsysSqlite(file, { budget });
+  return { profile, sessionStartNs: sessionStart(file) };
+}
+
+/** The session's wall-clock start, or undefined when the export lacks it. */
+function sessionStart(file: string): bigint | undefined {
+  const ndb = NsysDb.open(file);
+  try {
+    const table = 'TARGET_INFO_SESSION_START_TIME';
+    if (!ndb.has(table) || !ndb.columns(table).has('utcEpochNs')) return undefined;
+    const v: unknown = ndb.db
+      .prepare(`SELECT utcEpochNs FROM "${table}" LIMIT 1`)
+      .pluck()
+      .safeIntegers(true)
+      .get();
+    return typeof v === 'bigint' ? v : undefined;
+  } finally {
+    ndb.close();
+  }
+}
+
+/**
+ * The files of a folder to read, relative to it: trace files at the top, else in per-node
+ * subfolders (one level). Of a report and its export with the same name, the export is read.
+ */
+export function pickRankFiles(top: string[], sub: Map<string, string[]>): string[] {
+  const direct = top.filter((n) => RANK_FILE.test(n));
+  const chosen =
+    direct.length > 0
+      ? direct
+      : [...sub].flatMap(([dir, names]) =>
+          names.filter((n) => RANK_FILE.test(n)).map((n) => path.join(dir, n)),
+        );
+  const exported = new Set(chosen.filter((n) => /\.sqlite$/i.test(n)).map(stem));
+  return chosen.filter((n) => !(/\.(nsys-rep|qdrep)$/i.test(n) && exported.has(stem(n))));
+}
+
+function stem(rel: string): string {
+  return rel.replace(/\.[^./\\]+$/, '');
+}

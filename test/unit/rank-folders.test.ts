@@ -1,0 +1,173 @@
+/**
+ * Rank folders under every naming scheme the launchers and engines write, built in a temp folder
+ * from real traces (shared Kineto and nsys fixtures, copied under the scheme's names). Expected
+ * kernel counts come from the raw files (JSON events, SQL over the exports), never from the reader.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { readRankFolder } from '../../src/core/ingest/ranks';
+import { assignRanks, identityFromPath } from '../../src/core/ingest/rank-names';
+import { loadTrace as loadFolder } from '../../src/core/load';
+import { fixture } from './fixtures';
+import { KERNEL_CATS, loadTrace } from './kineto-helpers';
+import { sql } from './rule-helpers';
+
+const B200 = fixture('torch', 'b200x8-eager-nccl-stack.json.gz');
+const A100 = fixture('torch', 'a100-nccl.json.gz');
+const NSRES = fixture('torch', 'ns-resolution-rank0.pt.trace.json.gz');
+const RTX = 'rtx5000-attention-nvtx-2026.2.sqlite';
+const H200 = 'h200-nvfuser-nvtx-2024.6.sqlite';
+
+/** Kernel events of a Kineto file, counted over the raw JSON. */
+function rawKernels(file: string): number {
+  return loadTrace(file).events.filter((e) => e.ph === 'X' && KERNEL_CATS.has(e.cat ?? '')).length;
+}
+/** Kernel rows of a shared nsys export, by SQL. */
+function sqlKernels(name: string): number {
+  return sql<{ n: number }>(name, 'SELECT COUNT(*) AS n FROM CUPTI_ACTIVITY_KIND_KERNEL')[0].n;
+}
+
+/** A temp folder holding `files` (relative name → real file), copied. */
+function folder(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-ranks-'));
+  for (const [rel, src] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.copyFileSync(src, path.join(dir, rel));
+  }
+  return dir;
+}
+
+function kernelsByRank(p: { gpuOps: { kind: string; rank: number }[] }): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const op of p.gpuOps) if (op.kind === 'kernel') m.set(op.rank, (m.get(op.rank) ?? 0) + 1);
+  return m;
+}
+
+void test('rank folders: SGLang TP/DP/PP/EP names are numbered by (PP, DP, TP, EP)', async () => {
+  const dir = folder({
+    '1700000000-TP-1-DP-0-PP-0-EP-1.trace.json.gz': A100,
+    '1700000000-TP-0-DP-0-PP-1-EP-0.trace.json.gz': NSRES,
+    '1700000000-TP-0-DP-0-PP-0-EP-0.trace.json.gz': B200,
+  });
+  const p = await readRankFolder(dir);
+  assert.equal(p.rankCount, 3);
+  assert.deepEqual(
+    kernelsByRank(p),
+    new Map([
+      [0, rawKernels(B200)],
+      [1, rawKernels(A100)],
+      [2, rawKernels(NSRES)],
+    ]),
+  );
+  assert.deepEqual(
+    p.rankAlignment?.map((a) => [a.rank, a.file]),
+    [
+      [0, '1700000000-TP-0-DP-0-PP-0-EP-0.trace.json.gz'],
+      [1, '1700000000-TP-1-DP-0-PP-0-EP-1.trace.json.gz'],
+      [2, '1700000000-TP-0-DP-0-PP-1-EP-0.trace.json.gz'],
+    ],
+  );
+});
+
+void test('rank folders: vLLM dp_pp_tp_dcp_ep_rank names and torchtitan rank_N names', async () => {
+  const vllm = await readRankFolder(
+    folder({
+      'dp0_pp0_tp1_dcp0_ep0_rank1.1712195495.pt.trace.json.gz': A100,
+      'dp0_pp0_tp0_dcp0_ep0_rank0.1712195495.pt.trace.json.gz': B200,
+    }),
+  );
+  assert.deepEqual(
+    kernelsByRank(vllm),
+    new Map([
+      [0, rawKernels(B200)],
+      [1, rawKernels(A100)],
+    ]),
+  );
+  const titan = await readRankFolder(folder({ 'rank_1.json.gz': B200, 'rank_0.json.gz': A100 }));
+  assert.deepEqual(
+    kernelsByRank(titan),
+    new Map([
+      [0, rawKernels(A100)],
+      [1, rawKernels(B200)],
+    ]),
+  );
+});
+
+void test('rank folders: per-rank nsys exports (rank%q{SLURM_PROCID} and r%q{…} names)', async () => {
+  const dir = folder({ 'rank0.sqlite': fixture('nsys', RTX), 'r1.sqlite': fixture('nsys', H200) });
+  const p = await loadFolder(dir);
+  assert.equal(p.source.format, 'nsys-sqlite');
+  assert.equal(p.rankCount, 2);
+  assert.deepEqual(
+    kernelsByRank(p),
+    new Map([
+      [0, sqlKernels(RTX)],
+      [1, sqlKernels(H200)],
+    ]),
+  );
+  // No collectives in common: nsys files are put on one clock by their sessions' wall-clock starts.
+  const starts = [RTX, H200].map(
+    (n) =>
+      sql<{ s: bigint }>(
+        n,
+        'SELECT CAST(utcEpochNs AS TEXT) AS s FROM TARGET_INFO_SESSION_START_TIME',
+      )[0].s,
+  );
+  const r1 = p.rankAlignment?.[1];
+  assert.equal(r1?.method, 'session-start');
+  assert.equal(r1?.offsetNs, Number(BigInt(String(starts[1])) - BigInt(String(starts[0]))));
+  // One event budget for the whole folder.
+  await assert.rejects(
+    loadFolder(dir, { maxEvents: 1000 }),
+    (e: Error) => e.message.startsWith(`${dir}:`) && /event budget/.test(e.message),
+  );
+});
+
+void test('rank folders: ranks on several nodes (subfolders, tensorboard host names, host_name)', async () => {
+  const dir = folder({
+    'node-b/rank0.json.gz': B200,
+    'node-b/rank1.json.gz': A100,
+    'node-a/rank1.json.gz': NSRES,
+    'node-a/rank0.json.gz': A100,
+  });
+  const p = await readRankFolder(dir);
+  assert.equal(p.rankCount, 4);
+  // Local ranks repeat across nodes: global ranks by (node, local rank).
+  assert.deepEqual(
+    p.rankAlignment?.map((a) => [a.rank, a.host, path.basename(a.file)]),
+    [
+      [0, 'node-a', 'rank0.json.gz'],
+      [1, 'node-a', 'rank1.json.gz'],
+      [2, 'node-b', 'rank0.json.gz'],
+      [3, 'node-b', 'rank1.json.gz'],
+    ],
+  );
+  assert.equal(kernelsByRank(p).get(1), rawKernels(NSRES));
+  assert.equal(kernelsByRank(p).get(2), rawKernels(B200));
+  // The host a trace records (top-level host_name) and torch.profiler's `<host>_<pid>` names.
+  const hostName = loadTrace(NSRES).top.host_name;
+  assert.equal(typeof hostName, 'string');
+  const named = await readRankFolder(
+    folder({ 'rank0.json.gz': NSRES, 'trainer-7_4242.1712195495000.pt.trace.json.gz': B200 }),
+  );
+  // Both are rank 0 (one by name, one by distributedInfo) on different hosts: numbered by host.
+  assert.deepEqual(
+    named.rankAlignment?.map((a) => a.host),
+    [String(hostName), 'trainer-7'].sort(),
+  );
+  assert.deepEqual(
+    identityFromPath('trainer-7_4242.1712195495000.pt.trace.json').host,
+    'trainer-7',
+  );
+  // distributedInfo.rank decides when the names hold no rank.
+  assert.deepEqual(
+    assignRanks([
+      { file: 'a.json', traceRank: 5 },
+      { file: 'b.json', traceRank: 4 },
+    ]),
+    [5, 4],
+  );
+});

@@ -1,0 +1,175 @@
+/**
+ * straggler and clock alignment on a real 4-rank gloo job (test/scenarios/gloo_straggler.py, rank 2
+ * slow at the `straggler work` line), captured by scripts/capture-rank-fixtures.sh twice: with the
+ * torch launcher (exact lines; each rank's times count from its own profiler start) and with nsys
+ * (one report per rank, NVTX ranges; each counts from its own session start). Expected offsets,
+ * late ranks and waits are computed here from the raw per-rank events (JSON, SQL).
+ */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { loadTrace } from '../../src/core/load';
+import { buildReport } from '../../src/core/report';
+import type { Finding, Report } from '../../src/core/report-types';
+import { ownFixture } from './fixtures';
+import { loadTrace as loadJson } from './kineto-helpers';
+import { lineOf, scenariosDir } from './rule-helpers';
+
+const SCRIPT = 'gloo_straggler.py';
+const RANKS = [0, 1, 2, 3];
+const SLOW_RANK = 2;
+
+/** One rank's collectives as [startNs, endNs] on its own clock, by kind, in order. */
+type Raw = Map<string, [number, number][]>;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return Math.round(s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2);
+}
+
+/** Offsets putting each rank on rank 0's clock: matched collectives end together. */
+function offsetsFrom(raw: Raw[]): number[] {
+  return raw.map((mine) => {
+    const deltas: number[] = [];
+    for (const [kind, list] of raw[0])
+      list.forEach(([, end], i) => {
+        const other = mine.get(kind)?.[i];
+        if (other) deltas.push(end - other[1]);
+      });
+    return median(deltas);
+  });
+}
+
+/** Late rank of each matched collective of `kind` and the others' summed wait. */
+function lateness(raw: Raw[], offsets: number[], kind: string) {
+  const n = Math.min(...raw.map((r) => r.get(kind)?.length ?? 0));
+  const late: number[] = [];
+  let waitNs = 0;
+  for (let i = 0; i < n; i++) {
+    const arrivals = raw.map(
+      (r, rank) => (r.get(kind) as [number, number][])[i][0] + offsets[rank],
+    );
+    const last = arrivals.indexOf(Math.max(...arrivals));
+    late.push(last);
+    for (const a of arrivals) waitNs += arrivals[last] - a;
+  }
+  return { late, waitNs, n };
+}
+
+function stragglerAt(report: Report, kind: string): Finding {
+  const f = report.findings.find((x) => x.rule === 'straggler' && x.evidence.kind === kind);
+  assert.ok(
+    f,
+    `no straggler finding for ${kind}: ${report.findings.map((x) => x.title).join('; ')}`,
+  );
+  return f;
+}
+
+async function reportOf(folder: string): Promise<Report> {
+  return buildReport(await loadTrace(folder), { workspaceRoot: scenariosDir });
+}
+
+void test('straggler: torch launcher capture of 4 gloo ranks blames the slow line on rank 2', async () => {
+  const folder = ownFixture('ranks', 'gloo-torch');
+  // gloo's work records (`gloo:all_reduce`, `gloo:barrier`) span enqueue to completion.
+  const raw: Raw[] = RANKS.map((r) => {
+    const byKind: Raw = new Map();
+    const events = loadJson(path.join(folder, `rank${r}.json.gz`)).events;
+    for (const e of events.filter((x) => /^gloo:(all_reduce|barrier)$/.test(x.name ?? ''))) {
+      const kind = e.name === 'gloo:barrier' ? 'barrier' : 'allreduce';
+      const start = Math.round((e.ts ?? 0) * 1000);
+      const list = byKind.get(kind) ?? [];
+      list.push([start, start + Math.round((e.dur ?? 0) * 1000)]);
+      byKind.set(kind, list);
+    }
+    for (const l of byKind.values()) l.sort((a, b) => a[0] - b[0]);
+    return byKind;
+  });
+  const offsets = offsetsFrom(raw);
+  const report = await reportOf(folder);
+  assert.equal(report.summary.rankCount, 4);
+  assert.deepEqual(
+    report.summary.rankAlignment.map((a) => [a.rank, a.offsetNs, a.method]),
+    RANKS.map((r) => [r, offsets[r], r === 0 ? 'reference' : 'collective-ends']),
+  );
+  assert.deepEqual(
+    report.summary.rankAlignment.map((a) => a.matched),
+    [0, 6, 6, 6],
+  );
+
+  const expected = lateness(raw, offsets, 'allreduce');
+  assert.equal(expected.n, 5);
+  assert.deepEqual(expected.late, [2, 2, 2, 2, 2]);
+  const f = stragglerAt(report, 'allreduce');
+  assert.equal(f.evidence.rank, SLOW_RANK);
+  assert.equal(f.evidence.collectives, expected.n);
+  assert.ok(
+    Math.abs(Number(f.evidence.waitNs) - expected.waitNs) <= expected.n * 4,
+    `${String(f.evidence.waitNs)} vs ${expected.waitNs}`,
+  );
+  // The line that made rank 2 late, then the collective's own line.
+  assert.deepEqual(f.locations[0], { file: SCRIPT, line: lineOf(SCRIPT, '# straggler work') });
+  assert.ok(f.locations.some((l) => l.line === lineOf(SCRIPT, 'dist.all_reduce(y)')));
+  assert.equal(f.savingsFrom, 'kernel-time');
+  assert.ok(f.savingsNs > 0 && f.savingsNs <= Number(f.evidence.waitNs));
+});
+
+void test('straggler: nsys reports of 4 gloo ranks, aligned on NVTX all_reduce ends', async () => {
+  const folder = ownFixture('ranks', 'gloo-nsys');
+  const sessions: bigint[] = [];
+  const raw: Raw[] = RANKS.map((r) => {
+    const db = new Database(path.join(folder, `rank${r}.sqlite`), { readonly: true });
+    try {
+      sessions.push(
+        BigInt(
+          String(
+            db
+              .prepare('SELECT CAST(utcEpochNs AS TEXT) FROM TARGET_INFO_SESSION_START_TIME')
+              .pluck()
+              .get(),
+          ),
+        ),
+      );
+      const rows = db
+        .prepare(
+          `SELECT n.start AS s, n."end" AS e FROM NVTX_EVENTS n LEFT JOIN StringIds t ON t.id = n.textId
+           WHERE COALESCE(n.text, t.value) = 'all_reduce' AND n."end" IS NOT NULL ORDER BY n.start`,
+        )
+        .all() as { s: number; e: number }[];
+      return new Map([['allreduce', rows.map((x) => [x.s, x.e] as [number, number])]]);
+    } finally {
+      db.close();
+    }
+  });
+  const offsets = offsetsFrom(raw);
+  const report = await reportOf(folder);
+  assert.deepEqual(
+    report.summary.rankAlignment.map((a) => a.offsetNs),
+    offsets,
+  );
+  // Independent check: on one host the sessions' wall-clock starts give the same offsets (to 5 ms).
+  for (const r of RANKS.slice(1)) {
+    const wall = Number(sessions[r] - sessions[0]);
+    assert.ok(Math.abs(wall) > 20_000_000, `rank ${r} started ${wall} ns after rank 0`);
+    assert.ok(Math.abs(offsets[r] - wall) < 5_000_000, `rank ${r}: ${offsets[r]} vs ${wall}`);
+  }
+  const expected = lateness(raw, offsets, 'allreduce');
+  assert.deepEqual(expected.late, [2, 2, 2, 2, 2]);
+  const f = stragglerAt(report, 'allreduce');
+  assert.equal(f.evidence.rank, SLOW_RANK);
+  assert.ok(Math.abs(Number(f.evidence.waitNs) - expected.waitNs) <= expected.n * 4);
+  // NVTX ranges locate at their call sites: the slow block's range, then the collective's.
+  assert.deepEqual(f.locations, [
+    { file: SCRIPT, line: lineOf(SCRIPT, 'annotate("straggler_work")') },
+    { file: SCRIPT, line: lineOf(SCRIPT, 'annotate("all_reduce")') },
+  ]);
+});
+
+void test('straggler: silent on a single rank trace', async () => {
+  const one = await loadTrace(path.join(ownFixture('ranks', 'gloo-torch'), 'rank2.json.gz'));
+  const report = buildReport(one, { workspaceRoot: scenariosDir });
+  assert.ok(!report.findings.some((f) => f.rule === 'straggler'));
+  assert.deepEqual(report.summary.rankAlignment, []);
+});
