@@ -26,6 +26,9 @@ export class ServerHandle implements vscode.Disposable {
   private serverScope: vscode.Disposable[] = [];
   /** Fires with the trace id each time the server finishes loading a trace. */
   readonly onTraceLoaded = this.onLoadedEmitter.event;
+  private readonly onStoppedEmitter = new vscode.EventEmitter<void>();
+  /** Fires when the server exited on its own: what it showed is gone. */
+  readonly onStopped = this.onStoppedEmitter.event;
   /** Traces being loaded now, and the last one asked for (what Retry loads after a crash). */
   private readonly loading = new Set<vscode.Uri>();
   private lastTrace: vscode.Uri | undefined;
@@ -47,13 +50,16 @@ export class ServerHandle implements vscode.Disposable {
 
   /**
    * Whether `e` is a request failing because the server went away: the connection's own texts
-   * ("Pending response rejected since connection got disposed" …) arrive before the close handler.
+   * ("Pending response rejected since connection got disposed" …, or their plain form from
+   * request-errors.ts) arrive before the close handler.
    */
   lostServer(e: unknown): boolean {
     const text = e instanceof Error ? e.message : String(e);
     return (
       !this.isRunning() ||
-      /connection got disposed|connection is (disposed|closed)|client is not running/i.test(text)
+      /connection got disposed|connection is (disposed|closed)|client is not running|GPU Lens server is not running/i.test(
+        text,
+      )
     );
   }
 
@@ -74,6 +80,7 @@ export class ServerHandle implements vscode.Disposable {
     const during = [...this.loading].map((u) => path.basename(u.fsPath));
     this.loading.clear();
     const trace = this.lastTrace;
+    this.onStoppedEmitter.fire();
     const message =
       during.length > 0
         ? `GPU Lens: the language server stopped while loading ${during.join(', ')}. ` +
@@ -156,6 +163,7 @@ export class ServerHandle implements vscode.Disposable {
     this.starting = undefined;
     for (const d of this.serverScope.splice(0)) d.dispose();
     this.onLoadedEmitter.dispose();
+    this.onStoppedEmitter.dispose();
     if (running) await (await running).stop();
   }
 }
