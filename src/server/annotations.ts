@@ -37,6 +37,7 @@ export function lineTitle(stat: LineStat, stale: boolean): string {
     );
   }
   if (stat.precision === 'function') parts.push('whole function');
+  if (stat.library) parts.push('library code');
   let title = parts.join(' · ');
   if (stale) title = `⚠ stale (file changed since capture) · ${title}`;
   return title;
@@ -154,7 +155,12 @@ export function hoverMarkdown(
       }
     }
   }
-  if (s && s.totalNs > 0)
+  if (s?.library)
+    out.push(
+      '',
+      '_Library code: time of stacks that reached no workspace frame, on their innermost library frame (self = total; `gpuLens.libraryFallback` turns this off)._',
+    );
+  else if (s && s.totalNs > 0)
     out.push(
       '',
       '_Self: GPU work launched while this line was the innermost workspace frame. Total: while it was anywhere on the stack (calls into functions below it included)._',

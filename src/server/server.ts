@@ -21,6 +21,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { pathMapToOffer } from '../core/path-hints';
 import * as proto from '../shared/protocol';
 import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
+import { libraryFileOf } from './library-files';
 import { DEFAULT_THRESHOLDS } from '../core/rules/types';
 import { analyzeTrace } from './analyze-trace';
 import { readServerSettings, workspaceTrust } from './settings';
@@ -49,16 +50,15 @@ connection.onInitialize(() => ({
  * onto the editor's text (marks follow edits, vanish on changed lines, return on undo), or marked
  * stale when that text is no longer known (the file changed on disk before it was opened).
  */
-function viewOf(trace: LoadedTrace, uri: string, rel: string): { stale: boolean; map: LineMapper } {
-  const abs = path.join(trace.workspaceFolder, rel);
-  return trace.texts.view(abs, documents.get(uri)?.getText());
+function viewOf(trace: LoadedTrace, uri: string): { stale: boolean; map: LineMapper } {
+  return trace.texts.view(fileURLToPath(uri), documents.get(uri)?.getText());
 }
 
 // Keep the loaded text of a file before its first edit can be saved over it, and move the
 // diagnostics of edited documents with their lines.
 documents.onDidChangeContent((e) => {
   const hit = traceFor(e.document.uri);
-  if (hit) hit.trace.texts.text(path.join(hit.trace.workspaceFolder, hit.rel));
+  if (hit) hit.trace.texts.text(fileURLToPath(e.document.uri));
   if (hit && e.document.version > 1) scheduleDiagnostics();
 });
 let diagnosticsTimer: NodeJS.Timeout | undefined;
@@ -71,9 +71,20 @@ function scheduleDiagnostics(): void {
   }, 250);
 }
 
+/**
+ * The active trace of a document and the Report's name for it: its workspace-relative path, else
+ * (outside every workspace folder) the recorded file of a library line it is (library-files.ts).
+ */
 function traceFor(uri: string): { trace: LoadedTrace; rel: string } | undefined {
   if (!uri.startsWith('file:')) return undefined;
-  return store.forFile(fileURLToPath(uri));
+  const file = fileURLToPath(uri);
+  const hit = store.forFile(file);
+  if (hit) return hit;
+  for (const trace of store.active()) {
+    const rel = libraryFileOf(trace.report, file);
+    if (rel !== null) return { trace, rel };
+  }
+  return undefined;
 }
 
 connection.onRequest(proto.StatusRequest, (): proto.StatusResult => {
@@ -130,7 +141,7 @@ async function loadTrace(
   // Open documents keep the text the trace refers to before anything is saved over it.
   for (const doc of documents.all()) {
     const hit = traceFor(doc.uri);
-    if (hit?.trace === loaded) loaded.texts.text(path.join(loaded.workspaceFolder, hit.rel));
+    if (hit?.trace === loaded) loaded.texts.text(fileURLToPath(doc.uri));
   }
   refreshEditor();
   void connection.sendNotification(proto.TraceLoadedNotification, { id: loaded.id });
@@ -219,7 +230,7 @@ connection.onRequest(proto.ClearRequest, () => {
 connection.onCodeLens((params) => {
   const hit = traceFor(params.textDocument.uri);
   if (!hit) return [];
-  const { stale, map } = viewOf(hit.trace, params.textDocument.uri, hit.rel);
+  const { stale, map } = viewOf(hit.trace, params.textDocument.uri);
   const comparison = store.comparisonFor(hit.trace);
   const lenses: CodeLens[] = [];
   for (const a of annotationsFor(hit.trace.report, hit.rel, stale, comparison)) {
@@ -241,7 +252,7 @@ connection.onCodeLens((params) => {
 connection.onHover((params) => {
   const hit = traceFor(params.textDocument.uri);
   if (!hit) return null;
-  const { stale, map } = viewOf(hit.trace, params.textDocument.uri, hit.rel);
+  const { stale, map } = viewOf(hit.trace, params.textDocument.uri);
   const comparison = store.comparisonFor(hit.trace);
   const a = annotationsFor(hit.trace.report, hit.rel, stale, comparison).find(
     (x) => map(x.line) === params.position.line + 1,
@@ -278,7 +289,7 @@ async function publishDiagnostics(): Promise<void> {
       const abs = path.join(t.workspaceFolder, file);
       if (!fs.existsSync(abs)) continue;
       const uri = pathToFileURL(abs).toString();
-      const { map } = viewOf(t, uri, file);
+      const { map } = viewOf(t, uri);
       const diags: Diagnostic[] = [];
       for (const d of diagnosticsFor(t.report, file, settings.hotLineThresholdPct)) {
         const line = map(d.line);
