@@ -120,21 +120,25 @@ export function detectWorkload(profile: Profile): Workload {
   }
 
   if (domain === 'llm' && phase === 'inference') {
-    const graphLaunches = profile.cpuCalls.filter((c) => /GraphLaunch/.test(c.name)).length;
-    if (decodeRanges > prefillRanges || (prefillRanges === 0 && share('decode') > 0.2)) {
+    let graphLaunches = 0;
+    for (const c of profile.cpuCalls)
+      if (c.kind === 'launch' && c.name.includes('GraphLaunch')) graphLaunches++;
+    if (decodeRanges > prefillRanges) {
       phase = 'decode';
-      signals.push(
-        decodeRanges > 0
-          ? count(decodeRanges, 'decode range')
-          : `decode kernels ${pct(share('decode'))}`,
-      );
-    } else if (prefillRanges > 0 || graphLaunches === 0) {
+      signals.push(count(decodeRanges, 'decode range'));
+    } else if (prefillRanges > 0) {
       phase = 'prefill';
-      signals.push(
-        prefillRanges > 0
-          ? count(prefillRanges, 'prefill range')
-          : 'full-sequence forward (no decode kernels or graph replays)',
-      );
+      signals.push(count(prefillRanges, 'prefill range'));
+    } else if (share('decode') > 0.2) {
+      phase = 'decode';
+      signals.push(`decode kernels ${pct(share('decode'))}`);
+    } else if (graphLaunches > 0) {
+      // Engines replay decode steps as CUDA graphs; prefill runs eagerly.
+      phase = 'decode';
+      signals.push(count(graphLaunches, 'CUDA graph replay'));
+    } else {
+      phase = 'prefill';
+      signals.push('full-sequence forward (no decode kernels or graph replays)');
     }
   }
   if (phase === 'inference') signals.push('no backward work');

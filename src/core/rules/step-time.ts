@@ -16,6 +16,8 @@ import { aggregateRangeLocations, ns, percentile, pushTo, threadKey } from './co
 import type { Rule } from './types';
 
 const MIN_STEPS = 3;
+/** Longest name taken for an iteration range. */
+const MAX_ITERATION_NAME = 200;
 const family = (name: string) => name.replace(/\d+/g, '#');
 
 /** Ranges that torch, its compilers and communication libraries open on their own. */
@@ -35,6 +37,9 @@ function hasHashToken(name: string): boolean {
 
 /** True for a user-marked range whose name says it is one iteration of a loop. */
 export function isIterationRangeName(name: string): boolean {
+  // Iteration names are short ("react_step_3"); a long one is data, and scanning it per range and
+  // per call of stepRanges cost seconds on a trace whose every NVTX text is 1 MB.
+  if (name.length > MAX_ITERATION_NAME) return false;
   if (FRAMEWORK_RANGE.test(name) || hasHashToken(name)) return false;
   // Iteration ranges carry their index as a word of its own (react_step_3, iter 12) or say so.
   return /(^|[^a-z0-9])\d+([^a-z0-9]|$)|step|iter|batch|epoch/i.test(name);
