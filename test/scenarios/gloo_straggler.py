@@ -1,9 +1,9 @@
 """Four ranks all-reduce over gloo on the CPU; one rank is slow at a known line.
 
 Started once per rank with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set (see
-scripts/capture-rank-fixtures.sh: torchrun is broken on Debian's Python 3.11). Rank SLOW_RANK
-runs extra matmuls at the `straggler work` line before every all_reduce, so the others wait for
-it inside the collective. NVTX ranges mark the phases for nsys captures.
+scripts/capture-rank-fixtures.sh: torchrun is broken on Debian's Python 3.11). SLOW_RANK (2)
+(env GLOO_SLOW_RANK) runs extra matmuls at the `straggler work` line before every all_reduce:
+the others wait for it in the collective. NVTX ranges mark the phases for nsys captures.
 """
 import os
 
@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 from nvtx import annotate
 
-SLOW_RANK = 2
+SLOW_RANK = int(os.environ.get("GLOO_SLOW_RANK", "2"))
 
 
 def compute(x, w):

@@ -3,16 +3,21 @@
  * slow at the `straggler work` line), captured by scripts/capture-rank-fixtures.sh twice: with the
  * torch launcher (exact lines; each rank's times count from its own profiler start) and with nsys
  * (one report per rank, NVTX ranges; each counts from its own session start). Expected offsets,
- * late ranks and waits are computed here from the raw per-rank events (JSON, SQL).
+ * late ranks and waits are computed here from the raw per-rank events (JSON, SQL). The live tests
+ * run the same job with 2 ranks (rank 1 slow) under the launcher and under nsys.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { loadTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import type { Finding, Report } from '../../src/core/report-types';
-import { ownFixture } from './fixtures';
+import { ownFixture, repoRoot } from './fixtures';
+import { captureWithNsys, pythonForCaptures } from './nsys-capture-helper';
 import { loadTrace as loadJson } from './kineto-helpers';
 import { lineOf, scenariosDir } from './rule-helpers';
 
@@ -71,22 +76,51 @@ async function reportOf(folder: string): Promise<Report> {
   return buildReport(await loadTrace(folder), { workspaceRoot: scenariosDir });
 }
 
+/** gloo's work records (`gloo:all_reduce`, `gloo:barrier`) of a torch trace: enqueue to completion. */
+function rawTorch(file: string): Raw {
+  const byKind: Raw = new Map();
+  const events = loadJson(file).events;
+  for (const e of events.filter((x) => /^gloo:(all_reduce|barrier)$/.test(x.name ?? ''))) {
+    const kind = e.name === 'gloo:barrier' ? 'barrier' : 'allreduce';
+    const start = Math.round((e.ts ?? 0) * 1000);
+    const list = byKind.get(kind) ?? [];
+    list.push([start, start + Math.round((e.dur ?? 0) * 1000)]);
+    byKind.set(kind, list);
+  }
+  for (const l of byKind.values()) l.sort((a, b) => a[0] - b[0]);
+  return byKind;
+}
+
+/** The NVTX `all_reduce` ranges of an nsys export, and its session's wall-clock start. */
+function rawNsys(file: string): { raw: Raw; session: bigint } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const session = BigInt(
+      String(
+        db
+          .prepare('SELECT CAST(utcEpochNs AS TEXT) FROM TARGET_INFO_SESSION_START_TIME')
+          .pluck()
+          .get(),
+      ),
+    );
+    const rows = db
+      .prepare(
+        `SELECT n.start AS s, n."end" AS e FROM NVTX_EVENTS n LEFT JOIN StringIds t ON t.id = n.textId
+         WHERE COALESCE(n.text, t.value) = 'all_reduce' AND n."end" IS NOT NULL ORDER BY n.start`,
+      )
+      .all() as { s: number; e: number }[];
+    return {
+      raw: new Map([['allreduce', rows.map((x) => [x.s, x.e] as [number, number])]]),
+      session,
+    };
+  } finally {
+    db.close();
+  }
+}
+
 void test('straggler: torch launcher capture of 4 gloo ranks blames the slow line on rank 2', async () => {
   const folder = ownFixture('ranks', 'gloo-torch');
-  // gloo's work records (`gloo:all_reduce`, `gloo:barrier`) span enqueue to completion.
-  const raw: Raw[] = RANKS.map((r) => {
-    const byKind: Raw = new Map();
-    const events = loadJson(path.join(folder, `rank${r}.json.gz`)).events;
-    for (const e of events.filter((x) => /^gloo:(all_reduce|barrier)$/.test(x.name ?? ''))) {
-      const kind = e.name === 'gloo:barrier' ? 'barrier' : 'allreduce';
-      const start = Math.round((e.ts ?? 0) * 1000);
-      const list = byKind.get(kind) ?? [];
-      list.push([start, start + Math.round((e.dur ?? 0) * 1000)]);
-      byKind.set(kind, list);
-    }
-    for (const l of byKind.values()) l.sort((a, b) => a[0] - b[0]);
-    return byKind;
-  });
+  const raw = RANKS.map((r) => rawTorch(path.join(folder, `rank${r}.json.gz`)));
   const offsets = offsetsFrom(raw);
   const report = await reportOf(folder);
   assert.equal(report.summary.rankCount, 4);
@@ -118,31 +152,9 @@ void test('straggler: torch launcher capture of 4 gloo ranks blames the slow lin
 
 void test('straggler: nsys reports of 4 gloo ranks, aligned on NVTX all_reduce ends', async () => {
   const folder = ownFixture('ranks', 'gloo-nsys');
-  const sessions: bigint[] = [];
-  const raw: Raw[] = RANKS.map((r) => {
-    const db = new Database(path.join(folder, `rank${r}.sqlite`), { readonly: true });
-    try {
-      sessions.push(
-        BigInt(
-          String(
-            db
-              .prepare('SELECT CAST(utcEpochNs AS TEXT) FROM TARGET_INFO_SESSION_START_TIME')
-              .pluck()
-              .get(),
-          ),
-        ),
-      );
-      const rows = db
-        .prepare(
-          `SELECT n.start AS s, n."end" AS e FROM NVTX_EVENTS n LEFT JOIN StringIds t ON t.id = n.textId
-           WHERE COALESCE(n.text, t.value) = 'all_reduce' AND n."end" IS NOT NULL ORDER BY n.start`,
-        )
-        .all() as { s: number; e: number }[];
-      return new Map([['allreduce', rows.map((x) => [x.s, x.e] as [number, number])]]);
-    } finally {
-      db.close();
-    }
-  });
+  const reads = RANKS.map((r) => rawNsys(path.join(folder, `rank${r}.sqlite`)));
+  const raw = reads.map((x) => x.raw);
+  const sessions = reads.map((x) => x.session);
   const offsets = offsetsFrom(raw);
   const report = await reportOf(folder);
   assert.deepEqual(
@@ -173,3 +185,122 @@ void test('straggler: silent on a single rank trace', async () => {
   assert.ok(!report.findings.some((f) => f.rule === 'straggler'));
   assert.deepEqual(report.summary.rankAlignment, []);
 });
+
+/** Runs one process per rank of a `world`-rank gloo job (rank `slow` slow) and waits for all. */
+async function runJob(world: number, slow: number, argv: (rank: number) => [string, string[]]) {
+  const port = String(29000 + Math.floor(Math.random() * 900));
+  await Promise.all(
+    Array.from({ length: world }, (_, rank) => {
+      const [cmd, args] = argv(rank);
+      return new Promise<void>((resolve, reject) => {
+        const env = { ...process.env, RANK: String(rank), WORLD_SIZE: String(world) };
+        Object.assign(env, { MASTER_ADDR: '127.0.0.1', MASTER_PORT: port });
+        Object.assign(env, { GLOO_SLOW_RANK: String(slow) });
+        const child = spawn(cmd, args, {
+          cwd: scenariosDir,
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('error', reject);
+        child.on('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`rank ${rank} exited ${code}: ${err}`)),
+        );
+      });
+    }),
+  );
+}
+
+void test(
+  'straggler live: 2 gloo ranks under the torch launcher, one trace per rank by --out {rank}',
+  { timeout: 300_000 },
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-ranks-live-'));
+    try {
+      const launcher = path.join(repoRoot, 'python', 'gpu_lens_torch_launcher.py');
+      await runJob(2, 1, () => [
+        pythonForCaptures(),
+        [
+          launcher,
+          '--exact-lines',
+          '--workspace',
+          scenariosDir,
+          '--out',
+          path.join(dir, 'rank{rank}.json'),
+          SCRIPT,
+        ],
+      ]);
+      assert.deepEqual(fs.readdirSync(dir).sort(), ['rank0.json', 'rank1.json']);
+      const raw = [0, 1].map((r) => rawTorch(path.join(dir, `rank${r}.json`)));
+      const expected = lateness(raw, offsetsFrom(raw), 'allreduce');
+      assert.deepEqual(expected.late, [1, 1, 1, 1, 1]);
+      const f = stragglerAt(await reportOf(dir), 'allreduce');
+      assert.equal(f.evidence.rank, 1);
+      assert.ok(Math.abs(Number(f.evidence.waitNs) - expected.waitNs) <= expected.n * 4);
+      assert.deepEqual(f.locations[0], { file: SCRIPT, line: lineOf(SCRIPT, '# straggler work') });
+      assert.ok(f.locations.some((l) => l.line === lineOf(SCRIPT, 'dist.all_reduce(y)')));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+void test(
+  'straggler live: 2 gloo ranks under nsys, a folder of rank%q{RANK}.nsys-rep reports',
+  { timeout: 600_000 },
+  async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-ranks-nsys-'));
+    try {
+      const port = String(29000 + Math.floor(Math.random() * 900));
+      const env = {
+        WORLD_SIZE: '2',
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: port,
+        GLOO_SLOW_RANK: '1',
+      };
+      const script = path.join(scenariosDir, SCRIPT);
+      const caps = await Promise.all(
+        [0, 1].map((r) => {
+          fs.mkdirSync(path.join(tmp, `r${r}`));
+          return captureWithNsys(script, path.join(tmp, `r${r}`), {
+            env: { ...env, RANK: String(r) },
+          });
+        }),
+      );
+      const folder = path.join(tmp, 'job');
+      fs.mkdirSync(folder);
+      caps.forEach((c, r) => fs.copyFileSync(c.repPath, path.join(folder, `rank${r}.nsys-rep`)));
+      const reads = caps.map((c) => rawNsys(c.sqlitePath));
+      const raw = reads.map((x) => x.raw);
+      const offsets = offsetsFrom(raw);
+      const expected = lateness(raw, offsets, 'allreduce');
+      assert.deepEqual(expected.late, [1, 1, 1, 1, 1]);
+      const report = await reportOf(folder);
+      assert.deepEqual(
+        report.summary.rankAlignment.map((a) => [a.file, a.offsetNs, a.method]),
+        [
+          ['rank0.nsys-rep', 0, 'reference'],
+          ['rank1.nsys-rep', offsets[1], 'collective-ends'],
+        ],
+      );
+      const f = stragglerAt(report, 'allreduce');
+      assert.equal(f.evidence.rank, 1);
+      assert.ok(Math.abs(Number(f.evidence.waitNs) - expected.waitNs) <= expected.n * 4);
+      assert.deepEqual(f.locations, [
+        { file: SCRIPT, line: lineOf(SCRIPT, 'annotate("straggler_work")') },
+        { file: SCRIPT, line: lineOf(SCRIPT, 'annotate("all_reduce")') },
+      ]);
+      // Beside its export, a report is not read twice.
+      fs.copyFileSync(caps[1].sqlitePath, path.join(folder, 'rank1.sqlite'));
+      const both = await loadTrace(folder);
+      assert.equal(both.rankCount, 2);
+      assert.deepEqual(
+        both.rankAlignment?.map((a) => a.file),
+        ['rank0.nsys-rep', 'rank1.sqlite'],
+      );
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+);
