@@ -117,7 +117,7 @@ async function loadTrace(
   params: proto.OpenTraceParams,
   token: CancellationToken,
 ): Promise<LoadedTrace> {
-  const { pathMap } = await readServerSettings(connection, params.workspaceFolder);
+  const { pathMap, libraryFallback } = await readServerSettings(connection, params.workspaceFolder);
   const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
   const fileMtimes = new Map<string, number>();
   for (const l of report.lines) {
@@ -137,6 +137,7 @@ async function loadTrace(
     capture: params.capture,
     texts: new LoadedTexts(fileMtimes),
     pathMap,
+    libraryFallback,
   });
   // Open documents keep the text the trace refers to before anything is saved over it.
   for (const doc of documents.all()) {
@@ -163,11 +164,13 @@ connection.onRequest(
   },
 );
 
-// A changed gpuLens.pathMap re-attributes the folder's shown trace (the Report is rebuilt).
+// A changed gpuLens.pathMap or libraryFallback re-attributes the folder's shown trace (the
+// Report is rebuilt).
 async function reattributeOnPathMapChange(): Promise<void> {
   for (const t of store.active()) {
-    const { pathMap } = await readServerSettings(connection, t.workspaceFolder);
-    if (pathMap.join('\n') === t.pathMap.join('\n')) continue;
+    const { pathMap, libraryFallback } = await readServerSettings(connection, t.workspaceFolder);
+    if (pathMap.join('\n') === t.pathMap.join('\n') && libraryFallback === t.libraryFallback)
+      continue;
     try {
       await loadTrace(
         { path: t.path, workspaceFolder: t.workspaceFolder, capture: t.capture },

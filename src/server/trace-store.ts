@@ -15,6 +15,8 @@ export interface LoadedTrace {
   texts: LoadedTexts;
   /** The folder's `gpuLens.pathMap` the Report was built with. */
   pathMap: string[];
+  /** The folder's `gpuLens.libraryFallback` the Report was built with. */
+  libraryFallback?: boolean;
 }
 
 export interface Baseline {
