@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { readRankFolder } from '../../src/core/ingest/ranks';
 import { assignRanks, identityFromPath } from '../../src/core/ingest/rank-names';
 import { loadTrace as loadFolder } from '../../src/core/load';
+import { buildReport } from '../../src/core/report';
 import { fixture } from './fixtures';
 import { KERNEL_CATS, loadTrace } from './kineto-helpers';
 import { sql } from './rule-helpers';
@@ -170,4 +171,25 @@ void test('rank folders: ranks on several nodes (subfolders, tensorboard host na
     ]),
     [5, 4],
   );
+});
+
+void test('rank folders: NCCL kernels align two ranks of one job; equal arrivals blame no rank', async () => {
+  // The same real rank trace as ranks 0 and 1: every collective matches its twin, ends and starts
+  // coincide, so the offset is 0 and nobody is late.
+  const dir = folder({ 'rank0.json.gz': A100, 'rank1.json.gz': A100 });
+  const report = buildReport(await readRankFolder(dir), { workspaceRoot: dir });
+  const nccl = loadTrace(A100).events.filter(
+    (e) => e.ph === 'X' && KERNEL_CATS.has(e.cat ?? '') && /^nccl/i.test(e.name ?? ''),
+  ).length;
+  assert.ok(nccl > 10, `${nccl} NCCL kernels`);
+  assert.deepEqual(report.summary.rankAlignment[1], {
+    rank: 1,
+    file: 'rank1.json.gz',
+    host: null,
+    offsetNs: 0,
+    method: 'collective-ends',
+    matched: nccl,
+    residualNs: 0,
+  });
+  assert.ok(!report.findings.some((f) => f.rule === 'straggler'));
 });
