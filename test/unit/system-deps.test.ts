@@ -2,8 +2,8 @@
  * scripts/ensure-system-deps.mjs, the first step of `npm test` and `npm run demo`, run as users run it.
  * A package is made "missing" by a PATH that lacks its command (a folder of links to everything on the
  * real PATH but `chromium`); apt-get on that PATH is a stand-in that records its arguments and creates
- * the command it was asked to install, so the root path runs the real installer script end to end
- * without touching the machine's packages.
+ * the command it was asked to install (and sed one that records only), so the root path runs the
+ * real installer script end to end without touching the machine's packages or apt sources.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,10 +24,14 @@ function pathWithoutChromium(): { bin: string; aptLog: string } {
     if (!dir || !fs.existsSync(dir)) continue;
     for (const name of fs.readdirSync(dir)) {
       const link = path.join(bin, name);
-      if (name === 'chromium' || name === 'apt-get' || fs.existsSync(link)) continue;
+      if (['chromium', 'apt-get', 'sed'].includes(name) || fs.existsSync(link)) continue;
       fs.symlinkSync(path.join(dir, name), link);
     }
   }
+  // The installer edits the apt sources with sed: never here, whatever they hold.
+  fs.writeFileSync(path.join(bin, 'sed'), `#!/bin/sh\necho "sed $*" >> '${aptLog}'\n`, {
+    mode: 0o755,
+  });
   // `apt-get install … chromium` "installs" chromium by writing a command of that name here.
   fs.writeFileSync(
     path.join(bin, 'apt-get'),
