@@ -213,6 +213,8 @@ def main(argv=None):
     exported = [False]
 
     def export(prof):
+        # A per-rank template's folder may not exist yet (every rank creates it, races are fine).
+        os.makedirs(os.path.dirname(out), exist_ok=True)
         prof.export_chrome_trace(out)
         exported[0] = True
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages GPU Lens' tests need: Chromium (UI tests), libkrb5-dev (code-server's
-# native build), Nsight Systems + libnvToolsExt (real nsys captures, from contrib/non-free) and
-# python3-torch (real torch.profiler captures). Idempotent; needs root (CI and dev machines are root).
+# native build), Nsight Systems + libnvToolsExt (real nsys captures, from contrib/non-free),
+# python3-torch (real torch.profiler captures) and slurm-wlm + munge (a one-node Slurm cluster for the
+# multi-rank capture tests). Idempotent; needs root (CI and dev machines are root).
 # `--check` only prints the missing packages' names on one line (empty when none) and installs nothing:
 # scripts/ensure-system-deps.mjs runs it before `npm test` and `npm run demo`.
 set -euo pipefail
@@ -12,6 +13,8 @@ dpkg -s libkrb5-dev >/dev/null 2>&1 || need+=(libkrb5-dev)
 command -v nsys >/dev/null || need+=(nsight-systems)
 dpkg -s libnvtoolsext1 >/dev/null 2>&1 || need+=(libnvtoolsext1)
 python3 -c 'import torch' 2>/dev/null || /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
+command -v slurmctld >/dev/null || need+=(slurm-wlm)
+command -v munged >/dev/null || need+=(munge)
 if [ "${1:-}" = --check ]; then
   echo "${need[*]}"
   exit 0

@@ -19,8 +19,8 @@ def compute(x, w):
 
 
 def main():
-    rank = int(os.environ["RANK"])
-    dist.init_process_group("gloo", rank=rank, world_size=int(os.environ["WORLD_SIZE"]))
+    rank = int(os.environ.get("RANK") or os.environ["SLURM_PROCID"])  # srun sets SLURM_PROCID
+    dist.init_process_group("gloo", rank=rank, world_size=int(os.environ.get("WORLD_SIZE") or os.environ["SLURM_NTASKS"]))
     torch.manual_seed(0)
     x = torch.randn(128, 128)
     w = torch.randn(128, 128)

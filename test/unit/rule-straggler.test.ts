@@ -7,7 +7,7 @@
  * run the same job with 2 ranks (rank 1 slow) under the launcher and under nsys.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +18,7 @@ import { buildReport } from '../../src/core/report';
 import type { Finding, Report } from '../../src/core/report-types';
 import { ownFixture, repoRoot } from './fixtures';
 import { captureWithNsys, pythonForCaptures } from './nsys-capture-helper';
+import { startSlurm } from './slurm-cluster';
 import { loadTrace as loadJson } from './kineto-helpers';
 import { lineOf, scenariosDir } from './rule-helpers';
 
@@ -301,6 +302,104 @@ void test(
       );
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+);
+
+/** Runs `srun ARGS` on the test cluster; rejects with its stderr on failure. */
+function srun(env: NodeJS.ProcessEnv, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('srun', args, {
+      cwd: scenariosDir,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`srun exited ${code}: ${err}`)),
+    );
+  });
+}
+
+void test(
+  'straggler under Slurm: srun -n 4 with the torch launcher, srun -n 2 nsys profile -o rank%q{SLURM_PROCID}',
+  { timeout: 600_000 },
+  async () => {
+    const cluster = await startSlurm();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-srun-'));
+    try {
+      const port = () => String(29000 + Math.floor(Math.random() * 900));
+      // The torch launcher names each rank's trace from SLURM_PROCID; the script maps it to its rank.
+      const torchDir = path.join(dir, 'torch');
+      const launcher = path.join(repoRoot, 'python', 'gpu_lens_torch_launcher.py');
+      await srun(
+        { ...cluster.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: port(), GLOO_SLOW_RANK: '2' },
+        [
+          '-n',
+          '4',
+          '--overcommit',
+          pythonForCaptures(),
+          launcher,
+          '--exact-lines',
+          '--workspace',
+          scenariosDir,
+          '--out',
+          path.join(torchDir, 'rank{rank}.json'),
+          SCRIPT,
+        ],
+      );
+      assert.deepEqual(
+        fs.readdirSync(torchDir).sort(),
+        RANKS.map((r) => `rank${r}.json`),
+      );
+      const raw = RANKS.map((r) => rawTorch(path.join(torchDir, `rank${r}.json`)));
+      const expected = lateness(raw, offsetsFrom(raw), 'allreduce');
+      assert.deepEqual(expected.late, [2, 2, 2, 2, 2]);
+      const f = stragglerAt(await reportOf(torchDir), 'allreduce');
+      assert.equal(f.evidence.rank, 2);
+      assert.ok(Math.abs(Number(f.evidence.waitNs) - expected.waitNs) <= expected.n * 4);
+      assert.deepEqual(f.locations[0], { file: SCRIPT, line: lineOf(SCRIPT, '# straggler work') });
+
+      // nsys inside the launcher: one report per rank, named by the rank.
+      const nsysDir = path.join(dir, 'nsys');
+      fs.mkdirSync(nsysDir);
+      await srun(
+        { ...cluster.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: port(), GLOO_SLOW_RANK: '1' },
+        [
+          '-n',
+          '2',
+          '--overcommit',
+          'nsys',
+          'profile',
+          '--trace=osrt,nvtx',
+          '--sample=none',
+          '--cpuctxsw=none',
+          '-o',
+          path.join(nsysDir, 'rank%q{SLURM_PROCID}'),
+          pythonForCaptures(),
+          SCRIPT,
+        ],
+      );
+      const importer = '/usr/lib/nsight-systems/host-linux-x64/QdstrmImporter';
+      for (const r of [0, 1]) {
+        const base = path.join(nsysDir, `rank${r}`);
+        // Debian's packaging leaves .qdstrm files: import them as nsys would.
+        if (!fs.existsSync(`${base}.nsys-rep`))
+          execFileSync(importer, ['-i', `${base}.qdstrm`], { stdio: 'ignore' });
+      }
+      const report = await reportOf(nsysDir);
+      assert.deepEqual(
+        report.summary.rankAlignment.map((a) => a.file),
+        ['rank0.nsys-rep', 'rank1.nsys-rep'],
+      );
+      const g = stragglerAt(report, 'allreduce');
+      assert.equal(g.evidence.rank, 1);
+      assert.equal(g.locations[0].line, lineOf(SCRIPT, 'annotate("straggler_work")'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      cluster.stop();
     }
   },
 );
