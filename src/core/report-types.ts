@@ -130,10 +130,15 @@ export interface RangeStat {
   ambiguous?: SourceRef[];
 }
 
+/** A fix the editor can apply as a local edit of the source (a Quick Fix), by what it changes. */
+export type QuickFixKind = 'dataloader-workers' | 'non-blocking-copy' | 'expandable-segments';
+
 export interface Fix {
   title: string;
   detail: string;
   snippet: string;
+  /** Set when the fix is that local edit at the finding's line (python/gpu_lens_edits.py makes it). */
+  edit?: QuickFixKind;
 }
 
 /**
@@ -202,9 +207,10 @@ export interface Workload {
 }
 
 /**
- * Where unattributed GPU time was recorded: the folders of user-looking files (not installed
- * packages) on stacks that reached no workspace frame, and `gpuLens.pathMap` entries (`FROM=TO`)
- * that would map them onto the workspace. GPU ns count each op once per folder / entry.
+ * Where GPU time that reached no workspace frame was recorded: the folders of files that look like
+ * the user's code recorded elsewhere (absolute paths outside installed packages, or paths a
+ * workspace file matches), and `gpuLens.pathMap` entries (`FROM=TO`) that would map them onto the
+ * workspace. GPU ns count each op once per folder / entry.
  */
 export interface PathHints {
   /** `prefix` is '.' for bare file names; `examples` are up to three recorded files. */
@@ -222,7 +228,7 @@ export interface Report {
   ranges: RangeStat[];
   findings: Finding[];
   unattributedNs: number;
-  /** Why GPU time is unattributed, when some is (see PathHints); null otherwise. */
+  /** Where GPU time that reached no workspace frame was recorded (PathHints); null when none. */
   pathHints: PathHints | null;
   /** Top idle gaps (for the timeline), largest first. */
   gaps: GapStat[];

@@ -16,6 +16,8 @@ import {
 import { ServerHandle } from './client';
 import { registerAgentTools } from './lm-tools';
 import { offerPathMap, registerPathMapCommand } from './path-map';
+import { QuickFixProvider } from './quick-fixes';
+import { registerReprofile } from './reprofile';
 import { ReportPanel } from './panel';
 import { TraceStatusBar } from './status-bar';
 import { registerCaptures, restoreLatestCaptures } from './tasks/commands';
@@ -58,6 +60,12 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
   const captures = registerCaptures(context, loadCapture);
   context.subscriptions.push(...registerAgentTools(server, captures));
   context.subscriptions.push(
+    vscode.languages.registerCodeActionsProvider(
+      { language: 'python', scheme: 'file' },
+      new QuickFixProvider(server, context.asAbsolutePath('python/gpu_lens_edits.py')),
+      { providedCodeActionKinds: QuickFixProvider.kinds },
+    ),
+    ...registerReprofile(server, captures, () => panel.refresh()),
     registerPathMapCommand(),
     // Reloads the server starts itself (a changed gpuLens.pathMap re-attributes) refresh the panel.
     server.onTraceLoaded(() => void panel.refresh()),

@@ -18,7 +18,6 @@ import {
 import type { ServerHandle } from './client';
 import { UNTRUSTED_MESSAGE, type CaptureService } from './tasks/capture-service';
 import { runCaptureTask } from './tasks/commands';
-import type { GpuLensTaskDefinition } from './tasks/definition';
 
 /** Structured data travels as a second text part (JSON), cut past this many characters. */
 const DATA_CAP = 24_000;
@@ -77,14 +76,7 @@ export function registerAgentTools(
   captures: CaptureService,
 ): vscode.Disposable[] {
   const traces = serverTraces(server);
-  // The task definition behind each trace GPU Lens captured in this window (by trace path).
-  const madeBy = new Map<string, { def: GpuLensTaskDefinition; command: string }>();
-  const disposables: vscode.Disposable[] = [
-    captures.onDidFinish((o) => {
-      if (o.tracePath && o.status === 'succeeded')
-        madeBy.set(o.tracePath, { def: o.def, command: o.command });
-    }),
-  ];
+  const disposables: vscode.Disposable[] = [];
   for (const spec of TOOL_SPECS.filter((t) => t.readOnly))
     disposables.push(
       vscode.lm.registerTool<unknown>(spec.name, {
@@ -97,7 +89,7 @@ export function registerAgentTools(
 
   const captureOf = async (trace?: string) => {
     const t = await traces.find(trace);
-    const made = madeBy.get(t.path);
+    const made = captures.definitionOf(t.path);
     if (!made)
       throw new ToolInputError(
         `${path.basename(t.path)} was not captured by GPU Lens in this window, so there is no task to run again; use "GPU Lens: Profile with …" on the script`,

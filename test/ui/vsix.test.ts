@@ -22,6 +22,7 @@ const required = [
   'dist/webview.js',
   'media/panel.css',
   'python/gpu_lens_torch_launcher.py',
+  'python/gpu_lens_edits.py',
   'node_modules/better-sqlite3/lib/index.js',
   'node_modules/better-sqlite3/prebuilds/linux-x64.node',
 ];

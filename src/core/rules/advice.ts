@@ -135,6 +135,7 @@ const TEXTS: Record<AdviceTopic, Record<Audience, Fix>> = {
       detail:
         "Allocate buffers (KV cache, activations) once at startup and reuse them; let PyTorch's " +
         'caching allocator grow segments instead of calling cudaMalloc/cudaFree in the loop.',
+      edit: 'expandable-segments',
       snippet:
         'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch\n' +
         'kv = torch.empty((layers, 2, max_tokens, heads, dim), dtype=torch.float16, device="cuda")  # once\n' +
@@ -146,6 +147,7 @@ const TEXTS: Record<AdviceTopic, Record<Audience, Fix>> = {
         'Each new tensor shape can make the caching allocator call cudaMalloc again. Keep shapes ' +
         'static (pad or bucket sequence lengths, drop_last=True), never call empty_cache() in the ' +
         'loop, and let expandable segments grow instead of fragmenting.',
+      edit: 'expandable-segments',
       snippet:
         'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch\n' +
         'loader = DataLoader(ds, batch_size=bs, drop_last=True)  # same shape every step',
@@ -155,6 +157,7 @@ const TEXTS: Record<AdviceTopic, Record<Audience, Fix>> = {
       detail:
         'Varying image sizes make the caching allocator request new blocks. Resize or pad inputs to ' +
         'fixed sizes, drop the last partial batch, and never call empty_cache() in the loop.',
+      edit: 'expandable-segments',
       snippet:
         'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch\n' +
         'loader = DataLoader(ds, batch_size=bs, drop_last=True)',
@@ -164,6 +167,7 @@ const TEXTS: Record<AdviceTopic, Record<Audience, Fix>> = {
       detail:
         'Variable numbers of sparse ids per batch change tensor sizes every step. Pad the jagged ' +
         'features to fixed capacities where you can, and let expandable segments grow.',
+      edit: 'expandable-segments',
       snippet:
         'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch',
     },
@@ -171,6 +175,7 @@ const TEXTS: Record<AdviceTopic, Record<Audience, Fix>> = {
       title: 'Allocate once, reuse',
       detail:
         'Create buffers once outside the loop and reuse them; never call empty_cache() in the loop.',
+      edit: 'expandable-segments',
       snippet:
         'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch\n' +
         'out = torch.empty(shape, device="cuda")  # once; then op(x, out=out) each step',

@@ -73,6 +73,7 @@ export const GAP_FIXES: Record<GapCause, Fix> = {
   },
   'data-loader': {
     title: 'Load batches in DataLoader workers, pinned and prefetched',
+    edit: 'dataloader-workers',
     detail:
       'The training loop waited for the DataLoader to produce the next batch while the GPU idled. ' +
       'Worker processes prepare batches ahead of the loop; pinned memory makes the copy asynchronous. ' +

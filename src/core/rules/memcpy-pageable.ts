@@ -56,6 +56,7 @@ export const memcpyPageable: Rule = (profile, ctx) => {
       locations: aggregateLocations(ctx, costs),
       fix: {
         title: 'Use pinned (page-locked) host memory',
+        edit: 'non-blocking-copy',
         detail:
           'Pin the source once (or let the DataLoader do it) and copy with non_blocking=True.',
         snippet:

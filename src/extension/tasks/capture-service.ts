@@ -51,6 +51,8 @@ export class CaptureService implements vscode.Disposable {
   private readonly finished = new vscode.EventEmitter<CaptureOutcome>();
   /** Fires when a capture ends, whatever the outcome (after its trace loaded, on success). */
   readonly onDidFinish = this.finished.event;
+  /** Successful captures of this window by trace path (see definitionOf). */
+  private readonly madeBy = new Map<string, { def: GpuLensTaskDefinition; command: string }>();
   /** Whether captures may run; replaceable so tests can check the untrusted path. */
   isTrusted: () => boolean = () => vscode.workspace.isTrusted;
 
@@ -239,8 +241,18 @@ export class CaptureService implements vscode.Disposable {
         );
       }
     }
+    if (outcome.status === 'succeeded' && outcome.tracePath)
+      this.madeBy.set(outcome.tracePath, { def: outcome.def, command: outcome.command });
     this.finished.fire(outcome);
     return outcome;
+  }
+
+  /**
+   * The task definition (and command line) of a capture that produced `tracePath` in this window,
+   * so it can run again (re-profile and compare, the agents' profile-again tool).
+   */
+  definitionOf(tracePath: string): { def: GpuLensTaskDefinition; command: string } | undefined {
+    return this.madeBy.get(tracePath);
   }
 
   dispose(): void {
