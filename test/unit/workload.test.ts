@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { toMarkdown } from '../../src/core/export/markdown';
 import { formatPct } from '../../src/core/format';
 import { readKineto } from '../../src/core/ingest/kineto';
 import { buildReport } from '../../src/core/report';
@@ -238,5 +239,10 @@ void test('summary: GPU active % of the GPU span and of the trace window, from t
     if (s.traceActivePct < 1)
       assert.equal(shown, `${Number(((100 * busyUs) / windowUs).toPrecision(2))}%`);
     if (s.gpuActivePct < 100) assert.notEqual(formatPct(s.gpuActivePct), '100%');
+    // The Markdown says which denominator each figure has.
+    const md = toMarkdown(report);
+    assert.ok(md.includes(`**${formatPct(s.gpuActivePct)}** of the GPU span`), name);
+    assert.ok(md.includes(`**${shown}** of the trace window`), name);
+    assert.ok(md.includes(`Workload: **${report.workload.label}**`), name);
   }
 });
