@@ -31,6 +31,8 @@ export interface GpuOp {
   kind: GpuOpKind;
   /** Demangled kernel name, or "Memcpy HtoD" / "Memset" style names for copies. */
   name: string;
+  /** The nsys export's `shortName` of a kernel (no template arguments), when it differs. */
+  shortName?: string;
   startNs: number;
   endNs: number;
   deviceId: number;

@@ -91,6 +91,8 @@ export interface IdleCauseStat {
 
 export interface KernelStat {
   name: string;
+  /** The nsys export's short name (no template arguments), when it has one; see kernel-names.ts. */
+  shortName?: string;
   count: number;
   totalNs: number;
   avgNs: number;

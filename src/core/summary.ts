@@ -109,12 +109,23 @@ export function kernelTable(profile: Profile): KernelStat[] {
     const ns = op.endNs - op.startNs;
     const k = by.get(op.name);
     if (k) {
+      if (op.shortName && !k.shortName) k.shortName = op.shortName;
       k.count++;
       k.totalNs += ns;
       if (ns < k.minNs) k.minNs = ns;
       if (ns > k.maxNs) k.maxNs = ns;
-    } else
-      by.set(op.name, { name: op.name, count: 1, totalNs: ns, avgNs: 0, minNs: ns, maxNs: ns });
+    } else {
+      const stat: KernelStat = {
+        name: op.name,
+        count: 1,
+        totalNs: ns,
+        avgNs: 0,
+        minNs: ns,
+        maxNs: ns,
+      };
+      if (op.shortName) stat.shortName = op.shortName;
+      by.set(op.name, stat);
+    }
   }
   const out = [...by.values()];
   for (const k of out) k.avgNs = Math.round(k.totalNs / k.count);

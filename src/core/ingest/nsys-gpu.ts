@@ -204,7 +204,7 @@ function launchedOp(
   };
 }
 
-/** Reads kernels; the name is demangledName, falling back to shortName. */
+/** Reads kernels; the name is demangledName, falling back to shortName (kept as GpuOp.shortName). */
 export function readKernels(
   ndb: NsysDb,
   strings: readonly string[],
@@ -224,6 +224,9 @@ export function readKernels(
       let isComm = nameId === null ? false : commById[nameId];
       if (isComm === undefined) commById[nameId as number] = isComm = isCommKernel(name);
       const op = launchedOp(row, 'kernel', name, isComm, linker, calls, rank);
+      const shortId = row[7] as number | null;
+      const short = shortId === null ? undefined : strings[shortId];
+      if (short && short !== name) op.shortName = short;
       ops.push(op);
       widen(span, op.startNs, op.endNs);
     }
