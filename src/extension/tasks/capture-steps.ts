@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { executablePathProblem } from '../../core/executable-path';
 import { findNsys, NSYS_NOT_FOUND } from '../../core/ingest/nsys-export';
 import type { GpuLensTaskDefinition } from './definition';
+import { launcherCommand, rankOutputBase } from './launcher-command';
 import type { Step, StepResult } from './process';
 
 /** Everything a capture needs, resolved before the first step runs. */
@@ -30,6 +31,32 @@ export interface CaptureInput {
   workspaceFolder: string;
   /** Absolute path of python/gpu_lens_torch_launcher.py in the installed extension. */
   launcher: string;
+}
+
+/** The output base: per rank (with a rank placeholder) under a launcher, else `outBase`. */
+function outputBase(input: CaptureInput): string {
+  const d = input.def;
+  if (!d.launcher) return input.outBase;
+  return rankOutputBase(d, input.outDir, d.output !== undefined ? input.outBase : undefined);
+}
+
+/** The step that runs `inner` (program first): as is, or once per rank under the task's launcher. */
+function launchStep(input: CaptureInput, inner: string[]): Step {
+  const [file, args] = input.def.launcher
+    ? launcherCommand(input.def, inner)
+    : [inner[0], inner.slice(1)];
+  return { file, args, cwd: input.cwd, env: input.env };
+}
+
+/** Files of `dir` ending in `ext`; with a launcher, at least one (and `ranks` when given). */
+function rankFiles(input: CaptureInput, ext: string, what: string): string[] {
+  const found = fs.readdirSync(input.outDir).filter((n) => n.endsWith(ext));
+  const want = input.def.ranks ?? 1;
+  if (found.length < want)
+    throw new Error(
+      `the job finished but ${what} wrote ${found.length} of ${want} per-rank ${ext} files in ${input.outDir}`,
+    );
+  return found.map((n) => path.join(input.outDir, n));
 }
 
 /** Runs one step and fails with a clear message when it does not exit 0. */
@@ -163,7 +190,8 @@ export async function captureNsys(
     );
   }
   const supported = await nsysProfileFlags(nsys);
-  const flags = nsysProfileArgs(supported, input.def.nsysArgs ?? [], input.outBase);
+  const base = outputBase(input);
+  const flags = nsysProfileArgs(supported, input.def.nsysArgs ?? [], base);
   if (flags.includes('--sample=none')) {
     write(
       'GPU Lens: CPU sampling is off (it hangs nsys in some VMs), so this capture has no CUDA or ' +
@@ -171,13 +199,15 @@ export async function captureNsys(
         'To collect them, add "nsysArgs": ["--sample=process-tree"] to the task.\r\n',
     );
   }
-  const profile: Step = {
-    file: nsys,
-    args: ['profile', ...flags, input.python, ...pythonTarget(input)],
-    cwd: input.cwd,
-    env: input.env,
-  };
+  const profile = launchStep(input, [
+    nsys,
+    'profile',
+    ...flags,
+    input.python,
+    ...pythonTarget(input),
+  ]);
   await run(profile, 'the profiled program (under nsys profile)');
+  if (input.def.launcher) return finishRanks(input, nsys, run, write);
   const rep = `${input.outBase}.nsys-rep`;
   const qdstrm = `${input.outBase}.qdstrm`;
   if (!fs.existsSync(rep) && fs.existsSync(qdstrm)) {
@@ -207,6 +237,44 @@ export async function captureNsys(
   return sqlite;
 }
 
+/**
+ * After a launcher job: imports every rank's raw stream when nsys could not (Debian's packaging),
+ * exports each report, and returns the capture folder (it loads as one multi-rank trace).
+ */
+async function finishRanks(
+  input: CaptureInput,
+  nsys: string,
+  run: StepRunner,
+  write: (s: string) => void,
+): Promise<string> {
+  for (const qdstrm of fs.readdirSync(input.outDir).filter((n) => n.endsWith('.qdstrm'))) {
+    const raw = path.join(input.outDir, qdstrm);
+    if (fs.existsSync(raw.replace(/\.qdstrm$/, '.nsys-rep'))) continue;
+    const importer = findQdstrmImporter(nsys);
+    if (!importer)
+      throw new Error(`nsys left ${raw} and no QdstrmImporter was found beside ${nsys}`);
+    write(`\r\nnsys could not import ${qdstrm} itself: running ${importer}\r\n`);
+    await run(
+      { file: importer, args: ['-i', raw], cwd: input.outDir, env: input.env },
+      'QdstrmImporter',
+    );
+    if (fs.existsSync(raw.replace(/\.qdstrm$/, '.nsys-rep'))) fs.rmSync(raw, { force: true });
+  }
+  for (const rep of rankFiles(input, '.nsys-rep', 'nsys')) {
+    const sqlite = rep.replace(/\.nsys-rep$/, '.sqlite');
+    await run(
+      {
+        file: nsys,
+        args: ['export', '--type', 'sqlite', '--force-overwrite', 'true', '--output', sqlite, rep],
+        cwd: input.outDir,
+        env: input.env,
+      },
+      'nsys export',
+    );
+  }
+  return input.outDir;
+}
+
 /** Runs a torch.profiler capture through the shipped launcher; returns the trace's path. */
 export async function captureTorch(input: CaptureInput, run: StepRunner): Promise<string> {
   if (!fs.existsSync(input.launcher))
@@ -215,7 +283,7 @@ export async function captureTorch(input: CaptureInput, run: StepRunner): Promis
     );
   const t = input.def.torch ?? {};
   const d = input.def;
-  const trace = `${input.outBase}.pt.trace.json`;
+  const trace = `${outputBase(input)}.pt.trace.json`;
   const opts: string[] = ['--out', trace];
   if (t.wait !== undefined) opts.push('--wait', String(t.wait));
   if (t.warmup !== undefined) opts.push('--warmup', String(t.warmup));
@@ -229,13 +297,12 @@ export async function captureTorch(input: CaptureInput, run: StepRunner): Promis
   const target = d.module
     ? ['--module', d.module, ...(d.args ?? [])]
     : [input.program ?? '', ...(d.args ?? [])];
-  const step: Step = {
-    file: input.python,
-    args: [input.launcher, ...opts, ...target],
-    cwd: input.cwd,
-    env: input.env,
-  };
+  const step = launchStep(input, [input.python, input.launcher, ...opts, ...target]);
   await run(step, 'the profiled program (under torch.profiler)');
+  if (d.launcher) {
+    rankFiles(input, '.pt.trace.json', 'torch.profiler');
+    return input.outDir;
+  }
   if (!fs.existsSync(trace))
     throw new Error(`the program finished but torch.profiler wrote no ${trace}`);
   return trace;

@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
+import { launcherProblems, type Launcher } from './launcher-command';
 
 /** Task type id, as declared in package.json `taskDefinitions`. */
 export const TASK_TYPE = 'gpuLens';
@@ -39,6 +40,16 @@ export interface GpuLensTaskDefinition extends vscode.TaskDefinition {
   torch?: TorchOptions;
   /** Trace path without extension, relative to the workspace folder; default: a new folder in the capture directory. */
   output?: string;
+  /** Start the ranks of a distributed job with this launcher, the profiler inside it (one trace per rank). */
+  launcher?: Launcher;
+  /** Processes to start (srun -n, torchrun --nproc-per-node, mpirun -np). */
+  ranks?: number;
+  /** Nodes (srun -N, torchrun --nnodes). */
+  nodes?: number;
+  /** Slurm partition (srun -p). */
+  partition?: string;
+  /** Further launcher arguments, before the per-rank command. */
+  launcherArgs?: string[];
 }
 
 /** Checks a definition's shape; returns the problems found (empty when it can run). */
@@ -67,6 +78,7 @@ export function validateDefinition(d: Partial<GpuLensTaskDefinition>): string[] 
     }
     if (t.active === 0) errors.push('"torch.active" must be at least 1');
   }
+  errors.push(...launcherProblems(d));
   return errors;
 }
 
