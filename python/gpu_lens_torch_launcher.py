@@ -146,6 +146,49 @@ def wrap_collectives(torch, workspace):
             setattr(dist, attr, wrap(func))
 
 
+def append_memory_events(prof, out):
+    """Writes the allocator's allocations and frees into a legacy (Kineto-less) trace.
+
+    Torch builds without Kineto (Debian's python3-torch 1.13) record them with profile_memory
+    but their export_chrome_trace drops them; written here as Kineto writes them (`[memory]`
+    instant events with Addr, Bytes, Total Allocated/Reserved, Device Type/Id), on the export's
+    clock (µs from the trace start) and thread ids, so each falls inside its operator's span.
+    """
+    result = getattr(prof.profiler, "kineto_results", None)
+    if result is None or not hasattr(result, "experimental_event_tree"):
+        return
+    start_us = result.trace_start_us()
+    events = []
+    pending = list(result.experimental_event_tree())
+    while pending:
+        node = pending.pop()
+        pending.extend(node.children)
+        fields = node.extra_fields
+        if type(fields).__name__ != "_ExtraFields_Allocation":
+            continue
+        device = fields.device
+        events.append((node.start_time_ns, (
+            '{"ph": "i", "s": "t", "name": "[memory]", "pid": "CPU functions", "tid": %d, '
+            '"ts": %.3f, "args": {"Addr": %d, "Bytes": %d, "Total Allocated": %d, '
+            '"Total Reserved": %d, "Device Type": %d, "Device Id": %d}}'
+        ) % (
+            node.start_tid, node.start_time_ns / 1000.0 - start_us, fields.ptr, fields.alloc_size,
+            fields.total_allocated, fields.total_reserved, 0 if device.type == "cpu" else 1,
+            -1 if device.index is None else device.index,
+        )))
+    if not events:
+        return
+    events.sort(key=lambda e: e[0])
+    with open(out, "r+") as f:
+        # The legacy export is one JSON array: its last character is the closing bracket.
+        f.seek(0, os.SEEK_END)
+        f.seek(f.tell() - 1)
+        if f.read(1) != "]":
+            return
+        f.seek(f.tell() - 1)
+        f.write((", " if f.tell() > 1 else "") + ", ".join(e[1] for e in events) + "]")
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Run a Python program under torch.profiler for GPU Lens.")
     p.add_argument("--out", required=True, help="trace file to write (Chrome trace JSON)")
@@ -216,6 +259,8 @@ def main(argv=None):
         # A per-rank template's folder may not exist yet (every rank creates it, races are fine).
         os.makedirs(os.path.dirname(out), exist_ok=True)
         prof.export_chrome_trace(out)
+        if ns.profile_memory and not torch.autograd.kineto_available():
+            append_memory_events(prof, out)
         exported[0] = True
 
     kwargs = dict(
