@@ -104,6 +104,16 @@ void test('safety: trace strings are escaped in Markdown and in hovers', () => {
       gpuNs: 5,
       location: { file: 'model.py', line: 3 },
     })),
+    // Findings at the line are detailed in the hover: their texts come from trace strings too.
+    findings: HOSTILE.map((name) => ({
+      rule: 'gpu-idle-gaps',
+      severity: 'warning',
+      title: name,
+      message: name,
+      savingsNs: 1,
+      locations: [{ file: 'model.py', line: 3 }],
+      fix: { title: name, detail: name, snippet: name },
+    })),
   } as unknown as Report;
   const [a] = annotationsFor(report, 'model.py', false);
   const md = hoverMarkdown(report, 'model.py', a, HOSTILE[1], false);
