@@ -44,6 +44,8 @@ export interface ReplayResult {
 
 /** Steps back through ops sorted by end when looking for what a call or an op waited for. */
 const MAX_WALK = 32;
+/** An op starting this soon after its launch and its stream allow was held by nothing else. */
+const LATENCY_NS = 5_000;
 
 interface Timeline {
   ops: GpuOp[];
@@ -54,6 +56,12 @@ interface Timeline {
   /** Device of each op (index into `devices`). */
   device: Int32Array;
   devices: { first: number; last: number; idle: number }[];
+  /** Per op (index in `ops`), as typed arrays for the replay's inner loop. */
+  start: Float64Array;
+  dur: Float64Array;
+  /** End of the op's launch call (NaN: unknown), and the caller's process (-1: unknown). */
+  launchEnd: Float64Array;
+  launchProc: Int32Array;
   /** Process index of each CPU call. */
   processOfCall: Int32Array;
   /** Process keys (rank:pid). */
@@ -84,27 +92,48 @@ function buildTimeline(profile: Profile): Timeline {
     }
     devices.push({ first: tl.firstNs, last: tl.lastNs, idle: tl.lastNs - tl.firstNs - tl.busyNs });
   });
-  // Device timelines are each sorted by start; the replay walks all of them in one start order.
-  const order = ops.map((_, i) => i).sort((a, b) => ops[a].startNs - ops[b].startNs);
-  const sortedOps = order.map((i) => ops[i]);
-  const sortedDevice = Int32Array.from(order.map((i) => device[i]));
-  const streamPrev = new Int32Array(sortedOps.length).fill(-1);
-  const lastOnStream = new Map<string, number>();
+  // Device timelines are each sorted by start; the replay walks all of them in one start order
+  // (one device: already in it).
+  let sortedOps = ops;
+  let sortedDevice = Int32Array.from(device);
+  if (tls.length > 1) {
+    const order = ops.map((_, i) => i).sort((a, b) => ops[a].startNs - ops[b].startNs);
+    sortedOps = order.map((i) => ops[i]);
+    sortedDevice = Int32Array.from(order.map((i) => device[i]));
+  }
+  const { processOfCall, processKeys } = processIndexes(profile.cpuCalls);
+  const n = sortedOps.length;
+  const start = new Float64Array(n);
+  const dur = new Float64Array(n);
+  const launchEnd = new Float64Array(n).fill(NaN);
+  const launchProc = new Int32Array(n).fill(-1);
   sortedOps.forEach((op, i) => {
-    const key = `${sortedDevice[i]}:${op.streamId}`;
-    streamPrev[i] = lastOnStream.get(key) ?? -1;
-    lastOnStream.set(key, i);
+    start[i] = op.startNs;
+    dur[i] = op.endNs - op.startNs;
+    if (op.launchIndex >= 0) {
+      launchEnd[i] = profile.cpuCalls[op.launchIndex].endNs;
+      launchProc[i] = processOfCall[op.launchIndex];
+    }
+  });
+  const streamPrev = new Int32Array(sortedOps.length).fill(-1);
+  const lastOnStream = devices.map(() => new Map<number, number>());
+  sortedOps.forEach((op, i) => {
+    const streams = lastOnStream[sortedDevice[i]];
+    streamPrev[i] = streams.get(op.streamId) ?? -1;
+    streams.set(op.streamId, i);
   });
   // Ops of each device by end, for "which op ended right before this one started".
   const byEnd: number[][] = devices.map(() => []);
   sortedOps.forEach((_, i) => byEnd[sortedDevice[i]].push(i));
-  for (const list of byEnd) list.sort((a, b) => sortedOps[a].endNs - sortedOps[b].endNs);
+  for (const list of byEnd)
+    if (!endsAscend(list, sortedOps)) list.sort((a, b) => sortedOps[a].endNs - sortedOps[b].endNs);
   const dep = new Int32Array(sortedOps.length).fill(-1);
   sortedOps.forEach((op, i) => {
-    const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
     const prev = streamPrev[i] >= 0 ? sortedOps[streamPrev[i]].endNs : -Infinity;
-    const known = Math.max(call ? call.endNs : -Infinity, prev);
-    if (!(op.startNs > known)) return;
+    const known = launchEnd[i] === launchEnd[i] ? Math.max(launchEnd[i], prev) : prev;
+    // Started within the launch latency of its launch and stream: nothing else held it (and on a
+    // device with one stream there is no other stream to wait for).
+    if (!(op.startNs > known + LATENCY_NS) || lastOnStream[sortedDevice[i]].size < 2) return;
     // The op waited past its launch and its stream: the latest op on another stream of the
     // device that ended in (known, start] is what it waited for.
     const list = byEnd[sortedDevice[i]];
@@ -118,8 +147,23 @@ function buildTimeline(profile: Profile): Timeline {
       }
     }
   });
-  const { processOfCall, processKeys } = processIndexes(profile.cpuCalls);
+  // A rank with one device (the usual case) reuses that device's by-end order.
+  const rankOfDevice = tls.map((t) => t.rank);
+  const byRank = new Map<number, number[]>();
+  for (const r of new Set(rankOfDevice)) {
+    const ds = rankOfDevice.flatMap((x, d) => (x === r ? [d] : []));
+    byRank.set(
+      r,
+      ds.length === 1
+        ? byEnd[ds[0]]
+        : ds.flatMap((d) => byEnd[d]).sort((a, b) => sortedOps[a].endNs - sortedOps[b].endNs),
+    );
+  }
   return {
+    start,
+    dur,
+    launchEnd,
+    launchProc,
     ops: sortedOps,
     streamPrev,
     dep,
@@ -127,8 +171,15 @@ function buildTimeline(profile: Profile): Timeline {
     devices,
     processOfCall,
     processKeys,
-    blocking: blockingCalls(profile, sortedOps),
+    blocking: blockingCalls(profile, sortedOps, byRank),
   };
+}
+
+/** Whether the ops of `list` already end in ascending order (one stream: no sort needed). */
+function endsAscend(list: number[], ops: GpuOp[]): boolean {
+  for (let k = 1; k < list.length; k++)
+    if (ops[list[k]].endNs < ops[list[k - 1]].endNs) return false;
+  return true;
 }
 
 /** Index in `list` (op indexes sorted by end) of the last op ending at or before `t`, or -1. */
@@ -182,14 +233,11 @@ const isBlocking = (c: CpuCall) =>
  * Blocking calls in end order, each with the op it waited for: the latest-ending op (of its rank)
  * that ended while the call was blocked and was launched before the call started.
  */
-function blockingCalls(profile: Profile, ops: GpuOp[]): Timeline['blocking'] {
-  const byRank = new Map<number, number[]>();
-  ops.forEach((op, i) => {
-    const list = byRank.get(op.rank);
-    if (list) list.push(i);
-    else byRank.set(op.rank, [i]);
-  });
-  for (const list of byRank.values()) list.sort((a, b) => ops[a].endNs - ops[b].endNs);
+function blockingCalls(
+  profile: Profile,
+  ops: GpuOp[],
+  byRank: Map<number, number[]>,
+): Timeline['blocking'] {
   const out: Timeline['blocking'] = [];
   profile.cpuCalls.forEach((c, ci) => {
     if (!isBlocking(c)) return;
@@ -232,15 +280,26 @@ class Cuts {
     merged.forEach((i, k) => (this.before[k + 1] = this.before[k] + (i.endNs - i.startNs)));
   }
 
+  /** Index of the first cut starting at or after the last query (queries mostly ascend). */
+  private cursor = 0;
+
   /** Cut time before `t`. */
   upTo(t: number): number {
-    let lo = 0;
-    let hi = this.starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.starts[mid] < t) lo = mid + 1;
-      else hi = mid;
+    let lo: number;
+    const n = this.starts.length;
+    const c = this.cursor;
+    if ((c === 0 || this.starts[c - 1] < t) && (c === n || this.starts[c] >= t)) lo = c;
+    else if (c < n && this.starts[c] < t && (c + 1 === n || this.starts[c + 1] >= t)) lo = c + 1;
+    else {
+      lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.starts[mid] < t) lo = mid + 1;
+        else hi = mid;
+      }
     }
+    this.cursor = lo;
     if (lo === 0) return 0;
     return this.before[lo - 1] + (Math.min(t, this.ends[lo - 1]) - this.starts[lo - 1]);
   }
@@ -265,16 +324,15 @@ export function replay(
     const proc = processOf(key);
     byProcess.set(proc, [...(byProcess.get(proc) ?? []), ...list]);
   }
-  const cutsOf = new Map<number, Cuts>();
-  tl.processKeys.forEach((key, t) => {
+  const cutsOf: (Cuts | undefined)[] = tl.processKeys.map((key) => {
     const list = byProcess.get(key);
-    if (list && list.length > 0) cutsOf.set(t, new Cuts(list));
+    return list && list.length > 0 ? new Cuts(list) : undefined;
   });
   // Per process: shift set by its last blocking call, and where that call ended.
   const base = new Float64Array(tl.processKeys.length);
   const lastEnd = new Float64Array(tl.processKeys.length).fill(-Infinity);
   const shift = (thread: number, t: number): number => {
-    const cuts = cutsOf.get(thread);
+    const cuts = cutsOf[thread];
     if (!cuts) return base[thread];
     const from = lastEnd[thread];
     return base[thread] + cuts.upTo(t) - (from === -Infinity ? 0 : cuts.upTo(from));
@@ -298,34 +356,44 @@ export function replay(
       lastEnd[thread] = c.endNs;
     }
   };
-  tl.ops.forEach((op, i) => {
-    settleBlockingUpTo(op.startNs);
+  const { start: opStart, dur, launchEnd, launchProc, streamPrev, dep } = tl;
+  const nextBlockEnd = () => (b < tl.blocking.length ? calls[tl.blocking[b].call].endNs : Infinity);
+  let blockEnd = nextBlockEnd();
+  for (let i = 0; i < opStart.length; i++) {
+    const s = opStart[i];
+    if (blockEnd <= s) {
+      settleBlockingUpTo(s);
+      blockEnd = nextBlockEnd();
+    }
     let was = -Infinity;
     let now = -Infinity;
-    if (op.launchIndex >= 0) {
-      const c = calls[op.launchIndex];
-      was = c.endNs;
-      now = c.endNs - shift(tl.processOfCall[op.launchIndex], c.endNs);
+    const le = launchEnd[i];
+    if (le === le) {
+      was = le;
+      now = le - shift(launchProc[i], le);
     }
-    for (let k = 0; k < 2; k++) {
-      const j = k === 0 ? tl.streamPrev[i] : tl.dep[i];
-      if (j < 0) continue;
-      const o = tl.ops[j];
-      was = Math.max(was, o.endNs);
-      now = Math.max(now, newStart[j] + (o.endNs - o.startNs));
+    const p = streamPrev[i];
+    if (p >= 0) {
+      was = Math.max(was, opStart[p] + dur[p]);
+      now = Math.max(now, newStart[p] + dur[p]);
     }
-    newStart[i] = was === -Infinity ? op.startNs : op.startNs - (was - now);
-  });
+    const d = dep[i];
+    if (d >= 0) {
+      was = Math.max(was, opStart[d] + dur[d]);
+      now = Math.max(now, newStart[d] + dur[d]);
+    }
+    newStart[i] = was === -Infinity ? s : s - (was - now);
+  }
   settleBlockingUpTo(Infinity);
 
   const first = tl.devices.map(() => Infinity);
   const last = tl.devices.map(() => -Infinity);
-  tl.ops.forEach((op, i) => {
+  for (let i = 0; i < opStart.length; i++) {
+    if (!(dur[i] > 0)) continue;
     const d = tl.device[i];
-    if (op.endNs <= op.startNs) return;
     first[d] = Math.min(first[d], newStart[i]);
-    last[d] = Math.max(last[d], newStart[i] + (op.endNs - op.startNs));
-  });
+    last[d] = Math.max(last[d], newStart[i] + dur[i]);
+  }
   let gpuSavedNs = 0;
   tl.devices.forEach((d, k) => {
     if (first[k] === Infinity) return;
@@ -341,7 +409,7 @@ export function replay(
 /** How much earlier the run's thread finishes; moved work still has to finish somewhere. */
 function threadSaved(
   tl: Timeline,
-  cutsOf: Map<number, Cuts>,
+  cutsOf: (Cuts | undefined)[],
   shift: (thread: number, t: number) => number,
   whatIf: WhatIf,
   run: { threadKey: string; endNs: number },
@@ -350,7 +418,7 @@ function threadSaved(
   if (thread < 0) return 0;
   let end = run.endNs - shift(thread, run.endNs);
   if (whatIf.moved) {
-    for (const i of cutsOf.get(thread)?.intervals ?? []) {
+    for (const i of cutsOf[thread]?.intervals ?? []) {
       end = Math.max(end, i.startNs - shift(thread, i.startNs) + (i.endNs - i.startNs));
     }
   }

@@ -100,7 +100,9 @@ export const hostSync: Rule = (profile, ctx) => {
         // Savings: replay with the syncs returning at once (the CPU queues the next work while the
         // GPU is still busy); it claims the gaps a sync drained. The blocked time itself overlapped
         // GPU work and is not saved.
-        savingsNs: replay(profile, { nonBlocking: new Set(syncs) }).gpuSavedNs,
+        // (no gap to claim: the saving settles to 0 without a replay)
+        savingsNs:
+          claim.length > 0 ? replay(profile, { nonBlocking: new Set(syncs) }).gpuSavedNs : 0,
         savingsFrom: 'gpu-idle',
         evidence: { syncCount: syncs.length, blockedNs, drainNs, afterCopyCount },
         locations: aggregateLocations(ctx, costs),

@@ -27,7 +27,6 @@ import { stepTime } from './step-time';
 import { straggler } from './straggler';
 import { settleIdleClaims } from './savings';
 import { slowLaunch } from './slow-launch';
-import { gpuTotals } from '../summary';
 import { toolCallGaps } from './tool-call-gaps';
 import { DEFAULT_THRESHOLDS, type Rule, type RuleContext, type Thresholds } from './types';
 
@@ -87,8 +86,21 @@ export function runRules(
     const rule = ALL_RULES[id];
     if (rule) findings.push(...rule(profile, ctx));
   }
-  settleIdleClaims(profile, findings, ctx.thresholds.minGapNs, gpuTotals(profile).gpuIdleNs);
+  settleIdleClaims(profile, findings, ctx.thresholds.minGapNs, idleUpperBound(profile));
   return findings.sort((a, b) => b.savingsNs - a.savingsNs || a.rule.localeCompare(b.rule));
+}
+
+/**
+ * Devices × span − busy over the devices' busy unions: summary.gpuIdleNs, or less when zero-length
+ * ops lie outside the unions (their span also counts there). O(devices), from the memoized timelines.
+ */
+function idleUpperBound(profile: Profile): number {
+  const timelines = deviceTimelines(profile);
+  if (timelines.length === 0) return 0;
+  const first = Math.min(...timelines.map((t) => t.firstNs));
+  const last = Math.max(...timelines.map((t) => t.lastNs));
+  const busy = timelines.reduce((s, t) => s + t.busyNs, 0);
+  return Math.max(0, (last - first) * timelines.length - busy);
 }
 
 /** The numbers classify() decides on. */

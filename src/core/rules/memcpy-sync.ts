@@ -87,7 +87,10 @@ export const memcpySync: Rule = (profile, ctx) => {
           `the transfers themselves took ${formatNs(copyNs)} on the GPU.`,
         // Savings: GPU idle only, never the CPU's blocked time (the GPU may have been busy through
         // it): replay with the copies returning at once; it claims the gaps a copy drained.
-        savingsNs: replay(profile, { nonBlocking: new Set(copies.map((c) => c.call)) }).gpuSavedNs,
+        savingsNs:
+          claim.length > 0
+            ? replay(profile, { nonBlocking: new Set(copies.map((c) => c.call)) }).gpuSavedNs
+            : 0,
         savingsFrom: 'gpu-idle',
         evidence: { copyCount: copies.length, blockedNs, copyNs, bytes },
         locations: aggregateLocations(ctx, costs),

@@ -248,7 +248,6 @@ function replaySaving(
     if (list.some((b) => contains(r, profile.ranges[b.rangeIndex])))
       endNs = Math.max(endNs, r.endNs);
   }
-  const result = replay(profile, { cuts, moved: true }, { threadKey: key, endNs });
   const claim = findIdleGaps(profile, minGapNs).filter(
     (g) =>
       g.cause === 'os-wait' &&
@@ -257,6 +256,9 @@ function replaySaving(
         return r.rank === g.rank && r.startNs < g.endNs && r.endNs > g.startNs;
       }),
   );
+  // With GPU ops but no gap to claim the saving settles to 0: no replay needed.
+  if (profile.gpuOps.length > 0 && claim.length === 0) return { gpuNs: 0, loopNs: 0, claim };
+  const result = replay(profile, { cuts, moved: true }, { threadKey: key, endNs });
   return {
     gpuNs: result.gpuSavedNs,
     loopNs: profile.gpuOps.length > 0 ? 0 : result.threadSavedNs,
