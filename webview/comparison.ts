@@ -3,12 +3,15 @@ import type { Comparison } from '../src/core/compare';
 import { formatDeltaNs, formatNs } from '../src/core/format';
 import type { SourceRef } from '../src/core/report-types';
 import { el, refLabel } from './dom';
+import { shortKernelName } from '../src/core/kernel-names';
 import type { StateStore } from './state';
 import { VirtualTable } from './virtual-table';
 
 interface ChangeRow {
   kind: 'line' | 'kernel';
   label: string;
+  /** The full text (a kernel's whole name), shown as the cell's tooltip. */
+  full: string;
   ref: SourceRef | null;
   baselineNs: number;
   currentNs: number;
@@ -24,6 +27,7 @@ function rows(c: Comparison): ChangeRow[] {
     .map((l) => ({
       kind: 'line' as const,
       label: `${refLabel(l)} ${l.function}`,
+      full: `${refLabel(l)} ${l.function}`,
       ref: { file: l.file, line: l.line },
       ...l,
       regression: l.direction === 'regression',
@@ -32,7 +36,9 @@ function rows(c: Comparison): ChangeRow[] {
     .filter((k) => k.deltaNs !== 0)
     .map((k) => ({
       kind: 'kernel' as const,
-      label: k.name,
+      // Kernel names clipped at their start look alike: the short name, the full one on hover.
+      label: shortKernelName(k.name),
+      full: k.name,
       ref: null,
       ...k,
       regression: k.direction === 'regression',
@@ -64,7 +70,7 @@ export function renderComparison(
     rows: all,
     store,
     defaultSort: { key: 'delta', dir: 'desc' },
-    filterText: (r) => r.label,
+    filterText: (r) => r.full,
     onActivate: (r) => r.ref && reveal(r.ref),
     columns: [
       { key: 'kind', label: 'Kind', width: '60px', text: (r) => r.kind, sortValue: (r) => r.kind },
@@ -75,6 +81,7 @@ export function renderComparison(
         clipStart: true,
         text: (r) => r.label,
         sortValue: (r) => r.label,
+        title: (r) => r.full,
       },
       {
         key: 'base',

@@ -10,7 +10,7 @@ import { renderFindings } from './findings';
 import type { StateStore } from './state';
 import { renderSteps } from './steps';
 import { renderSummary } from './summary';
-import { kernelsTable, linesTable, rangesTable } from './tables';
+import { kernelsTable, linesNote, linesTable, rangesTable } from './tables';
 import { Timeline } from './timeline';
 import type { VirtualTable } from './virtual-table';
 
@@ -35,13 +35,14 @@ export function renderEmpty(app: HTMLElement, message: string, post: Post): void
 
 function tabs(
   store: StateStore,
-  parts: [string, number, HTMLElement][],
+  parts: [string, number, HTMLElement, string?][],
 ): HTMLElement & { selectedIndex: number } {
   const t = document.createElement('vscode-tabs');
-  for (const [label, count, body] of parts) {
+  for (const [label, count, body, hint] of parts) {
     const header = document.createElement('vscode-tab-header');
     header.setAttribute('slot', 'header');
     header.dataset.tab = label;
+    if (hint) header.title = hint;
     const badge = document.createElement('vscode-badge');
     badge.setAttribute('variant', 'counter');
     badge.textContent = count.toLocaleString('en-US');
@@ -70,9 +71,15 @@ export function renderReport(
   const ranges: VirtualTable<RangeStat> = rangesTable(report, store, reveal);
   const timeline = new Timeline(report, store, reveal);
   const focusNote = el('p', { class: 'focus-note', role: 'status' });
-  const parts: [string, number, HTMLElement][] = [
+  const note = linesNote(report);
+  const parts: [string, number, HTMLElement, string?][] = [
     [TABS[0], report.findings.length, renderFindings(report.findings, post, reveal)],
-    [TABS[1], report.lines.length, lines.element],
+    [
+      TABS[1],
+      lines.rowCount,
+      el('div', {}, el('p', { class: 'table-note' }, note), lines.element),
+      note,
+    ],
     [TABS[2], report.kernels.length, kernels.element],
     [TABS[3], report.ranges.length, ranges.element],
   ];

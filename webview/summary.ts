@@ -59,10 +59,11 @@ export function renderSummary(m: ReportMessage): HTMLElement {
       ? stat('Memcpy / memset', `${formatNs(s.memcpyNs)} / ${formatNs(s.memsetNs)}`)
       : null,
     s.commNs > 0 ? stat('Communication', formatNs(s.commNs)) : null,
+    libraryStat(report),
     stat(
       'Unattributed',
       formatNs(report.unattributedNs),
-      'GPU time whose launch stack reached no workspace source line',
+      'GPU time whose launch stack reached no workspace source line (nor a library line, with gpuLens.libraryFallback on)',
     ),
   );
   return el(
@@ -71,10 +72,44 @@ export function renderSummary(m: ReportMessage): HTMLElement {
     el('h1', {}, `GPU Lens: ${baseName(m.tracePath)}`),
     el('p', { class: 'path', title: m.tracePath }, `${m.tracePath} · ${sourceLine(report)}`),
     captureLine(m),
+    cpuOnlyNote(report),
     figures,
     idleBreakdown(report),
     devices(report),
     warnings(report.warnings),
+  );
+}
+
+/** GPU time on library lines (stacks with no workspace frame), when there is some. */
+function libraryStat(report: Report): HTMLElement | null {
+  const ns = report.lines.reduce((s, l) => s + (l.library ? l.selfNs : 0), 0);
+  if (ns <= 0) return null;
+  return stat(
+    'Library code',
+    formatNs(ns),
+    'GPU time of stacks that reached no workspace frame, on their innermost library frame (Hot lines rows marked library)',
+  );
+}
+
+/**
+ * A CPU-only capture (no GPU work recorded) says what it can show, so it does not read as an
+ * empty report: CPU operator time per line and the NVTX / record_function ranges, not GPU time.
+ */
+function cpuOnlyNote(report: Report): HTMLElement | null {
+  if (report.summary.gpuBusyNs > 0) return null;
+  const lines = report.lines.filter((l) => l.cpuOpNs > 0);
+  const cpuNs = lines.reduce((s, l) => s + l.cpuOpNs, 0);
+  const ops = lines.reduce((s, l) => s + l.opCount, 0);
+  const n = (v: number) => v.toLocaleString('en-US');
+  return el(
+    'p',
+    { class: 'cpu-only-note', role: 'note' },
+    'CPU-only capture: no GPU work (kernels, copies) was recorded, so there is no GPU time, ' +
+      'kernel table or idle gap to show. It shows CPU operator time per source line ' +
+      `(Hot lines: ${formatNs(cpuNs)} in ${n(ops)} operators on ${n(lines.length)} lines) and ` +
+      `the NVTX / record_function ranges (Ranges: ${n(report.ranges.length)}). For GPU time, ` +
+      'capture on a machine with a GPU with CUDA activity on (torch.profiler ' +
+      'ProfilerActivity.CUDA, or nsys).',
   );
 }
 

@@ -1,5 +1,6 @@
 /** The panel's three tables (hot lines, kernels, NVTX ranges): columns over the Report's rows. */
 import { formatNs, formatPct } from '../src/core/format';
+import { shortKernelName } from '../src/core/kernel-names';
 import type { KernelStat, LineStat, RangeStat, Report, SourceRef } from '../src/core/report-types';
 import { refLabel } from './dom';
 import type { StateStore } from './state';
@@ -20,7 +21,12 @@ function textColumn<T>(
 }
 
 /** A duration column: formatted time, exact nanoseconds in the tooltip. */
-function nsColumn<T>(key: string, label: string, get: (r: T) => number): Column<T> {
+function nsColumn<T>(
+  key: string,
+  label: string,
+  get: (r: T) => number,
+  headerTitle?: string,
+): Column<T> {
   return {
     key,
     label,
@@ -29,7 +35,44 @@ function nsColumn<T>(key: string, label: string, get: (r: T) => number): Column<
     text: (r) => formatNs(get(r)),
     sortValue: get,
     title: (r) => `${count(get(r))} ns`,
+    headerTitle,
   };
+}
+
+/** A kernel's name as tables show it: nsys' short name, else template arguments elided. */
+export function kernelLabel(k: { name: string; shortName?: string }): string {
+  return k.shortName ?? shortKernelName(k.name);
+}
+
+/** True when the trace recorded no GPU work (a CPU-only capture): tables show CPU time then. */
+export function isCpuOnly(report: Report): boolean {
+  return report.summary.gpuBusyNs === 0;
+}
+
+export const SELF_HINT =
+  'Self: GPU time of work launched while this line was the innermost workspace frame.';
+export const TOTAL_HINT =
+  'Total: while it was anywhere on the stack (calls into functions below it included).';
+const CPU_HINT =
+  'CPU operator time (torch operators, outermost per thread) whose innermost workspace frame is this line.';
+const LIBRARY_HINT =
+  'Library code: time of stacks that reached no workspace frame, on their innermost library ' +
+  'frame (an installed package, not torch or the standard library); self = total. ' +
+  'gpuLens.libraryFallback turns this off.';
+
+/** The one-line explanation above the hot lines table (and the tab's tooltip). */
+export function linesNote(report: Report): string {
+  return isCpuOnly(report)
+    ? `${CPU_HINT} This capture recorded no GPU work, so there is no GPU time to show.`
+    : `${SELF_HINT} ${TOTAL_HINT}`;
+}
+
+/** The hot lines' "Code" cell: library lines say so and where they were recorded. */
+function codeColumn(): Column<LineStat> {
+  return textColumn('code', 'Code', '70px', (l) => (l.library ? 'library' : ''), {
+    title: (l) =>
+      l.library ? `${LIBRARY_HINT} Recorded at ${refLabel(l)}, outside the workspace.` : '',
+  });
 }
 
 /** A count column (thousands separated). */
@@ -56,26 +99,48 @@ export function linesTable(
   reveal: (r: SourceRef) => void,
 ): VirtualTable<LineStat> {
   const busy = report.summary.gpuBusyNs;
+  const cpuOnly = isCpuOnly(report);
+  const rows = cpuOnly ? report.lines.filter((l) => l.cpuOpNs > 0) : report.lines;
+  const cpuNs = rows.reduce((s, l) => s + l.cpuOpNs, 0);
+  const line = textColumn('line', 'Line', 'minmax(280px, 3fr)', refLabel, { clipStart: true });
+  const fn = textColumn('function', 'Function', 'minmax(100px, 1fr)', (l: LineStat) => l.function);
+  const precision = textColumn('precision', 'Precision', '80px', (l: LineStat) => l.precision);
   return new VirtualTable<LineStat>({
     id: 'lines',
     label: 'Hot lines',
-    rows: report.lines,
+    rows,
     store,
-    defaultSort: { key: 'self', dir: 'desc' },
-    filterText: (l) => `${refLabel(l)} ${l.function}`,
-    onActivate: reveal,
-    columns: [
-      textColumn('line', 'Line', 'minmax(280px, 3fr)', refLabel, { clipStart: true }),
-      textColumn('function', 'Function', 'minmax(100px, 1fr)', (l) => l.function),
-      nsColumn('self', 'Self', (l) => l.selfNs),
-      nsColumn('total', 'Total', (l) => l.totalNs),
-      shareColumn('% busy', (l) => l.selfNs, busy),
-      countColumn('kernels', 'Kernels', (l) => l.kernelCount),
-      textColumn('precision', 'Precision', '80px', (l) => l.precision),
-      textColumn('top', 'Top kernel', 'minmax(160px, 2fr)', (l) => l.topKernels[0]?.name ?? '', {
-        title: (l) => l.topKernels.map((k) => `${formatNs(k.ns)}  ${k.name}`).join('\n'),
-      }),
-    ],
+    defaultSort: { key: cpuOnly ? 'cpu' : 'self', dir: 'desc' },
+    filterText: (l) => `${refLabel(l)} ${l.function}${l.library ? ' library' : ''}`,
+    // A library file lies outside the workspace: its row says where (Code tooltip), no reveal.
+    onActivate: (l) => !l.library && reveal(l),
+    columns: cpuOnly
+      ? [
+          line,
+          fn,
+          nsColumn('cpu', 'CPU ops', (l) => l.cpuOpNs, CPU_HINT),
+          shareColumn('% CPU ops', (l) => l.cpuOpNs, cpuNs),
+          countColumn('ops', 'Operators', (l) => l.opCount),
+          precision,
+          codeColumn(),
+        ]
+      : [
+          line,
+          fn,
+          nsColumn('self', 'Self', (l) => l.selfNs, SELF_HINT),
+          nsColumn('total', 'Total', (l) => l.totalNs, TOTAL_HINT),
+          shareColumn('% busy', (l) => l.selfNs, busy),
+          countColumn('kernels', 'Kernels', (l) => l.kernelCount),
+          precision,
+          codeColumn(),
+          textColumn(
+            'top',
+            'Top kernel',
+            'minmax(160px, 2fr)',
+            (l) => (l.topKernels[0] ? kernelLabel(l.topKernels[0]) : ''),
+            { title: (l) => l.topKernels.map((k) => `${formatNs(k.ns)}  ${k.name}`).join('\n') },
+          ),
+        ],
   });
 }
 
@@ -90,7 +155,7 @@ export function kernelsTable(report: Report, store: StateStore): VirtualTable<Ke
     defaultSort: { key: 'total', dir: 'desc' },
     filterText: (k) => k.name,
     columns: [
-      textColumn('name', 'Kernel', 'minmax(240px, 1fr)', (k) => k.name),
+      textColumn('name', 'Kernel', 'minmax(240px, 1fr)', kernelLabel, { title: (k) => k.name }),
       countColumn('count', 'Count', (k) => k.count),
       nsColumn('total', 'Total', (k) => k.totalNs),
       shareColumn('% kernel', (k) => k.totalNs, kernelNs),

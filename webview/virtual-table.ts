@@ -24,6 +24,8 @@ export interface Column<T> {
   sortValue(row: T): number | string;
   /** Tooltip of the cell (defaults to its text). */
   title?(row: T): string;
+  /** Tooltip of the column header: what the column's figure means. */
+  headerTitle?: string;
 }
 
 export interface VirtualTableOptions<T> {
@@ -106,8 +108,22 @@ export class VirtualTable<T> {
     return true;
   }
 
+  /** Number of rows the table holds (before the filter). */
+  get rowCount(): number {
+    return this.o.rows.length;
+  }
+
   private header(c: Column<T>): HTMLElement {
-    const btn = el('button', { type: 'button', class: 'vt-sort', 'data-key': c.key }, c.label);
+    const btn = el(
+      'button',
+      {
+        type: 'button',
+        class: 'vt-sort',
+        'data-key': c.key,
+        ...(c.headerTitle ? { title: c.headerTitle } : {}),
+      },
+      c.label,
+    );
     btn.addEventListener('click', () => {
       const dir =
         this.sort.key === c.key

@@ -7,7 +7,7 @@
 const MAX_SHORT = 120;
 
 /** Top-level template arguments this short, with no brackets inside, are kept as written. */
-const MAX_KEPT_ARGS = 48;
+const MAX_KEPT_ARGS = 80;
 
 const OPEN: Record<string, string> = { '<': '>', '(': ')', '[': ']', '{': '}' };
 const CLOSE = new Set(['>', ')', ']', '}']);

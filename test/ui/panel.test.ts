@@ -77,7 +77,19 @@ void test('the panel shows the trace: kernel count, top kernel and its total', a
   );
   await tab('Kernels').click();
   assert.match(await tab('Kernels').innerText(), new RegExp(`\\b${kernels.size}\\b`));
-  assert.equal((await cells('kernels').nth(0).innerText()).trim(), byTotal[0][0]);
+  // Names are shown short, in full on hover. The two top kernels are `void cutlass::Kernel2<flat
+  // args>(params)`: short, each keeps its distinct template argument, without return type or params.
+  for (const row of [0, 1]) {
+    const full = byTotal[row][0];
+    const flat = /^void ([\w:]+<[^<>()]+>)\(.*\)$/.exec(full);
+    assert.ok(flat, `top kernel ${row} is a flat template: ${full}`);
+    const cell = view
+      .locator('[data-table="kernels"] .vt-row')
+      .nth(row)
+      .locator('[role="gridcell"]');
+    assert.equal((await cell.nth(0).innerText()).trim(), flat[1]);
+    assert.equal(await cell.nth(0).getAttribute('title'), full);
+  }
   assert.equal((await cells('kernels').nth(2).innerText()).trim(), formatNs(byTotal[0][1].totalNs));
   // Findings: as many cards as the tab's badge says, each with its fix.
   await tab('Findings').click();
@@ -122,6 +134,15 @@ void test('fix snippets read as their text: no line is painted over by the next'
 void test('hot lines: the outermost model line carries all GPU time; clicking it reveals it', async () => {
   await tab('Hot lines').click();
   await view.locator('[data-table="lines"] .vt-sort[data-key="total"]').click();
+  // Self vs total is explained above the table, in the tab's and the columns' tooltips.
+  const selfHint =
+    /Self: GPU time of work launched while this line was the innermost workspace frame/;
+  assert.match(await view.locator('[data-tab="Hot lines"] .table-note').innerText(), selfHint);
+  assert.match((await tab('Hot lines').getAttribute('title')) ?? '', selfHint);
+  const header = (key: string) =>
+    view.locator(`[data-table="lines"] .vt-sort[data-key="${key}"]`).getAttribute('title');
+  assert.match((await header('self')) ?? '', selfHint);
+  assert.match((await header('total')) ?? '', /anywhere on the stack/);
   assert.equal((await cells('lines').nth(0).innerText()).trim(), `${outerFile}:${outerLine}`);
   assert.equal((await cells('lines').nth(3).innerText()).trim(), formatNs(gpuOpNs));
   await cells('lines').nth(0).click();
