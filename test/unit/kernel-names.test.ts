@@ -83,7 +83,7 @@ void test('every fixture kernel name: bounded short names, bracket-free names wh
     assert.ok(!/[,*&]/.test(s.replace(/<[^<>]*>/g, '')), `no argument text left: ${s}`);
     if (n.length > 200) {
       shortened++;
-      assert.ok(s.length < n.length / 2, s);
+      assert.ok(s.length < n.length * 0.75, s);
     }
   }
   assert.ok(shortened > 20, `${shortened} long names`);
