@@ -1,7 +1,8 @@
 /**
  * Collectives of a (multi-rank) profile, per rank, in the order each rank ran them, and their
- * matching across ranks: the n-th collective of one kind is the same operation on every rank (an
- * SPMD program issues its collectives in one order on every rank). Used to align the ranks'
+ * matching across ranks: the n-th collective of one kind in one process group (communicator, when
+ * the trace names it: Kineto's kernel args) is the same operation on every rank (an SPMD program
+ * issues a group's collectives in one order on every rank). Used to align the ranks'
  * clocks (ingest/clock-align.ts: matched collectives *end* together) and to find the rank that
  * arrives last (rules/straggler.ts: a collective *starts* when its rank reaches it).
  *
@@ -21,6 +22,8 @@ export interface Collective {
   rank: number;
   /** Normalized kind: `allreduce`, `allgather`, `reducescatter`, `broadcast`, `barrier` … */
   kind: string;
+  /** The process group (communicator) when the trace names it, else ''. */
+  group: string;
   /** Name as recorded (kernel or range name). */
   name: string;
   startNs: number;
@@ -33,10 +36,11 @@ export interface Collective {
   gpu: boolean;
 }
 
-/** The n-th collective of one kind, on every rank that has it. */
+/** The n-th collective of one kind (and process group, when known), on every rank that has it. */
 export interface MatchedCollective {
   kind: string;
-  /** 0-based occurrence of `kind` on each rank. */
+  group: string;
+  /** 0-based occurrence of the kind in its group on each rank. */
   index: number;
   byRank: Map<number, Collective>;
 }
@@ -82,11 +86,12 @@ export function collectivesByRank(profile: Profile): Map<number, Collective[]> {
   };
   for (const op of profile.gpuOps) {
     if (op.kind !== 'kernel' || !op.isComm) continue;
-    const kind = collectiveKind(op.name);
+    const kind = collectiveKind(op.collective?.name ?? op.name);
     if (!kind) continue;
     add('kernel', {
       rank: op.rank,
       kind,
+      group: op.collective?.group ?? '',
       name: op.name,
       startNs: op.startNs,
       endNs: op.endNs,
@@ -102,6 +107,7 @@ export function collectivesByRank(profile: Profile): Map<number, Collective[]> {
     add(source, {
       rank: r.rank,
       kind,
+      group: '',
       name: r.name,
       startNs: r.startNs,
       endNs: r.endNs,
@@ -142,33 +148,40 @@ function lendCallSites(chosen: Collective[], ops: Collective[]): void {
   }
 }
 
-function groupByKind(list: readonly Collective[]): Map<string, Collective[]> {
+function groupByKind(
+  list: readonly Collective[],
+  key: (c: Collective) => string = (c) => c.kind,
+): Map<string, Collective[]> {
   const byKind = new Map<string, Collective[]>();
   for (const c of list) {
-    const l = byKind.get(c.kind);
+    const k = key(c);
+    const l = byKind.get(k);
     if (l) l.push(c);
-    else byKind.set(c.kind, [c]);
+    else byKind.set(k, [c]);
   }
   return byKind;
 }
 
+/** Matching key: the kind within its process group (the group's own order of collectives). */
+const matchKey = (c: Collective): string => `${c.group}\0${c.kind}`;
+
 /**
- * Matches the n-th collective of each kind across `ranks` (all of them must have it), in the
- * order of the first rank's starts. Kinds some rank lacks are left out.
+ * Matches the n-th collective of each kind and process group across `ranks` (all of them must
+ * have it), in the order of the first rank's starts. Kinds some rank lacks are left out.
  */
 export function matchCollectives(
   perRank: ReadonlyMap<number, readonly Collective[]>,
   ranks: readonly number[] = [...perRank.keys()].sort((a, b) => a - b),
 ): MatchedCollective[] {
   if (ranks.length < 2) return [];
-  const grouped = ranks.map((r) => groupByKind(perRank.get(r) ?? []));
+  const grouped = ranks.map((r) => groupByKind(perRank.get(r) ?? [], matchKey));
   const out: MatchedCollective[] = [];
-  for (const kind of grouped[0].keys()) {
-    const count = Math.min(...grouped.map((g) => g.get(kind)?.length ?? 0));
+  for (const [key, first] of grouped[0]) {
+    const count = Math.min(...grouped.map((g) => g.get(key)?.length ?? 0));
     for (let index = 0; index < count; index++) {
       const byRank = new Map<number, Collective>();
-      ranks.forEach((r, i) => byRank.set(r, (grouped[i].get(kind) as Collective[])[index]));
-      out.push({ kind, index, byRank });
+      ranks.forEach((r, i) => byRank.set(r, (grouped[i].get(key) as Collective[])[index]));
+      out.push({ kind: first[0].kind, group: first[0].group, index, byRank });
     }
   }
   const ref = ranks[0];

@@ -51,6 +51,11 @@ export interface GpuOp {
   callerStackId?: number;
   /** NCCL / collective communication kernel. */
   isComm: boolean;
+  /**
+   * The collective a communication kernel runs, when the trace names it (Kineto kernel args
+   * `Process Group Name`, `Collective name`): the n-th of a group is one operation on every rank.
+   */
+  collective?: { group: string; name: string };
   bytes?: number;
   copyKind?: CopyKind;
   srcKind?: MemKind;

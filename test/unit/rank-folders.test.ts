@@ -12,6 +12,7 @@ import { readRankFolder } from '../../src/core/ingest/ranks';
 import { assignRanks, identityFromPath } from '../../src/core/ingest/rank-names';
 import { loadTrace as loadFolder } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
+import { collectivesByRank } from '../../src/core/collectives';
 import { fixture } from './fixtures';
 import { KERNEL_CATS, loadTrace } from './kineto-helpers';
 import { sql } from './rule-helpers';
@@ -192,4 +193,28 @@ void test('rank folders: NCCL kernels align two ranks of one job; equal arrivals
     residualNs: 0,
   });
   assert.ok(!report.findings.some((f) => f.rule === 'straggler'));
+});
+
+void test('rank folders: NCCL kernels carry their process group and collective name from the args', async () => {
+  // Kernels named with a collective's name in args ("Collective name", "Process Group Name"), and
+  // symmetric-memory all-reduce kernels that have no such args (B200 trace).
+  const COMM = /nccl|rccl|all_?reduce|all_?gather|reduce_?scatter/i;
+  const kind = (name: string) =>
+    /all_?reduce/i.test(name) ? 'allreduce' : /all_?gather/i.test(name) ? 'allgather' : name;
+  for (const file of [A100, B200]) {
+    const raw = loadTrace(file)
+      .events.filter((e) => e.ph === 'X' && KERNEL_CATS.has(e.cat ?? '') && COMM.test(e.name ?? ''))
+      .sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0))
+      .map((e) => {
+        const named = e.args?.['Collective name'];
+        const group = e.args?.['Process Group Name'];
+        return typeof named === 'string' ? [String(group), kind(named)] : ['', kind(e.name ?? '')];
+      });
+    assert.ok(raw.some(([g]) => g !== ''));
+    const p = await readRankFolder(folder({ 'rank0.json.gz': file }));
+    assert.deepEqual(
+      (collectivesByRank(p).get(0) ?? []).map((c) => [c.group, c.kind]),
+      raw,
+    );
+  }
 });

@@ -8,7 +8,7 @@
  * - without collectives in common, nsys files by their sessions' wall-clock starts;
  * - else the times stay as recorded (`trace-clock`).
  */
-import { collectivesByRank, matchCollectives } from '../collectives';
+import { type Collective, collectivesByRank, matchCollectives } from '../collectives';
 import type { Profile, RankAlignment } from '../model';
 
 /** What alignment needs to know about one merged file. */
@@ -85,11 +85,12 @@ function median(sortedAsc: readonly number[]): number {
   return Math.round(n % 2 ? sortedAsc[mid] : (sortedAsc[mid - 1] + sortedAsc[mid]) / 2);
 }
 
-/** Collectives of either list beyond the other's count of the same kind. */
-function countMismatch(a: readonly { kind: string }[], b: readonly { kind: string }[]): number {
+/** Collectives of either list beyond the other's count of the same kind and group. */
+function countMismatch(a: readonly Collective[], b: readonly Collective[]): number {
   const counts = new Map<string, number>();
-  for (const c of a) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
-  for (const c of b) counts.set(c.kind, (counts.get(c.kind) ?? 0) - 1);
+  const key = (c: Collective): string => `${c.group}\0${c.kind}`;
+  for (const c of a) counts.set(key(c), (counts.get(key(c)) ?? 0) + 1);
+  for (const c of b) counts.set(key(c), (counts.get(key(c)) ?? 0) - 1);
   let n = 0;
   for (const v of counts.values()) n += Math.abs(v);
   return n;
@@ -115,4 +116,5 @@ function shift(p: Profile, offsets: Map<number, number>): void {
     x.endNs += o;
   }
   for (const m of p.memory) m.tsNs += at(m.rank);
+  for (const m of p.memoryEvents) m.tsNs += at(m.rank);
 }

@@ -153,6 +153,7 @@ export class KinetoEventSink {
   private readonly names = new Interner();
   private readonly callKinds = new Map<string, CpuCall['kind']>();
   private readonly commNames = new Map<string, boolean>();
+  private readonly collectives = new Map<string, { group: string; name: string }>();
   spanStart = Infinity;
   spanEnd = -Infinity;
   malformed = 0;
@@ -326,9 +327,22 @@ export class KinetoEventSink {
       isComm: kind === 'kernel' && this.isComm(name),
     };
     if (typeof args.bytes === 'number') op.bytes = args.bytes;
+    if (op.isComm) this.collective(op, args);
     if (kind === 'memcpy') Object.assign(op, copyKinds(name));
     this.gpuOps.push(op);
     this.gpuCorrelation.push(num(args.correlation, -1));
+  }
+
+  /** Names the collective from the kernel's args (one shared object per group and name). */
+  private collective(op: GpuOp, args: Record<string, unknown>): void {
+    const name = args['Collective name'];
+    if (typeof name !== 'string' || name.length > 200) return;
+    const g = args['Process Group Name'] ?? args['Process Group ID'];
+    const group = typeof g === 'string' || typeof g === 'number' ? String(g).slice(0, 200) : '';
+    const key = `${group}\0${name}`;
+    let c = this.collectives.get(key);
+    if (!c) this.collectives.set(key, (c = { group, name }));
+    op.collective = c;
   }
 
   private callKind(name: string): CpuCall['kind'] {

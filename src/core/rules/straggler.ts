@@ -14,7 +14,7 @@ import { collectivesByRank, matchCollectives } from '../collectives';
 import { formatNs } from '../format';
 import type { Profile } from '../model';
 import type { Finding, SourceRef } from '../report-types';
-import { ns } from './common';
+import { ns, SortedSpans } from './common';
 import type { RuleContext, Rule } from './types';
 
 /** Most findings (late rank × collective call site), largest wait first. */
@@ -132,8 +132,16 @@ function medianOf(values: readonly number[]): number {
  * ranges (at their site, own time only: nested ranges are their children's) and non-collective GPU
  * ops (at their launch line).
  */
+interface Timed {
+  startNs: number;
+  endNs: number;
+  ref: SourceRef;
+}
+
 class RankWork {
-  private readonly items = new Map<number, { startNs: number; endNs: number; ref: SourceRef }[]>();
+  private readonly items = new Map<number, Timed[]>();
+  /** Per rank, the items sorted by start with their overlap index (built on first use). */
+  private readonly spans = new Map<number, SortedSpans<Timed>>();
 
   constructor(profile: Profile, ctx: RuleContext) {
     const add = (rank: number, startNs: number, endNs: number, ref: SourceRef | null): void => {
@@ -174,7 +182,12 @@ class RankWork {
   /** Time per line on `rank` inside [from, to). */
   byLine(rank: number, from: number, to: number): Map<string, { ref: SourceRef; ns: number }> {
     const out = new Map<string, { ref: SourceRef; ns: number }>();
-    for (const it of this.items.get(rank) ?? []) {
+    let spans = this.spans.get(rank);
+    if (!spans) {
+      const list = (this.items.get(rank) ?? []).sort((a, b) => a.startNs - b.startNs);
+      this.spans.set(rank, (spans = new SortedSpans(list)));
+    }
+    for (const it of spans.overlapping(from, to)) {
       const d = Math.min(it.endNs, to) - Math.max(it.startNs, from);
       if (d <= 0) continue;
       const key = `${it.ref.file}:${it.ref.line}`;
