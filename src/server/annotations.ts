@@ -5,6 +5,7 @@
 import { escapeMarkdown } from '../core/export/markdown';
 import type { Comparison, LineDelta } from '../core/compare';
 import { formatDeltaNs, formatNs, formatPct } from '../core/format';
+import { shortKernelName } from '../core/kernel-names';
 import type { LineStat, RangeStat, Report } from '../core/report-types';
 
 export interface LineAnnotation {
@@ -150,7 +151,7 @@ export function hoverMarkdown(
       out.push('', '| Top kernels | count | total | mean |', '|---|---:|---:|---:|');
       for (const k of s.topKernels) {
         out.push(
-          `| ${escapeMarkdown(truncate(k.name, MAX_NAME_CHARS))} | ${k.count} | ${formatNs(k.ns)} | ${formatNs(k.ns / k.count)} |`,
+          `| ${escapeMarkdown(truncate(shortKernelName(k.name), MAX_NAME_CHARS))} | ${k.count} | ${formatNs(k.ns)} | ${formatNs(k.ns / k.count)} |`,
         );
       }
     }
