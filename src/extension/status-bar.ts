@@ -1,5 +1,6 @@
 /** The status bar item: the active trace and its GPU active %, a click opens the report. */
 import * as path from 'node:path';
+import { formatNs, formatPct } from '../core/format';
 import * as vscode from 'vscode';
 import type { OpenTraceResult } from '../shared/protocol';
 
@@ -17,9 +18,16 @@ export class TraceStatusBar implements vscode.Disposable {
 
   show(tracePath: string, result: Pick<OpenTraceResult, 'summary'>): void {
     const s = result.summary;
-    const figure = s.kernelCount > 0 ? `${s.gpuActivePct}% GPU active` : 'no GPU activity';
+    const figure =
+      s.kernelCount > 0 ? `GPU active ${formatPct(s.gpuActivePct)}` : 'no GPU activity';
     this.item.text = `$(pulse) ${path.basename(tracePath)} · ${figure}`;
-    this.item.tooltip = `GPU Lens: ${tracePath}\nClick for the bottleneck report`;
+    this.item.tooltip =
+      `GPU Lens: ${tracePath}\n` +
+      (s.kernelCount > 0
+        ? `GPU active ${formatPct(s.gpuActivePct)} of the GPU span (${formatNs(s.wallNs)}), ` +
+          `${formatPct(s.traceActivePct)} of the trace window (${formatNs(s.traceWallNs)})\n`
+        : '') +
+      'Click for the bottleneck report';
     this.item.show();
   }
 

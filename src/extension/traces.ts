@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { OpenTraceRequest, type OpenTraceParams, type OpenTraceResult } from '../shared/protocol';
 import type { ServerHandle } from './client';
-import { formatNs } from '../core/format';
+import { formatNs, formatPct } from '../core/format';
 
 /** The workspace folder a trace belongs to: the one holding it, else the active editor's, else the first. */
 export function folderForTrace(traceUri: vscode.Uri): vscode.WorkspaceFolder | undefined {
@@ -56,7 +56,7 @@ export async function openTrace(
     const s = result.summary;
     const gpu =
       s.kernelCount > 0
-        ? `GPU active ${s.gpuActivePct}% over ${formatNs(s.wallNs)}, ${s.kernelCount} kernels`
+        ? `GPU active ${formatPct(s.gpuActivePct)} of the GPU span (${formatNs(s.wallNs)}), ${formatPct(s.traceActivePct)} of the trace window, ${s.kernelCount} kernels`
         : 'no GPU activity recorded';
     void vscode.window.setStatusBarMessage(`GPU Lens: ${gpu}`, 5000);
     for (const w of result.warnings.slice(0, 3))

@@ -98,7 +98,7 @@ export function summaryAnswer(report: Report): ToolAnswer {
     .slice(0, 8);
   const lines = [
     `Trace ${clip(report.source.path, 1_000)} (${report.source.format}, ${clip(report.source.producer)})`,
-    `GPU active ${formatPct(s.gpuActivePct)} of ${formatNs(s.wallNs)} (busy ${formatNs(s.gpuBusyNs)}, idle ${formatNs(s.gpuIdleNs)}) on ${s.devices.length} device(s), ${s.rankCount} rank(s); ${s.kernelCount} kernels; classification: ${s.classification}.`,
+    `GPU active ${formatPct(s.gpuActivePct)} of the GPU span (${formatNs(s.wallNs)}) and ${formatPct(s.traceActivePct)} of the trace window (${formatNs(s.traceWallNs)}); busy ${formatNs(s.gpuBusyNs)}, idle ${formatNs(s.gpuIdleNs)}, on ${s.devices.length} device(s), ${s.rankCount} rank(s); ${s.kernelCount} kernels; classification: ${s.classification}.`,
     `GPU time not reached from workspace code: ${formatNs(report.unattributedNs)}.`,
   ];
   if (breakdown.length > 0) {
