@@ -125,6 +125,25 @@ export interface MemorySample {
   rank: number;
 }
 
+/**
+ * One allocation (bytes > 0) or free (bytes < 0) of a profiler's allocator records (Kineto
+ * `[memory]` events with an `Addr`), paired with its counterpart by (rank, device, addr).
+ */
+export interface MemoryEvent {
+  tsNs: number;
+  rank: number;
+  /** Host memory (c10 DeviceType 0) or a GPU's (CUDA, HIP). */
+  device: 'cpu' | 'gpu';
+  /** The GPU's id; -1 for host memory. */
+  deviceId: number;
+  addr: number;
+  bytes: number;
+  /** The allocator's total allocated on the device after this event, when recorded. */
+  totalAllocated?: number;
+  /** Index into Profile.stacks of the stack of the operator that made it, or -1. */
+  stackId: number;
+}
+
 /** A GPU metric sample (nsys --gpu-metrics-devices), value in the metric's unit (mostly %). */
 export interface MetricSample {
   tsNs: number;
@@ -172,6 +191,8 @@ export interface Profile {
   /** Interned stacks; GpuOp/CpuCall/CpuRange refer to them by index. */
   stacks: Stack[];
   memory: MemorySample[];
+  /** Allocations and frees with their operator's stack, in time order ([] when not recorded). */
+  memoryEvents: MemoryEvent[];
   metrics: MetricSample[];
   /** Trace span (first to last event of any kind), for traces with no GPU ops. */
   spanStartNs: number;
@@ -211,6 +232,7 @@ export function emptyProfile(source: ProfileSource): Profile {
     ranges: [],
     stacks: [],
     memory: [],
+    memoryEvents: [],
     metrics: [],
     spanStartNs: 0,
     spanEndNs: 0,

@@ -120,6 +120,52 @@ export interface LineStat {
    * and its figures (GPU and CPU operator time) are those stacks' only. False for workspace lines.
    */
   library: boolean;
+  /**
+   * Memory on the line (core/memory-lines.ts), on the device of `Report.memoryPeak`; absent when
+   * the trace has no allocation events. Bytes allocated by operators whose innermost frame is
+   * this line, the part of them still live at the device's peak, and that part's share of the peak.
+   */
+  allocBytes?: number;
+  liveAtPeakBytes?: number;
+  peakSharePct?: number;
+}
+
+/** The allocation peak of the device the lines' memory figures are about (core/memory-lines.ts). */
+export interface MemoryPeak {
+  /** GPU memory when the trace records any, else host memory. */
+  device: 'gpu' | 'cpu';
+  rank: number;
+  /** The GPU's id; -1 for host memory. */
+  deviceId: number;
+  /** When the peak was reached (trace clock). */
+  tsNs: number;
+  /** Allocated bytes at the peak (the allocator's total; the trace's live allocations without it). */
+  peakBytes: number;
+  /** The GPU's memory and the peak's share of it (%); null when unknown or host memory. */
+  capacityBytes: number | null;
+  capacityPct: number | null;
+  /** The peak reaches `thresholds.memoryPressurePct` of capacity. */
+  nearCapacity: boolean;
+  /** Of `peakBytes`: allocated before the trace began (no event of the trace made them). */
+  beforeTraceBytes: number;
+  /** Of `peakBytes`: live allocations whose operator reached no line. */
+  unattributedBytes: number;
+  /** The lines holding most of the peak, most first (half of it or five lines). */
+  holders: SourceRef[];
+}
+
+/**
+ * One line's time on each rank of a multi-rank profile: the fastest, median and slowest rank (GPU
+ * self time of the ops launched there, or CPU operator time on traces without GPU ops).
+ */
+export interface RankSpread {
+  file: string;
+  line: number;
+  minNs: number;
+  minRank: number;
+  medianNs: number;
+  maxNs: number;
+  maxRank: number;
 }
 
 export interface RangeStat {
@@ -227,6 +273,8 @@ export interface Report {
   workload: Workload;
   kernels: KernelStat[];
   lines: LineStat[];
+  /** Multi-rank profiles: per-line spread across ranks, widest first (empty for one rank). */
+  rankSpread: RankSpread[];
   ranges: RangeStat[];
   findings: Finding[];
   unattributedNs: number;
@@ -238,5 +286,7 @@ export interface Report {
   /** Start of the GPU timeline (trace clock, ns); gaps and tracks are drawn from here. */
   timelineStartNs: number;
   timeline: TimelineTrack[];
+  /** Allocation peak behind the lines' memory figures; absent without allocation events. */
+  memoryPeak?: MemoryPeak;
   warnings: string[];
 }

@@ -8,7 +8,9 @@ import {
   type AttributionOptions,
 } from './attribute';
 import { idleBreakdown } from './idle-breakdown';
+import { memoryOnLines } from './memory-lines';
 import { locateRanges, rangeStats } from './range-sites';
+import { lineRankSpread } from './rank-spread';
 import { gpuTotals, kernelTable, timelineTracks } from './summary';
 import { classify, gapStats, runRules, stepStats } from './rules/index';
 import type { Thresholds } from './rules/types';
@@ -23,11 +25,16 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   const paths = new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap);
   const stacks = new StackResolver(profile, paths);
   const totals = gpuTotals(profile);
-  const { lines, unattributedNs, libraryNs } = attributeLines(profile, stacks, options);
+  const attribution = attributeLines(profile, stacks, options);
+  const { unattributedNs, libraryNs } = attribution;
   // Time on library lines reached no workspace frame either: a path map may still place it.
   const noWorkspaceNs = unattributedNs + libraryNs;
   const ranges = rangeStats(profile, locateRanges(profile, stacks));
   const ctx = createRuleContext(profile, options, stacks);
+  const { lines, memoryPeak } = memoryOnLines(profile, attribution.lines, stacks, {
+    libraryFallback: options.libraryFallback,
+    memoryPressurePct: ctx.thresholds.memoryPressurePct,
+  });
   const timelineStartNs = firstGpuStart(profile);
   const hints =
     noWorkspaceNs > 0
@@ -44,6 +51,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     workload: ctx.workload(),
     kernels: kernelTable(profile),
     lines,
+    rankSpread: lineRankSpread(profile, ctx),
     ranges,
     findings: runRules(profile, ctx),
     unattributedNs,
@@ -52,6 +60,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     steps: stepStats(profile),
     timelineStartNs,
     timeline: timelineTracks(profile, timelineStartNs, totals.wallNs),
+    ...(memoryPeak ? { memoryPeak } : {}),
     warnings: [...profile.warnings, ...pathWarnings(hints, noWorkspaceNs, totals.gpuBusyNs)],
   };
 }

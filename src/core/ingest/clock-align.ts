@@ -116,4 +116,5 @@ function shift(p: Profile, offsets: Map<number, number>): void {
     x.endNs += o;
   }
   for (const m of p.memory) m.tsNs += at(m.rank);
+  for (const m of p.memoryEvents) m.tsNs += at(m.rank);
 }

@@ -4,7 +4,15 @@
  * frames, operator call stacks, sequence numbers, flows, exact-line markers). Nothing else of an
  * event is kept, so memory follows the Profile, not the file.
  */
-import type { CopyKind, CpuCall, CpuRange, GpuOp, MemKind, MemorySample } from '../model';
+import type {
+  CopyKind,
+  CpuCall,
+  CpuRange,
+  GpuOp,
+  MemKind,
+  MemoryEvent,
+  MemorySample,
+} from '../model';
 import { classifyCudaApi, isCommKernel } from '../model';
 import {
   Columns,
@@ -138,6 +146,10 @@ export class KinetoEventSink {
   /** Thread of each range. */
   readonly rangeThreads: number[] = [];
   readonly memory: MemorySample[] = [];
+  /** Allocations and frees (`[memory]` events with an `Addr`); stacks resolved by the reader. */
+  readonly memoryEvents: MemoryEvent[] = [];
+  /** Thread of each memory event. */
+  readonly memoryThreads: number[] = [];
   /** CPU threads by `pid:tid`. */
   readonly threads = new ThreadKeys();
   readonly pyFrames = new PyFrames();
@@ -360,10 +372,27 @@ export class KinetoEventSink {
   private instant(e: RawEvent, text: string | undefined): void {
     if (e.name !== '[memory]' || typeof e.ts !== 'number' || !e.args) return;
     const a = e.args;
+    const tsNs = this.ns(e.ts, text);
     // c10 DeviceType: 0 is host memory; 1 is CUDA, 6 HIP (ROCm). Old traces lack the running totals.
-    if (a['Device Type'] === 0 || typeof a['Total Allocated'] !== 'number') return;
+    const host = a['Device Type'] === 0;
+    // Old traces lack the address too: such events cannot be paired with their frees.
+    if (typeof a.Addr === 'number' && typeof a.Bytes === 'number' && Number.isFinite(a.Bytes)) {
+      const ev: MemoryEvent = {
+        tsNs,
+        rank: this.rank,
+        device: host ? 'cpu' : 'gpu',
+        deviceId: host ? -1 : num(a['Device Id'], 0),
+        addr: a.Addr,
+        bytes: a.Bytes,
+        stackId: -1,
+      };
+      if (typeof a['Total Allocated'] === 'number') ev.totalAllocated = a['Total Allocated'];
+      this.memoryEvents.push(ev);
+      this.memoryThreads.push(this.threads.id(e.pid, e.tid));
+    }
+    if (host || typeof a['Total Allocated'] !== 'number') return;
     this.memory.push({
-      tsNs: this.ns(e.ts, text),
+      tsNs,
       deviceId: num(a['Device Id'], 0),
       allocatedBytes: a['Total Allocated'],
       reservedBytes: num(a['Total Reserved'], 0),

@@ -4,13 +4,13 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import type { DeviceInfo, Profile } from '../model';
+import type { DeviceInfo, MemoryEvent, Profile } from '../model';
 import { StackTable, emptyProfile } from '../model';
 import { EventBudget } from './event-budget';
 import { JsonTraceScanner, TraceFormatError } from './json-stream';
 import { KinetoEventSink } from './kineto-events';
-import { type ThreadPoints, newPoints } from './kineto-columns';
-import { KinetoStacks } from './kineto-stacks';
+import { SpanTable, type ThreadPoints, newPoints } from './kineto-columns';
+import { KinetoStacks, innermostSpans } from './kineto-stacks';
 import { backwardCallerStacks } from './kineto-backward';
 
 export interface KinetoReadOptions {
@@ -208,6 +208,7 @@ function buildProfile(
   }
   const rangeStacks = stacks.resolve(pointsOf(sink.ranges, sink.rangeThreads));
   sink.ranges.forEach((r, i) => (r.stackId = rangeStacks[i]));
+  profile.memoryEvents = memoryEventsWithStacks(sink);
   profile.stacks = stacks.table.stacks;
   if (sink.malformed > 0)
     profile.warnings.push(`${sink.malformed} malformed trace events were skipped`);
@@ -224,6 +225,29 @@ function pointsOf(items: readonly { startNs: number }[], threads: readonly numbe
     points.ts[i] = items[i].startNs;
   }
   return points;
+}
+
+/**
+ * Allocations and frees in time order, each with the stack of its enclosing operator (the
+ * innermost cpu_op of its thread whose span holds it; backward ops have their forward op's, as
+ * their kernels do); -1 outside any operator.
+ */
+function memoryEventsWithStacks(sink: KinetoEventSink): MemoryEvent[] {
+  const { ops, ranges, rangeThreads, memoryEvents } = sink;
+  const spans = new SpanTable();
+  for (let i = 0; i < ops.length; i++) {
+    const r = ranges[ops.range[i]];
+    spans.addSpan(rangeThreads[ops.range[i]], r.startNs, r.endNs);
+  }
+  const points = pointsOf(
+    memoryEvents.map((m) => ({ startNs: m.tsNs })),
+    sink.memoryThreads,
+  );
+  const enclosing = innermostSpans(spans, points);
+  memoryEvents.forEach((m, i) => {
+    if (enclosing[i] >= 0) m.stackId = ranges[ops.range[enclosing[i]]].stackId;
+  });
+  return memoryEvents.sort((a, b) => a.tsNs - b.tsNs);
 }
 
 /** GPU op → launching call, by correlation id (from args, else from the ac2g flow ids). */

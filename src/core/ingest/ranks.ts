@@ -156,6 +156,8 @@ function append(merged: Profile, p: Profile, rank: number): void {
   for (const r of p.ranges)
     merged.ranges.push({ ...r, rank, stackId: shift(r.stackId, stackBase) });
   for (const m of p.memory) merged.memory.push({ ...m, rank });
+  for (const m of p.memoryEvents)
+    merged.memoryEvents.push({ ...m, rank, stackId: shift(m.stackId, stackBase) });
   for (const m of p.metrics) merged.metrics.push({ ...m });
   const known = new Set(merged.devices.map((d) => d.id));
   merged.devices.push(...p.devices.filter((d) => !known.has(d.id)));

@@ -8,8 +8,12 @@
  * pool on purpose, once, and holds it: that is no pressure, and the rule stays silent when the
  * peak is such a held pool. Outside an engine a held pool (a pre-allocated cache) is reported as
  * info; memory that churns up to the ceiling is the warning.
+ *
+ * Its locations are the lines holding most of the allocation peak when the trace records
+ * allocations with their operators (profile_memory=True), else the operator running at the peak.
  */
 import { formatPct, formatBytes } from '../format';
+import { memoryAtPeak } from '../memory-lines';
 import type { MemorySample, Profile } from '../model';
 import { adviceFor } from './advice';
 import { aggregateLocations } from './common';
@@ -97,7 +101,17 @@ export const memoryPressure: Rule = (profile, ctx) => {
   // The engine's KV-cache pool is sized to fill the GPU: deliberate, not pressure.
   if (pool && workload.engine !== null) return [];
   const fragBytes = Math.max(0, peak.reserved - peak.allocated);
-  const stackId = opStackAt(profile, peak.rank, peak.ts);
+  // The lines holding most of the device's allocation peak (core/memory-lines.ts), when the trace
+  // records allocations with their operators; else the op running at the sampled peak.
+  const memory = memoryAtPeak(profile, (id) => ctx.locate(id));
+  const holders =
+    memory && memory.peak.device === 'gpu' && memory.peak.deviceId === peak.deviceId
+      ? memory.peak.holders
+      : [];
+  const locations =
+    holders.length > 0
+      ? holders
+      : aggregateLocations(ctx, [{ stackId: opStackAt(profile, peak.rank, peak.ts), ns: 1 }]);
   return [
     {
       rule: 'memory-pressure',
@@ -124,7 +138,7 @@ export const memoryPressure: Rule = (profile, ctx) => {
         heldPool: pool,
         workload: workload.label,
       },
-      locations: aggregateLocations(ctx, [{ stackId, ns: 1 }]),
+      locations,
       fix: adviceFor('memory-pressure', workload),
     },
   ];

@@ -1,0 +1,267 @@
+/**
+ * Memory on the line, checked against the traces' own `[memory]` events: each allocation goes to
+ * its enclosing operator (the innermost op of its thread whose span holds it) and that op's line
+ * (exact-line marker, else the python_function chain); allocations and frees are paired by Addr
+ * and replayed to the peak of `Total Allocated`. Written from the format, sharing no code with
+ * src/core/memory-lines.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readKineto } from '../../src/core/ingest/kineto';
+import { buildReport } from '../../src/core/report';
+import type { Report } from '../../src/core/report-types';
+import { memoryPressure } from '../../src/core/rules/memory-pressure';
+import { contextFor, workspaceWith } from './rule-helpers';
+import { fixture, ownFixture, repoRoot } from './fixtures';
+import { type TraceEvent, loadTrace } from './kineto-helpers';
+
+const CPU_TRACE = ownFixture('memory', 'torch-memory-cpu.json');
+const WORKSPACE = path.join(repoRoot, 'test', 'workspace');
+const SCRIPT = path.join(WORKSPACE, 'torch_memory.py');
+const BERT = fixture('torch', 'h100-bert-small-stack.json.gz');
+const BERT_FILES = [
+  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
+  'moca/library/profiling/profile.py',
+  'transformers/models/bert/modeling_bert.py',
+];
+
+interface Expected {
+  /** line key `file:line` → bytes allocated, bytes live at the peak. */
+  lines: Map<string, { alloc: number; live: number }>;
+  peakBytes: number;
+  liveTotal: number;
+  unplacedLive: number;
+}
+
+const isOp = (e: TraceEvent): boolean =>
+  e.ph === 'X' &&
+  (e.cat === 'cpu_op' || (e.cat === undefined && (e.name ?? '').includes('::'))) &&
+  !(e.name ?? '').startsWith('gpulens/');
+
+/** The innermost span of `spans` (same thread) holding `ts`: latest start, then shortest. */
+function innermost(spans: TraceEvent[], ts: number): TraceEvent | undefined {
+  let best: TraceEvent | undefined;
+  for (const s of spans) {
+    if ((s.ts ?? 0) > ts || (s.ts ?? 0) + (s.dur ?? 0) < ts) continue;
+    if (!best || (s.ts ?? 0) > (best.ts ?? 0) || (s.dur ?? 0) < (best.dur ?? 0)) best = s;
+  }
+  return best;
+}
+
+function byThread(events: TraceEvent[], keep: (e: TraceEvent) => boolean) {
+  const m = new Map<string, TraceEvent[]>();
+  for (const e of events) {
+    if (!keep(e)) continue;
+    const k = `${e.pid}/${e.tid}`;
+    m.set(k, [...(m.get(k) ?? []), e]);
+  }
+  return (e: TraceEvent) => m.get(`${e.pid}/${e.tid}`) ?? [];
+}
+
+/** Line of an op from the exact-line marker around its start: `gpulens/1|ROOT|REL:LINE:FUNC|…`. */
+function markerLine(events: TraceEvent[]): (op: TraceEvent) => string | null {
+  const markers = byThread(events, (e) => e.ph === 'X' && (e.name ?? '').startsWith('gpulens/1|'));
+  return (op) => {
+    const m = innermost(markers(op), op.ts ?? 0);
+    if (!m) return null;
+    const frame = (m.name ?? '').split('|')[2];
+    const [rel, line] = frame.split(':');
+    return `${rel}:${line}`;
+  };
+}
+
+/** Line of an op: the first selected frame up the python_function chain around its start. */
+function pythonLine(events: TraceEvent[], files: string[]): (op: TraceEvent) => string | null {
+  const py = byThread(events, (e) => e.cat === 'python_function');
+  const byId = new Map(
+    events.filter((e) => e.cat === 'python_function').map((e) => [e.args?.['Python id'], e]),
+  );
+  return (op) => {
+    for (let f = innermost(py(op), op.ts ?? 0); f; f = byId.get(f.args?.['Python parent id'])) {
+      const m = /^(.+)\((\d+)\): /.exec(f.name ?? '');
+      if (m && files.includes(m[1])) return `${m[1]}:${m[2]}`;
+    }
+    return null;
+  };
+}
+
+/** Memory per line of one device kind's events, by the enclosing operator's line. */
+function expected(
+  events: TraceEvent[],
+  gpu: boolean,
+  lineOfOp: (op: TraceEvent) => string | null,
+): Expected {
+  const ops = byThread(events, isOp);
+  const mem = events
+    .filter((e) => e.name === '[memory]' && typeof e.args?.Addr === 'number')
+    .filter((e) => (e.args?.['Device Type'] !== 0) === gpu)
+    .sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
+  const lineOf = (e: TraceEvent): string | null => {
+    const op = innermost(ops(e), e.ts ?? 0);
+    return op ? lineOfOp(op) : null;
+  };
+  let peakAt = -1;
+  let peakBytes = -1;
+  mem.forEach((e, i) => {
+    const total = e.args?.['Total Allocated'] as number;
+    if (total > peakBytes) [peakAt, peakBytes] = [i, total];
+  });
+  const live = new Map<number, TraceEvent>();
+  for (const e of mem.slice(0, peakAt + 1)) {
+    const bytes = e.args?.Bytes as number;
+    if (bytes > 0) live.set(e.args?.Addr as number, e);
+    else if (bytes < 0) live.delete(e.args?.Addr as number);
+  }
+  const lines = new Map<string, { alloc: number; live: number }>();
+  const get = (k: string) => lines.get(k) ?? lines.set(k, { alloc: 0, live: 0 }).get(k)!;
+  for (const e of mem) {
+    const k = (e.args?.Bytes as number) > 0 ? lineOf(e) : null;
+    if (k) get(k).alloc += e.args?.Bytes as number;
+  }
+  let liveTotal = 0;
+  let unplacedLive = 0;
+  for (const e of live.values()) {
+    const bytes = e.args?.Bytes as number;
+    liveTotal += bytes;
+    const k = lineOf(e);
+    if (k) get(k).live += bytes;
+    else unplacedLive += bytes;
+  }
+  return { lines, peakBytes, liveTotal, unplacedLive };
+}
+
+/** The Report's memory figures by line key. */
+function reported(report: Report): Map<string, { alloc: number; live: number }> {
+  const out = new Map<string, { alloc: number; live: number }>();
+  for (const l of report.lines)
+    if ((l.allocBytes ?? 0) > 0 || (l.liveAtPeakBytes ?? 0) > 0)
+      out.set(`${l.file}:${l.line}`, { alloc: l.allocBytes ?? 0, live: l.liveAtPeakBytes ?? 0 });
+  return out;
+}
+
+function checkAgainst(report: Report, want: Expected): void {
+  const peak = report.memoryPeak;
+  assert.ok(peak, 'the Report has a memory peak');
+  assert.deepEqual(
+    [...reported(report)].sort(),
+    [...want.lines].filter(([, v]) => v.alloc > 0 || v.live > 0).sort(),
+  );
+  assert.equal(peak.peakBytes, want.peakBytes);
+  assert.equal(peak.beforeTraceBytes, want.peakBytes - want.liveTotal);
+  assert.equal(peak.unattributedBytes, want.unplacedLive);
+  for (const l of report.lines) {
+    if (l.liveAtPeakBytes === undefined) continue;
+    const pct = (100 * l.liveAtPeakBytes) / want.peakBytes;
+    assert.ok(Math.abs((l.peakSharePct ?? -1) - pct) < 0.01, `${l.file}:${l.line} share`);
+  }
+  // Holders: most live first, until half of the placed live bytes (at most five lines).
+  const byLive = [...want.lines]
+    .filter(([, v]) => v.live > 0)
+    .sort((a, b) => b[1].live - a[1].live);
+  assert.ok(peak.holders.length > 0);
+  assert.equal(`${peak.holders[0].file}:${peak.holders[0].line}`, byLive[0][0]);
+  const held = peak.holders.reduce((s, h) => s + want.lines.get(`${h.file}:${h.line}`)!.live, 0);
+  assert.ok(held * 2 >= want.liveTotal - want.unplacedLive || peak.holders.length === 5);
+}
+
+/** 1-based line of the first source line containing `marker`. */
+function lineOf(marker: string): number {
+  const i = fs
+    .readFileSync(SCRIPT, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(marker));
+  assert.ok(i >= 0, marker);
+  return i + 1;
+}
+
+void test('CPU-only capture with profile_memory: memory per line = sums over its [memory] events', async () => {
+  const { events } = loadTrace(CPU_TRACE);
+  const want = expected(events, false, markerLine(events));
+  assert.ok(want.lines.size >= 4, `${want.lines.size} lines allocate`);
+  const report = buildReport(await readKineto(CPU_TRACE), { workspaceRoot: WORKSPACE });
+  checkAgainst(report, want);
+  assert.equal(report.memoryPeak?.device, 'cpu');
+  assert.equal(report.memoryPeak?.nearCapacity, false);
+  // What the script holds at its peak, from the tensors' shapes (float32, 4 bytes).
+  const live = (marker: string) =>
+    report.lines.find((l) => l.file === 'torch_memory.py' && l.line === lineOf(marker))
+      ?.liveAtPeakBytes;
+  assert.equal(live('scratch = torch.zeros(512, 512)'), 512 * 512 * 4);
+  assert.equal(live('weights = torch.randn(256, 256)'), 256 * 256 * 4);
+  assert.equal(live('kept.append(h.clone())'), 4 * 128 * 256 * 4);
+  assert.equal(live('x = torch.randn(128, 256)'), 0);
+  const x = report.lines.find((l) => l.line === lineOf('x = torch.randn(128, 256)'));
+  // Four 128×256 tensors, and randn's own few hundred bytes of scratch the first time.
+  const xBytes = 4 * 128 * 256 * 4;
+  assert.ok(x && x.allocBytes! >= xBytes && x.allocBytes! < xBytes + 1024, `${x?.allocBytes}`);
+  assert.equal(`${report.memoryPeak?.holders[0].line}`, `${lineOf('scratch = torch.zeros')}`);
+});
+
+void test('torch launcher --profile-memory on a Kineto-less torch writes pairable [memory] events', () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gl-mem-')), 'trace.json');
+  execFileSync(
+    '/usr/bin/python3',
+    [
+      path.join(repoRoot, 'python', 'gpu_lens_torch_launcher.py'),
+      ...['--out', out, '--profile-memory', '--exact-lines', '--workspace', WORKSPACE, SCRIPT],
+    ],
+    { stdio: 'pipe', timeout: 120_000 },
+  );
+  const { events } = loadTrace(out);
+  const mem = events.filter((e) => e.name === '[memory]');
+  const allocs = mem.filter((e) => (e.args?.Bytes as number) > 0);
+  assert.ok(allocs.length >= 10, `${allocs.length} allocations`);
+  // Every free names an address allocated before it.
+  const seen = new Set<unknown>();
+  for (const e of mem.sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0))) {
+    if ((e.args?.Bytes as number) > 0) seen.add(e.args?.Addr);
+    else assert.ok(seen.has(e.args?.Addr), 'a free of an address the trace allocated');
+  }
+  const want = expected(events, false, markerLine(events));
+  assert.equal(
+    want.lines.get(`torch_memory.py:${lineOf('scratch = torch.zeros')}`)?.live,
+    512 * 512 * 4,
+  );
+});
+
+void test('H100 BERT trace: GPU memory per line = sums over its [memory] events', async () => {
+  const { events } = loadTrace(BERT);
+  const want = expected(events, true, pythonLine(events, BERT_FILES));
+  assert.ok(want.lines.size > 0);
+  const report = buildReport(await readKineto(BERT), {
+    workspaceRoot: workspaceWith(BERT_FILES),
+    libraryFallback: false,
+  });
+  checkAgainst(report, want);
+  assert.equal(report.memoryPeak?.device, 'gpu');
+  const cap = 85018279936; // deviceProperties totalGlobalMem
+  assert.equal(report.memoryPeak?.capacityBytes, cap);
+  assert.equal(report.memoryPeak?.nearCapacity, false);
+});
+
+void test('memory-pressure points at the lines holding most of the peak', async () => {
+  const profile = await readKineto(BERT);
+  const root = workspaceWith(BERT_FILES);
+  const report = buildReport(profile, { workspaceRoot: root, libraryFallback: false });
+  const peak = report.memoryPeak!;
+  // A threshold under the peak's share of capacity makes the trace one under pressure.
+  const pct = (100 * peak.peakBytes) / (peak.capacityBytes ?? 1);
+  const thresholds = { memoryPressurePct: pct / 2 };
+  const [f] = memoryPressure(profile, contextFor(profile, root, thresholds));
+  assert.ok(f, 'memory-pressure fires under a lowered threshold');
+  assert.deepEqual(f.locations, peak.holders);
+  const pressed = buildReport(profile, { workspaceRoot: root, libraryFallback: false, thresholds });
+  assert.equal(pressed.memoryPeak?.nearCapacity, true);
+});
+
+void test('traces without allocation events: no memory figures, no peak', async () => {
+  const report = buildReport(await readKineto(fixture('torch', 'a100-alexnet-nostack.json.gz')), {
+    workspaceRoot: workspaceWith([]),
+  });
+  assert.equal(report.memoryPeak, undefined);
+  assert.ok(report.lines.every((l) => l.allocBytes === undefined));
+});
