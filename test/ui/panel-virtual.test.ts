@@ -84,6 +84,7 @@ function bigReport(): Report {
     },
     kernels,
     lines,
+    rankSpread: [],
     ranges: [],
     findings: [],
     unattributedNs: 0,

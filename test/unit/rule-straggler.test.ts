@@ -180,11 +180,56 @@ void test('straggler: nsys reports of 4 gloo ranks, aligned on NVTX all_reduce e
   ]);
 });
 
+void test('rank spread: only rank 2 spends time on the straggler line, as the raw operators show', async () => {
+  const folder = ownFixture('ranks', 'gloo-torch');
+  const line = lineOf(SCRIPT, '# straggler work');
+  // Per rank: outermost operators (`::` names, main thread) inside an exact-line marker whose
+  // innermost frame is that line.
+  const expected = RANKS.map((r) => {
+    const events = loadJson(path.join(folder, `rank${r}.json.gz`)).events.filter(
+      (e) => e.ph === 'X',
+    );
+    const markers = events.filter((e) =>
+      (e.name ?? '').split('|')[2]?.startsWith(`${SCRIPT}:${line}:`),
+    );
+    const ops = events
+      .filter((e) => (e.name ?? '').includes('::') && e.tid === markers[0]?.tid)
+      .sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
+    let end = -Infinity;
+    let ns = 0;
+    for (const op of ops) {
+      const s0 = op.ts ?? 0;
+      if (s0 < end) continue;
+      end = s0 + (op.dur ?? 0);
+      if (markers.some((m) => (m.ts ?? 0) <= s0 && s0 < (m.ts ?? 0) + (m.dur ?? 0)))
+        ns += Math.round((op.dur ?? 0) * 1000);
+    }
+    return ns;
+  });
+  assert.ok(
+    expected[SLOW_RANK] > 0 && expected.filter((x) => x === 0).length === 3,
+    String(expected),
+  );
+  const report = await reportOf(folder);
+  const spread = report.rankSpread.find((x) => x.file === SCRIPT && x.line === line);
+  assert.deepEqual(spread, {
+    file: SCRIPT,
+    line,
+    minNs: 0,
+    minRank: 0,
+    medianNs: 0,
+    maxNs: expected[SLOW_RANK],
+    maxRank: SLOW_RANK,
+  });
+  assert.equal(report.rankSpread[0], spread, 'the widest spread comes first');
+});
+
 void test('straggler: silent on a single rank trace', async () => {
   const one = await loadTrace(path.join(ownFixture('ranks', 'gloo-torch'), 'rank2.json.gz'));
   const report = buildReport(one, { workspaceRoot: scenariosDir });
   assert.ok(!report.findings.some((f) => f.rule === 'straggler'));
   assert.deepEqual(report.summary.rankAlignment, []);
+  assert.deepEqual(report.rankSpread, []);
 });
 
 /** Runs one process per rank of a `world`-rank gloo job (rank `slow` slow) and waits for all. */

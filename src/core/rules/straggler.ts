@@ -13,6 +13,7 @@ import type { Collective, MatchedCollective } from '../collectives';
 import { collectivesByRank, matchCollectives } from '../collectives';
 import { formatNs } from '../format';
 import type { Profile } from '../model';
+import { outermostOps } from '../rank-spread';
 import type { Finding, SourceRef } from '../report-types';
 import { ns, SortedSpans } from './common';
 import type { RuleContext, Rule } from './types';
@@ -153,29 +154,19 @@ class RankWork {
     const stackRef = cache((id: number) => (id >= 0 ? ctx.locate(id) : null));
     for (const op of profile.gpuOps)
       if (!op.isComm) add(op.rank, op.startNs, op.endNs, stackRef(op.stackId));
+    for (const r of outermostOps(profile)) add(r.rank, r.startNs, r.endNs, stackRef(r.stackId));
     const byThread = new Map<string, number[]>();
     profile.ranges.forEach((r, i) => {
-      if (r.kind === 'step') return;
-      const k = `${r.rank}:${r.pid}:${r.tid}:${r.kind === 'op' ? 'op' : 'user'}`;
+      if (r.kind === 'step' || r.kind === 'op') return;
+      const k = `${r.rank}:${r.pid}:${r.tid}`;
       const l = byThread.get(k);
       if (l) l.push(i);
       else byThread.set(k, [i]);
     });
-    for (const [k, list] of byThread) {
+    for (const list of byThread.values()) {
       list.sort((a, b) => profile.ranges[a].startNs - profile.ranges[b].startNs);
-      if (k.endsWith(':op')) {
-        let end = -Infinity;
-        for (const i of list) {
-          const r = profile.ranges[i];
-          if (r.startNs < end) continue; // nested in an outer operator
-          end = r.endNs;
-          add(r.rank, r.startNs, r.endNs, stackRef(r.stackId));
-        }
-      } else {
-        for (const [i, self] of ownTime(profile, list))
-          for (const part of self)
-            add(profile.ranges[i].rank, part[0], part[1], ctx.locateRange(i));
-      }
+      for (const [i, self] of ownTime(profile, list))
+        for (const part of self) add(profile.ranges[i].rank, part[0], part[1], ctx.locateRange(i));
     }
   }
 
