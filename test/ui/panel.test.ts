@@ -99,6 +99,22 @@ void test('the panel shows the trace: kernel count, top kernel and its total', a
   assert.deepEqual(cspErrors, [], 'the panel must run under its CSP without refusals');
 });
 
+void test('the summary shows where the GPU idle time went: every cause with its share, adding up to all of it', async () => {
+  const items = view.locator('.idle-breakdown li');
+  const n = await items.count();
+  assert.ok(n > 0, 'the BERT forward pass idles the GPU');
+  const shares = await view.locator('.idle-breakdown .idle-share').allInnerTexts();
+  const total = shares.reduce((sum, t) => sum + Number.parseFloat(t), 0);
+  // Each share is rounded for display: the sum is 100 % within that rounding.
+  assert.ok(Math.abs(total - 100) <= n, `shares add up to ${total}`);
+  assert.match(await items.first().innerText(), /late launch/);
+  // The bars are sized through the CSSOM, which the panel's CSP allows.
+  assert.ok(
+    ((await view.locator('.idle-bar').first().getAttribute('style')) ?? '').includes('width'),
+  );
+  assert.deepEqual(cspErrors, []);
+});
+
 void test('fix snippets read as their text: no line is painted over by the next', async () => {
   await tab('Findings').click();
   const code = view.locator('article.finding .snippet code');
