@@ -150,7 +150,8 @@ export function matchReportFile(report: Report, file: string, workspaceRoot?: st
 
 function lineText(l: LineStat, busyNs: number): string {
   const def = l.precision === 'function' ? ' (def line: figures cover the whole function)' : '';
-  return `- ${where(l)} ${clip(l.function)}: self ${formatNs(l.selfNs)} (${pctOf(l.selfNs, busyNs)} of busy), total ${formatNs(l.totalNs)}, ${l.kernelCount} kernels${def}`;
+  const lib = l.library ? ' (library code: its stacks reached no workspace frame)' : '';
+  return `- ${where(l)} ${clip(l.function)}: self ${formatNs(l.selfNs)} (${pctOf(l.selfNs, busyNs)} of busy), total ${formatNs(l.totalNs)}, ${l.kernelCount} kernels${def}${lib}`;
 }
 
 export function hotLinesAnswer(
