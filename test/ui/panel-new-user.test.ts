@@ -2,7 +2,9 @@
  * UI test of what a new user meets in the panel page (real Chromium, the panel's bundle and CSP):
  * a CPU-only capture (test/workspace/traces/torch_mlp.pt.trace.json) says what it can and cannot
  * show and lists CPU operator time per line, checked against a walk of the trace's own events;
- * the baseline tab shows kernels by short name with the full name on hover (diff fixtures).
+ * the baseline tab shows kernels by short name with the full name on hover (diff fixtures); a
+ * model run from outside the workspace (H100 Qwen: transformers driven by a `moca` harness) shows
+ * its time on library lines, marked so, with the library total walked from the events.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,6 +17,14 @@ import { formatNs } from '../../src/core/format';
 import { loadTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import { fixture } from '../unit/fixtures';
+import {
+  durNs,
+  KERNEL_CATS,
+  launchStackLines,
+  loadTrace as loadEvents,
+  MEMCPY_CATS,
+  MEMSET_CATS,
+} from '../unit/kineto-helpers';
 import { type PanelPage, sendToPage, startPanelPage } from './panel-page';
 import { harness, repoRoot } from './session';
 
@@ -159,4 +169,47 @@ void test('the baseline tab names kernels short, in full on hover', async () => 
     }
   }
   assert.ok(templated > 0, 'a long templated kernel is among the top changes');
+});
+
+void test('library lines: marked in hot lines, their total in the summary', async () => {
+  const file = fixture('torch', 'h100-qwen0.5b-stack.json.gz');
+  // The walk: GPU ops whose launch stack holds a frame of the trace's model libraries.
+  const { events } = loadEvents(file);
+  const stacks = launchStackLines(events, '');
+  let libraryNs = 0;
+  for (const e of events) {
+    const cat = e.cat ?? '';
+    if (e.ph !== 'X' || !(KERNEL_CATS.has(cat) || MEMCPY_CATS.has(cat) || MEMSET_CATS.has(cat)))
+      continue;
+    const keys = stacks.get(e.args?.correlation as number) ?? [];
+    if (keys.some((k) => /^(transformers|moca)\//.test(k))) libraryNs += durNs(e);
+  }
+  assert.ok(libraryNs > 0);
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-lib-ui-'));
+  const report = buildReport(await loadTrace(file), { workspaceRoot: ws });
+  await sendToPage(page, {
+    type: 'report',
+    report,
+    tracePath: file,
+    capture: null,
+    comparison: null,
+  });
+  assert.match(
+    await page.locator('.summary').innerText(),
+    new RegExp(`${formatNs(libraryNs)}\\s*Library code`),
+  );
+  await page.locator('vscode-tab-header[data-tab="Hot lines"]').click();
+  const n = await page.locator('[data-table="lines"] .vt-row').count();
+  assert.ok(n >= 5, `${n} rows`);
+  for (let i = 0; i < n; i++) {
+    const row = cells('lines', i);
+    const where = (await row.nth(0).innerText()).trim();
+    assert.equal((await row.nth(7).innerText()).trim(), 'library', where);
+    assert.match(
+      (await row.nth(7).getAttribute('title')) ?? '',
+      new RegExp(
+        `^Library code: .*Recorded at ${where.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, outside the workspace`,
+      ),
+    );
+  }
 });
