@@ -144,6 +144,13 @@ export function hoverMarkdown(
     out.push(`| Kernel launches | ${s.kernelCount} |`);
     if (a.delta) out.push(`| Self vs baseline | ${deltaText(a.delta)} |`);
     if (s.opCount > 0) out.push(`| CPU operators | ${s.opCount} · ${formatNs(s.cpuOpNs)} |`);
+    // Older Reports (baselines saved before rank folders) have no rankSpread.
+    const spread = report.rankSpread?.find((x) => x.file === file && x.line === a.line);
+    if (spread)
+      out.push(
+        `| Across ${report.summary.rankCount} ranks | min ${formatNs(spread.minNs)} (rank ${spread.minRank}) · ` +
+          `median ${formatNs(spread.medianNs)} · max ${formatNs(spread.maxNs)} (rank ${spread.maxRank}) |`,
+      );
     out.push(
       `| Precision | ${s.precision === 'line' ? 'exact line' : 'function (definition line; capture with exact lines for per-line figures)'} |`,
     );

@@ -15,6 +15,8 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { loadTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
+import { formatNs } from '../../src/core/format';
+import { annotationsFor, hoverMarkdown } from '../../src/server/annotations';
 import type { Finding, Report } from '../../src/core/report-types';
 import { ownFixture, repoRoot } from './fixtures';
 import { captureWithNsys, pythonForCaptures } from './nsys-capture-helper';
@@ -222,6 +224,20 @@ void test('rank spread: only rank 2 spends time on the straggler line, as the ra
     maxRank: SLOW_RANK,
   });
   assert.equal(report.rankSpread[0], spread, 'the widest spread comes first');
+  // The hover of that line: the spread, and the straggler finding's message.
+  const at = annotationsFor(report, SCRIPT, false).find((x) => x.line === line);
+  assert.ok(at);
+  const hover = hoverMarkdown(report, SCRIPT, at, 'gloo', false);
+  assert.ok(
+    hover.includes(
+      `| Across 4 ranks | min 0 ns (rank 0) · median 0 ns · max ${formatNs(expected[SLOW_RANK])} (rank 2) |`,
+    ),
+    hover,
+  );
+  assert.match(
+    hover,
+    /rank 2 arrives [\d.]+ [mµ]?s late at allreduce \(gloo\\?_straggler\.py:\d+\) over 5 collectives; 3 ranks wait/,
+  );
 });
 
 void test('straggler: silent on a single rank trace', async () => {
