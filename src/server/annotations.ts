@@ -4,9 +4,9 @@
  */
 import { escapeMarkdown } from '../core/export/markdown';
 import type { Comparison, LineDelta } from '../core/compare';
-import { formatDeltaNs, formatNs, formatPct } from '../core/format';
+import { formatBytes, formatDeltaNs, formatNs, formatPct } from '../core/format';
 import { shortKernelName } from '../core/kernel-names';
-import type { LineStat, RangeStat, Report } from '../core/report-types';
+import type { LineStat, MemoryPeak, RangeStat, Report } from '../core/report-types';
 
 export interface LineAnnotation {
   line: number;
@@ -25,18 +25,38 @@ function deltaText(d: LineDelta): string {
   return `${mark}${formatDeltaNs(d.deltaNs)} vs baseline (${pct})`;
 }
 
-/** The CodeLens title of a line: GPU figures, else CPU operator figures. */
+/** Share of the memory peak a line must hold for its CodeLens to name it (%). */
+export const MEMORY_LENS_PCT = 5;
+
+/** A line holding a significant share of the memory peak. */
+function memoryNotable(stat: LineStat): boolean {
+  return (stat.peakSharePct ?? 0) >= MEMORY_LENS_PCT;
+}
+
+/** "GPU 0" / "host memory" — whose peak the memory figures are about. */
+function peakDevice(p: MemoryPeak): string {
+  const rank = p.rank > 0 ? ` of rank ${p.rank}` : '';
+  return p.device === 'gpu' ? `GPU ${p.deviceId}${rank}` : `host memory${rank}`;
+}
+
+/** The CodeLens title of a line: GPU figures, else CPU operator figures; memory at the peak. */
 export function lineTitle(stat: LineStat, stale: boolean): string {
   const parts: string[] = [];
+  // A line that only allocated (under an operator whose time is on an outer line) shows memory.
+  const memoryOnly = stat.totalNs <= 0 && stat.opCount === 0 && memoryNotable(stat);
   if (stat.totalNs > 0) {
     parts.push(`GPU ${formatNs(stat.selfNs)} self`, `${formatNs(stat.totalNs)} total`);
     parts.push(`${stat.kernelCount} kernel${stat.kernelCount === 1 ? '' : 's'}`);
-  } else {
+  } else if (!memoryOnly) {
     parts.push(
       `CPU ops ${formatNs(stat.cpuOpNs)}`,
       `${stat.opCount} op${stat.opCount === 1 ? '' : 's'}`,
     );
   }
+  if (memoryNotable(stat))
+    parts.push(
+      `mem ${formatBytes(stat.liveAtPeakBytes ?? 0)} at peak (${formatPct(stat.peakSharePct ?? 0)})`,
+    );
   if (stat.precision === 'function') parts.push('whole function');
   if (stat.library) parts.push('library code');
   let title = parts.join(' · ');
@@ -73,7 +93,7 @@ export function annotationsFor(
   const hasGpu = report.summary.gpuBusyNs > 0;
   for (const s of report.lines) {
     if (s.file !== file) continue;
-    if (hasGpu ? s.totalNs <= 0 : s.cpuOpNs <= 0) continue;
+    if ((hasGpu ? s.totalNs <= 0 : s.cpuOpNs <= 0) && !memoryNotable(s)) continue;
     byLine.set(s.line, { line: s.line, title: lineTitle(s, stale), stat: s, ranges: [] });
   }
   for (const r of report.ranges) {
@@ -151,6 +171,13 @@ export function hoverMarkdown(
         `| Across ${report.summary.rankCount} ranks | min ${formatNs(spread.minNs)} (rank ${spread.minRank}) · ` +
           `median ${formatNs(spread.medianNs)} · max ${formatNs(spread.maxNs)} (rank ${spread.maxRank}) |`,
       );
+    const peak = report.memoryPeak;
+    if (peak && s.allocBytes !== undefined) {
+      out.push(`| Memory allocated | ${formatBytes(s.allocBytes)} |`);
+      out.push(
+        `| Live at the memory peak | ${formatBytes(s.liveAtPeakBytes ?? 0)} · ${formatPct(s.peakSharePct ?? 0)} of ${peakDevice(peak)}'s ${formatBytes(peak.peakBytes)} peak |`,
+      );
+    }
     out.push(
       `| Precision | ${s.precision === 'line' ? 'exact line' : 'function (definition line; capture with exact lines for per-line figures)'} |`,
     );
@@ -241,6 +268,24 @@ export function diagnosticsFor(report: Report, file: string, hotLinePct: number)
           related: [],
         });
       }
+    }
+  }
+  const peak = report.memoryPeak;
+  if (peak?.nearCapacity) {
+    for (const h of peak.holders) {
+      if (h.file !== file) continue;
+      const s = report.lines.find((l) => l.file === file && l.line === h.line && !l.library);
+      out.push({
+        line: h.line,
+        severity: 'warning',
+        code: 'memory-peak',
+        message:
+          `Holds ${formatBytes(s?.liveAtPeakBytes ?? 0)} (${formatPct(s?.peakSharePct ?? 0)}) of ${peakDevice(peak)}'s ` +
+          `${formatBytes(peak.peakBytes)} memory peak, ${formatPct(peak.capacityPct ?? 0)} of its capacity — fix: free or ` +
+          'reuse these buffers (del, in-place ops), pre-allocate a pool (KV cache), ' +
+          'PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, activation checkpointing',
+        related: peak.holders.filter((o) => o !== h),
+      });
     }
   }
   for (const f of report.findings) {

@@ -243,6 +243,20 @@ void test('H100 BERT trace: GPU memory per line = sums over its [memory] events'
   assert.equal(report.memoryPeak?.nearCapacity, false);
 });
 
+void test('H100 Qwen trace: GPU memory per line = sums over its [memory] events', async () => {
+  const file = fixture('torch', 'h100-qwen0.5b-stack.json.gz');
+  const files = ['transformers/models/qwen2/modeling_qwen2.py'];
+  const { events } = loadTrace(file);
+  const want = expected(events, true, pythonLine(events, files));
+  assert.ok(want.lines.size > 3, `${want.lines.size} lines allocate`);
+  const report = buildReport(await readKineto(file), {
+    workspaceRoot: workspaceWith(files),
+    libraryFallback: false,
+  });
+  checkAgainst(report, want);
+  assert.ok(report.memoryPeak!.holders.length >= 2);
+});
+
 void test('memory-pressure points at the lines holding most of the peak', async () => {
   const profile = await readKineto(BERT);
   const root = workspaceWith(BERT_FILES);
