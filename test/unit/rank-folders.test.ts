@@ -121,6 +121,10 @@ void test('rank folders: per-rank nsys exports (rank%q{SLURM_PROCID} and r%q{…
   const r1 = p.rankAlignment?.[1];
   assert.equal(r1?.method, 'session-start');
   assert.equal(r1?.offsetNs, Number(BigInt(String(starts[1])) - BigInt(String(starts[0]))));
+  // A folder holding only raw streams (nsys without its importer) says what to do.
+  const raw = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-ranks-raw-'));
+  fs.writeFileSync(path.join(raw, 'rank0.qdstrm'), 'raw');
+  await assert.rejects(readRankFolder(raw), /only 1 raw nsys stream.*QdstrmImporter/);
   // One event budget for the whole folder.
   await assert.rejects(
     loadFolder(dir, { maxEvents: 1000 }),

@@ -38,11 +38,17 @@ export async function readRankFolder(
   options: RankFolderOptions = {},
 ): Promise<Profile> {
   const maxFiles = options.maxFiles ?? 256;
-  const names = pickRankFiles(await fs.promises.readdir(dir), await subfolderFiles(dir));
-  if (names.length === 0)
+  const top = await fs.promises.readdir(dir);
+  const names = pickRankFiles(top, await subfolderFiles(dir));
+  if (names.length === 0) {
+    // nsys packagings without their importer leave raw streams (Debian's 2022.4 does).
+    const raw = top.filter((n) => n.endsWith('.qdstrm')).length;
     throw new Error(
-      `${dir}: no trace files (*.json, *.json.gz, *.sqlite, *.nsys-rep) in this folder or its subfolders`,
+      raw > 0
+        ? `${dir}: only ${raw} raw nsys stream(s) (*.qdstrm): import each with nsys's QdstrmImporter -i FILE.qdstrm first`
+        : `${dir}: no trace files (*.json, *.json.gz, *.sqlite, *.nsys-rep) in this folder or its subfolders`,
     );
+  }
   if (names.length > maxFiles)
     throw new Error(`${dir}: ${names.length} trace files, more than the limit of ${maxFiles}`);
   names.sort(byRankThenName);
