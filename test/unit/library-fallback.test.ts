@@ -4,6 +4,7 @@
  * walk of the raw events written here: the library packages of that trace are named by hand
  * (transformers, moca; torch, the standard library and `<…>` frames are not library code).
  */
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -12,7 +13,8 @@ import * as path from 'node:path';
 import { loadTrace as loadAnyTrace } from '../../src/core/load';
 import { libraryModulePath } from '../../src/core/library-frames';
 import { buildReport } from '../../src/core/report';
-import { fixture } from './fixtures';
+import type { Report } from '../../src/core/report-types';
+import { fixture, repoRoot } from './fixtures';
 import {
   KERNEL_CATS,
   launchStackLines,
@@ -119,4 +121,24 @@ void test('Qwen with the moca sources in the workspace: no library lines (moca i
     gpuLines.map((l) => [l.file, l.line, l.selfNs, l.totalNs]),
     off.lines.filter((l) => l.totalNs > 0).map((l) => [l.file, l.line, l.selfNs, l.totalNs]),
   );
+});
+
+void test('CLI: library lines by default, none with --no-library-fallback', () => {
+  const cli = path.join(repoRoot, 'dist', 'cli.js');
+  assert.ok(fs.existsSync(cli), `${cli} is missing: run \`node esbuild.mjs\` first`);
+  const analyze = (...extra: string[]) => {
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'analyze', QWEN, '--workspace', emptyWorkspace, ...extra],
+      { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 << 20 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as Report;
+  };
+  const expected = walk();
+  const on = analyze();
+  assert.equal(on.lines.filter((l) => l.library).length, expected.lines.size);
+  const off = analyze('--no-library-fallback');
+  assert.equal(off.lines.length, 0);
+  assert.equal(off.unattributedNs, on.unattributedNs + on.lines.reduce((n, l) => n + l.selfNs, 0));
 });
