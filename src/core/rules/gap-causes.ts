@@ -95,29 +95,34 @@ export class GapExplainer {
   }
 
   /**
-   * The cause of the gap [gapStart, gapEnd) before an op launched by cpuCalls[launchIndex] (or -1).
-   * `detailed` false takes the cheap path for small gaps: the three-way split only, CPU work
-   * before the launch counted as Python / dispatcher overhead.
+   * The cause of the gap [gapStart, gapEnd) before an op launched by cpuCalls[launchIndex] (or -1),
+   * from the three-way split alone: CPU work before the launch call counts as Python / dispatcher
+   * overhead. The cheap path for small gaps (no object per gap: there can be millions).
    */
-  explain(
-    gapStart: number,
-    gapEnd: number,
-    launchIndex: number,
-    nextStackId: number,
-    detailed: boolean,
-  ): GapExplanation {
-    if (launchIndex < 0) return { cause: 'unknown', stackId: nextStackId, rangeIndex: -1 };
+  splitCause(gapStart: number, gapEnd: number, launchIndex: number): GapCause {
+    if (launchIndex < 0) return 'unknown';
     const launch = this.profile.cpuCalls[launchIndex];
     const before = Math.max(0, Math.min(launch.startNs, gapEnd) - gapStart);
     const during = Math.max(0, Math.min(launch.endNs, gapEnd) - Math.max(launch.startNs, gapStart));
     const after = gapEnd - gapStart - before - during;
     // A copy call in progress is a blocking copy waiting for its turn: queued, not a slow launch.
-    if (launch.kind === 'launch' && during > before && during >= after)
-      return { cause: 'slow-launch', stackId: launch.stackId, rangeIndex: -1 };
-    if (before <= during || before < after)
-      return { cause: 'queued', stackId: nextStackId, rangeIndex: -1 };
-    if (!detailed) return { cause: 'late-launch', stackId: nextStackId, rangeIndex: -1 };
-    return this.cpuWork(launch, gapStart, nextStackId);
+    if (launch.kind === 'launch' && during > before && during >= after) return 'slow-launch';
+    if (before <= during || before < after) return 'queued';
+    return 'late-launch';
+  }
+
+  /** The cause of a gap with where to show it; CPU work split by what the thread was doing. */
+  explain(
+    gapStart: number,
+    gapEnd: number,
+    launchIndex: number,
+    nextStackId: number,
+  ): GapExplanation {
+    const cause = this.splitCause(gapStart, gapEnd, launchIndex);
+    if (cause === 'slow-launch')
+      return { cause, stackId: this.profile.cpuCalls[launchIndex].stackId, rangeIndex: -1 };
+    if (cause !== 'late-launch') return { cause, stackId: nextStackId, rangeIndex: -1 };
+    return this.cpuWork(this.profile.cpuCalls[launchIndex], gapStart, nextStackId);
   }
 
   /** What the launching thread did in [gapStart, launch start). */

@@ -78,9 +78,8 @@ function computeGaps(profile: Profile, minGapNs: number): GapSet {
       const next = tl.ops[opIdx];
       const launchIndex = next?.launchIndex ?? -1;
       const stackId = next?.stackId ?? -1;
-      const big = endNs - startNs >= minGapNs;
-      const why = explainer.explain(startNs, endNs, launchIndex, stackId, big);
-      if (big) {
+      if (endNs - startNs >= minGapNs) {
+        const why = explainer.explain(startNs, endNs, launchIndex, stackId);
         gaps.push({
           rank: tl.rank,
           deviceId: tl.deviceId,
@@ -91,8 +90,9 @@ function computeGaps(profile: Profile, minGapNs: number): GapSet {
         });
         continue;
       }
-      let t = small.get(why.cause);
-      if (!t) small.set(why.cause, (t = { ns: 0, gaps: 0, byStack: new Map() }));
+      const cause = explainer.splitCause(startNs, endNs, launchIndex);
+      let t = small.get(cause);
+      if (!t) small.set(cause, (t = { ns: 0, gaps: 0, byStack: new Map() }));
       t.ns += endNs - startNs;
       t.gaps++;
       t.byStack.set(stackId, (t.byStack.get(stackId) ?? 0) + endNs - startNs);
