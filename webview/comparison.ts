@@ -78,7 +78,8 @@ export function renderComparison(
         key: 'what',
         label: 'Line / kernel',
         width: 'minmax(240px, 3fr)',
-        clipStart: true,
+        // Paths keep their file name and line; kernel names keep their start (cut at the end).
+        clipStart: (r) => r.kind === 'line',
         text: (r) => r.label,
         sortValue: (r) => r.label,
         title: (r) => r.full,

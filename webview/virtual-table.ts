@@ -18,8 +18,11 @@ export interface Column<T> {
   /** CSS grid track, e.g. `minmax(240px, 1fr)` or `90px`. */
   width: string;
   numeric?: boolean;
-  /** Clip long text at its start (paths: the file name and line stay visible). */
-  clipStart?: boolean;
+  /**
+   * Clip long text at its start (paths: the file name and line stay visible); a function decides
+   * per row (a mixed column of paths and names).
+   */
+  clipStart?: boolean | ((row: T) => boolean);
   text(row: T): string;
   sortValue(row: T): number | string;
   /** Tooltip of the cell (defaults to its text). */
@@ -235,9 +238,10 @@ export class VirtualTable<T> {
     r.style.transform = `translateY(${pos * ROW_HEIGHT}px)`;
     for (const c of this.o.columns) {
       const text = c.text(data);
-      const cls = c.numeric ? 'num' : c.clipStart ? 'clip-start' : '';
+      const clip = typeof c.clipStart === 'function' ? c.clipStart(data) : c.clipStart === true;
+      const cls = c.numeric ? 'num' : clip ? 'clip-start' : '';
       // <bdi> keeps the text left-to-right inside the right-to-left clipping cell.
-      const body = c.clipStart ? el('bdi', {}, text) : text;
+      const body = clip ? el('bdi', {}, text) : text;
       r.append(el('div', { role: 'gridcell', class: cls, title: c.title?.(data) ?? text }, body));
     }
     return r;
