@@ -57,6 +57,24 @@ void test('idle breakdown: on every fixture the causes add up to gpuIdleNs exact
       .filter((f) => f.savingsFrom === 'gpu-idle')
       .reduce((s, f) => s + f.savingsNs, 0);
     assert.ok(idleSaved <= r.summary.gpuIdleNs, `${path.basename(file)}: ${idleSaved}`);
+    // Each finding saves at most the idle of the causes its fix removes.
+    const causeNs = (...causes: string[]) =>
+      r.summary.idleBreakdown.filter((b) => causes.includes(b.cause)).reduce((t, b) => t + b.ns, 0);
+    const removable: Record<string, number> = {
+      'host-sync': causeNs('host-sync'),
+      'memcpy-sync': causeNs('host-sync'),
+      'launch-overhead': causeNs('late-launch'),
+      'slow-launch': causeNs('slow-launch'),
+      'alloc-stalls': causeNs('allocation'),
+      'tool-call-gaps': causeNs('os-wait'),
+      'gpu-idle-gaps': r.summary.gpuIdleNs - causeNs('queued', 'unknown', 'device-edge'),
+    };
+    for (const f of r.findings)
+      if (f.rule in removable)
+        assert.ok(
+          f.savingsNs <= removable[f.rule],
+          `${path.basename(file)} ${f.rule} ${f.savingsNs}`,
+        );
     const opNs = r.summary.kernelNs + r.summary.memcpyNs + r.summary.memsetNs;
     for (const f of r.findings.filter((x) => x.savingsFrom === 'kernel-time'))
       assert.ok(f.savingsNs <= opNs, `${path.basename(file)} ${f.rule}`);
