@@ -3,6 +3,7 @@
  * (reference texts: "cudaMalloc above 1 ms" — fragmentation, or cudaFree synchronizing the device).
  */
 import { formatNs } from '../format';
+import { adviceFor } from './advice';
 import { type LocatedCost, aggregateLocations } from './common';
 import type { Interval } from '../intervals';
 import { replay } from '../replay';
@@ -47,16 +48,8 @@ export const allocStalls: Rule = (profile, ctx) => {
           allAllocNs: allNs,
         },
         locations: aggregateLocations(ctx, costs),
-        fix: {
-          title: 'Pre-allocate and reuse GPU memory',
-          detail:
-            "Allocate buffers (KV cache, activations) once at startup and reuse them; let PyTorch's caching " +
-            'allocator grow segments instead of calling cudaMalloc/cudaFree in the loop.',
-          snippet:
-            'os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # before importing torch\n' +
-            'kv = torch.empty((layers, 2, max_tokens, heads, dim), dtype=torch.float16, device="cuda")  # once\n' +
-            '# avoid torch.cuda.empty_cache() inside the loop',
-        },
+        // Fitted to the workload (rules/advice.ts): every variant sets expandable segments.
+        fix: adviceFor('alloc-stalls', ctx.workload()),
       },
       { gaps: claim },
     ),
