@@ -112,6 +112,9 @@ void test('trace_summary of the default trace is the Report summary, with its to
     bert.findings.slice(0, 5).map((f) => [f.rule, f.savingsNs]),
   );
   assert.match(text(r), new RegExp(`${bert.summary.kernelCount} kernels`));
+  const causes = bert.summary.idleBreakdown.filter((b) => b.ns > 0);
+  assert.ok(causes.length > 0, 'the trace has idle time');
+  for (const b of causes.slice(0, 8)) assert.ok(text(r).includes(`- ${b.label}: `), b.label);
 });
 
 void test('trace_summary of an nsys export counts the kernels the SQL counts', async () => {

@@ -60,7 +60,8 @@ export function listTracesAnswer(entries: readonly TraceEntry[]): ToolAnswer {
 
 function findingLine(f: Finding): string {
   const at = f.locations.length > 0 ? ` at ${f.locations.slice(0, 3).map(where).join(', ')}` : '';
-  const saves = f.savingsNs > 0 ? `, saves ~${formatNs(f.savingsNs)}` : '';
+  const from = f.savingsFrom === 'gpu-idle' ? ' of GPU idle' : ' of GPU op time';
+  const saves = f.savingsNs > 0 ? `, saves ~${formatNs(f.savingsNs)}${from}` : '';
   return `- [${f.severity}] ${f.rule}: ${clip(f.title)}${saves}${at}`;
 }
 
@@ -71,6 +72,7 @@ function findingData(f: Finding, withFix: boolean) {
     title: clip(f.title),
     message: clip(f.message, 1_000),
     savingsNs: f.savingsNs,
+    savingsFrom: f.savingsFrom,
     locations: f.locations.slice(0, 10),
     ...(withFix
       ? {
@@ -84,27 +86,21 @@ function findingData(f: Finding, withFix: boolean) {
   };
 }
 
-/** Idle-time breakdown, when the Report has one (`summary.idleBreakdown`). */
-function idleBreakdown(report: Report): { cause: string; ns: number }[] {
-  const b = (report.summary as { idleBreakdown?: { cause: string; ns: number }[] }).idleBreakdown;
-  return Array.isArray(b) ? b : [];
-}
-
 export function summaryAnswer(report: Report): ToolAnswer {
   const s = report.summary;
   const top = report.findings.slice(0, 5);
-  const breakdown = idleBreakdown(report)
-    .filter((b) => b.ns > 0)
-    .slice(0, 8);
+  const breakdown = s.idleBreakdown.filter((b) => b.ns > 0).slice(0, 8);
   const lines = [
     `Trace ${clip(report.source.path, 1_000)} (${report.source.format}, ${clip(report.source.producer)})`,
     `GPU active ${formatPct(s.gpuActivePct)} of the GPU span (${formatNs(s.wallNs)}) and ${formatPct(s.traceActivePct)} of the trace window (${formatNs(s.traceWallNs)}); busy ${formatNs(s.gpuBusyNs)}, idle ${formatNs(s.gpuIdleNs)}, on ${s.devices.length} device(s), ${s.rankCount} rank(s); ${s.kernelCount} kernels; classification: ${s.classification}.`,
-    `GPU time not reached from workspace code: ${formatNs(report.unattributedNs)}.`,
+    `GPU time that reached no workspace (nor library) frame: ${formatNs(report.unattributedNs)}.`,
   ];
   if (breakdown.length > 0) {
     lines.push('Idle time by cause:');
     for (const b of breakdown)
-      lines.push(`- ${b.cause}: ${formatNs(b.ns)} (${pctOf(b.ns, s.gpuIdleNs)} of idle)`);
+      lines.push(
+        `- ${clip(b.label)}: ${formatNs(b.ns)} (${pctOf(b.ns, s.gpuIdleNs)} of idle, ${b.gaps} gaps)${b.location ? ` at ${where(b.location)}` : ''}`,
+      );
   }
   lines.push(top.length > 0 ? 'Top findings:' : 'No bottleneck found by the rules.');
   lines.push(...top.map(findingLine));
