@@ -13,6 +13,8 @@ import { readKineto } from '../../src/core/ingest/kineto';
 import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report-types';
 import { memoryPressure } from '../../src/core/rules/memory-pressure';
+import { formatBytes } from '../../src/core/format';
+import { diagnosticsFor } from '../../src/server/annotations';
 import { contextFor, workspaceWith } from './rule-helpers';
 import { fixture, ownFixture, repoRoot } from './fixtures';
 import { loadTrace } from './kineto-helpers';
@@ -164,6 +166,26 @@ void test('memory-pressure points at the lines holding most of the peak', async 
   assert.deepEqual(f.locations, peak.holders);
   const pressed = buildReport(profile, { workspaceRoot: root, libraryFallback: false, thresholds });
   assert.equal(pressed.memoryPeak?.nearCapacity, true);
+  // The editor's memory-peak warning sits on each holder, naming its live bytes from the events.
+  const want = expected(
+    loadTrace(BERT).events,
+    true,
+    pythonLine(loadTrace(BERT).events, BERT_FILES),
+  );
+  for (const h of peak.holders) {
+    const d = diagnosticsFor(pressed, h.file, 100).filter((x) => x.code === 'memory-peak');
+    assert.deepEqual(
+      d.map((x) => x.line),
+      peak.holders.filter((o) => o.file === h.file).map((o) => o.line),
+    );
+    const mine = d.find((x) => x.line === h.line)!;
+    assert.equal(mine.severity, 'warning');
+    assert.ok(mine.message.includes(formatBytes(want.lines.get(`${h.file}:${h.line}`)!.live)));
+    assert.match(mine.message, /expandable_segments/);
+  }
+  // Not near capacity: no such warning.
+  for (const h of peak.holders)
+    assert.ok(!diagnosticsFor(report, h.file, 100).some((x) => x.code === 'memory-peak'));
 });
 
 void test('traces without allocation events: no memory figures, no peak', async () => {
