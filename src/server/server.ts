@@ -109,16 +109,22 @@ connection.onNotification(proto.WorkspaceTrustNotification, (p: proto.WorkspaceT
   workspaceTrust.trusted = p.trusted === true;
 });
 
+/** A re-attribution whose trace stopped being shown while it ran (another trace was opened). */
+class Superseded extends Error {}
+
 /**
  * Loads a trace into the store as its folder's active trace and refreshes the editor; `pathMap`
  * is the folder's setting the Report was built with (a change re-attributes, see below).
+ * `wanted` is asked once the Report is built: false drops it (throws Superseded).
  */
 async function loadTrace(
   params: proto.OpenTraceParams,
   token: CancellationToken,
+  wanted: () => boolean = () => true,
 ): Promise<LoadedTrace> {
   const { pathMap, libraryFallback } = await readServerSettings(connection, params.workspaceFolder);
   const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
+  if (!wanted()) throw new Superseded(params.path);
   const fileMtimes = new Map<string, number>();
   for (const l of report.lines) {
     const abs = path.join(params.workspaceFolder, l.file);
@@ -172,11 +178,14 @@ async function reattributeOnPathMapChange(): Promise<void> {
     if (pathMap.join('\n') === t.pathMap.join('\n') && libraryFallback === t.libraryFallback)
       continue;
     try {
+      // A trace opened meanwhile stays shown: the rebuilt Report of the old one is dropped.
       await loadTrace(
         { path: t.path, workspaceFolder: t.workspaceFolder, capture: t.capture },
         CancellationToken.None,
+        () => store.isActive(t),
       );
     } catch (e) {
+      if (e instanceof Superseded) continue;
       connection.console.error(
         `re-attributing ${t.path}: ${e instanceof Error ? e.message : String(e)}`,
       );

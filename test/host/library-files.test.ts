@@ -35,6 +35,12 @@ describe('library code on no-workspace stacks', function () {
 
   after(async () => {
     for (const r of restore.reverse()) await r();
+    // The restored setting re-attributes the shown trace: let that settle before other tests.
+    const file = vscode.Uri.file(path.join(site, MODEL));
+    await poll(
+      'library CodeLens back with the default',
+      async () => (await lensTitles(file)).size > 0,
+    );
     fs.rmSync(path.resolve(site, '../../..'), { recursive: true, force: true });
   });
 
