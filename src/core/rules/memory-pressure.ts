@@ -124,7 +124,10 @@ export const memoryPressure: Rule = (profile, ctx) => {
         (pool
           ? 'Once up, it stays within 5 % of the peak to the end: a pre-allocated pool (a cache sized to ' +
             'the GPU) rather than memory that grows with the work. Fine if deliberate; it leaves no room to grow.'
-          : 'There is no room to grow the batch.'),
+          : 'There is no room to grow the batch.') +
+        (holders.length > 0
+          ? ` Most of what the trace allocated and still held at the peak comes from ${holders.length === 1 ? 'the marked line' : `the ${holders.length} marked lines`}: free or reuse those buffers first.`
+          : ''),
       // Savings: none in time — the cost is capacity (a batch-size ceiling and OOM risk).
       savingsNs: 0,
       savingsFrom: 'kernel-time',
