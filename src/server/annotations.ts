@@ -172,8 +172,8 @@ export function hoverMarkdown(
           `median ${formatNs(spread.medianNs)} · max ${formatNs(spread.maxNs)} (rank ${spread.maxRank}) |`,
       );
     const peak = report.memoryPeak;
-    if (peak && s.allocBytes !== undefined) {
-      out.push(`| Memory allocated | ${formatBytes(s.allocBytes)} |`);
+    if (peak && (s.allocBytes ?? 0) > 0) {
+      out.push(`| Memory allocated | ${formatBytes(s.allocBytes ?? 0)} |`);
       out.push(
         `| Live at the memory peak | ${formatBytes(s.liveAtPeakBytes ?? 0)} · ${formatPct(s.peakSharePct ?? 0)} of ${peakDevice(peak)}'s ${formatBytes(peak.peakBytes)} peak |`,
       );
