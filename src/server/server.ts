@@ -192,7 +192,12 @@ async function reattributeOnPathMapChange(): Promise<void> {
     }
   }
 }
-connection.onDidChangeConfiguration(() => void reattributeOnPathMapChange());
+// One re-attribution at a time: a burst of configuration events compares each with the Report
+// the previous one left, instead of rebuilding the same trace in parallel with stale settings.
+let reattributing = Promise.resolve();
+connection.onDidChangeConfiguration(() => {
+  reattributing = reattributing.then(reattributeOnPathMapChange, reattributeOnPathMapChange);
+});
 
 connection.onRequest(
   proto.SetBaselineRequest,
