@@ -30,9 +30,14 @@ function serverTraces(
     (await (await server.client()).sendRequest<StatusResult>(StatusRequest)).loaded;
   const find = async (trace?: string) => {
     const all = await loaded();
+    // No trace named: the one the editor shows (the latest loaded of the shown ones), as the panel.
+    const shownId =
+      trace === undefined
+        ? (await (await server.client()).sendRequest<ReportResult | null>(ReportRequest, {}))?.id
+        : undefined;
     const hit =
       trace === undefined
-        ? (all.find((t) => t.active) ?? all[0])
+        ? all.find((t) => t.id === shownId)
         : all.find(
             (t) =>
               t.id === trace ||
