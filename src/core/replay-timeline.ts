@@ -13,26 +13,23 @@ const LATENCY_NS = 5_000;
 
 /** The recorded timeline the replay re-runs (indexes are into `ops` unless said otherwise). */
 export interface Timeline {
+  /** GPU ops of all devices in start order (read in place: no per-op copies of their times). */
   ops: GpuOp[];
   /** For each op (index in `ops`): previous op on its device and stream, or -1. */
   streamPrev: Int32Array;
   /** Inferred cross-stream dependency (index in `ops`), or -1. */
   dep: Int32Array;
-  /** Device of each op (index into `devices`). */
-  device: Int32Array;
+  /** Device of each op (index into `devices`); null with one device (all 0). */
+  device: Int32Array | null;
   devices: { first: number; last: number; idle: number }[];
-  /** Per op (index in `ops`), as typed arrays for the replay's inner loop. */
-  start: Float64Array;
-  dur: Float64Array;
-  /** End of the op's launch call (NaN: unknown), and the caller's process (-1: unknown). */
-  launchEnd: Float64Array;
-  launchProc: Int32Array;
   /** Process index of each CPU call. */
   processOfCall: Int32Array;
   /** Process keys (rank:pid). */
   processKeys: string[];
   /** Blocking calls (index into cpuCalls) in end order, the op each waited for (or -1), its tail. */
   blocking: { call: number; target: number; tail: number }[];
+  /** One replayed start per op, shared by the replays (each runs to the end before the next). */
+  scratch: Float64Array;
 }
 
 const memo = new WeakMap<Profile, { n: number; value: Timeline }>();
@@ -48,108 +45,122 @@ export function timeline(profile: Profile): Timeline {
 
 function buildTimeline(profile: Profile): Timeline {
   const tls = deviceTimelines(profile);
-  const ops: GpuOp[] = [];
-  const device: number[] = [];
-  const devices: Timeline['devices'] = [];
-  tls.forEach((tl, d) => {
-    for (const op of tl.ops) {
-      ops.push(op);
-      device.push(d);
-    }
-    devices.push({ first: tl.firstNs, last: tl.lastNs, idle: tl.lastNs - tl.firstNs - tl.busyNs });
-  });
+  const devices: Timeline['devices'] = tls.map((tl) => ({
+    first: tl.firstNs,
+    last: tl.lastNs,
+    idle: tl.lastNs - tl.firstNs - tl.busyNs,
+  }));
   // Device timelines are each sorted by start; the replay walks all of them in one start order
-  // (one device: already in it).
-  let sortedOps = ops;
-  let sortedDevice = Int32Array.from(device);
-  if (tls.length > 1) {
-    const order = ops.map((_, i) => i).sort((a, b) => ops[a].startNs - ops[b].startNs);
-    sortedOps = order.map((i) => ops[i]);
-    sortedDevice = Int32Array.from(order.map((i) => device[i]));
+  // (one device, the usual case: its ops as they are, no copy).
+  let ops: GpuOp[];
+  let device: Int32Array | null = null;
+  if (tls.length === 1) ops = tls[0].ops;
+  else {
+    const all: GpuOp[] = [];
+    const deviceOf: number[] = [];
+    tls.forEach((tl, d) => {
+      for (const op of tl.ops) {
+        all.push(op);
+        deviceOf.push(d);
+      }
+    });
+    const order = all.map((_, i) => i).sort((a, b) => all[a].startNs - all[b].startNs);
+    ops = order.map((i) => all[i]);
+    device = Int32Array.from(order, (i) => deviceOf[i]);
   }
-  const { processOfCall, processKeys } = processIndexes(profile.cpuCalls);
-  const n = sortedOps.length;
-  const start = new Float64Array(n);
-  const dur = new Float64Array(n);
-  const launchEnd = new Float64Array(n).fill(NaN);
-  const launchProc = new Int32Array(n).fill(-1);
-  sortedOps.forEach((op, i) => {
-    start[i] = op.startNs;
-    dur[i] = op.endNs - op.startNs;
-    if (op.launchIndex >= 0) {
-      launchEnd[i] = profile.cpuCalls[op.launchIndex].endNs;
-      launchProc[i] = processOfCall[op.launchIndex];
-    }
-  });
-  const streamPrev = new Int32Array(sortedOps.length).fill(-1);
-  const lastOnStream = devices.map(() => new Map<number, number>());
-  sortedOps.forEach((op, i) => {
-    const streams = lastOnStream[sortedDevice[i]];
-    streamPrev[i] = streams.get(op.streamId) ?? -1;
-    streams.set(op.streamId, i);
-  });
-  // Ops of each device by end, for "which op ended right before this one started".
-  const byEnd: number[][] = devices.map(() => []);
-  sortedOps.forEach((_, i) => byEnd[sortedDevice[i]].push(i));
-  for (const list of byEnd)
-    if (!endsAscend(list, sortedOps)) list.sort((a, b) => sortedOps[a].endNs - sortedOps[b].endNs);
-  const dep = new Int32Array(sortedOps.length).fill(-1);
-  sortedOps.forEach((op, i) => {
-    const prev = streamPrev[i] >= 0 ? sortedOps[streamPrev[i]].endNs : -Infinity;
-    const known = launchEnd[i] === launchEnd[i] ? Math.max(launchEnd[i], prev) : prev;
+  const deviceOfOp = (i: number) => (device ? device[i] : 0);
+  const n = ops.length;
+  const streamPrev = new Int32Array(n).fill(-1);
+  const lastOnStream = tls.map(() => new Map<number, number>());
+  const perDevice = new Int32Array(tls.length);
+  for (let i = 0; i < n; i++) {
+    const streams = lastOnStream[deviceOfOp(i)];
+    const streamId = ops[i].streamId;
+    const prev = streams.get(streamId);
+    if (prev !== undefined) streamPrev[i] = prev;
+    streams.set(streamId, i);
+    perDevice[deviceOfOp(i)]++;
+  }
+  const byEnd = byEndPerDevice(ops, deviceOfOp, perDevice);
+  const calls = profile.cpuCalls;
+  const dep = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
     // Started within the launch latency of its launch and stream: nothing else held it (and on a
     // device with one stream there is no other stream to wait for).
-    if (!(op.startNs > known + LATENCY_NS) || lastOnStream[sortedDevice[i]].size < 2) return;
+    if (lastOnStream[deviceOfOp(i)].size < 2) continue;
+    const op = ops[i];
+    const p = streamPrev[i];
+    const prev = p >= 0 ? ops[p].endNs : -Infinity;
+    const known = op.launchIndex >= 0 ? Math.max(calls[op.launchIndex].endNs, prev) : prev;
+    if (!(op.startNs > known + LATENCY_NS)) continue;
     // The op waited past its launch and its stream: the latest op on another stream of the
     // device that ended in (known, start] is what it waited for.
-    const list = byEnd[sortedDevice[i]];
-    let k = lastEndingBy(list, sortedOps, op.startNs);
+    const list = byEnd[deviceOfOp(i)];
+    let k = lastEndingBy(list, ops, op.startNs);
     for (let w = 0; k >= 0 && w < MAX_WALK; k--, w++) {
-      const o = sortedOps[list[k]];
+      const o = ops[list[k]];
       if (o.endNs <= known) break;
       if (o.streamId !== op.streamId && o.endNs > o.startNs) {
         dep[i] = list[k];
         break;
       }
     }
-  });
+  }
   // A rank with one device (the usual case) reuses that device's by-end order.
   const rankOfDevice = tls.map((t) => t.rank);
-  const byRank = new Map<number, number[]>();
+  const byRank = new Map<number, Int32Array>();
   for (const r of new Set(rankOfDevice)) {
     const ds = rankOfDevice.flatMap((x, d) => (x === r ? [d] : []));
     byRank.set(
       r,
       ds.length === 1
         ? byEnd[ds[0]]
-        : ds.flatMap((d) => byEnd[d]).sort((a, b) => sortedOps[a].endNs - sortedOps[b].endNs),
+        : Int32Array.from(
+            ds.flatMap((d) => Array.from(byEnd[d])).sort((a, b) => ops[a].endNs - ops[b].endNs),
+          ),
     );
   }
+  const { processOfCall, processKeys } = processIndexes(calls);
   return {
-    start,
-    dur,
-    launchEnd,
-    launchProc,
-    ops: sortedOps,
+    ops,
     streamPrev,
     dep,
-    device: sortedDevice,
+    device,
     devices,
     processOfCall,
     processKeys,
-    blocking: blockingCalls(profile, sortedOps, byRank),
+    blocking: blockingCalls(profile, ops, byRank),
+    scratch: new Float64Array(n),
   };
 }
 
-/** Whether the ops of `list` already end in ascending order (one stream: no sort needed). */
-function endsAscend(list: number[], ops: GpuOp[]): boolean {
-  for (let k = 1; k < list.length; k++)
-    if (ops[list[k]].endNs < ops[list[k - 1]].endNs) return false;
-  return true;
+/**
+ * Op indexes of each device sorted by end (stable: ties keep start order). A device whose ops
+ * already end in start order (one stream, the usual case) needs no sort.
+ */
+function byEndPerDevice(
+  ops: GpuOp[],
+  deviceOfOp: (i: number) => number,
+  perDevice: Int32Array,
+): Int32Array[] {
+  const lists = Array.from(perDevice, (count) => new Int32Array(count));
+  const fill = new Int32Array(perDevice.length);
+  for (let i = 0; i < ops.length; i++) {
+    const d = deviceOfOp(i);
+    lists[d][fill[d]++] = i;
+  }
+  return lists.map((list) => {
+    let ascending = true;
+    for (let k = 1; k < list.length && ascending; k++)
+      ascending = ops[list[k]].endNs >= ops[list[k - 1]].endNs;
+    return ascending
+      ? list
+      : Int32Array.from(Array.from(list).sort((a, b) => ops[a].endNs - ops[b].endNs));
+  });
 }
 
 /** Index in `list` (op indexes sorted by end) of the last op ending at or before `t`, or -1. */
-function lastEndingBy(list: number[], ops: GpuOp[], t: number): number {
+function lastEndingBy(list: Int32Array, ops: GpuOp[], t: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -173,7 +184,8 @@ function processIndexes(calls: readonly CpuCall[]): {
   const processKeys: string[] = [];
   let last: CpuCall | undefined;
   let id = -1;
-  calls.forEach((c, i) => {
+  for (let i = 0; i < calls.length; i++) {
+    const c = calls[i];
     if (!last || c.tid !== last.tid || c.pid !== last.pid || c.rank !== last.rank) {
       const key = processOf(threadKey(c));
       let found = byKey.get(key);
@@ -186,7 +198,7 @@ function processIndexes(calls: readonly CpuCall[]): {
       last = c;
     }
     processOfCall[i] = id;
-  });
+  }
   return { processOfCall, processKeys };
 }
 
@@ -202,24 +214,27 @@ const isBlocking = (c: CpuCall) =>
 function blockingCalls(
   profile: Profile,
   ops: GpuOp[],
-  byRank: Map<number, number[]>,
+  byRank: Map<number, Int32Array>,
 ): Timeline['blocking'] {
   const out: Timeline['blocking'] = [];
-  profile.cpuCalls.forEach((c, ci) => {
-    if (!isBlocking(c)) return;
-    const list = byRank.get(c.rank) ?? [];
+  const calls = profile.cpuCalls;
+  const none = new Int32Array(0);
+  for (let ci = 0; ci < calls.length; ci++) {
+    const c = calls[ci];
+    if (!isBlocking(c)) continue;
+    const list = byRank.get(c.rank) ?? none;
     let target = -1;
     let k = lastEndingBy(list, ops, c.endNs);
     for (let w = 0; k >= 0 && w < MAX_WALK; k--, w++) {
       const o = ops[list[k]];
       if (o.endNs <= c.startNs) break;
-      const launch = o.launchIndex >= 0 ? profile.cpuCalls[o.launchIndex] : undefined;
+      const launch = o.launchIndex >= 0 ? calls[o.launchIndex] : undefined;
       if (o.endNs > o.startNs && (!launch || launch.startNs <= c.startNs)) {
         target = list[k];
         break;
       }
     }
     out.push({ call: ci, target, tail: target >= 0 ? c.endNs - ops[target].endNs : 0 });
-  });
-  return out.sort((a, b) => profile.cpuCalls[a.call].endNs - profile.cpuCalls[b.call].endNs);
+  }
+  return out.sort((a, b) => calls[a.call].endNs - calls[b.call].endNs);
 }

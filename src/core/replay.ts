@@ -112,59 +112,72 @@ export function replay(
     const list = byProcess.get(key);
     return list && list.length > 0 ? new Cuts(list) : undefined;
   });
-  // Per process: shift set by its last blocking call, and where that call ended.
+  // Per process: shift set by its last blocking call, and the cut time before that call's end
+  // (kept, so the op loop's cut lookups all move forward).
   const base = new Float64Array(tl.processKeys.length);
-  const lastEnd = new Float64Array(tl.processKeys.length).fill(-Infinity);
+  const cutBefore = new Float64Array(tl.processKeys.length);
   const shift = (thread: number, t: number): number => {
     const cuts = cutsOf[thread];
     if (!cuts) return base[thread];
-    const from = lastEnd[thread];
-    return base[thread] + cuts.upTo(t) - (from === -Infinity ? 0 : cuts.upTo(from));
+    return base[thread] + cuts.upTo(t) - cutBefore[thread];
   };
   const calls = profile.cpuCalls;
-  const newStart = new Float64Array(tl.ops.length);
+  const { ops, processOfCall, streamPrev, dep } = tl;
+  // Every entry is written before it is read (an op's stream predecessor, dependency and the op a
+  // blocking call waited for all start earlier): the timeline's buffer serves every replay.
+  const newStart = tl.scratch;
   let b = 0;
   const settleBlockingUpTo = (t: number) => {
     for (; b < tl.blocking.length && calls[tl.blocking[b].call].endNs <= t; b++) {
       const { call, target, tail } = tl.blocking[b];
       const c = calls[call];
-      const thread = tl.processOfCall[call];
+      const thread = processOfCall[call];
       const start = c.startNs - shift(thread, c.startNs);
       let end: number;
       if (whatIf.nonBlocking?.has(c)) end = start;
       else if (target >= 0) {
-        const op = tl.ops[target];
+        const op = ops[target];
         end = Math.max(start, newStart[target] + (op.endNs - op.startNs)) + tail;
       } else end = start + (c.endNs - c.startNs);
       base[thread] = c.endNs - Math.min(end, c.endNs);
-      lastEnd[thread] = c.endNs;
+      cutBefore[thread] = cutsOf[thread]?.upTo(c.endNs) ?? 0;
     }
   };
-  const { start: opStart, dur, launchEnd, launchProc, streamPrev, dep } = tl;
   const nextBlockEnd = () => (b < tl.blocking.length ? calls[tl.blocking[b].call].endNs : Infinity);
   let blockEnd = nextBlockEnd();
-  for (let i = 0; i < opStart.length; i++) {
-    const s = opStart[i];
+  // Ops are read in place (no per-op copies: the arrays of a million-op trace cost more in garbage
+  // collection than the property reads).
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const s = op.startNs;
     if (blockEnd <= s) {
       settleBlockingUpTo(s);
       blockEnd = nextBlockEnd();
     }
     let was = -Infinity;
     let now = -Infinity;
-    const le = launchEnd[i];
-    if (le === le) {
+    const li = op.launchIndex;
+    if (li >= 0) {
+      const le = calls[li].endNs;
+      const proc = processOfCall[li];
+      const cuts = cutsOf[proc];
       was = le;
-      now = le - shift(launchProc[i], le);
+      // shift(proc, le), inlined: the hot path of the replay.
+      now = le - (cuts ? base[proc] + cuts.upTo(le) - cutBefore[proc] : base[proc]);
     }
     const p = streamPrev[i];
     if (p >= 0) {
-      was = Math.max(was, opStart[p] + dur[p]);
-      now = Math.max(now, newStart[p] + dur[p]);
+      const o = ops[p];
+      const dur = o.endNs - o.startNs;
+      was = Math.max(was, o.startNs + dur);
+      now = Math.max(now, newStart[p] + dur);
     }
     const d = dep[i];
     if (d >= 0) {
-      was = Math.max(was, opStart[d] + dur[d]);
-      now = Math.max(now, newStart[d] + dur[d]);
+      const o = ops[d];
+      const dur = o.endNs - o.startNs;
+      was = Math.max(was, o.startNs + dur);
+      now = Math.max(now, newStart[d] + dur);
     }
     newStart[i] = was === -Infinity ? s : s - (was - now);
   }
@@ -172,11 +185,12 @@ export function replay(
 
   const first = tl.devices.map(() => Infinity);
   const last = tl.devices.map(() => -Infinity);
-  for (let i = 0; i < opStart.length; i++) {
-    if (!(dur[i] > 0)) continue;
-    const d = tl.device[i];
+  for (let i = 0; i < ops.length; i++) {
+    const dur = ops[i].endNs - ops[i].startNs;
+    if (!(dur > 0)) continue;
+    const d = tl.device ? tl.device[i] : 0;
     first[d] = Math.min(first[d], newStart[i]);
-    last[d] = Math.max(last[d], newStart[i] + dur[i]);
+    last[d] = Math.max(last[d], newStart[i] + dur);
   }
   let gpuSavedNs = 0;
   tl.devices.forEach((d, k) => {

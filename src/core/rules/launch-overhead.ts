@@ -25,8 +25,6 @@ export const launchOverhead: Rule = (profile, ctx) => {
   let kernelNs = 0;
   let starvedIdle = 0;
   const starved: LocatedCost[] = [];
-  // The CPU time before each starved launch: what a CUDA graph takes out of the loop.
-  const cuts = new Map<string, Interval[]>();
   for (const tl of deviceTimelines(profile)) {
     spanNs += tl.lastNs - tl.firstNs;
     let busyEnd = -Infinity;
@@ -40,7 +38,6 @@ export const launchOverhead: Rule = (profile, ctx) => {
         if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd) {
           starvedIdle += gap;
           starved.push({ stackId: op.stackId, ns: gap });
-          addCut(cuts, call, busyEnd, call.startNs);
         }
       }
       busyEnd = Math.max(busyEnd, op.endNs);
@@ -49,16 +46,26 @@ export const launchOverhead: Rule = (profile, ctx) => {
   if (kernels === 0 || spanNs === 0) return [];
   const starvedPct = (starvedIdle / spanNs) * 100;
   if (starvedPct < ctx.thresholds.launchStarvedPct) return [];
-  // The medians are only needed when the rule fires: collected here, not in the pass above.
+  // The medians and the what-if are only needed when the rule fires: collected here, not in the
+  // pass above. The what-if cuts the CPU time before each starved launch (what a CUDA graph takes
+  // out of the loop); the test is the pass above's.
   const kernelDurs: number[] = [];
   const launchDurs: number[] = [];
-  for (const tl of deviceTimelines(profile))
+  const cuts = new Map<string, Interval[]>();
+  for (const tl of deviceTimelines(profile)) {
+    let busyEnd = -Infinity;
     for (const op of tl.ops) {
-      if (op.kind !== 'kernel') continue;
-      kernelDurs.push(op.endNs - op.startNs);
-      const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
-      if (call) launchDurs.push(call.endNs - call.startNs);
+      if (op.kind === 'kernel') {
+        kernelDurs.push(op.endNs - op.startNs);
+        const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
+        if (call) launchDurs.push(call.endNs - call.startNs);
+        const gap = op.startNs - busyEnd;
+        if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd)
+          addCut(cuts, call, busyEnd, call.startNs);
+      }
+      busyEnd = Math.max(busyEnd, op.endNs);
     }
+  }
   kernelDurs.sort((a, b) => a - b);
   launchDurs.sort((a, b) => a - b);
   const opNs = topLevelOpNs(profile);
