@@ -94,6 +94,23 @@ export class StackResolver {
   }
 }
 
+/** A line with no time on it yet, for the frame it stands for. */
+export function emptyLineStat(f: ResolvedFrame): LineStat {
+  return {
+    file: f.file,
+    line: f.line,
+    function: f.function,
+    selfNs: 0,
+    totalNs: 0,
+    kernelCount: 0,
+    precision: f.precision,
+    topKernels: [],
+    cpuOpNs: 0,
+    opCount: 0,
+    library: f.library === true,
+  };
+}
+
 export interface Attribution {
   lines: LineStat[];
   unattributedNs: number;
@@ -120,19 +137,7 @@ export function attributeLines(
     let a = acc.get(key);
     if (!a) {
       a = {
-        stat: {
-          file: f.file,
-          line: f.line,
-          function: f.function,
-          selfNs: 0,
-          totalNs: 0,
-          kernelCount: 0,
-          precision: f.precision,
-          topKernels: [],
-          cpuOpNs: 0,
-          opCount: 0,
-          library: f.library === true,
-        },
+        stat: emptyLineStat(f),
         kernels: new Map(),
       };
       acc.set(key, a);

@@ -10,7 +10,7 @@
  */
 import type { MemoryEvent, Profile } from './model';
 import type { LineStat, MemoryPeak, SourceRef } from './report-types';
-import type { ResolvedFrame, StackResolver } from './attribute';
+import { emptyLineStat, type ResolvedFrame, type StackResolver } from './attribute';
 
 /** A line as a locator gives it: library lines are kept apart from workspace ones. */
 type Located = SourceRef & { library?: true };
@@ -207,21 +207,7 @@ export function memoryOnLines(
   });
   for (const [key, m] of analysis.lines) {
     if (seen.has(key)) continue;
-    const f = m.frame;
-    out.push({
-      file: f.file,
-      line: f.line,
-      function: f.function,
-      selfNs: 0,
-      totalNs: 0,
-      kernelCount: 0,
-      precision: f.precision,
-      topKernels: [],
-      cpuOpNs: 0,
-      opCount: 0,
-      library: f.library === true,
-      ...figures(m),
-    });
+    out.push({ ...emptyLineStat(m.frame), ...figures(m) });
   }
   const nearCapacity = peak.capacityPct !== null && peak.capacityPct >= options.memoryPressurePct;
   return { lines: out, memoryPeak: { ...peak, nearCapacity } };

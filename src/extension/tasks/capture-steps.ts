@@ -223,7 +223,17 @@ export async function captureNsys(
     if (fs.existsSync(rep)) fs.rmSync(qdstrm, { force: true });
   }
   if (!fs.existsSync(rep)) throw new Error(`nsys profile finished but wrote no ${rep}`);
-  const sqlite = `${input.outBase}.sqlite`;
+  return exportSqlite(run, nsys, rep, input);
+}
+
+/** Exports one `.nsys-rep` to the `.sqlite` beside it (what GPU Lens reads); returns its path. */
+async function exportSqlite(
+  run: StepRunner,
+  nsys: string,
+  rep: string,
+  input: CaptureInput,
+): Promise<string> {
+  const sqlite = rep.replace(/\.nsys-rep$/, '') + '.sqlite';
   await run(
     {
       file: nsys,
@@ -260,18 +270,8 @@ async function finishRanks(
     );
     if (fs.existsSync(raw.replace(/\.qdstrm$/, '.nsys-rep'))) fs.rmSync(raw, { force: true });
   }
-  for (const rep of rankFiles(input, '.nsys-rep', 'nsys')) {
-    const sqlite = rep.replace(/\.nsys-rep$/, '.sqlite');
-    await run(
-      {
-        file: nsys,
-        args: ['export', '--type', 'sqlite', '--force-overwrite', 'true', '--output', sqlite, rep],
-        cwd: input.outDir,
-        env: input.env,
-      },
-      'nsys export',
-    );
-  }
+  for (const rep of rankFiles(input, '.nsys-rep', 'nsys'))
+    await exportSqlite(run, nsys, rep, input);
   return input.outDir;
 }
 
