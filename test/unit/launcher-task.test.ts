@@ -138,6 +138,7 @@ void test(
             MASTER_ADDR: '127.0.0.1',
             MASTER_PORT: port,
             GLOO_SLOW_RANK: String(slow),
+            GLOO_STRAGGLER_ITERS: '200',
           },
           outDir,
           outBase: path.join(outDir, 'trace'),

@@ -257,7 +257,7 @@ async function runJob(world: number, slow: number, argv: (rank: number) => [stri
       return new Promise<void>((resolve, reject) => {
         const env = { ...process.env, RANK: String(rank), WORLD_SIZE: String(world) };
         Object.assign(env, { MASTER_ADDR: '127.0.0.1', MASTER_PORT: port });
-        Object.assign(env, { GLOO_SLOW_RANK: String(slow) });
+        Object.assign(env, { GLOO_SLOW_RANK: String(slow), GLOO_STRAGGLER_ITERS: '200' });
         const child = spawn(cmd, args, {
           cwd: scenariosDir,
           env,
@@ -320,6 +320,7 @@ void test(
         MASTER_ADDR: '127.0.0.1',
         MASTER_PORT: port,
         GLOO_SLOW_RANK: '1',
+        GLOO_STRAGGLER_ITERS: '200',
       };
       const script = path.join(scenariosDir, SCRIPT);
       const caps = await Promise.all(
@@ -396,7 +397,13 @@ void test(
       const torchDir = path.join(dir, 'torch');
       const launcher = path.join(repoRoot, 'python', 'gpu_lens_torch_launcher.py');
       await srun(
-        { ...cluster.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: port(), GLOO_SLOW_RANK: '2' },
+        {
+          ...cluster.env,
+          MASTER_ADDR: '127.0.0.1',
+          MASTER_PORT: port(),
+          GLOO_SLOW_RANK: '2',
+          GLOO_STRAGGLER_ITERS: '200',
+        },
         [
           '-n',
           '4',
@@ -427,7 +434,13 @@ void test(
       const nsysDir = path.join(dir, 'nsys');
       fs.mkdirSync(nsysDir);
       await srun(
-        { ...cluster.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: port(), GLOO_SLOW_RANK: '1' },
+        {
+          ...cluster.env,
+          MASTER_ADDR: '127.0.0.1',
+          MASTER_PORT: port(),
+          GLOO_SLOW_RANK: '1',
+          GLOO_STRAGGLER_ITERS: '200',
+        },
         [
           '-n',
           '2',
