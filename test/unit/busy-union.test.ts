@@ -9,19 +9,13 @@ import { gapsBetween, unionIntervals } from '../../src/core/intervals';
 import { deviceTimelines } from '../../src/core/rules/common';
 import { readFixture } from './rule-helpers';
 import { fixture } from './fixtures';
-import { KERNEL_CATS, MEMCPY_CATS, MEMSET_CATS, durNs, loadTrace } from './kineto-helpers';
+import { durNs, loadTrace, gpuEvents } from './kineto-helpers';
 
 const V100 = 'v100-resnet50-legacy-callstack.pt.trace.json.gz';
 
 void test('busy union (V100 ResNet-50): zero-duration kernels split the idle gaps around them, as the raw events say', async () => {
   const { events } = loadTrace(fixture('torch', V100));
-  const gpu = events.filter(
-    (e) =>
-      e.ph === 'X' &&
-      (KERNEL_CATS.has(e.cat ?? '') ||
-        MEMCPY_CATS.has(e.cat ?? '') ||
-        MEMSET_CATS.has(e.cat ?? '')),
-  );
+  const gpu = gpuEvents(events);
   const zero = gpu.filter((e) => durNs(e) === 0).length;
   assert.ok(zero > 0, 'the trace has zero-duration GPU ops');
   // Whole µs: relative to the first op, in ns.

@@ -38,6 +38,17 @@ export const MEMCPY_CATS = new Set(['gpu_memcpy', 'Memcpy']);
 export const MEMSET_CATS = new Set(['gpu_memset', 'Memset']);
 export const LAUNCH_CATS = new Set(['cuda_runtime', 'cuda_driver', 'Runtime']);
 
+/** The trace's GPU operations (kernels, memcpy, memset): complete events of those categories. */
+export function gpuEvents(events: readonly TraceEvent[]): TraceEvent[] {
+  return events.filter(
+    (e) =>
+      e.ph === 'X' &&
+      (KERNEL_CATS.has(e.cat ?? '') ||
+        MEMCPY_CATS.has(e.cat ?? '') ||
+        MEMSET_CATS.has(e.cat ?? '')),
+  );
+}
+
 export function durNs(e: TraceEvent): number {
   return Math.round((e.dur ?? 0) * 1000);
 }

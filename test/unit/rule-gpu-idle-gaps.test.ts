@@ -5,15 +5,7 @@ import { launchOverhead } from '../../src/core/rules/launch-overhead';
 import { hostSync } from '../../src/core/rules/host-sync';
 import { contextFor, readFixture, sql, unionLength, workspaceWith } from './rule-helpers';
 import { fixture } from './fixtures';
-import {
-  KERNEL_CATS,
-  LAUNCH_CATS,
-  MEMCPY_CATS,
-  MEMSET_CATS,
-  durNs,
-  frameOf,
-  loadTrace,
-} from './kineto-helpers';
+import { LAUNCH_CATS, durNs, frameOf, loadTrace, gpuEvents } from './kineto-helpers';
 
 const RTX = 'rtx5000-attention-nvtx-2026.2.sqlite';
 
@@ -31,13 +23,7 @@ function nsysActivePct(name: string): number {
 /** Same from a Kineto trace's GPU events (single device). */
 function kinetoActivePct(name: string): number {
   const { events } = loadTrace(fixture('torch', name));
-  const gpu = events.filter(
-    (e) =>
-      e.ph === 'X' &&
-      (KERNEL_CATS.has(e.cat ?? '') ||
-        MEMCPY_CATS.has(e.cat ?? '') ||
-        MEMSET_CATS.has(e.cat ?? '')),
-  );
+  const gpu = gpuEvents(events);
   const iv = gpu.map((e): [number, number] => [
     Math.round((e.ts ?? 0) * 1000),
     Math.round((e.ts ?? 0) * 1000) + durNs(e),

@@ -16,14 +16,7 @@ import { memoryBoundDecode } from '../../src/core/rules/memory-bound-decode';
 import { memoryPressure } from '../../src/core/rules/memory-pressure';
 import { detectWorkload } from '../../src/core/workload';
 import { fixture } from './fixtures';
-import {
-  KERNEL_CATS,
-  MEMCPY_CATS,
-  MEMSET_CATS,
-  type TraceEvent,
-  durNs,
-  loadTrace,
-} from './kineto-helpers';
+import { KERNEL_CATS, type TraceEvent, durNs, loadTrace, gpuEvents } from './kineto-helpers';
 import { contextFor, readFixture, unionLength } from './rule-helpers';
 
 const pyNames = (events: TraceEvent[]) =>
@@ -204,13 +197,7 @@ void test('memory-pressure: silent on a vLLM KV-cache pool, a warning for churn 
 void test('summary: GPU active % of the GPU span and of the trace window, from the raw events', async () => {
   for (const name of ['sglang-decode-graph-capture.json.gz', 'h100-bert-small-stack.json.gz']) {
     const { events } = loadTrace(fixture('torch', name));
-    const gpu = events.filter(
-      (e) =>
-        e.ph === 'X' &&
-        (KERNEL_CATS.has(e.cat ?? '') ||
-          MEMCPY_CATS.has(e.cat ?? '') ||
-          MEMSET_CATS.has(e.cat ?? '')),
-    );
+    const gpu = gpuEvents(events);
     // The trace window: every complete event but the profiler's own "Trace" span and the
     // cuda_sync mirrors on the GPU timeline. µs relative to the first event, to keep ns digits.
     const xs = events.filter((e) => e.ph === 'X' && e.cat !== 'Trace' && e.cat !== 'cuda_sync');
