@@ -35,7 +35,17 @@ void test('right-click → Profile with torch.profiler puts CodeLenses on the sc
       return false;
     }
   });
-  await item.first().click();
+  // A click can land while the menu is still settling and be lost (the menu stays open): take the
+  // item from the keyboard, as explorerMenu does, until the menu has closed.
+  await s.until('the menu to take "Profile with torch.profiler"', async () => {
+    await item.first().hover();
+    await s.page.keyboard.press('Enter');
+    return item
+      .first()
+      .waitFor({ state: 'hidden', timeout: 2_000 })
+      .then(() => true)
+      .catch(() => false);
+  });
   // The trace must come from this capture: wait for its history entry, then for the lenses.
   const trace = await waitForTorchCapture(s, folder, since);
   const expected = markersPerLine(trace, SCRIPT);
