@@ -248,27 +248,33 @@ void test('straggler: silent on a single rank trace', async () => {
   assert.deepEqual(report.rankSpread, []);
 });
 
+/** Runs one command in the scenarios folder; rejects with its stderr (named `what`) on failure. */
+function runIn(what: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: scenariosDir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${what} exited ${code}: ${err}`)),
+    );
+  });
+}
+
 /** Runs one process per rank of a `world`-rank gloo job (rank `slow` slow) and waits for all. */
 async function runJob(world: number, slow: number, argv: (rank: number) => [string, string[]]) {
   const port = String(29000 + Math.floor(Math.random() * 900));
   await Promise.all(
     Array.from({ length: world }, (_, rank) => {
       const [cmd, args] = argv(rank);
-      return new Promise<void>((resolve, reject) => {
-        const env = { ...process.env, RANK: String(rank), WORLD_SIZE: String(world) };
-        Object.assign(env, { MASTER_ADDR: '127.0.0.1', MASTER_PORT: port });
-        Object.assign(env, { GLOO_SLOW_RANK: String(slow), GLOO_STRAGGLER_ITERS: '200' });
-        const child = spawn(cmd, args, {
-          cwd: scenariosDir,
-          env,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let err = '';
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.on('error', reject);
-        child.on('exit', (code) =>
-          code === 0 ? resolve() : reject(new Error(`rank ${rank} exited ${code}: ${err}`)),
-        );
+      return runIn(`rank ${rank}`, cmd, args, {
+        ...process.env,
+        RANK: String(rank),
+        WORLD_SIZE: String(world),
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: port,
+        GLOO_SLOW_RANK: String(slow),
+        GLOO_STRAGGLER_ITERS: '200',
       });
     }),
   );
@@ -370,19 +376,7 @@ void test(
 
 /** Runs `srun ARGS` on the test cluster; rejects with its stderr on failure. */
 function srun(env: NodeJS.ProcessEnv, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('srun', args, {
-      cwd: scenariosDir,
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`srun exited ${code}: ${err}`)),
-    );
-  });
+  return runIn('srun', 'srun', args, env);
 }
 
 void test(
