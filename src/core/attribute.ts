@@ -8,12 +8,8 @@
  * op's line and total on the lines of the call's stack.
  */
 import type { Profile } from './model';
-import type { LineStat, SourceRef, Workload } from './report-types';
-import { DEFAULT_THRESHOLDS, type RuleContext, type Thresholds } from './rules/types';
-import { libraryModulePath } from './library-frames';
-import { locateRanges } from './range-sites';
-import { detectWorkload } from './workload';
-import { PathResolver, WorkspaceIndex } from './workspace-paths';
+import type { LineStat } from './report-types';
+import type { ResolvedFrame, StackResolver } from './stack-resolver';
 
 export interface AttributionOptions {
   /** Absolute path of the workspace folder whose code counts as user code. */
@@ -25,73 +21,6 @@ export interface AttributionOptions {
    * instead of `unattributedNs` (default true; `gpuLens.libraryFallback`).
    */
   libraryFallback?: boolean;
-}
-
-/** A workspace frame of a stack, resolved. */
-export interface ResolvedFrame extends SourceRef {
-  function: string;
-  precision: 'line' | 'function';
-  /** A library frame (outside the workspace; `file` as recorded), not a workspace one. */
-  library?: true;
-}
-
-/** Resolves each interned stack once to its workspace frames (innermost first). */
-export class StackResolver {
-  private readonly resolved: (ResolvedFrame[] | undefined)[];
-  private readonly library = new Map<number, ResolvedFrame | null>();
-
-  constructor(
-    private readonly profile: Profile,
-    readonly paths: PathResolver,
-  ) {
-    this.resolved = new Array<ResolvedFrame[] | undefined>(profile.stacks.length);
-  }
-
-  /** Workspace frames of a stack, innermost first ([] when none or stackId is -1). */
-  frames(stackId: number): ResolvedFrame[] {
-    if (stackId < 0 || stackId >= this.profile.stacks.length) return [];
-    let r = this.resolved[stackId];
-    if (!r) {
-      r = [];
-      for (const f of this.profile.stacks[stackId]) {
-        const file = this.paths.resolve(f.file);
-        if (file !== null)
-          r.push({ file, line: f.line, function: f.function, precision: f.precision });
-      }
-      this.resolved[stackId] = r;
-    }
-    return r;
-  }
-
-  /**
-   * The innermost library frame of a stack (core/library-frames.ts), its file as recorded with
-   * forward slashes; null when every frame is framework internals or stackId is -1.
-   */
-  libraryFrame(stackId: number): ResolvedFrame | null {
-    if (stackId < 0 || stackId >= this.profile.stacks.length) return null;
-    let r = this.library.get(stackId);
-    if (r === undefined) {
-      const f = this.profile.stacks[stackId].find(
-        (x) => this.paths.resolve(x.file) === null && libraryModulePath(x.file) !== null,
-      );
-      r = f
-        ? {
-            file: f.file.replace(/\\/g, '/'),
-            line: f.line,
-            function: f.function,
-            precision: f.precision,
-            library: true,
-          }
-        : null;
-      this.library.set(stackId, r);
-    }
-    return r;
-  }
-
-  innermost(stackId: number): SourceRef | null {
-    const f = this.frames(stackId)[0];
-    return f ? { file: f.file, line: f.line } : null;
-  }
 }
 
 /** A line with no time on it yet, for the frame it stands for. */
@@ -269,26 +198,4 @@ function outermostOps(profile: Profile): { startNs: number; endNs: number; stack
     last = r;
   }
   return out;
-}
-
-/** Everything a rule needs to place its findings on workspace lines. */
-export function createRuleContext(
-  profile: Profile,
-  options: AttributionOptions & { thresholds?: Partial<Thresholds> },
-  stacks = new StackResolver(
-    profile,
-    new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap),
-  ),
-): RuleContext {
-  let rangeSites: (SourceRef | null)[] | null = null;
-  let workload: Workload | null = null;
-  return {
-    workload: () => (workload ??= detectWorkload(profile)),
-    thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
-    locate: (stackId) => stacks.innermost(stackId),
-    locateRange: (i) => {
-      rangeSites ??= locateRanges(profile, stacks).sites;
-      return rangeSites[i] ?? null;
-    },
-  };
 }

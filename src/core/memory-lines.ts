@@ -10,7 +10,8 @@
  */
 import type { MemoryEvent, Profile } from './model';
 import type { LineStat, MemoryPeak, SourceRef } from './report-types';
-import { emptyLineStat, type ResolvedFrame, type StackResolver } from './attribute';
+import { emptyLineStat } from './attribute';
+import type { ResolvedFrame, StackResolver } from './stack-resolver';
 
 /** A line as a locator gives it: library lines are kept apart from workspace ones. */
 type Located = SourceRef & { library?: true };

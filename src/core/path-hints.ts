@@ -6,7 +6,7 @@
  */
 import type { Profile } from './model';
 import type { PathHints, Report } from './report-types';
-import type { StackResolver } from './attribute';
+import type { StackResolver } from './stack-resolver';
 
 /** Paths of installed packages and the interpreter: library code, never mapped onto the workspace. */
 const LIBRARY = /(^|\/)(site-packages|dist-packages|lib\/python\d[\d.]*|\.venv|venv|conda)\//;

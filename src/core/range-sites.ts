@@ -8,7 +8,7 @@
  */
 import type { CpuCall, Profile } from './model';
 import type { RangeStat, SourceRef } from './report-types';
-import type { StackResolver } from './attribute';
+import type { StackResolver } from './stack-resolver';
 
 /**
  * Calls that open a range, followed by a string literal on one line (group 1 is the prefix, group 3

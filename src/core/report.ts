@@ -1,12 +1,9 @@
 /** Builds the Report (the contract every presentation reads) from a Profile. */
 import type { Profile } from './model';
 import { REPORT_SCHEMA, type Report } from './report-types';
-import {
-  attributeLines,
-  createRuleContext,
-  StackResolver,
-  type AttributionOptions,
-} from './attribute';
+import { attributeLines, type AttributionOptions } from './attribute';
+import { createRuleContext } from './rules/context';
+import { StackResolver } from './stack-resolver';
 import { idleBreakdown } from './idle-breakdown';
 import { memoryOnLines } from './memory-lines';
 import { locateRanges, rangeStats } from './range-sites';

@@ -2,7 +2,7 @@
  * What the editor shows for one document: CodeLens titles, hover Markdown and diagnostics, built
  * from the active Report. Pure functions of (report, file) so they are easy to reason about.
  */
-import { escapeMarkdown } from '../core/export/markdown';
+import { escapeMarkdown } from '../core/markdown-text';
 import type { Comparison, LineDelta } from '../core/compare';
 import { formatBytes, formatDeltaNs, formatNs, formatPct } from '../core/format';
 import { shortKernelName } from '../core/kernel-names';

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { escapeMarkdown } from '../../src/core/export/markdown';
+import { escapeMarkdown } from '../../src/core/markdown-text';
 import { fixture } from '../unit/fixtures';
 import { ReportRequest, type ReportResult } from '../../src/shared/protocol';
 import { gpuLens, hoverText, lensTitles, poll, scratchFolder, withSetting } from './helpers';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { escapeMarkdown } from '../../src/core/export/markdown';
+import { escapeMarkdown } from '../../src/core/markdown-text';
 import { loadTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import {

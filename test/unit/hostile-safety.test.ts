@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import Database from 'better-sqlite3';
-import { escapeMarkdown } from '../../src/core/export/markdown';
+import { escapeMarkdown } from '../../src/core/markdown-text';
 import { readKineto } from '../../src/core/ingest/kineto';
 import { NsysDb } from '../../src/core/ingest/nsys-db';
 import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import MarkdownIt from 'markdown-it';
-import { codeSpan, toMarkdown } from '../../src/core/export/markdown';
+import { toMarkdown } from '../../src/core/export/markdown';
+import { codeSpan } from '../../src/core/markdown-text';
 import { buildReport } from '../../src/core/report';
 import { readScenario, scenariosDir } from './rule-helpers';
 

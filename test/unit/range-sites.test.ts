@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { emptyProfile, type CpuRange, type Profile } from '../../src/core/model';
-import { StackResolver } from '../../src/core/attribute';
+import { StackResolver } from '../../src/core/stack-resolver';
 import {
   fStringSegments,
   locateRanges,

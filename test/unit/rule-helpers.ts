@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Profile } from '../../src/core/model';
-import { createRuleContext } from '../../src/core/attribute';
+import { createRuleContext } from '../../src/core/rules/context';
 import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';
 import { readKineto } from '../../src/core/ingest/kineto';
 import type { RuleContext, Thresholds } from '../../src/core/rules/types';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding, Report, Severity, SourceRef } from '../report-types';
 import { RULE_DESCRIPTIONS } from '../rules/index';
-import { codeFence, escapeMarkdown } from './markdown';
+import { codeFence, escapeMarkdown } from '../markdown-text';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 

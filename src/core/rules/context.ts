@@ -1,0 +1,31 @@
+/** The RuleContext: what every rule reads besides the Profile (thresholds, locations, workload). */
+import type { AttributionOptions } from '../attribute';
+import type { Profile } from '../model';
+import { locateRanges } from '../range-sites';
+import type { SourceRef, Workload } from '../report-types';
+import { StackResolver } from '../stack-resolver';
+import { detectWorkload } from '../workload';
+import { PathResolver, WorkspaceIndex } from '../workspace-paths';
+import { DEFAULT_THRESHOLDS, type RuleContext, type Thresholds } from './types';
+
+/** Everything a rule needs to place its findings on workspace lines. */
+export function createRuleContext(
+  profile: Profile,
+  options: AttributionOptions & { thresholds?: Partial<Thresholds> },
+  stacks = new StackResolver(
+    profile,
+    new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap),
+  ),
+): RuleContext {
+  let rangeSites: (SourceRef | null)[] | null = null;
+  let workload: Workload | null = null;
+  return {
+    workload: () => (workload ??= detectWorkload(profile)),
+    thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
+    locate: (stackId) => stacks.innermost(stackId),
+    locateRange: (i) => {
+      rangeSites ??= locateRanges(profile, stacks).sites;
+      return rangeSites[i] ?? null;
+    },
+  };
+}
