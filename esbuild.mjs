@@ -59,8 +59,8 @@ if (withTests) {
     ],
     outbase: 'test',
     outdir: 'out/test',
-    // mocha and playwright-core resolve from the repo's node_modules at run time.
-    external: [...node.external, 'mocha', 'playwright-core'],
+    // mocha, playwright-core and eslint resolve from the repo's node_modules at run time.
+    external: [...node.external, 'mocha', 'playwright-core', 'eslint'],
   });
 }
 

@@ -3,6 +3,7 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import gpuLens from './scripts/eslint/import-layers.mjs';
 
 export default tseslint.config(
   {
@@ -42,6 +43,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // One-direction imports between layers (ingest → model ← attribute ← analyze ← report ← views).
+    files: ['src/**/*.ts', 'webview/**/*.ts'],
+    plugins: { 'gpu-lens': gpuLens },
+    rules: { 'gpu-lens/import-layers': 'error' },
   },
   {
     // In the language server stdout can be the protocol channel: log through the connection.
