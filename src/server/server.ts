@@ -19,6 +19,8 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { pathMapToOffer } from '../core/path-hints';
+import type { TimelineColumns } from '../core/timeline-columns';
+import { queryTimeline } from '../core/timeline-columns-window';
 import * as proto from '../shared/protocol';
 import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
 import { libraryFileOf } from './library-files';
@@ -123,7 +125,14 @@ async function loadTrace(
   wanted: () => boolean = () => true,
 ): Promise<LoadedTrace> {
   const { pathMap, libraryFallback } = await readServerSettings(connection, params.workspaceFolder);
-  const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
+  let timeline: TimelineColumns | undefined;
+  const report = await analyzeTrace(
+    connection,
+    params.path,
+    params.workspaceFolder,
+    token,
+    (c) => (timeline = c),
+  );
   if (!wanted()) throw new Superseded(params.path);
   const fileMtimes = new Map<string, number>();
   for (const l of report.lines) {
@@ -144,6 +153,7 @@ async function loadTrace(
     texts: new LoadedTexts(fileMtimes),
     pathMap,
     libraryFallback,
+    timeline,
   });
   // Open documents keep the text the trace refers to before anything is saved over it.
   for (const doc of documents.all()) {
@@ -232,6 +242,14 @@ connection.onRequest(proto.ReportRequest, (params: proto.ReportParams) => {
     comparison,
   } satisfies proto.ReportResult;
 });
+
+connection.onRequest(
+  proto.TimelineRequest,
+  (params: proto.TimelineParams): proto.TimelineResult => {
+    const columns = store.get(params.trace)?.timeline;
+    return columns && params.query ? queryTimeline(columns, params.query) : null;
+  },
+);
 
 connection.onRequest(proto.SelectTraceRequest, (params: proto.SelectTraceParams) => {
   const t = store.select(params.id);
