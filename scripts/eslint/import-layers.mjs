@@ -14,7 +14,7 @@ export const LAYERS = [
   {
     name: 'model',
     files:
-      /^src\/core\/(model|report-types|format|intervals|kernel-names|executable-path|node-support|collectives|markdown-text|[\w-]+-types)\.ts$/,
+      /^src\/core\/(model|report-types|format|intervals|kernel-names|executable-path|node-support|collectives|markdown-text|sorted-spans|collections|numbers|[\w-]+-types)\.ts$/,
     reads: [],
   },
   { name: 'ingest', files: /^src\/core\/(ingest\/.*|load)\.ts$/, reads: ['model'] },
@@ -26,7 +26,7 @@ export const LAYERS = [
   {
     name: 'analyze',
     files:
-      /^src\/core\/(rules\/.*|replay[\w-]*|idle-breakdown|summary|memory-lines|path-hints|rank-spread|collective-arrivals|workload|timeline-columns[\w-]*|drilldown[\w-]*|call-tree[\w-]*)\.ts$/,
+      /^src\/core\/(rules\/.*|replay[\w-]*|idle-breakdown|summary|memory-lines|path-hints|rank-spread|collective-arrivals|device-timelines|cpu-threads|workload|timeline-columns[\w-]*|drilldown[\w-]*|call-tree[\w-]*)\.ts$/,
     reads: ['attribute', 'model'],
   },
   {

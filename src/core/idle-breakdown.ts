@@ -6,7 +6,8 @@
  */
 import type { Profile } from './model';
 import type { IdleCause, IdleCauseStat, SourceRef } from './report-types';
-import { aggregateRefs, deviceTimelines } from './rules/common';
+import { deviceTimelines } from './device-timelines';
+import { aggregateRefs } from './rules/locations';
 import { GAP_CAUSE_TEXT, findIdleGaps, gapLocation, smallGapTallies } from './rules/idle-gaps';
 import type { RuleContext } from './rules/types';
 

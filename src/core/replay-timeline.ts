@@ -4,7 +4,8 @@
  * and the blocking calls with the op each waited for (see replay.ts for the model).
  */
 import type { CpuCall, GpuOp, Profile } from './model';
-import { deviceTimelines, threadKey } from './rules/common';
+import { threadKey } from './cpu-threads';
+import { deviceTimelines } from './device-timelines';
 
 /** Steps back through ops sorted by end when looking for what a call or an op waited for. */
 const MAX_WALK = 32;

@@ -1,7 +1,7 @@
 /** GPU-side totals of a profile: busy time per device, wall span, kernel table. */
 import type { Profile } from './model';
 import type { DeviceSummary, KernelStat, Summary, TimelineTrack } from './report-types';
-import { type DeviceTimeline, deviceTimelines } from './rules/common';
+import { type DeviceTimeline, deviceTimelines } from './device-timelines';
 
 /**
  * Each device's timeline (a device is a (rank, device id) pair: ranks own their device ids), in

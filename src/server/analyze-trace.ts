@@ -10,7 +10,6 @@ import {
   type Connection,
 } from 'vscode-languageserver/node';
 import type { Report } from '../core/report-types';
-import type { TimelineColumns } from '../core/timeline-columns';
 import { parsePathMap } from '../core/workspace-paths';
 import { AnalysisCancelled, runAnalysis } from './analysis-runner';
 import { readServerSettings } from './settings';
@@ -20,8 +19,6 @@ export async function analyzeTrace(
   tracePath: string,
   workspaceFolder: string,
   token: CancellationToken,
-  /** Asks for the panel's timeline columns too (the shown trace, not a baseline). */
-  onTimeline?: (columns: TimelineColumns) => void,
 ): Promise<Report> {
   const settings = await readServerSettings(connection, workspaceFolder);
   const { map, errors } = parsePathMap(settings.pathMap);
@@ -41,13 +38,11 @@ export async function analyzeTrace(
         pathMap: map,
         libraryFallback: settings.libraryFallback,
         thresholds: settings.thresholds,
-        timeline: onTimeline !== undefined,
       },
       {
         signal: abort.signal,
         onProgress: (pct) => progress.report(pct),
         budgetHint: 'raise the setting gpuLens.maxEvents to load it',
-        onTimeline,
       },
     );
     report.warnings.push(...errors);

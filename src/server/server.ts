@@ -19,8 +19,6 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { pathMapToOffer } from '../core/path-hints';
-import type { TimelineColumns } from '../core/timeline-columns';
-import { queryTimeline } from '../core/timeline-columns-window';
 import * as proto from '../shared/protocol';
 import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
 import { libraryFileOf } from './library-files';
@@ -125,14 +123,7 @@ async function loadTrace(
   wanted: () => boolean = () => true,
 ): Promise<LoadedTrace> {
   const { pathMap, libraryFallback } = await readServerSettings(connection, params.workspaceFolder);
-  let timeline: TimelineColumns | undefined;
-  const report = await analyzeTrace(
-    connection,
-    params.path,
-    params.workspaceFolder,
-    token,
-    (c) => (timeline = c),
-  );
+  const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
   if (!wanted()) throw new Superseded(params.path);
   const fileMtimes = new Map<string, number>();
   for (const l of report.lines) {
@@ -153,7 +144,6 @@ async function loadTrace(
     texts: new LoadedTexts(fileMtimes),
     pathMap,
     libraryFallback,
-    timeline,
   });
   // Open documents keep the text the trace refers to before anything is saved over it.
   for (const doc of documents.all()) {
@@ -242,14 +232,6 @@ connection.onRequest(proto.ReportRequest, (params: proto.ReportParams) => {
     comparison,
   } satisfies proto.ReportResult;
 });
-
-connection.onRequest(
-  proto.TimelineRequest,
-  (params: proto.TimelineParams): proto.TimelineResult => {
-    const columns = store.get(params.trace)?.timeline;
-    return columns && params.query ? queryTimeline(columns, params.query) : null;
-  },
-);
 
 connection.onRequest(proto.SelectTraceRequest, (params: proto.SelectTraceParams) => {
   const t = store.select(params.id);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gapsBetween, unionIntervals } from '../../src/core/intervals';
-import { deviceTimelines } from '../../src/core/rules/common';
+import { deviceTimelines } from '../../src/core/device-timelines';
 import { readFixture } from './rule-helpers';
 import { fixture } from './fixtures';
 import { durNs, loadTrace, gpuEvents } from './kineto-helpers';

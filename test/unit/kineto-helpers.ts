@@ -74,16 +74,14 @@ export function frameOf(name: string): { file: string; line: number; function: s
 }
 
 /**
- * For each GPU op's correlation id: its launch stack's source frames, innermost first — walked
- * directly: correlation → launch event → innermost enclosing python_function on that thread →
- * `Python parent id` chain (names that are no source frame, `<built-in …>`, skipped).
+ * For each GPU op's correlation id: the `file:line` keys of its launch stack's frames under
+ * `userPrefix`, innermost first — walked directly: correlation → launch event → innermost enclosing
+ * python_function on that thread → `Python parent id` chain.
  */
-export function launchStackFrames(
-  events: TraceEvent[],
-): Map<number, { file: string; line: number; function: string }[]> {
+export function launchStackLines(events: TraceEvent[], userPrefix: string): Map<number, string[]> {
   const py = events.filter((e) => e.cat === 'python_function' && e.ph === 'X');
   const byId = new Map(py.map((e) => [e.args?.['Python id'] as number, e]));
-  const out = new Map<number, { file: string; line: number; function: string }[]>();
+  const out = new Map<number, string[]>();
   for (const launch of events) {
     if (!LAUNCH_CATS.has(launch.cat ?? '') || launch.args?.correlation === undefined) continue;
     const t = launch.ts ?? 0;
@@ -93,7 +91,7 @@ export function launchStackFrames(
       const s = p.ts ?? 0;
       if (s <= t && t <= s + (p.dur ?? 0) && (!inner || s >= (inner.ts ?? 0))) inner = p;
     }
-    const frames: { file: string; line: number; function: string }[] = [];
+    const keys: string[] = [];
     const visited = new Set<number>();
     for (
       let f = inner;
@@ -102,24 +100,10 @@ export function launchStackFrames(
     ) {
       visited.add(f.args?.['Python id'] as number);
       const fr = frameOf(f.name ?? '');
-      if (fr) frames.push(fr);
+      if (fr && fr.file.startsWith(userPrefix)) keys.push(`${fr.file}:${fr.line}`);
     }
-    out.set(launch.args.correlation as number, frames);
+    out.set(launch.args.correlation as number, keys);
   }
-  return out;
-}
-
-/**
- * For each GPU op's correlation id: the `file:line` keys of its launch stack's frames under
- * `userPrefix`, innermost first (launchStackFrames).
- */
-export function launchStackLines(events: TraceEvent[], userPrefix: string): Map<number, string[]> {
-  const out = new Map<number, string[]>();
-  for (const [id, frames] of launchStackFrames(events))
-    out.set(
-      id,
-      frames.filter((f) => f.file.startsWith(userPrefix)).map((f) => `${f.file}:${f.line}`),
-    );
   return out;
 }
 

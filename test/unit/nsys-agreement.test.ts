@@ -16,7 +16,7 @@ import { findNsys, NSYS_NOT_FOUND } from '../../src/core/ingest/nsys-export';
 import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';
 import { buildReport } from '../../src/core/report';
 import { gapsBetween } from '../../src/core/intervals';
-import { deviceTimelines } from '../../src/core/rules/common';
+import { deviceTimelines } from '../../src/core/device-timelines';
 import { blockingSyncs } from '../../src/core/rules/host-sync';
 import { syncCopyCalls } from '../../src/core/rules/memcpy-sync';
 import { pageableCopies } from '../../src/core/rules/memcpy-pageable';

@@ -4,7 +4,7 @@
  */
 import { formatNs } from '../format';
 import { adviceFor } from './advice';
-import { type LocatedCost, aggregateLocations } from './common';
+import { type LocatedCost, aggregateLocations } from './locations';
 import type { Interval } from '../intervals';
 import { replay } from '../replay';
 import { findIdleGaps } from './idle-gaps';

@@ -13,13 +13,13 @@
 import type { CpuCall, CpuRange, Profile } from '../model';
 import type { IdleCause } from '../report-types';
 import {
-  SortedSpans,
   callsByThread,
   isLaunchLike,
   overlapWithCalls,
   threadKey,
   userRangesByThread,
-} from './common';
+} from '../cpu-threads';
+import { SortedSpans } from '../sorted-spans';
 
 /** The cause of a gap inside a device's span (device-edge is only in the breakdown). */
 export type GapCause = Exclude<IdleCause, 'device-edge'>;

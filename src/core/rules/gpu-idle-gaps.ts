@@ -7,7 +7,10 @@
  */
 import { formatNs, formatPct } from '../format';
 import type { Finding, Fix } from '../report-types';
-import { SortedSpans, aggregateRefs, deviceTimelines, pushTo } from './common';
+import { pushTo } from '../collections';
+import { deviceTimelines } from '../device-timelines';
+import { SortedSpans } from '../sorted-spans';
+import { aggregateRefs } from './locations';
 import {
   GAP_CAUSE_TEXT,
   type GapCause,

@@ -9,7 +9,9 @@
  */
 import { formatNs } from '../format';
 import type { CpuCall, Profile } from '../model';
-import { type LocatedCost, aggregateLocations, callsByThread, idleAfter, rankBusy } from './common';
+import { callsByThread } from '../cpu-threads';
+import { idleAfter, rankBusy } from '../device-timelines';
+import { type LocatedCost, aggregateLocations } from './locations';
 import { replay } from '../replay';
 import { findIdleGaps } from './idle-gaps';
 import { claimIdle } from './savings';

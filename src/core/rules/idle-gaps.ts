@@ -7,7 +7,7 @@
  */
 import type { CpuCall, Profile } from '../model';
 import type { GapStat, SourceRef } from '../report-types';
-import { deviceTimelines } from './common';
+import { deviceTimelines } from '../device-timelines';
 import { GAP_CAUSE_TEXT, type GapCause, GapExplainer } from './gap-causes';
 import type { RuleContext } from './types';
 

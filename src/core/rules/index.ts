@@ -12,7 +12,8 @@
 import type { Profile } from '../model';
 import type { Classification, Finding } from '../report-types';
 import { allocStalls } from './alloc-stalls';
-import { deviceTimelines, topLevelOpNs } from './common';
+import { topLevelOpNs } from '../cpu-threads';
+import { deviceTimelines } from '../device-timelines';
 import { gpuIdleGaps } from './gpu-idle-gaps';
 import { hostSync } from './host-sync';
 import { isGemmKernel } from './kernel-classes';

@@ -6,13 +6,10 @@
  */
 import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
-import {
-  type LocatedCost,
-  aggregateLocations,
-  deviceTimelines,
-  percentile,
-  topLevelOpNs,
-} from './common';
+import { topLevelOpNs } from '../cpu-threads';
+import { deviceTimelines } from '../device-timelines';
+import { percentile } from '../numbers';
+import { type LocatedCost, aggregateLocations } from './locations';
 import type { Interval } from '../intervals';
 import { replay } from '../replay';
 import { addCut, claimIdle } from './savings';

@@ -6,7 +6,8 @@
  */
 import { formatNs, formatBytes } from '../format';
 import type { GpuOp, Profile } from '../model';
-import { type LocatedCost, aggregateLocations, ns } from './common';
+import { ns } from '../numbers';
+import { type LocatedCost, aggregateLocations } from './locations';
 import { isSyncCopyApi } from './memcpy-sync';
 import type { Rule } from './types';
 

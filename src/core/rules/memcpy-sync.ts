@@ -8,7 +8,8 @@
  */
 import { formatNs, formatBytes } from '../format';
 import type { CpuCall, GpuOp, Profile } from '../model';
-import { type LocatedCost, aggregateLocations, callsByThread } from './common';
+import { callsByThread } from '../cpu-threads';
+import { type LocatedCost, aggregateLocations } from './locations';
 import { replay } from '../replay';
 import { findIdleGaps } from './idle-gaps';
 import { claimIdle } from './savings';

@@ -9,7 +9,8 @@
  */
 import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
-import { type LocatedCost, aggregateLocations, ns } from './common';
+import { ns } from '../numbers';
+import { type LocatedCost, aggregateLocations } from './locations';
 import { isGemmKernel, isMemoryBoundKernel } from './kernel-classes';
 import type { Rule } from './types';
 import { adviceFor } from './advice';

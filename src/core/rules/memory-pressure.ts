@@ -16,7 +16,7 @@ import { formatPct, formatBytes } from '../format';
 import { memoryAtPeak } from '../memory-lines';
 import type { MemorySample, Profile } from '../model';
 import { adviceFor } from './advice';
-import { aggregateLocations } from './common';
+import { aggregateLocations } from './locations';
 import type { Rule } from './types';
 
 /** Share of capacity that a held pool's memory may move by after it is reached. */

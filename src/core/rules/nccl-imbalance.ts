@@ -6,7 +6,8 @@
  */
 import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
-import { type LocatedCost, aggregateLocations, ns } from './common';
+import { ns } from '../numbers';
+import { type LocatedCost, aggregateLocations } from './locations';
 import type { Rule } from './types';
 
 export const ncclImbalance: Rule = (profile, ctx) => {

@@ -6,7 +6,9 @@
  */
 import { formatNs, formatPct } from '../format';
 import { busyNs, type Interval, unionIntervals } from '../intervals';
-import { type LocatedCost, aggregateLocations, deviceTimelines, ns } from './common';
+import { deviceTimelines } from '../device-timelines';
+import { ns } from '../numbers';
+import { type LocatedCost, aggregateLocations } from './locations';
 import type { Rule } from './types';
 
 export const ncclOverhead: Rule = (profile, ctx) => {

@@ -8,7 +8,7 @@ import type { CpuCall, Profile } from '../model';
 import type { Interval } from '../intervals';
 import type { Finding } from '../report-types';
 import type { WhatIf } from '../replay';
-import { threadKey } from './common';
+import { threadKey } from '../cpu-threads';
 import type { GapCause } from './gap-causes';
 import { type IdleGap, smallGapTallies } from './idle-gaps';
 

@@ -6,7 +6,7 @@
  */
 import { formatNs } from '../format';
 import { replay } from '../replay';
-import { aggregateRefs } from './common';
+import { aggregateRefs } from './locations';
 import { findIdleGaps, gapLocation } from './idle-gaps';
 import { claimIdle, gapWhatIf } from './savings';
 import type { Rule } from './types';

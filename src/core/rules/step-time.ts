@@ -12,7 +12,10 @@
 import { formatNs } from '../format';
 import type { Profile } from '../model';
 import type { StepStats } from '../report-types';
-import { aggregateRangeLocations, ns, percentile, pushTo, threadKey } from './common';
+import { pushTo } from '../collections';
+import { threadKey } from '../cpu-threads';
+import { ns, percentile } from '../numbers';
+import { aggregateRangeLocations } from './locations';
 import type { Rule } from './types';
 
 const MIN_STEPS = 3;

@@ -15,7 +15,8 @@ import { formatNs } from '../format';
 import type { Profile } from '../model';
 import { outermostOps } from '../rank-spread';
 import type { Finding, SourceRef } from '../report-types';
-import { ns, SortedSpans } from './common';
+import { ns } from '../numbers';
+import { SortedSpans } from '../sorted-spans';
 import type { RuleContext, Rule } from './types';
 
 /** Most findings (late rank × collective call site), largest wait first. */

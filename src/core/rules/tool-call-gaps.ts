@@ -10,19 +10,18 @@ import { formatNs, formatPct } from '../format';
 import type { CpuCall, Profile } from '../model';
 import type { Finding } from '../report-types';
 import { busyNs, overlapNs } from '../intervals';
+import { pushTo } from '../collections';
 import {
-  SortedSpans,
-  aggregateLocations,
-  aggregateRangeLocations,
   callsByThread,
-  ns,
   overlapWithCalls,
-  rankBusy,
   threadKey,
   userRangesByThread,
-  pushTo,
   isLaunchLike,
-} from './common';
+} from '../cpu-threads';
+import { rankBusy } from '../device-timelines';
+import { ns } from '../numbers';
+import { SortedSpans } from '../sorted-spans';
+import { aggregateLocations, aggregateRangeLocations } from './locations';
 import type { Interval } from '../intervals';
 import { replay } from '../replay';
 import { type IdleGap, findIdleGaps } from './idle-gaps';

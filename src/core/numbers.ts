@@ -1,0 +1,13 @@
+/** Numbers for the Report: integer ns and percentiles. */
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sortedAsc: readonly number[], p: number): number {
+  if (sortedAsc.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sortedAsc.length);
+  return sortedAsc[Math.min(sortedAsc.length - 1, Math.max(0, rank - 1))];
+}
+
+/** Rounds to integer ns (the Report contract holds integers). */
+export function ns(x: number): number {
+  return Math.max(0, Math.round(x));
+}
