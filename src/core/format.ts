@@ -39,3 +39,16 @@ function sig(x: number): string {
   const a = Math.abs(x);
   return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
+
+/**
+ * A device as the views name it: "GPU 0 (NVIDIA H200)", and "rank 1 · GPU 0 (NVIDIA H200)" when
+ * the profile has several ranks (each rank numbers its own devices).
+ */
+export function deviceLabel(
+  d: { rank: number; id: number; name: string },
+  rankCount: number,
+): string {
+  const gpu = `GPU ${d.id}`;
+  const named = d.name && d.name !== gpu ? `${gpu} (${d.name})` : gpu;
+  return rankCount > 1 ? `rank ${d.rank} · ${named}` : named;
+}

@@ -8,7 +8,7 @@
  * One device's figures: GPU memory when the trace records any, else host memory (a CPU-only
  * capture); of several devices, the one nearest its capacity (else the largest peak).
  */
-import type { MemoryEvent, Profile } from './model';
+import { findDevice, type MemoryEvent, type Profile } from './model';
 import type { LineStat, MemoryPeak, SourceRef } from './report-types';
 import { emptyLineStat } from './attribute';
 import type { ResolvedFrame, StackResolver } from './stack-resolver';
@@ -109,9 +109,7 @@ export function memoryAtPeak<T extends Located>(
     events.sort((a, b) => a.tsNs - b.tsNs);
     const e = events[0];
     const capacity =
-      kind === 'gpu'
-        ? (profile.devices.find((d) => d.id === e.deviceId)?.totalMemoryBytes ?? null)
-        : null;
+      kind === 'gpu' ? (findDevice(profile, e.rank, e.deviceId)?.totalMemoryBytes ?? null) : null;
     const p = devicePeak(events, capacity);
     if (p.at < 0) continue;
     if (

@@ -109,6 +109,8 @@ export interface CpuRange {
 
 export interface DeviceInfo {
   id: number;
+  /** Rank folders: the rank whose process saw the device (ranks own their device ids); absent: 0. */
+  rank?: number;
   name: string;
   totalMemoryBytes?: number;
   smCount?: number;
@@ -203,6 +205,11 @@ export interface Profile {
   rankAlignment?: RankAlignment[];
   /** Non-fatal problems met while reading (dropped events, unknown schema …). */
   warnings: string[];
+}
+
+/** The device `id` of `rank` (a device is a (rank, device id) pair), if the trace describes it. */
+export function findDevice(profile: Profile, rank: number, id: number): DeviceInfo | undefined {
+  return profile.devices.find((d) => d.id === id && (d.rank ?? 0) === rank);
 }
 
 /** Interns stacks so identical stacks share one index. */

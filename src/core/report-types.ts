@@ -4,8 +4,10 @@
  * Field names are stable: tools and checks outside GPU Lens rely on them.
  */
 import type { RankAlignment, TraceFormat } from './model';
+import type { Drilldown } from './drilldown-types';
 
 export type { RankAlignment } from './model';
+export type * from './drilldown-types';
 
 export const REPORT_SCHEMA = 'gpu-lens/report@1';
 
@@ -28,8 +30,12 @@ export interface ReportSource {
   schemaVersion: string;
 }
 
+/** One GPU: a (rank, device id) pair, since each rank of a folder numbers its own devices. */
 export interface DeviceSummary {
+  /** The rank whose process used the device (0 for a single trace). */
+  rank: number;
   id: number;
+  /** The device's own name (its model); the rank is `rank`, not part of the name. */
   name: string;
   busyNs: number;
 }
@@ -51,6 +57,7 @@ export interface Summary {
   memsetNs: number;
   commNs: number;
   classification: Classification;
+  /** By (rank, id). */
   devices: DeviceSummary[];
   /** Number of ranks merged (multi-rank folders); 1 otherwise. */
   rankCount: number;
@@ -220,6 +227,8 @@ export interface StepStats {
 
 /** Idle gap on the GPU timeline, with the cause found on the CPU side. */
 export interface GapStat {
+  /** The gap's device is (rank, deviceId). */
+  rank: number;
   deviceId: number;
   startNs: number;
   endNs: number;
@@ -231,10 +240,45 @@ export interface GapStat {
 
 /** GPU activity per device in equal time buckets: busy fraction 0..1 of each bucket. */
 export interface TimelineTrack {
+  /** The track's device is (rank, deviceId), as in Summary.devices; tracks come by (rank, id). */
+  rank: number;
   deviceId: number;
+  /** The device's own name. */
   name: string;
   bucketNs: number;
   busy: number[];
+}
+
+/** One rank's arrival at a matched collective (CollectiveArrivals.arrivals). */
+export interface RankArrival {
+  rank: number;
+  /** When the rank reached the collective (the merged, aligned clock). */
+  startNs: number;
+  /** How long after the first rank to reach it (0 for the first). */
+  lateNs: number;
+}
+
+/**
+ * A collective matched across ranks (core/collectives.ts: the n-th of a kind in a process group)
+ * and when each rank reached it: a row of the panel's straggler view (collectives × ranks).
+ */
+export interface CollectiveArrivals {
+  /** Normalized kind: `allreduce`, `allgather`, `barrier` … */
+  kind: string;
+  /** As recorded on the last rank (kernel or range name). */
+  name: string;
+  /** Process group (communicator) when the trace names it, else ''. */
+  group: string;
+  /** 0-based occurrence of the kind in its group. */
+  index: number;
+  /** The call site on the last rank, when known. */
+  location: SourceRef | null;
+  /** The rank that arrived last. */
+  lastRank: number;
+  /** Time the other ranks spent waiting for it: Σ (its start − their start). */
+  waitNs: number;
+  /** Every rank's arrival, by rank. */
+  arrivals: RankArrival[];
 }
 
 /** What the model is, as the trace shows it (see core/workload.ts). */
@@ -275,6 +319,11 @@ export interface Report {
   lines: LineStat[];
   /** Multi-rank profiles: per-line spread across ranks, widest first (empty for one rank). */
   rankSpread: RankSpread[];
+  /**
+   * Multi-rank profiles: the matched collectives the ranks waited longest at (most wait first, at
+   * most 50), with every rank's arrival; empty for one rank (core/collective-arrivals.ts).
+   */
+  collectives: CollectiveArrivals[];
   ranges: RangeStat[];
   findings: Finding[];
   unattributedNs: number;
@@ -288,5 +337,7 @@ export interface Report {
   timeline: TimelineTrack[];
   /** Allocation peak behind the lines' memory figures; absent without allocation events. */
   memoryPeak?: MemoryPeak;
+  /** Kernel → launching lines and line → call tree (core/drilldown-types.ts). */
+  drilldown: Drilldown;
   warnings: string[];
 }

@@ -1,33 +1,7 @@
 /** GPU-side totals of a profile: busy time per device, wall span, kernel table. */
-import type { Profile } from './model';
+import { findDevice, type Profile } from './model';
 import type { DeviceSummary, KernelStat, Summary, TimelineTrack } from './report-types';
-import { type DeviceTimeline, deviceTimelines } from './device-timelines';
-
-/**
- * Each device's timeline (a device is a (rank, device id) pair: ranks own their device ids), in
- * order of the device's first op in the profile. The busy intervals come from the memoized
- * `deviceTimelines`, merged once for the totals, the timeline and the rules.
- */
-function timelinesInOpOrder(profile: Profile): DeviceTimeline[] {
-  const byDevice = new Map<number, Map<number, DeviceTimeline | null>>();
-  for (const tl of deviceTimelines(profile)) {
-    let ids = byDevice.get(tl.rank);
-    if (!ids) byDevice.set(tl.rank, (ids = new Map<number, DeviceTimeline | null>()));
-    ids.set(tl.deviceId, tl);
-  }
-  const out: DeviceTimeline[] = [];
-  const total = deviceTimelines(profile).length;
-  // Stops at the last device's first op (the first op of all for a single GPU), not at the end.
-  for (let i = 0; i < profile.gpuOps.length && out.length < total; i++) {
-    const op = profile.gpuOps[i];
-    const ids = byDevice.get(op.rank) as Map<number, DeviceTimeline | null>;
-    const tl = ids.get(op.deviceId);
-    if (!tl) continue;
-    out.push(tl);
-    ids.set(op.deviceId, null);
-  }
-  return out;
-}
+import { deviceTimelines } from './device-timelines';
 
 /** The summary's GPU totals (classification and the idle breakdown need the rules' context). */
 export type GpuTotals = Omit<Summary, 'classification' | 'idleBreakdown'>;
@@ -61,18 +35,12 @@ export function gpuTotals(profile: Profile): GpuTotals {
     profile.gpuOps.length > 0 ? last - first : Math.max(0, profile.spanEndNs - profile.spanStartNs);
   const devices: DeviceSummary[] = [];
   let gpuBusyNs = 0;
-  const timelines = timelinesInOpOrder(profile);
+  // A device is a (rank, device id) pair (ranks own their device ids); timelines come in that order.
+  const timelines = deviceTimelines(profile);
   for (const { rank, deviceId: id, busyNs: busy } of timelines) {
-    const info = profile.devices.find((d) => d.id === id);
     gpuBusyNs += busy;
-    const name = info?.name ?? `GPU ${id}`;
-    devices.push({
-      id,
-      name: profile.rankCount > 1 ? `${name} (rank ${rank})` : name,
-      busyNs: busy,
-    });
+    devices.push({ rank, id, name: deviceName(profile, rank, id), busyNs: busy });
   }
-  devices.sort((a, b) => a.id - b.id);
   const capacity = wallNs * timelines.length;
   // The trace window (first to last event of any kind) holds the GPU span: 11 µs of GPU work in a
   // 34 ms trace is 100 % of its own span and 0.03 % of the window.
@@ -94,6 +62,11 @@ export function gpuTotals(profile: Profile): GpuTotals {
     rankCount: profile.rankCount,
     rankAlignment: profile.rankAlignment ?? [],
   };
+}
+
+/** The device's own name, else `GPU N`. */
+function deviceName(profile: Profile, rank: number, id: number): string {
+  return findDevice(profile, rank, id)?.name ?? `GPU ${id}`;
 }
 
 /** Two decimals, three significant digits under 1 % (0.05 % must not read as 0). */
@@ -134,7 +107,7 @@ export function kernelTable(profile: Profile): KernelStat[] {
 
 /**
  * Busy fraction per device in `buckets` equal slices of [startNs, startNs + wallNs): enough for the
- * panel's zoomable overview without shipping every op.
+ * panel's zoomable overview without shipping every op. One track per (rank, device id), in that order.
  */
 export function timelineTracks(
   profile: Profile,
@@ -145,7 +118,7 @@ export function timelineTracks(
   if (wallNs <= 0 || profile.gpuOps.length === 0) return [];
   const bucketNs = Math.max(1, Math.ceil(wallNs / buckets));
   const tracks: TimelineTrack[] = [];
-  for (const { rank, deviceId: id, busy: merged } of timelinesInOpOrder(profile)) {
+  for (const { rank, deviceId: id, busy: merged } of deviceTimelines(profile)) {
     const busy = new Array<number>(buckets).fill(0);
     for (const iv of merged) {
       let t = iv.startNs - startNs;
@@ -161,14 +134,13 @@ export function timelineTracks(
         if (b === buckets - 1) break;
       }
     }
-    const info = profile.devices.find((d) => d.id === id);
-    const name = info?.name ?? `GPU ${id}`;
     tracks.push({
+      rank,
       deviceId: id,
-      name: profile.rankCount > 1 ? `${name} (rank ${rank})` : name,
+      name: deviceName(profile, rank, id),
       bucketNs,
       busy: busy.map((x) => Math.round(Math.min(1, x) * 1000) / 1000),
     });
   }
-  return tracks.sort((a, b) => a.deviceId - b.deviceId);
+  return tracks;
 }

@@ -70,7 +70,7 @@ function bigReport(): Report {
       memsetNs: 0,
       commNs: 0,
       classification: 'compute-bound',
-      devices: [{ id: 0, name: 'GPU', busyNs: kernelNs }],
+      devices: [{ rank: 0, id: 0, name: 'GPU', busyNs: kernelNs }],
       idleBreakdown: [],
       rankCount: 1,
       rankAlignment: [],
@@ -85,6 +85,7 @@ function bigReport(): Report {
     kernels,
     lines,
     rankSpread: [],
+    collectives: [],
     ranges: [],
     findings: [],
     unattributedNs: 0,
@@ -94,6 +95,7 @@ function bigReport(): Report {
     timelineStartNs: 0,
     timeline: [
       {
+        rank: 0,
         deviceId: 0,
         name: 'GPU',
         bucketNs: Math.ceil(kernelNs / 100),

@@ -1,5 +1,5 @@
 /** The Report as Markdown for humans (CLI `--format markdown`). Every trace string is escaped. */
-import { formatDeltaNs, formatNs, formatPct } from '../format';
+import { deviceLabel, formatDeltaNs, formatNs, formatPct } from '../format';
 import type { Comparison, Delta } from '../compare';
 import type { Report } from '../report-types';
 import { codeFence, codeSpan, escapeMarkdown } from '../markdown-text';
@@ -49,7 +49,11 @@ export function toMarkdown(report: Report, limit = 20): string {
     out.push(
       ...table(
         ['Device', 'Busy'],
-        s.devices.map((d) => [escapeMarkdown(d.name), formatNs(d.busyNs)]),
+        s.devices.map((d) => [
+          // One rank: the device's name as before; several: which rank's GPU it is.
+          escapeMarkdown(s.rankCount > 1 ? deviceLabel(d, s.rankCount) : d.name),
+          formatNs(d.busyNs),
+        ]),
       ),
       '',
     );

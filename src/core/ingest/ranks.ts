@@ -165,8 +165,8 @@ function append(merged: Profile, p: Profile, rank: number): void {
   for (const m of p.memoryEvents)
     merged.memoryEvents.push({ ...m, rank, stackId: shift(m.stackId, stackBase) });
   for (const m of p.metrics) merged.metrics.push({ ...m });
-  const known = new Set(merged.devices.map((d) => d.id));
-  merged.devices.push(...p.devices.filter((d) => !known.has(d.id)));
+  // Every rank's own devices: rank 1's GPU 0 is another GPU than rank 0's, often another model.
+  for (const d of p.devices) merged.devices.push({ ...d, rank });
   merged.warnings.push(...p.warnings.map((w) => `rank ${rank}: ${w}`));
   if (!merged.source.producer) {
     merged.source.producer = p.source.producer;

@@ -109,12 +109,21 @@ export function gapLocation(ctx: RuleContext, g: IdleGap): SourceRef | null {
   );
 }
 
-/** The largest gaps (for Report.gaps), located through the rule context. */
+/**
+ * The largest gaps of each rank (for Report.gaps: `max` per rank, so one rank's long gaps do not
+ * crowd out another's lanes), largest first, located through the rule context.
+ */
 export function gapStats(profile: Profile, ctx: RuleContext, max = 50): GapStat[] {
+  const perRank = new Map<number, number>();
   return findIdleGaps(profile, ctx.thresholds.minGapNs)
     .sort((a, b) => b.endNs - b.startNs - (a.endNs - a.startNs))
-    .slice(0, max)
+    .filter((g) => {
+      const n = perRank.get(g.rank) ?? 0;
+      perRank.set(g.rank, n + 1);
+      return n < max;
+    })
     .map((g) => ({
+      rank: g.rank,
       deviceId: g.deviceId,
       startNs: g.startNs,
       endNs: g.endNs,

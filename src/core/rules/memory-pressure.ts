@@ -14,7 +14,7 @@
  */
 import { formatPct, formatBytes } from '../format';
 import { memoryAtPeak } from '../memory-lines';
-import type { MemorySample, Profile } from '../model';
+import { findDevice, type MemorySample, type Profile } from '../model';
 import { adviceFor } from './advice';
 import { aggregateLocations } from './locations';
 import type { Rule } from './types';
@@ -84,7 +84,7 @@ export const memoryPressure: Rule = (profile, ctx) => {
     total: number;
   } | null = null;
   for (const peak of peaks.values()) {
-    const total = profile.devices.find((d) => d.id === peak.deviceId)?.totalMemoryBytes;
+    const total = findDevice(profile, peak.rank, peak.deviceId)?.totalMemoryBytes;
     if (!total) continue;
     const pct = (Math.max(peak.reserved, peak.allocated) / total) * 100;
     if (!worst || pct > worst.pct) worst = { pct, peak, total };
@@ -118,7 +118,7 @@ export const memoryPressure: Rule = (profile, ctx) => {
       severity: pool ? 'info' : 'warning',
       title: `GPU memory at ${formatPct(pct)} of capacity${pool ? ', held as one pool' : ''}`,
       message:
-        `GPU ${peak.deviceId} peaked at ${formatBytes(Math.max(peak.reserved, peak.allocated))} of ${formatBytes(total)} ` +
+        `${profile.rankCount > 1 ? `Rank ${peak.rank}'s ` : ''}GPU ${peak.deviceId} peaked at ${formatBytes(Math.max(peak.reserved, peak.allocated))} of ${formatBytes(total)} ` +
         `(${formatPct(pct)}, threshold ${ctx.thresholds.memoryPressurePct} %): ${formatBytes(peak.allocated)} allocated, ` +
         `${formatBytes(fragBytes)} reserved but unused. ` +
         (pool
@@ -137,6 +137,7 @@ export const memoryPressure: Rule = (profile, ctx) => {
         peakAllocatedBytes: peak.allocated,
         capacityBytes: total,
         reservedUnusedBytes: fragBytes,
+        rank: peak.rank,
         deviceId: peak.deviceId,
         heldPool: pool,
         workload: workload.label,

@@ -38,6 +38,8 @@ export const ncclImbalance: Rule = (profile, ctx) => {
     maxCommNs: max.ns,
     minCommNs: min.ns,
     participants: perGpu.size,
+    // The rank whose GPU spent the most time in collectives (the locations are its call sites).
+    rank: Number(maxKey.split(':')[0]),
   };
   for (const [k, v] of entries) evidence[`${label(k)} commNs`] = v.ns;
   return [

@@ -117,7 +117,7 @@ function blame(
 }
 
 /** Where a collective was called: its launch / operator stack, else its user range's site. */
-function callSite(ctx: RuleContext, c: Collective): SourceRef | null {
+export function callSite(ctx: RuleContext, c: Collective): SourceRef | null {
   if (c.stackId >= 0) return ctx.locate(c.stackId);
   return c.rangeIndex >= 0 ? ctx.locateRange(c.rangeIndex) : null;
 }
