@@ -5,7 +5,6 @@ import { attributeLines, type AttributionOptions } from './attribute';
 import { collectiveArrivals } from './collective-arrivals';
 import { createRuleContext } from './rules/context';
 import { StackResolver } from './stack-resolver';
-import { DrilldownCollector } from './drilldown';
 import { idleBreakdown } from './idle-breakdown';
 import { memoryOnLines } from './memory-lines';
 import { locateRanges, rangeStats } from './range-sites';
@@ -24,8 +23,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   const paths = new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap);
   const stacks = new StackResolver(profile, paths);
   const totals = gpuTotals(profile);
-  const drill = new DrilldownCollector();
-  const attribution = attributeLines(profile, stacks, options, drill.visit);
+  const attribution = attributeLines(profile, stacks, options);
   const { unattributedNs, libraryNs } = attribution;
   // Time on library lines reached no workspace frame either: a path map may still place it.
   const noWorkspaceNs = unattributedNs + libraryNs;
@@ -36,7 +34,6 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     memoryPressurePct: ctx.thresholds.memoryPressurePct,
   });
   const timelineStartNs = firstGpuStart(profile);
-  const kernels = kernelTable(profile);
   const hints =
     noWorkspaceNs > 0
       ? pathHints(profile, stacks, paths.index.pythonFiles(), toPosixPath(options.workspaceRoot))
@@ -50,7 +47,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
       idleBreakdown: idleBreakdown(profile, ctx, totals.wallNs),
     },
     workload: ctx.workload(),
-    kernels,
+    kernels: kernelTable(profile),
     lines,
     rankSpread: lineRankSpread(profile, ctx),
     collectives: collectiveArrivals(profile, ctx),
@@ -63,7 +60,6 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     timelineStartNs,
     timeline: timelineTracks(profile, timelineStartNs, totals.wallNs),
     ...(memoryPeak ? { memoryPeak } : {}),
-    drilldown: drill.finish(profile, stacks, kernels, attribution.lines),
     warnings: [...profile.warnings, ...pathWarnings(hints, noWorkspaceNs, totals.gpuBusyNs)],
   };
 }
