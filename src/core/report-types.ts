@@ -4,8 +4,10 @@
  * Field names are stable: tools and checks outside GPU Lens rely on them.
  */
 import type { RankAlignment, TraceFormat } from './model';
+import type { Drilldown } from './drilldown-types';
 
 export type { RankAlignment } from './model';
+export type * from './drilldown-types';
 
 export const REPORT_SCHEMA = 'gpu-lens/report@1';
 
@@ -335,5 +337,7 @@ export interface Report {
   timeline: TimelineTrack[];
   /** Allocation peak behind the lines' memory figures; absent without allocation events. */
   memoryPeak?: MemoryPeak;
+  /** Kernel → launching lines and line → call tree (core/drilldown-types.ts). */
+  drilldown: Drilldown;
   warnings: string[];
 }

@@ -5,6 +5,7 @@ import { attributeLines, type AttributionOptions } from './attribute';
 import { collectiveArrivals } from './collective-arrivals';
 import { createRuleContext } from './rules/context';
 import { StackResolver } from './stack-resolver';
+import { DrilldownCollector } from './drilldown';
 import { idleBreakdown } from './idle-breakdown';
 import { memoryOnLines } from './memory-lines';
 import { locateRanges, rangeStats } from './range-sites';
@@ -23,7 +24,8 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   const paths = new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap);
   const stacks = new StackResolver(profile, paths);
   const totals = gpuTotals(profile);
-  const attribution = attributeLines(profile, stacks, options);
+  const drill = new DrilldownCollector();
+  const attribution = attributeLines(profile, stacks, options, drill.visit);
   const { unattributedNs, libraryNs } = attribution;
   // Time on library lines reached no workspace frame either: a path map may still place it.
   const noWorkspaceNs = unattributedNs + libraryNs;
@@ -34,6 +36,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     memoryPressurePct: ctx.thresholds.memoryPressurePct,
   });
   const timelineStartNs = firstGpuStart(profile);
+  const kernels = kernelTable(profile);
   const hints =
     noWorkspaceNs > 0
       ? pathHints(profile, stacks, paths.index.pythonFiles(), toPosixPath(options.workspaceRoot))
@@ -47,7 +50,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
       idleBreakdown: idleBreakdown(profile, ctx, totals.wallNs),
     },
     workload: ctx.workload(),
-    kernels: kernelTable(profile),
+    kernels,
     lines,
     rankSpread: lineRankSpread(profile, ctx),
     collectives: collectiveArrivals(profile, ctx),
@@ -60,6 +63,7 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
     timelineStartNs,
     timeline: timelineTracks(profile, timelineStartNs, totals.wallNs),
     ...(memoryPeak ? { memoryPeak } : {}),
+    drilldown: drill.finish(profile, stacks, kernels, attribution.lines),
     warnings: [...profile.warnings, ...pathWarnings(hints, noWorkspaceNs, totals.gpuBusyNs)],
   };
 }
