@@ -79,6 +79,54 @@ void test('launcher task: the classic mistakes are one-line refusals before anyt
   );
 });
 
+void test('launcher task: profiling only some of the ranks is refused before anything runs', () => {
+  const srun = { ...base, tool: 'nsys', launcher: 'srun', ranks: 4 } as const;
+  const refusal = (d: Partial<GpuLensTaskDefinition>): string => {
+    const errors = validateDefinition(d);
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0], /profile only some of the ranks.*time out in NCCL/);
+    return errors[0];
+  };
+  // The profiler behind a per-rank condition: rank 0 under nsys, the others without it.
+  const onlyRank0 = 'if [ "$SLURM_PROCID" -eq 0 ]; then exec "$@"; else exec "${@:4}"; fi';
+  assert.match(
+    refusal({ ...srun, launcherArgs: ['--overcommit', 'bash', '-c', onlyRank0, 'sh'] }),
+    /per-rank condition in "launcherArgs"/,
+  );
+  assert.match(
+    refusal({
+      ...srun,
+      launcher: 'torchrun',
+      launcherArgs: ['bash', '-c', '[ ${RANK} = 1 ] && x'],
+    }),
+    /per-rank condition/,
+  );
+  assert.match(refusal({ ...srun, python: '/opt/py$LOCAL_RANK/bin/python' }), /"python"/);
+  // Launcher arguments that give some ranks a command of their own (MPMD contexts, srun's
+  // per-rank program file, mpirun app files).
+  assert.match(
+    refusal({
+      ...srun,
+      launcher: 'mpirun',
+      launcherArgs: ['python3', 'train.py', ':', '-np', '1'],
+    }),
+    /"launcherArgs" ":"/,
+  );
+  assert.match(refusal({ ...srun, launcherArgs: ['--multi-prog'] }), /--multi-prog/);
+  assert.match(
+    refusal({ ...srun, launcher: 'mpirun', launcherArgs: ['--app=ctx.txt'] }),
+    /--app=ctx.txt/,
+  );
+  // Per-rank file patterns and other variables are no subset.
+  assert.deepEqual(
+    validateDefinition({
+      ...srun,
+      launcherArgs: ['--output=log-%t.txt', '--chdir=$SLURM_SUBMIT_DIR', '--overcommit'],
+    }),
+    [],
+  );
+});
+
 void test('launcher task: srun, torchrun and mpirun command lines put the profiler inside', () => {
   const inner = ['nsys', 'profile', '--output=/c/rank%q{RANK}', 'python3', 'train.py'];
   const def = (launcher: 'srun' | 'torchrun' | 'mpirun'): GpuLensTaskDefinition => ({

@@ -22,6 +22,19 @@ const RANK_PLACEHOLDER = {
   torch: /\{rank\}/,
 };
 
+/**
+ * Launcher arguments that give some ranks a command of their own, so only the others run under
+ * the profiler: MPMD app contexts and Slurm heterogeneous jobs (`:`), srun `--multi-prog`,
+ * mpirun `--app` / `-configfile` files.
+ */
+const PER_RANK_COMMANDS = /^(:|--multi-prog|-?-app|-?-configfile)(=|$)/;
+/**
+ * A reference to a rank variable (`$SLURM_PROCID`, `${RANK}` …): a per-rank condition (`bash -c
+ * 'if [ $RANK = 0 ]; then exec "$@"; …'`) around the profiler. srun's `%t` is a file name pattern.
+ */
+const RANK_REFERENCE =
+  /\$\{?(SLURM_PROCID|SLURM_LOCALID|SLURM_NODEID|RANK|LOCAL_RANK|GROUP_RANK|NODE_RANK|OMPI_COMM_WORLD_RANK|OMPI_COMM_WORLD_LOCAL_RANK|PMI_RANK|PMIX_RANK)\b/;
+
 /** Programs that start ranks themselves: profiled from outside, all ranks end in one report. */
 const LAUNCHER_PROGRAM = /(^|[\\/])(torchrun|srun|mpirun|mpiexec)$/;
 const LAUNCHER_MODULE = /^torch\.distributed\.(run|launch)$/;
@@ -29,7 +42,9 @@ const LAUNCHER_MODULE = /^torch\.distributed\.(run|launch)$/;
 /**
  * Problems with a distributed task, each a one-line message (empty when it can run): nsys around a
  * launcher (every rank in one report), an output template without a rank (the ranks overwrite one
- * file), nsys `--output` given in `nsysArgs` without a rank, bad launcher options.
+ * file), nsys `--output` given in `nsysArgs` without a rank, a subset of the ranks profiled (the
+ * profiled ranks run slower, the others wait for them in every collective and can time out in
+ * NCCL), bad launcher options.
  */
 export function launcherProblems(d: Partial<GpuLensTaskDefinition>): string[] {
   const errors: string[] = [];
@@ -59,6 +74,13 @@ export function launcherProblems(d: Partial<GpuLensTaskDefinition>): string[] {
     !(Array.isArray(d.launcherArgs) && d.launcherArgs.every((a) => typeof a === 'string'))
   )
     errors.push('"launcherArgs" must be an array of strings');
+  const subset = subsetOfRanks(d);
+  if (subset !== undefined)
+    errors.push(
+      `${subset} would profile only some of the ranks: the others wait for the slower profiled ` +
+        'ones in every collective and can time out in NCCL; GPU Lens profiles every rank, ' +
+        'one trace each: remove it',
+    );
   if (d.partition !== undefined && d.launcher !== 'srun')
     errors.push('"partition" is a Slurm option: it needs "launcher": "srun"');
   const placeholder = d.tool === 'nsys' ? `%q{${RANK_VARIABLE[d.launcher]}}` : '{rank}';
@@ -77,6 +99,19 @@ export function launcherProblems(d: Partial<GpuLensTaskDefinition>): string[] {
         'use "output" (with the rank in it) instead',
     );
   return errors;
+}
+
+/** What in the task makes only some ranks run under the profiler, quoted, or undefined. */
+function subsetOfRanks(d: Partial<GpuLensTaskDefinition>): string | undefined {
+  const launcherArgs = Array.isArray(d.launcherArgs) ? d.launcherArgs : [];
+  const perRank = launcherArgs.find((a) => typeof a === 'string' && PER_RANK_COMMANDS.test(a));
+  if (perRank !== undefined) return `"launcherArgs" ${JSON.stringify(perRank)}`;
+  const condition = launcherArgs.find((a) => typeof a === 'string' && RANK_REFERENCE.test(a));
+  if (condition !== undefined)
+    return `a per-rank condition in "launcherArgs" (${JSON.stringify(condition.slice(0, 80))})`;
+  if (typeof d.python === 'string' && RANK_REFERENCE.test(d.python))
+    return `a per-rank condition in "python" (${JSON.stringify(d.python.slice(0, 80))})`;
+  return undefined;
 }
 
 /** The per-rank output base: `output` as given, else `<outDir>/rank<placeholder>`. */
