@@ -1,10 +1,13 @@
 /**
  * Collectives of a (multi-rank) profile, per rank, in the order each rank ran them, and their
- * matching across ranks: the n-th collective of one kind in one process group (communicator, when
- * the trace names it: Kineto's kernel args) is the same operation on every rank (an SPMD program
- * issues a group's collectives in one order on every rank). Used to align the ranks'
- * clocks (ingest/clock-align.ts: matched collectives *end* together) and to find the rank that
- * arrives last (rules/straggler.ts: a collective *starts* when its rank reaches it).
+ * matching across ranks. Where the trace records the collective's sequence number in its process
+ * group (newer torch: `Seq` in the args of NCCL kernels and `record_param_comms` operators), one
+ * (group, kind, seq) is one operation on every rank, whatever a rank skipped or added (a dropped
+ * event, a profiling window that opens later on one rank). Without it, the n-th collective of one
+ * kind in one process group (communicator, when the trace names it) is the same operation on every
+ * rank (an SPMD program issues a group's collectives in one order on every rank). Used to align
+ * the ranks' clocks (ingest/clock-align.ts: matched collectives *end* together) and to find the
+ * rank that arrives last (rules/straggler.ts: a collective *starts* when its rank reaches it).
  *
  * Sources, the first a rank has wins, so one operation is never counted twice:
  * 1. GPU communication kernels (NCCL/RCCL): start = the kernel reached the stream head, end = done.
@@ -13,9 +16,10 @@
  * 3. Dispatcher operators (`c10d::allreduce_`) or user ranges (NVTX / record_function) named after
  *    a collective (`all_reduce`, `allreduce` …).
  * The collective's call site is the stack of its `c10d::` operator (or kernel launch): a work
- * record runs on a backend thread without one, so the n-th operator of the kind lends its stack.
+ * record runs on a backend thread without one, so the n-th operator of the kind lends its stack
+ * (and its group and seq: an operator takes them from the `record_param_comms` op inside it).
  */
-import type { CpuRange, Profile } from './model';
+import type { CollectiveTag, CpuRange, Profile } from './model';
 
 /** One collective on one rank. */
 export interface Collective {
@@ -34,14 +38,18 @@ export interface Collective {
   rangeIndex: number;
   /** A GPU kernel (else a CPU-side operation). */
   gpu: boolean;
+  /** The sequence number the trace records for it in its group (`Seq`), when it does. */
+  seq?: number;
 }
 
-/** The n-th collective of one kind (and process group, when known), on every rank that has it. */
+/** One collective operation (a kind in one process group), on every rank that has it. */
 export interface MatchedCollective {
   kind: string;
   group: string;
-  /** 0-based occurrence of the kind in its group on each rank. */
+  /** 0-based occurrence of the kind in its group on the first rank. */
   index: number;
+  /** The trace's sequence number it was matched by; absent: matched by position (`index`). */
+  seq?: number;
   byRank: Map<number, Collective>;
 }
 
@@ -74,6 +82,9 @@ const USER_COLLECTIVE =
 
 type Source = 'kernel' | 'work' | 'op' | 'user';
 
+const seqOf = (tag: CollectiveTag | undefined): { seq?: number } =>
+  tag?.seq === undefined ? {} : { seq: tag.seq };
+
 /** Every rank's collectives (by the rank each op carries), each list in start order. */
 export function collectivesByRank(profile: Profile): Map<number, Collective[]> {
   const found = new Map<number, Map<Source, Collective[]>>();
@@ -98,22 +109,26 @@ export function collectivesByRank(profile: Profile): Map<number, Collective[]> {
       stackId: op.stackId,
       rangeIndex: -1,
       gpu: true,
+      ...seqOf(op.collective),
     });
   }
+  const tags = new CommTags(profile.ranges);
   profile.ranges.forEach((r, i) => {
     const source = rangeSource(r);
     const kind = source ? collectiveKind(r.name) : null;
     if (!source || !kind) return;
+    const tag = source === 'op' ? tags.inside(r) : undefined;
     add(source, {
       rank: r.rank,
       kind,
-      group: '',
+      group: tag?.group ?? '',
       name: r.name,
       startNs: r.startNs,
       endNs: r.endNs,
       stackId: r.stackId,
       rangeIndex: r.kind === 'op' ? -1 : i,
       gpu: false,
+      ...seqOf(tag),
     });
   });
   const out = new Map<number, Collective[]>();
@@ -136,15 +151,61 @@ function rangeSource(r: CpuRange): Source | null {
   return USER_COLLECTIVE.test(r.name) ? 'user' : null;
 }
 
-/** Gives each collective without a call site the stack of the n-th `c10d::` operator of its kind. */
+/**
+ * The `record_param_comms` operators of a profile (torch records one inside each `c10d::`
+ * collective operator, on the caller's thread), by rank and thread in start order.
+ */
+class CommTags {
+  private readonly byThread = new Map<string, CpuRange[]>();
+
+  constructor(ranges: readonly CpuRange[]) {
+    for (const r of ranges) {
+      if (r.kind !== 'op' || !r.collective || !collectiveKind(r.collective.name)) continue;
+      const key = `${r.rank}:${r.pid}:${r.tid}`;
+      const list = this.byThread.get(key);
+      if (list) list.push(r);
+      else this.byThread.set(key, [r]);
+    }
+    for (const list of this.byThread.values()) list.sort((a, b) => a.startNs - b.startNs);
+  }
+
+  /** The collective named by the first `record_param_comms` within `op` on its thread. */
+  inside(op: CpuRange): CollectiveTag | undefined {
+    const list = this.byThread.get(`${op.rank}:${op.pid}:${op.tid}`);
+    if (!list) return undefined;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].startNs < op.startNs) lo = mid + 1;
+      else hi = mid;
+    }
+    const r = list[lo];
+    return r && r.endNs <= op.endNs ? r.collective : undefined;
+  }
+}
+
+/**
+ * Gives each collective without a call site the stack of the n-th `c10d::` operator of its kind,
+ * and without a seq the operator's group and seq, where the rank has as many of both (else the
+ * n-th would not be the same call).
+ */
 function lendCallSites(chosen: Collective[], ops: Collective[]): void {
   const opsByKind = groupByKind(ops);
+  const chosenByKind = groupByKind(chosen);
   const seen = new Map<string, number>();
   for (const c of chosen) {
     const n = seen.get(c.kind) ?? 0;
     seen.set(c.kind, n + 1);
-    const op = opsByKind.get(c.kind)?.[n];
-    if (c.stackId < 0 && op) c.stackId = op.stackId;
+    const sameKind = opsByKind.get(c.kind);
+    const op = sameKind?.[n];
+    if (!op) continue;
+    if (c.stackId < 0) c.stackId = op.stackId;
+    if (c.seq === undefined && op.seq !== undefined) {
+      if (sameKind.length !== chosenByKind.get(c.kind)?.length) continue;
+      c.seq = op.seq;
+      if (!c.group) c.group = op.group;
+    }
   }
 }
 
@@ -166,8 +227,10 @@ function groupByKind(
 const matchKey = (c: Collective): string => `${c.group}\0${c.kind}`;
 
 /**
- * Matches the n-th collective of each kind and process group across `ranks` (all of them must
- * have it), in the order of the first rank's starts. Kinds some rank lacks are left out.
+ * Matches collectives of each kind and process group across `ranks` (all of them must have it),
+ * in the order of the first rank's starts: by the trace's sequence number where every rank
+ * records one for every collective of the kind and group, else the n-th with the n-th. Kinds
+ * some rank lacks are left out.
  */
 export function matchCollectives(
   perRank: ReadonlyMap<number, readonly Collective[]>,
@@ -176,16 +239,60 @@ export function matchCollectives(
   if (ranks.length < 2) return [];
   const grouped = ranks.map((r) => groupByKind(perRank.get(r) ?? [], matchKey));
   const out: MatchedCollective[] = [];
-  for (const [key, first] of grouped[0]) {
-    const count = Math.min(...grouped.map((g) => g.get(key)?.length ?? 0));
-    for (let index = 0; index < count; index++) {
-      const byRank = new Map<number, Collective>();
-      ranks.forEach((r, i) => byRank.set(r, (grouped[i].get(key) as Collective[])[index]));
-      out.push({ kind: first[0].kind, group: first[0].group, index, byRank });
-    }
+  for (const key of grouped[0].keys()) {
+    const lists = grouped.map((g) => g.get(key) ?? []);
+    if (lists.some((l) => l.length === 0)) continue;
+    const bySeq = lists.every((l) => l.every((c) => c.seq !== undefined));
+    out.push(...(bySeq ? matchBySeq(ranks, lists) : matchByPosition(ranks, lists)));
   }
   const ref = ranks[0];
   return out.sort(
     (a, b) => (a.byRank.get(ref) as Collective).startNs - (b.byRank.get(ref) as Collective).startNs,
   );
+}
+
+/** The n-th of each rank's list with the n-th of the others' (one kind in one group). */
+function matchByPosition(
+  ranks: readonly number[],
+  lists: readonly Collective[][],
+): MatchedCollective[] {
+  const out: MatchedCollective[] = [];
+  const count = Math.min(...lists.map((l) => l.length));
+  for (let index = 0; index < count; index++) {
+    const byRank = new Map<number, Collective>();
+    ranks.forEach((r, i) => byRank.set(r, lists[i][index]));
+    out.push({ kind: lists[0][0].kind, group: lists[0][0].group, index, byRank });
+  }
+  return out;
+}
+
+/**
+ * The collectives of one kind and group with the same seq on every rank (the n-th with a seq
+ * with the n-th: a coalesced group of operations can share one).
+ */
+function matchBySeq(ranks: readonly number[], lists: readonly Collective[][]): MatchedCollective[] {
+  const bySeq = lists.map((l) => {
+    const m = new Map<number, Collective[]>();
+    for (const c of l) {
+      const same = m.get(c.seq as number);
+      if (same) same.push(c);
+      else m.set(c.seq as number, [c]);
+    }
+    return m;
+  });
+  const out: MatchedCollective[] = [];
+  const seen = new Map<number, number>();
+  lists[0].forEach((c, index) => {
+    const seq = c.seq as number;
+    const n = seen.get(seq) ?? 0;
+    seen.set(seq, n + 1);
+    const byRank = new Map<number, Collective>();
+    ranks.forEach((r, i) => {
+      const other = bySeq[i].get(seq)?.[n];
+      if (other) byRank.set(r, other);
+    });
+    if (byRank.size === ranks.length)
+      out.push({ kind: c.kind, group: c.group, index, seq, byRank });
+  });
+  return out;
 }

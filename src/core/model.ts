@@ -53,13 +53,29 @@ export interface GpuOp {
   isComm: boolean;
   /**
    * The collective a communication kernel runs, when the trace names it (Kineto kernel args
-   * `Process Group Name`, `Collective name`): the n-th of a group is one operation on every rank.
+   * `Process Group Name`, `Collective name`, `Seq`): one operation on every rank.
    */
-  collective?: { group: string; name: string };
+  collective?: CollectiveTag;
   bytes?: number;
   copyKind?: CopyKind;
   srcKind?: MemKind;
   dstKind?: MemKind;
+}
+
+/**
+ * A collective as the trace names it: Kineto's NCCL kernel args and its `record_param_comms`
+ * operator args (torch writes the same fields on both).
+ */
+export interface CollectiveTag {
+  /** `Process Group Name` (or `Process Group ID`), '' when absent. */
+  group: string;
+  /** `Collective name`: `allreduce`, `_allgather_base`, `broadcast` … */
+  name: string;
+  /**
+   * `Seq` (newer torch): the collective's sequence number in its process group, the same number
+   * on every rank for one operation. Absent in older traces.
+   */
+  seq?: number;
 }
 
 /** What a CPU-side call is, for the rules. */
@@ -105,6 +121,8 @@ export interface CpuRange {
   kind: 'nvtx' | 'annotation' | 'step' | 'op';
   /** Index into Profile.stacks of the stack when the range was opened, or -1. */
   stackId: number;
+  /** Kineto `record_param_comms` operators: the collective their args name. */
+  collective?: CollectiveTag;
 }
 
 export interface DeviceInfo {
@@ -180,6 +198,13 @@ export interface RankAlignment {
   method: 'reference' | 'collective-ends' | 'session-start' | 'trace-clock';
   /** Collectives matched with the reference rank (0 unless `collective-ends`). */
   matched: number;
+  /**
+   * How the matched collectives were paired (`collective-ends`, else null): `seq` by the
+   * sequence number the trace records (the same operation whatever the rank skipped), `position`
+   * as the n-th of their kind in their process group (no `Seq` in the trace), `mixed` some kinds
+   * one way, some the other.
+   */
+  matchedBy: 'seq' | 'position' | 'mixed' | null;
   /** Median |end difference| left after the shift (how well the ends agree); 0 without matches. */
   residualNs: number;
 }

@@ -2,14 +2,18 @@
  * Clock alignment of a rank folder. Every file keeps its own time base (nsys counts from its
  * session start, torch 1.13 from its profiler start, Kineto from an epoch clock that differs
  * between nodes), so the merged ranks are put on the lowest rank's clock:
- * - by matched collectives: the n-th collective of a kind is one operation on every rank, and a
- *   collective completes on all ranks together (it waits for the last one), so the median of
+ * - by matched collectives (collectives.ts: the same `Seq` where the trace records one, else the
+ *   n-th of a kind in its group, is one operation on every rank), and a collective completes on
+ *   all ranks together (it waits for the last one), so the median of
  *   `end(reference) − end(rank)` over the matched pairs is the rank's offset;
  * - without collectives in common, nsys files by their sessions' wall-clock starts;
  * - else the times stay as recorded (`trace-clock`).
  */
-import { type Collective, collectivesByRank, matchCollectives } from '../collectives';
+import { collectivesByRank, matchCollectives } from '../collectives';
 import type { Profile, RankAlignment } from '../model';
+
+/** The alignment fields of a rank not aligned on collectives. */
+const NO_MATCH = { matched: 0, matchedBy: null, residualNs: 0 } as const;
 
 /** What alignment needs to know about one merged file. */
 export interface RankClock {
@@ -36,11 +40,14 @@ export function alignRankClocks(
   for (const c of sorted) {
     const base = { rank: c.rank, file: c.file, host: c.host ?? null };
     if (c === ref) {
-      alignment.push({ ...base, offsetNs: 0, method: 'reference', matched: 0, residualNs: 0 });
+      alignment.push({ ...base, offsetNs: 0, method: 'reference', ...NO_MATCH });
       continue;
     }
     const pairs = matchCollectives(perRank, [ref.rank, c.rank]);
     if (pairs.length > 0) {
+      const bySeq = pairs.filter((p) => p.seq !== undefined).length;
+      const matchedBy =
+        bySeq === pairs.length ? 'seq' : bySeq === 0 ? 'position' : ('mixed' as const);
       const deltas = pairs
         .map((p) => endOf(p.byRank.get(ref.rank)) - endOf(p.byRank.get(c.rank)))
         .sort((a, b) => a - b);
@@ -51,19 +58,23 @@ export function alignRankClocks(
         offsetNs,
         method: 'collective-ends',
         matched: pairs.length,
+        matchedBy,
         residualNs: median(residuals),
       });
-      const unpaired = countMismatch(perRank.get(ref.rank) ?? [], perRank.get(c.rank) ?? []);
+      const total = (perRank.get(ref.rank)?.length ?? 0) + (perRank.get(c.rank)?.length ?? 0);
+      const unpaired = total - 2 * pairs.length;
       if (unpaired)
         warnings.push(
           `rank ${c.rank}: ${unpaired} collectives do not pair with rank ${ref.rank}'s ` +
-            `(different counts per kind); the first of each kind were matched`,
+            (matchedBy === 'seq'
+              ? `(no collective of the same seq on the other rank); the others were matched by seq`
+              : `(different counts per kind); the first of each kind were matched`),
         );
     } else if (c.sessionStartNs !== undefined && ref.sessionStartNs !== undefined) {
       const offsetNs = Number(c.sessionStartNs - ref.sessionStartNs);
-      alignment.push({ ...base, offsetNs, method: 'session-start', matched: 0, residualNs: 0 });
+      alignment.push({ ...base, offsetNs, method: 'session-start', ...NO_MATCH });
     } else {
-      alignment.push({ ...base, offsetNs: 0, method: 'trace-clock', matched: 0, residualNs: 0 });
+      alignment.push({ ...base, offsetNs: 0, method: 'trace-clock', ...NO_MATCH });
       if (perRank.size > 0 || c.sessionStartNs !== undefined)
         warnings.push(
           `rank ${c.rank}: no collective in common with rank ${ref.rank}: its clock is not aligned`,
@@ -83,17 +94,6 @@ function median(sortedAsc: readonly number[]): number {
   const n = sortedAsc.length;
   const mid = n >> 1;
   return Math.round(n % 2 ? sortedAsc[mid] : (sortedAsc[mid - 1] + sortedAsc[mid]) / 2);
-}
-
-/** Collectives of either list beyond the other's count of the same kind and group. */
-function countMismatch(a: readonly Collective[], b: readonly Collective[]): number {
-  const counts = new Map<string, number>();
-  const key = (c: Collective): string => `${c.group}\0${c.kind}`;
-  for (const c of a) counts.set(key(c), (counts.get(key(c)) ?? 0) + 1);
-  for (const c of b) counts.set(key(c), (counts.get(key(c)) ?? 0) - 1);
-  let n = 0;
-  for (const v of counts.values()) n += Math.abs(v);
-  return n;
 }
 
 /** Adds each rank's offset to every time it recorded. */

@@ -5,6 +5,7 @@
  * event is kept, so memory follows the Profile, not the file.
  */
 import type {
+  CollectiveTag,
   CopyKind,
   CpuCall,
   CpuRange,
@@ -165,7 +166,7 @@ export class KinetoEventSink {
   private readonly names = new Interner();
   private readonly callKinds = new Map<string, CpuCall['kind']>();
   private readonly commNames = new Map<string, boolean>();
-  private readonly collectives = new Map<string, { group: string; name: string }>();
+  private readonly collectives = new Map<string, CollectiveTag>();
   spanStart = Infinity;
   spanEnd = -Infinity;
   malformed = 0;
@@ -281,6 +282,11 @@ export class KinetoEventSink {
     // record_function ranges are told apart by the operator namespace.
     if (OP_CATS.has(cat) || (cat === '' && e.name.includes('::'))) {
       const range = this.range(e.name, 'op', thread, e, start, end);
+      // torch's collective metadata op (inside the c10d:: operator): group, name and `Seq`.
+      if (e.name === 'record_param_comms') {
+        const tag = this.collectiveTag(args);
+        if (tag) this.ranges[range].collective = tag;
+      }
       this.ops.add({
         range,
         seq: num(args['Sequence number'], -1),
@@ -345,16 +351,30 @@ export class KinetoEventSink {
     this.gpuCorrelation.push(num(args.correlation, -1));
   }
 
-  /** Names the collective from the kernel's args (one shared object per group and name). */
+  /** Names the collective from the kernel's args. */
   private collective(op: GpuOp, args: Record<string, unknown>): void {
+    const tag = this.collectiveTag(args);
+    if (tag) op.collective = tag;
+  }
+
+  /**
+   * The collective that kernel or `record_param_comms` args name (`Collective name`, `Process
+   * Group Name`, `Seq`); without a `Seq`, one shared object per group and name.
+   */
+  private collectiveTag(args: Record<string, unknown>): CollectiveTag | undefined {
     const name = args['Collective name'];
-    if (typeof name !== 'string' || name.length > 200) return;
+    if (typeof name !== 'string' || name.length > 200) return undefined;
     const g = args['Process Group Name'] ?? args['Process Group ID'];
     const group = typeof g === 'string' || typeof g === 'number' ? String(g).slice(0, 200) : '';
+    // torch writes the number bare (std::to_string); a quoted one is read too.
+    const s = args.Seq;
+    const seq = typeof s === 'string' && /^\d{1,15}$/.test(s) ? Number(s) : s;
+    if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0)
+      return { group, name, seq };
     const key = `${group}\0${name}`;
     let c = this.collectives.get(key);
     if (!c) this.collectives.set(key, (c = { group, name }));
-    op.collective = c;
+    return c;
   }
 
   private callKind(name: string): CpuCall['kind'] {
