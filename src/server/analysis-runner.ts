@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Report } from '../core/report-types';
+import type { TimelineColumns } from '../core/timeline-columns-types';
 import type { AnalyzeJob, FromWorker, ToWorker } from './analyze-worker';
 
 export interface RunOptions {
@@ -19,6 +20,8 @@ export interface RunOptions {
   workerPath?: string;
   /** Appended to an over-budget message: which setting raises the budget. */
   budgetHint?: string;
+  /** Receives the timeline columns of a job with `timeline: true`, before the Report settles. */
+  onTimeline?: (columns: TimelineColumns) => void;
 }
 
 /** The rejection of a cancelled analysis. */
@@ -59,8 +62,10 @@ export function runAnalysis(job: AnalyzeJob, options: RunOptions = {}): Promise<
     };
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'progress') options.onProgress?.(m.pct);
-      else if (m.type === 'done') finished(() => resolve(m.report));
-      else
+      else if (m.type === 'done') {
+        if (m.timeline) options.onTimeline?.(m.timeline);
+        finished(() => resolve(m.report));
+      } else
         finished(() =>
           reject(
             new Error(

@@ -10,6 +10,7 @@ import {
   type Connection,
 } from 'vscode-languageserver/node';
 import type { Report } from '../core/report-types';
+import type { TimelineColumns } from '../core/timeline-columns-types';
 import { parsePathMap } from '../core/workspace-paths';
 import { AnalysisCancelled, runAnalysis } from './analysis-runner';
 import { readServerSettings } from './settings';
@@ -19,6 +20,8 @@ export async function analyzeTrace(
   tracePath: string,
   workspaceFolder: string,
   token: CancellationToken,
+  /** Asks for the panel's timeline columns too (the shown trace, not a baseline). */
+  onTimeline?: (columns: TimelineColumns) => void,
 ): Promise<Report> {
   const settings = await readServerSettings(connection, workspaceFolder);
   const { map, errors } = parsePathMap(settings.pathMap);
@@ -38,11 +41,13 @@ export async function analyzeTrace(
         pathMap: map,
         libraryFallback: settings.libraryFallback,
         thresholds: settings.thresholds,
+        timeline: onTimeline !== undefined,
       },
       {
         signal: abort.signal,
         onProgress: (pct) => progress.report(pct),
         budgetHint: 'raise the setting gpuLens.maxEvents to load it',
+        onTimeline,
       },
     );
     report.warnings.push(...errors);

@@ -2,7 +2,8 @@
  * Worker thread entry (dist/analyze-worker.js): loads one trace and builds its Report off the
  * server's main thread. The server stays responsive meanwhile, Cancel ends the work even inside a
  * CPU-bound loop (the thread is terminated), and running out of memory ends only this thread.
- * The Profile lives and dies here: only the Report (plain JSON) goes back.
+ * The Profile lives and dies here: only the Report (plain JSON) goes back, and when asked the
+ * timeline columns (core/timeline-columns.ts), whose typed arrays are transferred, not copied.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EventBudgetError } from '../core/ingest/event-budget';
@@ -10,6 +11,10 @@ import { loadTrace } from '../core/load';
 import { buildReport } from '../core/report';
 import type { Report } from '../core/report-types';
 import type { Thresholds } from '../core/rules/types';
+import { StackResolver } from '../core/stack-resolver';
+import { buildTimelineColumns, columnBuffers } from '../core/timeline-columns';
+import type { TimelineColumns } from '../core/timeline-columns-types';
+import { PathResolver, WorkspaceIndex } from '../core/workspace-paths';
 
 /** What to analyze (the worker's `workerData`). */
 export interface AnalyzeJob {
@@ -21,12 +26,14 @@ export interface AnalyzeJob {
   /** See AttributionOptions.libraryFallback. */
   libraryFallback?: boolean;
   thresholds: Partial<Thresholds>;
+  /** Also build the panel's kernel timeline columns. */
+  timeline?: boolean;
 }
 
 /** Messages from the worker. */
 export type FromWorker =
   | { type: 'progress'; pct: number }
-  | { type: 'done'; report: Report }
+  | { type: 'done'; report: Report; timeline?: TimelineColumns }
   | { type: 'failed'; message: string; overBudget: boolean };
 
 /** Messages to the worker: cancel stops at the next await (an nsys export, a chunk read). */
@@ -55,7 +62,19 @@ async function run(port: NonNullable<typeof parentPort>, job: AnalyzeJob): Promi
       libraryFallback: job.libraryFallback,
       thresholds: job.thresholds,
     });
-    port.postMessage({ type: 'done', report } satisfies FromWorker);
+    const timeline = job.timeline
+      ? buildTimelineColumns(
+          profile,
+          new StackResolver(
+            profile,
+            new PathResolver(new WorkspaceIndex(job.workspaceFolder), job.pathMap),
+          ),
+        )
+      : undefined;
+    port.postMessage(
+      { type: 'done', report, timeline } satisfies FromWorker,
+      timeline ? columnBuffers(timeline) : [],
+    );
   } catch (e) {
     port.postMessage({
       type: 'failed',

@@ -19,6 +19,8 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { pathMapToOffer } from '../core/path-hints';
+import type { TimelineColumns } from '../core/timeline-columns-types';
+import { queryTimeline } from '../core/timeline-columns-window';
 import * as proto from '../shared/protocol';
 import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
 import { libraryFileOf } from './library-files';
@@ -123,7 +125,14 @@ async function loadTrace(
   wanted: () => boolean = () => true,
 ): Promise<LoadedTrace> {
   const { pathMap, libraryFallback } = await readServerSettings(connection, params.workspaceFolder);
-  const report = await analyzeTrace(connection, params.path, params.workspaceFolder, token);
+  let timeline: TimelineColumns | undefined;
+  const report = await analyzeTrace(
+    connection,
+    params.path,
+    params.workspaceFolder,
+    token,
+    (c) => (timeline = c),
+  );
   if (!wanted()) throw new Superseded(params.path);
   const fileMtimes = new Map<string, number>();
   for (const l of report.lines) {
@@ -145,6 +154,7 @@ async function loadTrace(
     pathMap,
     libraryFallback,
   });
+    timeline,
   // Open documents keep the text the trace refers to before anything is saved over it.
   for (const doc of documents.all()) {
     const hit = traceFor(doc.uri);
@@ -234,6 +244,14 @@ connection.onRequest(proto.ReportRequest, (params: proto.ReportParams) => {
 });
 
 connection.onRequest(proto.SelectTraceRequest, (params: proto.SelectTraceParams) => {
+connection.onRequest(
+  proto.TimelineRequest,
+  (params: proto.TimelineParams): proto.TimelineResult => {
+    const columns = store.get(params.trace)?.timeline;
+    return columns && params.query ? queryTimeline(columns, params.query) : null;
+  },
+);
+
   const t = store.select(params.id);
   refreshEditor();
   return t !== undefined;

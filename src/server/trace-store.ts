@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { compare, type Comparison } from '../core/compare';
 import type { Report } from '../core/report-types';
+import type { TimelineColumns } from '../core/timeline-columns-types';
 import type { LoadedTexts } from './line-tracking';
 
 export interface LoadedTrace {
@@ -17,6 +18,8 @@ export interface LoadedTrace {
   pathMap: string[];
   /** The folder's `gpuLens.libraryFallback` the Report was built with. */
   libraryFallback?: boolean;
+  /** The panel's kernel timeline (about 30 bytes per op); kept and dropped with the trace. */
+  timeline?: TimelineColumns;
 }
 
 export interface Baseline {

@@ -4,6 +4,7 @@
  */
 import type { Comparison } from '../core/compare';
 import type { Report } from '../core/report-types';
+import type { TimelineAnswer, TimelineQuery } from '../core/timeline-columns-types';
 
 /** Client → server: load a trace file or folder and build its Report. */
 export const OpenTraceRequest = 'gpuLens/openTrace';
@@ -61,6 +62,17 @@ export interface SetBaselineResult {
   flaggedLines: number;
   flaggedKernels: number;
 }
+
+/**
+ * Client → server: a window of a loaded trace's kernel timeline (ops, or per-pixel aggregates) or
+ * one op of a lane, for the panel. Null when the trace is gone or has no timeline.
+ */
+export const TimelineRequest = 'gpuLens/timeline';
+export interface TimelineParams {
+  trace: string;
+  query: TimelineQuery;
+}
+export type TimelineResult = TimelineAnswer | null;
 
 /** Client → server: make a loaded trace the active one for its workspace folder. */
 export const SelectTraceRequest = 'gpuLens/selectTrace';
