@@ -16,5 +16,6 @@ export function readConfig(scope?: vscode.ConfigurationScope): GpuLensConfig {
     libraryFallback: c.get<boolean>('libraryFallback', d.libraryFallback),
     maxEvents: c.get<number>('maxEvents', d.maxEvents),
     autoOpenReport: c.get<boolean>('autoOpenReport', d.autoOpenReport),
+    lineHeat: c.get<boolean>('lineHeat', d.lineHeat),
   };
 }

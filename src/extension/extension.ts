@@ -14,6 +14,7 @@ import {
   type StatusResult,
 } from '../shared/protocol';
 import { ServerHandle } from './client';
+import { LineHeat, type HeatMark } from './line-heat';
 import { registerAgentTools } from './lm-tools';
 import { offerPathMap, registerPathMapCommand } from './path-map';
 import { QuickFixProvider } from './quick-fixes';
@@ -34,13 +35,16 @@ export interface GpuLensApi {
    * in Restricted Mode). Used by the host tests.
    */
   restored: () => Promise<void>;
+  /** The line heat marks applied to a document's editors now. Used by the host tests. */
+  lineHeat: (uri: vscode.Uri) => readonly HeatMark[];
 }
 
 export function activate(context: vscode.ExtensionContext): GpuLensApi {
   const server = new ServerHandle(context);
   const statusBar = new TraceStatusBar();
   const panel = new ReportPanel(context, server);
-  context.subscriptions.push(server, statusBar, panel);
+  const heat = new LineHeat(server);
+  context.subscriptions.push(server, statusBar, panel, heat);
   // A server that died took its annotations with it: the status bar no longer names a trace.
   context.subscriptions.push(server.onStopped(() => statusBar.hide()));
 
@@ -122,6 +126,7 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
       if (!server.isRunning()) return;
       await (await server.client()).sendRequest(ClearRequest);
       statusBar.hide();
+      heat.refresh();
     }),
     // With a trace id (from a script or a test) the quick pick is skipped.
     vscode.commands.registerCommand('gpuLens.selectTrace', async (traceId?: string) => {
@@ -148,6 +153,7 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
       if (!id || !(await client.sendRequest<boolean>(SelectTraceRequest, { id }))) return false;
       const shown = await client.sendRequest<ReportResult | null>(ReportRequest, { id });
       if (shown) statusBar.show(shown.path, shown.report);
+      heat.refresh();
       await panel.refresh();
       return true;
     }),
@@ -155,7 +161,12 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
 
   // After activation returns: the previous session's latest capture loads in the background.
   const restored = restoreLatestCaptures(context, loadCapture);
-  return { client: () => server.client(), captures, restored };
+  return {
+    client: () => server.client(),
+    captures,
+    restored,
+    lineHeat: (uri) => heat.marks(uri),
+  };
 }
 
 /** Asks for one trace file. */

@@ -24,6 +24,7 @@ import { queryTimeline } from '../core/timeline-columns-window';
 import * as proto from '../shared/protocol';
 import { annotationsFor, diagnosticsFor, hoverMarkdown } from './annotations';
 import { libraryFileOf } from './library-files';
+import { lineHeatFor } from './line-heat';
 import { DEFAULT_THRESHOLDS } from '../core/rules/types';
 import { analyzeTrace } from './analyze-trace';
 import { readServerSettings, workspaceTrust } from './settings';
@@ -153,8 +154,8 @@ async function loadTrace(
     texts: new LoadedTexts(fileMtimes),
     pathMap,
     libraryFallback,
-  });
     timeline,
+  });
   // Open documents keep the text the trace refers to before anything is saved over it.
   for (const doc of documents.all()) {
     const hit = traceFor(doc.uri);
@@ -243,7 +244,6 @@ connection.onRequest(proto.ReportRequest, (params: proto.ReportParams) => {
   } satisfies proto.ReportResult;
 });
 
-connection.onRequest(proto.SelectTraceRequest, (params: proto.SelectTraceParams) => {
 connection.onRequest(
   proto.TimelineRequest,
   (params: proto.TimelineParams): proto.TimelineResult => {
@@ -252,6 +252,7 @@ connection.onRequest(
   },
 );
 
+connection.onRequest(proto.SelectTraceRequest, (params: proto.SelectTraceParams) => {
   const t = store.select(params.id);
   refreshEditor();
   return t !== undefined;
@@ -261,6 +262,22 @@ connection.onRequest(proto.ClearRequest, () => {
   store.cleared = true;
   refreshEditor();
 });
+
+connection.onRequest(
+  proto.LineHeatRequest,
+  (params: proto.LineHeatParams): proto.LineHeatResult => {
+    const version = documents.get(params.uri)?.version ?? null;
+    const hit = traceFor(params.uri);
+    if (!hit) return { version, lines: [] };
+    const { map } = viewOf(hit.trace, params.uri);
+    const lines: proto.LineHeatResult['lines'] = [];
+    for (const h of lineHeatFor(hit.trace.report, hit.rel)) {
+      const now = map(h.line);
+      if (now !== null) lines.push({ line: now, level: h.level, sharePct: h.sharePct });
+    }
+    return { version, lines };
+  },
+);
 
 connection.onCodeLens((params) => {
   const hit = traceFor(params.textDocument.uri);

@@ -83,6 +83,21 @@ export interface SelectTraceParams {
 /** Client → server: remove all annotations (traces stay loaded but nothing is shown). */
 export const ClearRequest = 'gpuLens/clear';
 
+/** How hot a line is: 1 (some GPU self time) to 3 (a large share of its file's); server/line-heat.ts. */
+export type HeatLevel = 1 | 2 | 3;
+
+/** Client → server: the GPU heat of an open document's lines (gutter / overview ruler marks). */
+export const LineHeatRequest = 'gpuLens/lineHeat';
+export interface LineHeatParams {
+  uri: string;
+}
+export interface LineHeatResult {
+  /** The document version the lines are mapped onto (marks follow edits, as CodeLenses do). */
+  version: number | null;
+  /** 1-based lines of that text, with their share of the file's GPU self time (%). */
+  lines: { line: number; level: HeatLevel; sharePct: number }[];
+}
+
 /**
  * Client → server: the workspace's trust state, sent when the server starts and again when the
  * user grants trust. Until told, the server treats the workspace as untrusted.

@@ -16,6 +16,8 @@ export interface GpuLensSettings {
   /** The event budget of one load (see core/ingest/event-budget.ts). */
   maxEvents: number;
   autoOpenReport: boolean;
+  /** Line heat in the gutter / overview ruler (src/extension/line-heat.ts). */
+  lineHeat: boolean;
   thresholds: Thresholds;
 }
 
@@ -28,5 +30,6 @@ export const SETTING_DEFAULTS: GpuLensSettings = {
   libraryFallback: true,
   maxEvents: DEFAULT_MAX_EVENTS,
   autoOpenReport: true,
+  lineHeat: true,
   thresholds: DEFAULT_THRESHOLDS,
 };
