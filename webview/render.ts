@@ -4,9 +4,13 @@
  */
 import type { KernelStat, LineStat, RangeStat, SourceRef } from '../src/core/report-types';
 import type { FromWebview, ToWebview } from '../src/shared/webview-protocol';
+
+type KernelTimelineAnswer = Extract<ToWebview, { type: 'timeline' }>['answer'];
 import { el, refLabel } from './dom';
 import { renderComparison } from './comparison';
+import { DrilldownPane } from './drilldown';
 import { renderFindings } from './findings';
+import { KernelTimeline } from './kernel-timeline/view';
 import type { StateStore } from './state';
 import { renderSteps } from './steps';
 import { renderSummary } from './summary';
@@ -23,6 +27,8 @@ const LINES_TAB = TABS.indexOf('Hot lines');
 /** What main.ts keeps of a rendered report: enough to focus a line later. */
 export interface RenderedReport {
   focusLine(ref: SourceRef): void;
+  /** A kernel-timeline answer from the extension. */
+  timelineAnswer(requestId: number, answer: KernelTimelineAnswer): void;
 }
 
 /** Shows the "no trace" state with a way to open one. */
@@ -66,10 +72,22 @@ export function renderReport(
 ): RenderedReport {
   const { report } = m;
   const reveal = (r: SourceRef) => post({ type: 'reveal', file: r.file, line: r.line });
-  const lines: VirtualTable<LineStat> = linesTable(report, store, reveal);
-  const kernels: VirtualTable<KernelStat> = kernelsTable(report, store);
+  const drill = new DrilldownPane(report, reveal);
+  // A hot line opens in the editor and shows its kernels and call tree here.
+  const lines: VirtualTable<LineStat> = linesTable(report, store, (r) => {
+    reveal(r);
+    drill.showLine(r);
+  });
+  const kernels: VirtualTable<KernelStat> = kernelsTable(report, store, (k) =>
+    drill.showKernel(k.name),
+  );
   const ranges: VirtualTable<RangeStat> = rangesTable(report, store, reveal);
   const timeline = new Timeline(report, store, reveal);
+  const kernelTimeline = new KernelTimeline(
+    report,
+    (requestId, query) => post({ type: 'timeline', requestId, query }),
+    reveal,
+  );
   const focusNote = el('p', { class: 'focus-note', role: 'status' });
   const note = linesNote(report);
   const parts: [string, number, HTMLElement, string?][] = [
@@ -88,12 +106,14 @@ export function renderReport(
     parts.push(['vs baseline', c.count, c.element]);
   }
   const t = tabs(store, parts);
-  app.replaceChildren(renderSummary(m), timeline.element);
+  app.replaceChildren(renderSummary(m), timeline.element, kernelTimeline.element);
   if (report.steps) app.append(renderSteps(report.steps));
-  app.append(focusNote, t);
+  app.append(focusNote, t, drill.element);
   timeline.draw();
+  kernelTimeline.start();
   requestAnimationFrame(() => window.scrollTo(0, store.get().scrollY));
   return {
+    timelineAnswer: (id, answer) => kernelTimeline.onAnswer(id, answer),
     focusLine(ref) {
       const key = refLabel(ref);
       let related = 0;
@@ -105,6 +125,7 @@ export function renderReport(
       t.selectedIndex = LINES_TAB;
       store.set({ tab: LINES_TAB });
       const found = lines.focusWhere((l) => l.file === ref.file && l.line === ref.line);
+      if (found) drill.showLine(ref);
       focusNote.textContent =
         `${key}: ${found ? 'highlighted in Hot lines' : 'no GPU time recorded on this line'}` +
         (related > 0 ? `; ${related} finding(s) involve it (Findings tab).` : '.');

@@ -144,8 +144,12 @@ export function linesTable(
   });
 }
 
-/** Kernels by name: count and time statistics. */
-export function kernelsTable(report: Report, store: StateStore): VirtualTable<KernelStat> {
+/** Kernels by name: count and time statistics; activating a row runs `onActivate` (drill-down). */
+export function kernelsTable(
+  report: Report,
+  store: StateStore,
+  onActivate?: (k: KernelStat) => void,
+): VirtualTable<KernelStat> {
   const kernelNs = report.summary.kernelNs;
   return new VirtualTable<KernelStat>({
     id: 'kernels',
@@ -154,6 +158,7 @@ export function kernelsTable(report: Report, store: StateStore): VirtualTable<Ke
     store,
     defaultSort: { key: 'total', dir: 'desc' },
     filterText: (k) => k.name,
+    onActivate,
     columns: [
       textColumn('name', 'Kernel', 'minmax(240px, 1fr)', kernelLabel, { title: (k) => k.name }),
       countColumn('count', 'Count', (k) => k.count),
