@@ -186,7 +186,12 @@ export interface RangeStat {
 }
 
 /** A fix the editor can apply as a local edit of the source (a Quick Fix), by what it changes. */
-export type QuickFixKind = 'dataloader-workers' | 'non-blocking-copy' | 'expandable-segments';
+export type QuickFixKind =
+  | 'dataloader-workers'
+  | 'non-blocking-copy'
+  | 'expandable-segments'
+  | 'periodic-sync'
+  | 'torch-compile';
 
 export interface Fix {
   title: string;

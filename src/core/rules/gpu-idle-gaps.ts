@@ -30,6 +30,7 @@ const LOW_CHUNK_PCT = 50;
 export const GAP_FIXES: Record<GapCause, Fix> = {
   'late-launch': {
     title: 'Capture the step in a CUDA graph',
+    edit: 'torch-compile',
     detail:
       'The GPU waits for the CPU to launch the next kernel (Python and dispatcher overhead). ' +
       'CUDA Graphs replay the whole step with one launch; torch.compile fuses small kernels.',
@@ -40,6 +41,7 @@ export const GAP_FIXES: Record<GapCause, Fix> = {
   },
   'host-sync': {
     title: 'Remove the host synchronization from the loop',
+    edit: 'periodic-sync',
     detail:
       'The CPU waited for the GPU to finish, so nothing was queued ahead and the GPU idles while the ' +
       'CPU prepares the next launch. Keep values on the GPU (no .item(), .cpu(), print of tensors).',

@@ -96,6 +96,7 @@ export const launchOverhead: Rule = (profile, ctx) => {
         locations: aggregateLocations(ctx, starved),
         fix: {
           title: 'Launch the step as one CUDA graph (or fuse with torch.compile)',
+        edit: 'torch-compile',
           detail:
             'Each small kernel costs a Python + dispatcher + cudaLaunchKernel round trip longer than the ' +
             'kernel itself. CUDA Graphs remove the per-kernel launch; torch.compile fuses elementwise ops.',
