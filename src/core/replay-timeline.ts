@@ -1,7 +1,7 @@
 /**
- * The replay's timeline, built once per profile: GPU ops in start order with their stream
- * predecessor, their inferred cross-stream dependency and their launch call's end and process,
- * and the blocking calls with the op each waited for (see replay.ts for the model).
+ * The replay's timeline, built once per profile: GPU ops in start order with their stream, their
+ * inferred cross-stream dependency and their launch call's process, the blocking calls with the op
+ * each waited for, and which ops something waits for (see replay.ts for the model).
  */
 import type { CpuCall, GpuOp, Profile } from './model';
 import { threadKey } from './cpu-threads';
@@ -16,10 +16,20 @@ const LATENCY_NS = 5_000;
 export interface Timeline {
   /** GPU ops of all devices in start order (read in place: no per-op copies of their times). */
   ops: GpuOp[];
-  /** For each op (index in `ops`): previous op on its device and stream, or -1. */
-  streamPrev: Int32Array;
+  /**
+   * For each op (index in `ops`): its stream (device and stream id) as 0 … streamCount - 1. The
+   * previous op on the stream is the one before it in `ops` with the same number.
+   */
+  streamOf: Int32Array;
+  streamCount: number;
   /** Inferred cross-stream dependency (index in `ops`), or -1. */
   dep: Int32Array;
+  /**
+   * For each op that another op depends on (`dep`) or a blocking call waited for: its number
+   * among them, 0 … waitedCount - 1; else -1. Only their replayed ends need keeping.
+   */
+  waited: Int32Array;
+  waitedCount: number;
   /** Device of each op (index into `devices`); null with one device (all 0). */
   device: Int32Array | null;
   devices: { first: number; last: number; idle: number }[];
@@ -29,8 +39,6 @@ export interface Timeline {
   processKeys: string[];
   /** Blocking calls (index into cpuCalls) in end order, the op each waited for (or -1), its tail. */
   blocking: { call: number; target: number; tail: number }[];
-  /** One replayed start per op, shared by the replays (each runs to the end before the next). */
-  scratch: Float64Array;
 }
 
 const memo = new WeakMap<Profile, { n: number; value: Timeline }>();
@@ -72,15 +80,32 @@ function buildTimeline(profile: Profile): Timeline {
   const deviceOfOp = (i: number) => (device ? device[i] : 0);
   const n = ops.length;
   const streamPrev = new Int32Array(n).fill(-1);
-  const lastOnStream = tls.map(() => new Map<number, number>());
+  const streamOf = new Int32Array(n);
+  const lastOnStream: number[] = [];
+  // Per device: stream id → its number (ops of one stream mostly follow each other: no lookup).
+  const numberOf = tls.map(() => new Map<number, number>());
   const perDevice = new Int32Array(tls.length);
+  let lastDevice = -1;
+  let lastStreamId = NaN;
+  let stream = -1;
   for (let i = 0; i < n; i++) {
-    const streams = lastOnStream[deviceOfOp(i)];
+    const d = deviceOfOp(i);
     const streamId = ops[i].streamId;
-    const prev = streams.get(streamId);
-    if (prev !== undefined) streamPrev[i] = prev;
-    streams.set(streamId, i);
-    perDevice[deviceOfOp(i)]++;
+    if (d !== lastDevice || streamId !== lastStreamId) {
+      let found = numberOf[d].get(streamId);
+      if (found === undefined) {
+        found = lastOnStream.length;
+        numberOf[d].set(streamId, found);
+        lastOnStream.push(-1);
+      }
+      stream = found;
+      lastDevice = d;
+      lastStreamId = streamId;
+    }
+    streamOf[i] = stream;
+    streamPrev[i] = lastOnStream[stream];
+    lastOnStream[stream] = i;
+    perDevice[d]++;
   }
   const byEnd = byEndPerDevice(ops, deviceOfOp, perDevice);
   const calls = profile.cpuCalls;
@@ -88,7 +113,7 @@ function buildTimeline(profile: Profile): Timeline {
   for (let i = 0; i < n; i++) {
     // Started within the launch latency of its launch and stream: nothing else held it (and on a
     // device with one stream there is no other stream to wait for).
-    if (lastOnStream[deviceOfOp(i)].size < 2) continue;
+    if (numberOf[deviceOfOp(i)].size < 2) continue;
     const op = ops[i];
     const p = streamPrev[i];
     const prev = p >= 0 ? ops[p].endNs : -Infinity;
@@ -122,16 +147,26 @@ function buildTimeline(profile: Profile): Timeline {
     );
   }
   const { processOfCall, processKeys } = processIndexes(calls);
+  const blocking = blockingCalls(profile, ops, byRank);
+  const waited = new Int32Array(n).fill(-1);
+  let waitedCount = 0;
+  const mark = (i: number) => {
+    if (i >= 0 && waited[i] < 0) waited[i] = waitedCount++;
+  };
+  dep.forEach(mark);
+  for (const b of blocking) mark(b.target);
   return {
     ops,
-    streamPrev,
+    streamOf,
+    streamCount: lastOnStream.length,
     dep,
+    waited,
+    waitedCount,
     device,
     devices,
     processOfCall,
     processKeys,
-    blocking: blockingCalls(profile, ops, byRank),
-    scratch: new Float64Array(n),
+    blocking,
   };
 }
 

@@ -93,6 +93,13 @@ class Cuts {
   }
 }
 
+/** One what-if to replay, and optionally the thread whose run length it also measures. */
+export interface ReplayRequest {
+  whatIf: WhatIf;
+  /** A thread whose run length is also measured (CPU-only traces: the loop's thread) and its end. */
+  run?: { threadKey: string; endNs: number };
+}
+
 /**
  * Replays the profile with `whatIf` applied. `run` names a thread whose run length is also
  * measured (CPU-only traces: the loop's thread) and the end of its last event.
@@ -102,49 +109,65 @@ export function replay(
   whatIf: WhatIf,
   run?: { threadKey: string; endNs: number },
 ): ReplayResult {
+  return replayAll(profile, [{ whatIf, run }])[0];
+}
+
+/**
+ * Replays every request in one pass over the ops: the ops' recorded times and constraints are read
+ * once for all of them, and each request keeps its own shifts and replayed ends. Each result is
+ * exactly what `replay` gives for that request alone.
+ */
+export function replayAll(profile: Profile, requests: readonly ReplayRequest[]): ReplayResult[] {
+  const K = requests.length;
+  if (K === 0) return [];
   const tl = timeline(profile);
-  const byProcess = new Map<string, Interval[]>();
-  for (const [key, list] of whatIf.cuts ?? []) {
-    const proc = processOf(key);
-    byProcess.set(proc, [...(byProcess.get(proc) ?? []), ...list]);
-  }
-  const cutsOf: (Cuts | undefined)[] = tl.processKeys.map((key) => {
-    const list = byProcess.get(key);
-    return list && list.length > 0 ? new Cuts(list) : undefined;
-  });
-  // Per process: shift set by its last blocking call, and the cut time before that call's end
-  // (kept, so the op loop's cut lookups all move forward).
-  const base = new Float64Array(tl.processKeys.length);
-  const cutBefore = new Float64Array(tl.processKeys.length);
-  const shift = (thread: number, t: number): number => {
-    const cuts = cutsOf[thread];
-    if (!cuts) return base[thread];
-    return base[thread] + cuts.upTo(t) - cutBefore[thread];
+  const P = tl.processKeys.length;
+  // Per request k and process p, at k * P + p: its cuts, the shift set by its last blocking call
+  // and the cut time before that call's end (kept, so the op loop's cut lookups all move forward).
+  const cutsOf: (Cuts | undefined)[] = requests.flatMap(({ whatIf }) => processCuts(tl, whatIf));
+  const base = new Float64Array(K * P);
+  const cutBefore = new Float64Array(K * P);
+  const shift = (at: number, t: number): number => {
+    const cuts = cutsOf[at];
+    if (!cuts) return base[at];
+    return base[at] + cuts.upTo(t) - cutBefore[at];
   };
   const calls = profile.cpuCalls;
-  const { ops, processOfCall, streamPrev, dep } = tl;
-  // Every entry is written before it is read (an op's stream predecessor, dependency and the op a
-  // blocking call waited for all start earlier): the timeline's buffer serves every replay.
-  const newStart = tl.scratch;
+  const { ops, processOfCall, streamOf, dep, waited } = tl;
+  // An op waits for the previous op on its stream and for its dependency, a blocking call for its
+  // target: all started earlier, so only these ends are kept (no array per op and request). Per
+  // stream its last op's recorded end (`s + dur`, the same for every request) and replayed end
+  // (request k at k * S + stream); per waited-for op its replayed end (at k * W + waited[op]).
+  const S = tl.streamCount;
+  const W = tl.waitedCount;
+  const streamWas = new Float64Array(S).fill(-Infinity);
+  const streamNow = new Float64Array(K * S).fill(-Infinity);
+  const waitedNow = new Float64Array(K * W);
   let b = 0;
   const settleBlockingUpTo = (t: number) => {
     for (; b < tl.blocking.length && calls[tl.blocking[b].call].endNs <= t; b++) {
       const { call, target, tail } = tl.blocking[b];
       const c = calls[call];
       const thread = processOfCall[call];
-      const start = c.startNs - shift(thread, c.startNs);
-      let end: number;
-      if (whatIf.nonBlocking?.has(c)) end = start;
-      else if (target >= 0) {
-        const op = ops[target];
-        end = Math.max(start, newStart[target] + (op.endNs - op.startNs)) + tail;
-      } else end = start + (c.endNs - c.startNs);
-      base[thread] = c.endNs - Math.min(end, c.endNs);
-      cutBefore[thread] = cutsOf[thread]?.upTo(c.endNs) ?? 0;
+      for (let k = 0; k < K; k++) {
+        const at = k * P + thread;
+        const start = c.startNs - shift(at, c.startNs);
+        let end: number;
+        if (requests[k].whatIf.nonBlocking?.has(c)) end = start;
+        else if (target >= 0) {
+          end = Math.max(start, waitedNow[k * W + waited[target]]) + tail;
+        } else end = start + (c.endNs - c.startNs);
+        base[at] = c.endNs - Math.min(end, c.endNs);
+        cutBefore[at] = cutsOf[at]?.upTo(c.endNs) ?? 0;
+      }
     }
   };
   const nextBlockEnd = () => (b < tl.blocking.length ? calls[tl.blocking[b].call].endNs : Infinity);
   let blockEnd = nextBlockEnd();
+  // Each request's replayed span per device (k * devices + d).
+  const D = tl.devices.length;
+  const first = new Float64Array(K * D).fill(Infinity);
+  const last = new Float64Array(K * D).fill(-Infinity);
   // Ops are read in place (no per-op copies: the arrays of a million-op trace cost more in garbage
   // collection than the property reads).
   for (let i = 0; i < ops.length; i++) {
@@ -154,54 +177,79 @@ export function replay(
       settleBlockingUpTo(s);
       blockEnd = nextBlockEnd();
     }
+    // The recorded constraints (`was`) are the same for every request; each moved (`now`) its own.
     let was = -Infinity;
-    let now = -Infinity;
     const li = op.launchIndex;
+    let le = 0;
+    let proc = 0;
     if (li >= 0) {
-      const le = calls[li].endNs;
-      const proc = processOfCall[li];
-      const cuts = cutsOf[proc];
+      le = calls[li].endNs;
+      proc = processOfCall[li];
       was = le;
-      // shift(proc, le), inlined: the hot path of the replay.
-      now = le - (cuts ? base[proc] + cuts.upTo(le) - cutBefore[proc] : base[proc]);
     }
-    const p = streamPrev[i];
-    if (p >= 0) {
-      const o = ops[p];
-      const dur = o.endNs - o.startNs;
-      was = Math.max(was, o.startNs + dur);
-      now = Math.max(now, newStart[p] + dur);
-    }
+    const stream = streamOf[i];
+    was = Math.max(was, streamWas[stream]);
     const d = dep[i];
     if (d >= 0) {
       const o = ops[d];
-      const dur = o.endNs - o.startNs;
-      was = Math.max(was, o.startNs + dur);
-      now = Math.max(now, newStart[d] + dur);
+      was = Math.max(was, o.startNs + (o.endNs - o.startNs));
     }
-    newStart[i] = was === -Infinity ? s : s - (was - now);
+    const dur = op.endNs - s;
+    streamWas[stream] = s + dur;
+    const dev = tl.device ? tl.device[i] : 0;
+    const w = waited[i];
+    const dw = d >= 0 ? waited[d] : -1;
+    for (let k = 0; k < K; k++) {
+      let now = -Infinity;
+      if (li >= 0) {
+        const at = k * P + proc;
+        const cuts = cutsOf[at];
+        // shift(at, le), inlined: the hot path of the replay.
+        now = le - (cuts ? base[at] + cuts.upTo(le) - cutBefore[at] : base[at]);
+      }
+      now = Math.max(now, streamNow[k * S + stream]);
+      if (d >= 0) now = Math.max(now, waitedNow[k * W + dw]);
+      const start = was === -Infinity ? s : s - (was - now);
+      const end = start + dur;
+      streamNow[k * S + stream] = end;
+      if (w >= 0) waitedNow[k * W + w] = end;
+      if (dur > 0) {
+        const at = k * D + dev;
+        first[at] = Math.min(first[at], start);
+        last[at] = Math.max(last[at], end);
+      }
+    }
   }
   settleBlockingUpTo(Infinity);
 
-  const first = tl.devices.map(() => Infinity);
-  const last = tl.devices.map(() => -Infinity);
-  for (let i = 0; i < ops.length; i++) {
-    const dur = ops[i].endNs - ops[i].startNs;
-    if (!(dur > 0)) continue;
-    const d = tl.device ? tl.device[i] : 0;
-    first[d] = Math.min(first[d], newStart[i]);
-    last[d] = Math.max(last[d], newStart[i] + dur);
-  }
-  let gpuSavedNs = 0;
-  tl.devices.forEach((d, k) => {
-    if (first[k] === Infinity) return;
-    const saved = d.last - d.first - (last[k] - first[k]);
-    gpuSavedNs += Math.min(d.idle, Math.max(0, saved));
+  return requests.map(({ whatIf, run }, k) => {
+    let gpuSavedNs = 0;
+    tl.devices.forEach((dv, d) => {
+      const at = k * D + d;
+      if (first[at] === Infinity) return;
+      const saved = dv.last - dv.first - (last[at] - first[at]);
+      gpuSavedNs += Math.min(dv.idle, Math.max(0, saved));
+    });
+    const own = cutsOf.slice(k * P, (k + 1) * P);
+    const shiftK = (thread: number, t: number) => shift(k * P + thread, t);
+    return {
+      gpuSavedNs: Math.round(gpuSavedNs),
+      threadSavedNs: run ? threadSaved(tl, own, shiftK, whatIf, run) : 0,
+    };
   });
-  return {
-    gpuSavedNs: Math.round(gpuSavedNs),
-    threadSavedNs: run ? threadSaved(tl, cutsOf, shift, whatIf, run) : 0,
-  };
+}
+
+/** The what-if's cuts per process of the timeline (in `processKeys` order). */
+function processCuts(tl: Timeline, whatIf: WhatIf): (Cuts | undefined)[] {
+  const byProcess = new Map<string, Interval[]>();
+  for (const [key, list] of whatIf.cuts ?? []) {
+    const proc = processOf(key);
+    byProcess.set(proc, [...(byProcess.get(proc) ?? []), ...list]);
+  }
+  return tl.processKeys.map((key) => {
+    const list = byProcess.get(key);
+    return list && list.length > 0 ? new Cuts(list) : undefined;
+  });
 }
 
 /** How much earlier the run's thread finishes; moved work still has to finish somewhere. */

@@ -6,12 +6,10 @@ import { formatNs } from '../format';
 import { adviceFor } from './advice';
 import { type LocatedCost, aggregateLocations } from './locations';
 import type { Interval } from '../intervals';
-import { replay } from '../replay';
 import { findIdleGaps } from './idle-gaps';
-import { addCut, claimIdle } from './savings';
-import type { Rule } from './types';
+import { addCut, claimIdle, replayLater, replaying } from './savings';
 
-export const allocStalls: Rule = (profile, ctx) => {
+export const allocStalls = replaying((profile, ctx) => {
   const all = profile.cpuCalls.filter((c) => c.kind === 'alloc' || c.kind === 'free');
   const slow = all.filter((c) => c.endNs - c.startNs > ctx.thresholds.slowAllocNs);
   if (slow.length === 0) return [];
@@ -25,33 +23,32 @@ export const allocStalls: Rule = (profile, ctx) => {
   const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
     (g) => g.cause === 'allocation',
   );
-  return [
-    claimIdle(
-      {
-        rule: 'alloc-stalls',
-        severity: 'warning',
-        title: `${slow.length} slow CUDA allocation calls (${formatNs(slowNs)})`,
-        message:
-          `${slow.length} of ${all.length} allocation/free calls (${names}) took longer than ` +
-          `${formatNs(ctx.thresholds.slowAllocNs)}: ${formatNs(slowNs)} in total, the worst ${formatNs(worst.endNs - worst.startNs)}. ` +
-          `All allocation calls took ${formatNs(allNs)}.`,
-        // Savings: replay without the slow calls (a pre-allocated pool takes them out of the run):
-        // only the GPU idle they caused counts, not CPU time the GPU spent busy anyway.
-        // (no gap to claim: the saving settles to 0 without a replay)
-        savingsNs: claim.length > 0 ? replay(profile, { cuts }).gpuSavedNs : 0,
-        savingsFrom: 'gpu-idle',
-        evidence: {
-          slowCount: slow.length,
-          allocCallCount: all.length,
-          slowNs,
-          worstNs: worst.endNs - worst.startNs,
-          allAllocNs: allNs,
-        },
-        locations: aggregateLocations(ctx, costs),
-        // Fitted to the workload (rules/advice.ts): every variant sets expandable segments.
-        fix: adviceFor('alloc-stalls', ctx.workload()),
+  const finding = claimIdle(
+    {
+      rule: 'alloc-stalls',
+      severity: 'warning',
+      title: `${slow.length} slow CUDA allocation calls (${formatNs(slowNs)})`,
+      message:
+        `${slow.length} of ${all.length} allocation/free calls (${names}) took longer than ` +
+        `${formatNs(ctx.thresholds.slowAllocNs)}: ${formatNs(slowNs)} in total, the worst ${formatNs(worst.endNs - worst.startNs)}. ` +
+        `All allocation calls took ${formatNs(allNs)}.`,
+      // Savings: replay without the slow calls (a pre-allocated pool takes them out of the run):
+      // only the GPU idle they caused counts, not CPU time the GPU spent busy anyway.
+      // (no gap to claim: the saving settles to 0 without a replay)
+      savingsNs: 0,
+      savingsFrom: 'gpu-idle',
+      evidence: {
+        slowCount: slow.length,
+        allocCallCount: all.length,
+        slowNs,
+        worstNs: worst.endNs - worst.startNs,
+        allAllocNs: allNs,
       },
-      { gaps: claim },
-    ),
-  ];
-};
+      locations: aggregateLocations(ctx, costs),
+      // Fitted to the workload (rules/advice.ts): every variant sets expandable segments.
+      fix: adviceFor('alloc-stalls', ctx.workload()),
+    },
+    { gaps: claim },
+  );
+  return [claim.length > 0 ? replayLater(finding, { cuts }) : finding];
+});

@@ -18,9 +18,7 @@ import {
   findIdleGaps,
   gapLocation,
 } from './idle-gaps';
-import { replay } from '../replay';
-import { claimIdle, gapWhatIf } from './savings';
-import type { Rule } from './types';
+import { claimIdle, gapWhatIf, replayLater, replaying } from './savings';
 
 /** NVIDIA's gpu_time_util recipe defaults: 30 chunks, a chunk is low when under 50 % busy. */
 const CHUNKS = 30;
@@ -30,6 +28,9 @@ const LOW_CHUNK_PCT = 50;
 export const GAP_FIXES: Record<GapCause, Fix> = {
   'late-launch': {
     title: 'Capture the step in a CUDA graph',
+    edit: 'torch-compile',
+    edit: 'torch-compile',
+    edit: 'torch-compile',
     edit: 'torch-compile',
     detail:
       'The GPU waits for the CPU to launch the next kernel (Python and dispatcher overhead). ' +
@@ -41,6 +42,9 @@ export const GAP_FIXES: Record<GapCause, Fix> = {
   },
   'host-sync': {
     title: 'Remove the host synchronization from the loop',
+    edit: 'periodic-sync',
+    edit: 'periodic-sync',
+    edit: 'periodic-sync',
     edit: 'periodic-sync',
     detail:
       'The CPU waited for the GPU to finish, so nothing was queued ahead and the GPU idles while the ' +
@@ -114,7 +118,7 @@ export const GAP_FIXES: Record<GapCause, Fix> = {
   },
 };
 
-export const gpuIdleGaps: Rule = (profile, ctx) => {
+export const gpuIdleGaps = replaying((profile, ctx) => {
   const timelines = deviceTimelines(profile);
   // CPU-only traces recorded no GPU activity at all: there is no GPU timeline to call idle.
   if (timelines.length === 0) return [];
@@ -175,28 +179,27 @@ export const gpuIdleGaps: Rule = (profile, ctx) => {
       (c) => `${GAP_CAUSE_TEXT[c]} ${formatNs(causeNs(c))} (${byCause.get(c)?.length ?? 0} gaps)`,
     )
     .join('; ');
+  const finding = claimIdle(
+    {
+      rule: 'gpu-idle-gaps',
+      severity: activePct < 50 ? 'error' : 'warning',
+      title: `GPU active ${formatPct(activePct)} of the time`,
+      message:
+        `The GPU was busy ${formatPct(activePct)} of ${formatNs(wall)} (threshold ${ctx.thresholds.gpuActivePct} %). ` +
+        `${gaps.length} idle gaps of ≥ ${formatNs(ctx.thresholds.minGapNs)} add up to ${formatNs(gapNs)}: ${causeText}. ` +
+        `${lowChunks} of ${CHUNKS * timelines.length} time chunks were under ${LOW_CHUNK_PCT} % busy.`,
+      // Savings: replay the trace with the top cause removed (its CPU work before the launches,
+      // its slow launch calls, its syncs) and measure how much shorter the GPU's run gets.
+      // (queued and unknown gaps: nothing the trace says can be removed, no replay)
+      savingsNs: 0,
+      savingsFrom: 'gpu-idle',
+      evidence,
+      locations,
+      fix: GAP_FIXES[top],
+    },
+    { gaps: topGaps },
+  );
   return [
-    claimIdle(
-      {
-        rule: 'gpu-idle-gaps',
-        severity: activePct < 50 ? 'error' : 'warning',
-        title: `GPU active ${formatPct(activePct)} of the time`,
-        message:
-          `The GPU was busy ${formatPct(activePct)} of ${formatNs(wall)} (threshold ${ctx.thresholds.gpuActivePct} %). ` +
-          `${gaps.length} idle gaps of ≥ ${formatNs(ctx.thresholds.minGapNs)} add up to ${formatNs(gapNs)}: ${causeText}. ` +
-          `${lowChunks} of ${CHUNKS * timelines.length} time chunks were under ${LOW_CHUNK_PCT} % busy.`,
-        // Savings: replay the trace with the top cause removed (its CPU work before the launches,
-        // its slow launch calls, its syncs) and measure how much shorter the GPU's run gets.
-        savingsNs:
-          top === 'queued' || top === 'unknown'
-            ? 0
-            : replay(profile, gapWhatIf(topGaps)).gpuSavedNs,
-        savingsFrom: 'gpu-idle',
-        evidence,
-        locations,
-        fix: GAP_FIXES[top],
-      },
-      { gaps: topGaps },
-    ),
+    top === 'queued' || top === 'unknown' ? finding : replayLater(finding, gapWhatIf(topGaps)),
   ];
-};
+});

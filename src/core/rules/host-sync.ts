@@ -12,10 +12,8 @@ import type { CpuCall, Profile } from '../model';
 import { callsByThread } from '../cpu-threads';
 import { idleAfter, rankBusy } from '../device-timelines';
 import { type LocatedCost, aggregateLocations } from './locations';
-import { replay } from '../replay';
 import { findIdleGaps } from './idle-gaps';
-import { claimIdle } from './savings';
-import type { Rule } from './types';
+import { claimIdle, replayLater, replaying } from './savings';
 
 /** A sync starting this soon after an async copy returns is the copy's completion. */
 const FOLLOW_NS = 50_000;
@@ -60,7 +58,7 @@ export function blockingSyncs(profile: Profile): BlockingSyncs {
   return { calls, afterCopy };
 }
 
-export const hostSync: Rule = (profile, ctx) => {
+export const hostSync = replaying((profile, ctx) => {
   const { calls: syncs, afterCopy } = blockingSyncs(profile);
   if (syncs.length === 0) return [];
   const busy = rankBusy(profile);
@@ -89,38 +87,39 @@ export const hostSync: Rule = (profile, ctx) => {
   const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
     (g) => g.cause === 'host-sync' && g.blocker?.kind === 'sync',
   );
-  return [
-    claimIdle(
-      {
-        rule: 'host-sync',
-        severity: 'warning',
-        title: `${syncs.length} host synchronizations (${formatNs(blockedNs)} blocked)`,
-        message:
-          `The CPU synchronized with the GPU ${syncs.length} times (${names}), blocked ${formatNs(blockedNs)} in ` +
-          `total; after the syncs returned the GPU sat idle ${formatNs(drainNs)} until new work arrived.` +
-          copyText,
-        // Savings: replay with the syncs returning at once (the CPU queues the next work while the
-        // GPU is still busy); it claims the gaps a sync drained. The blocked time itself overlapped
-        // GPU work and is not saved.
-        // (no gap to claim: the saving settles to 0 without a replay)
-        savingsNs:
-          claim.length > 0 ? replay(profile, { nonBlocking: new Set(syncs) }).gpuSavedNs : 0,
-        savingsFrom: 'gpu-idle',
-        evidence: { syncCount: syncs.length, blockedNs, drainNs, afterCopyCount },
-        locations: aggregateLocations(ctx, costs),
-        fix: {
-          title: 'Drop the synchronization or move it out of the hot loop',
+  const finding = claimIdle(
+    {
+      rule: 'host-sync',
+      severity: 'warning',
+      title: `${syncs.length} host synchronizations (${formatNs(blockedNs)} blocked)`,
+      message:
+        `The CPU synchronized with the GPU ${syncs.length} times (${names}), blocked ${formatNs(blockedNs)} in ` +
+        `total; after the syncs returned the GPU sat idle ${formatNs(drainNs)} until new work arrived.` +
+        copyText,
+      // Savings: replay with the syncs returning at once (the CPU queues the next work while the
+      // GPU is still busy); it claims the gaps a sync drained. The blocked time itself overlapped
+      // GPU work and is not saved.
+      // (no gap to claim: the saving settles to 0 without a replay)
+      savingsNs: 0,
+      savingsFrom: 'gpu-idle',
+      evidence: { syncCount: syncs.length, blockedNs, drainNs, afterCopyCount },
+      locations: aggregateLocations(ctx, costs),
+      fix: {
+        title: 'Drop the synchronization or move it out of the hot loop',
         edit: 'periodic-sync',
-          detail:
-            'torch.cuda.synchronize(), .item(), .cpu(), .tolist() and printing tensors wait for the GPU. ' +
-            'Keep values on the GPU and read them once per N steps, or record an event and query it.',
-          snippet:
-            '# before: total += loss.item()\n' +
-            'total += loss.detach()          # accumulate on the GPU\n' +
-            'if step % 100 == 0: print(total.item())',
-        },
+        edit: 'periodic-sync',
+        edit: 'periodic-sync',
+        edit: 'periodic-sync',
+        detail:
+          'torch.cuda.synchronize(), .item(), .cpu(), .tolist() and printing tensors wait for the GPU. ' +
+          'Keep values on the GPU and read them once per N steps, or record an event and query it.',
+        snippet:
+          '# before: total += loss.item()\n' +
+          'total += loss.detach()          # accumulate on the GPU\n' +
+          'if step % 100 == 0: print(total.item())',
       },
-      { gaps: claim },
-    ),
-  ];
-};
+    },
+    { gaps: claim },
+  );
+  return [claim.length > 0 ? replayLater(finding, { nonBlocking: new Set(syncs) }) : finding];
+});

@@ -26,7 +26,7 @@ import { ncclImbalance } from './nccl-imbalance';
 import { ncclOverhead } from './nccl-overhead';
 import { stepTime } from './step-time';
 import { straggler } from './straggler';
-import { settleIdleClaims } from './savings';
+import { type ReplayingRule, resolveReplays, settleIdleClaims } from './savings';
 import { slowLaunch } from './slow-launch';
 import { toolCallGaps } from './tool-call-gaps';
 import { DEFAULT_THRESHOLDS, type Rule, type RuleContext, type Thresholds } from './types';
@@ -74,7 +74,8 @@ export const RULE_DESCRIPTIONS: Readonly<Record<string, string>> = {
 
 /**
  * Runs the rules (all, or the ids given) and returns their findings, largest savings first.
- * GPU-idle savings are settled first: no two findings claim the same idle ns, and together they
+ * The what-ifs the rules leave to be replayed are replayed together, in one pass over the ops;
+ * then GPU-idle savings are settled: no two findings claim the same idle ns, and together they
  * claim at most summary.gpuIdleNs (savings.ts).
  */
 export function runRules(
@@ -85,8 +86,9 @@ export function runRules(
   const findings: Finding[] = [];
   for (const id of ids) {
     const rule = ALL_RULES[id];
-    if (rule) findings.push(...rule(profile, ctx));
+    if (rule) findings.push(...((rule as Partial<ReplayingRule>).plan ?? rule)(profile, ctx));
   }
+  resolveReplays(profile, findings);
   settleIdleClaims(profile, findings, ctx.thresholds.minGapNs, idleUpperBound(profile));
   return findings.sort((a, b) => b.savingsNs - a.savingsNs || a.rule.localeCompare(b.rule));
 }

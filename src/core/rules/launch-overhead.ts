@@ -11,11 +11,9 @@ import { deviceTimelines } from '../device-timelines';
 import { percentile } from '../numbers';
 import { type LocatedCost, aggregateLocations } from './locations';
 import type { Interval } from '../intervals';
-import { replay } from '../replay';
-import { addCut, claimIdle } from './savings';
-import type { Rule } from './types';
+import { addCut, claimIdle, replayLater, replaying } from './savings';
 
-export const launchOverhead: Rule = (profile, ctx) => {
+export const launchOverhead = replaying((profile, ctx) => {
   const minGap = ctx.thresholds.minGapNs;
   let spanNs = 0;
   let kernels = 0;
@@ -77,37 +75,39 @@ export const launchOverhead: Rule = (profile, ctx) => {
   };
   // The reference texts' dispatch-overhead ratio (CPU op time over GPU time; > 2 is overhead-bound).
   if (opNs > 0 && kernelNs > 0) evidence.cpuToGpuRatio = Number((opNs / kernelNs).toFixed(2));
-  return [
-    claimIdle(
-      {
-        rule: 'launch-overhead',
-        severity: 'warning',
-        title: `Launch-bound: ${starved.length} kernels waited for the CPU`,
-        message:
-          `${starved.length} of ${kernels} kernels started after a short idle gap in which the CPU had not ` +
-          `yet launched them: ${formatNs(starvedIdle)} lost, ${formatPct(starvedPct)} of the GPU span ` +
-          `(threshold ${ctx.thresholds.launchStarvedPct} %). Median kernel ${formatNs(percentile(kernelDurs, 50))} ` +
-          `vs median launch call ${formatNs(percentile(launchDurs, 50))}.`,
-        // Savings: replay without the CPU time before each starved launch (a CUDA graph replays the
-        // kernels back to back); it claims the small late-launch gaps.
-        savingsNs: replay(profile, { cuts }).gpuSavedNs,
-        savingsFrom: 'gpu-idle',
-        evidence,
-        locations: aggregateLocations(ctx, starved),
-        fix: {
-          title: 'Launch the step as one CUDA graph (or fuse with torch.compile)',
+  const finding = claimIdle(
+    {
+      rule: 'launch-overhead',
+      severity: 'warning',
+      title: `Launch-bound: ${starved.length} kernels waited for the CPU`,
+      message:
+        `${starved.length} of ${kernels} kernels started after a short idle gap in which the CPU had not ` +
+        `yet launched them: ${formatNs(starvedIdle)} lost, ${formatPct(starvedPct)} of the GPU span ` +
+        `(threshold ${ctx.thresholds.launchStarvedPct} %). Median kernel ${formatNs(percentile(kernelDurs, 50))} ` +
+        `vs median launch call ${formatNs(percentile(launchDurs, 50))}.`,
+      // Savings: replay without the CPU time before each starved launch (a CUDA graph replays the
+      // kernels back to back); it claims the small late-launch gaps.
+      savingsNs: 0,
+      savingsFrom: 'gpu-idle',
+      evidence,
+      locations: aggregateLocations(ctx, starved),
+      fix: {
+        title: 'Launch the step as one CUDA graph (or fuse with torch.compile)',
         edit: 'torch-compile',
-          detail:
-            'Each small kernel costs a Python + dispatcher + cudaLaunchKernel round trip longer than the ' +
-            'kernel itself. CUDA Graphs remove the per-kernel launch; torch.compile fuses elementwise ops.',
-          snippet:
-            'model = torch.compile(model, mode="reduce-overhead")  # uses CUDA graphs\n' +
-            '# manual: g = torch.cuda.CUDAGraph()\n' +
-            '# with torch.cuda.graph(g): static_out = model(static_in)\n' +
-            '# each step: static_in.copy_(x); g.replay()',
-        },
+        edit: 'torch-compile',
+        edit: 'torch-compile',
+        edit: 'torch-compile',
+        detail:
+          'Each small kernel costs a Python + dispatcher + cudaLaunchKernel round trip longer than the ' +
+          'kernel itself. CUDA Graphs remove the per-kernel launch; torch.compile fuses elementwise ops.',
+        snippet:
+          'model = torch.compile(model, mode="reduce-overhead")  # uses CUDA graphs\n' +
+          '# manual: g = torch.cuda.CUDAGraph()\n' +
+          '# with torch.cuda.graph(g): static_out = model(static_in)\n' +
+          '# each step: static_in.copy_(x); g.replay()',
       },
-      { gaps: [], smallCauses: ['late-launch'] },
-    ),
-  ];
-};
+    },
+    { gaps: [], smallCauses: ['late-launch'] },
+  );
+  return [replayLater(finding, { cuts })];
+});

@@ -10,10 +10,8 @@ import { formatNs, formatBytes } from '../format';
 import type { CpuCall, GpuOp, Profile } from '../model';
 import { callsByThread } from '../cpu-threads';
 import { type LocatedCost, aggregateLocations } from './locations';
-import { replay } from '../replay';
 import { findIdleGaps } from './idle-gaps';
-import { claimIdle } from './savings';
-import type { Rule } from './types';
+import { claimIdle, replayLater, replaying } from './savings';
 
 /** NVIDIA's cut (`bytes <= 64000 AND copyKind == 1`): decimal, not 64 KiB. */
 const SMALL_HTOD_BYTES = 64_000;
@@ -60,7 +58,7 @@ export function syncCopyCalls(profile: Profile): SyncCopy[] {
   return copies;
 }
 
-export const memcpySync: Rule = (profile, ctx) => {
+export const memcpySync = replaying((profile, ctx) => {
   const copies = syncCopyCalls(profile);
   const blockedNs = copies.reduce((s, c) => s + c.blockedNs, 0);
   if (copies.length === 0 || blockedNs < ctx.thresholds.minGapNs) return [];
@@ -77,38 +75,38 @@ export const memcpySync: Rule = (profile, ctx) => {
   const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
     (g) => g.cause === 'host-sync' && g.blocker?.kind === 'memcpy',
   );
-  return [
-    claimIdle(
-      {
-        rule: 'memcpy-sync',
-        severity: 'warning',
-        title: `${copies.length} blocking copies (${formatNs(blockedNs)} CPU blocked)`,
-        message:
-          `${copies.length} copies (${dirText}, ${formatBytes(bytes)}) blocked the CPU for ${formatNs(blockedNs)}; ` +
-          `the transfers themselves took ${formatNs(copyNs)} on the GPU.`,
-        // Savings: GPU idle only, never the CPU's blocked time (the GPU may have been busy through
-        // it): replay with the copies returning at once; it claims the gaps a copy drained.
-        savingsNs:
-          claim.length > 0
-            ? replay(profile, { nonBlocking: new Set(copies.map((c) => c.call)) }).gpuSavedNs
-            : 0,
-        savingsFrom: 'gpu-idle',
-        evidence: { copyCount: copies.length, blockedNs, copyNs, bytes },
-        locations: aggregateLocations(ctx, costs),
-        fix: {
-          title: 'Copy asynchronously from pinned memory',
-          detail:
-            'Use cudaMemcpyAsync (hipMemcpyAsync) on a stream from pinned memory; in PyTorch pin the ' +
-            'host buffer and pass non_blocking=True, and read a device-to-host result only after an ' +
-            'event says it is ready.',
-          snippet:
-            'x = x.pin_memory().to("cuda", non_blocking=True)\n' +
-            '# device → host without blocking:\n' +
-            'host = torch.empty_like(y, device="cpu").pin_memory(); host.copy_(y, non_blocking=True)\n' +
-            'ev = torch.cuda.Event(); ev.record()  # ... later: ev.synchronize(); use host',
-        },
+  const finding = claimIdle(
+    {
+      rule: 'memcpy-sync',
+      severity: 'warning',
+      title: `${copies.length} blocking copies (${formatNs(blockedNs)} CPU blocked)`,
+      message:
+        `${copies.length} copies (${dirText}, ${formatBytes(bytes)}) blocked the CPU for ${formatNs(blockedNs)}; ` +
+        `the transfers themselves took ${formatNs(copyNs)} on the GPU.`,
+      // Savings: GPU idle only, never the CPU's blocked time (the GPU may have been busy through
+      // it): replay with the copies returning at once; it claims the gaps a copy drained.
+      savingsNs: 0,
+      savingsFrom: 'gpu-idle',
+      evidence: { copyCount: copies.length, blockedNs, copyNs, bytes },
+      locations: aggregateLocations(ctx, costs),
+      fix: {
+        title: 'Copy asynchronously from pinned memory',
+        detail:
+          'Use cudaMemcpyAsync (hipMemcpyAsync) on a stream from pinned memory; in PyTorch pin the ' +
+          'host buffer and pass non_blocking=True, and read a device-to-host result only after an ' +
+          'event says it is ready.',
+        snippet:
+          'x = x.pin_memory().to("cuda", non_blocking=True)\n' +
+          '# device → host without blocking:\n' +
+          'host = torch.empty_like(y, device="cpu").pin_memory(); host.copy_(y, non_blocking=True)\n' +
+          'ev = torch.cuda.Event(); ev.record()  # ... later: ev.synchronize(); use host',
       },
-      { gaps: claim },
-    ),
+    },
+    { gaps: claim },
+  );
+  return [
+    claim.length > 0
+      ? replayLater(finding, { nonBlocking: new Set(copies.map((c) => c.call)) })
+      : finding,
   ];
-};
+});

@@ -3,14 +3,18 @@
  * (replay.ts), and each finding claims the idle gaps it explains so that no two findings count the
  * same idle ns. runRules settles the claims: specific findings first (largest saving first), the
  * umbrella findings (gpu-idle-gaps, step-time) last, each capped at what is left unclaimed.
+ *
+ * The rules leave their what-ifs to be replayed (replayLater): runRules replays those of every
+ * rule together in one pass over the ops (resolveReplays), a rule called on its own replays its own.
  */
 import type { CpuCall, Profile } from '../model';
 import type { Interval } from '../intervals';
 import type { Finding } from '../report-types';
-import type { WhatIf } from '../replay';
+import { type WhatIf, replayAll } from '../replay';
 import { threadKey } from '../cpu-threads';
 import type { GapCause } from './gap-causes';
 import { type IdleGap, smallGapTallies } from './idle-gaps';
+import type { Rule } from './types';
 
 /** The idle a finding's fix would remove: gaps of at least minGapNs, and small-gap causes. */
 export interface IdleClaim {
@@ -25,6 +29,43 @@ const claims = new WeakMap<Finding, IdleClaim>();
 export function claimIdle<F extends Finding>(finding: F, claim: IdleClaim): F {
   claims.set(finding, claim);
   return finding;
+}
+
+const pending = new WeakMap<Finding, WhatIf>();
+
+/**
+ * Leaves the finding's savingsNs to the replay of `whatIf` (the GPU idle it removes): resolveReplays
+ * sets it.
+ */
+export function replayLater<F extends Finding>(finding: F, whatIf: WhatIf): F {
+  pending.set(finding, whatIf);
+  return finding;
+}
+
+/** Replays the pending what-ifs of `findings` in one pass and sets their savingsNs. */
+export function resolveReplays(profile: Profile, findings: readonly Finding[]): void {
+  const waiting = findings.filter((f) => pending.has(f));
+  const results = replayAll(
+    profile,
+    waiting.map((f) => ({ whatIf: pending.get(f) as WhatIf })),
+  );
+  waiting.forEach((f, k) => {
+    f.savingsNs = results[k].gpuSavedNs;
+    pending.delete(f);
+  });
+}
+
+/** A rule whose findings may leave replays pending; `plan` is the rule without resolving them. */
+export type ReplayingRule = Rule & { plan: Rule };
+
+/** The rule that resolves `plan`'s pending replays itself (for a rule called on its own). */
+export function replaying(plan: Rule): ReplayingRule {
+  const rule: Rule = (profile, ctx) => {
+    const findings = plan(profile, ctx);
+    resolveReplays(profile, findings);
+    return findings;
+  };
+  return Object.assign(rule, { plan });
 }
 
 /** Rules whose findings summarize idle that specific findings explain: settled last. */

@@ -5,16 +5,14 @@
  * not remove it. Gaps come from idle-gaps (the launch call is the largest part of the gap).
  */
 import { formatNs } from '../format';
-import { replay } from '../replay';
 import { aggregateRefs } from './locations';
 import { findIdleGaps, gapLocation } from './idle-gaps';
-import { claimIdle, gapWhatIf } from './savings';
-import type { Rule } from './types';
+import { claimIdle, gapWhatIf, replayLater, replaying } from './savings';
 
 /** Slow-launch idle under this many minGapNs is noise (a few slow calls of a normal run). */
 const MIN_GAPS_NS_FACTOR = 10;
 
-export const slowLaunch: Rule = (profile, ctx) => {
+export const slowLaunch = replaying((profile, ctx) => {
   const gaps = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
     (g) => g.cause === 'slow-launch',
   );
@@ -22,35 +20,34 @@ export const slowLaunch: Rule = (profile, ctx) => {
   if (idleNs < MIN_GAPS_NS_FACTOR * ctx.thresholds.minGapNs) return [];
   const callNs = gaps.map((g) => (g.launch ? g.launch.endNs - g.launch.startNs : 0));
   const worst = Math.max(...callNs);
-  return [
-    claimIdle(
-      {
-        rule: 'slow-launch',
-        severity: 'warning',
-        title: `${gaps.length} slow launch calls idled the GPU ${formatNs(idleNs)}`,
-        message:
-          `The GPU sat idle ${formatNs(idleNs)} in ${gaps.length} gaps while the launch call itself ran ` +
-          `(the slowest ${formatNs(worst)}): module loading or JIT compilation on a kernel's first launch.`,
-        // Savings: replay without the in-gap part of each slow launch call.
-        savingsNs: replay(profile, gapWhatIf(gaps)).gpuSavedNs,
-        savingsFrom: 'gpu-idle',
-        evidence: { gapCount: gaps.length, idleNs, worstCallNs: worst },
-        locations: aggregateRefs(
-          gaps.map((g) => ({ ref: gapLocation(ctx, g), ns: g.endNs - g.startNs })),
-        ),
-        fix: {
-          title: 'Warm up outside the profiled window, or load modules eagerly',
-          detail:
-            'Run a few iterations before the profiler starts so every kernel has been launched once, ' +
-            'or set CUDA_MODULE_LOADING=EAGER to load all modules at start-up.',
-          snippet:
-            'CUDA_MODULE_LOADING=EAGER python app.py\n' +
-            '# or warm up first:\n' +
-            'for _ in range(3): step(batch)\n' +
-            'torch.cuda.synchronize()  # then start the profiler',
-        },
+  const finding = claimIdle(
+    {
+      rule: 'slow-launch',
+      severity: 'warning',
+      title: `${gaps.length} slow launch calls idled the GPU ${formatNs(idleNs)}`,
+      message:
+        `The GPU sat idle ${formatNs(idleNs)} in ${gaps.length} gaps while the launch call itself ran ` +
+        `(the slowest ${formatNs(worst)}): module loading or JIT compilation on a kernel's first launch.`,
+      // Savings: replay without the in-gap part of each slow launch call (set by the replay).
+      savingsNs: 0,
+      savingsFrom: 'gpu-idle',
+      evidence: { gapCount: gaps.length, idleNs, worstCallNs: worst },
+      locations: aggregateRefs(
+        gaps.map((g) => ({ ref: gapLocation(ctx, g), ns: g.endNs - g.startNs })),
+      ),
+      fix: {
+        title: 'Warm up outside the profiled window, or load modules eagerly',
+        detail:
+          'Run a few iterations before the profiler starts so every kernel has been launched once, ' +
+          'or set CUDA_MODULE_LOADING=EAGER to load all modules at start-up.',
+        snippet:
+          'CUDA_MODULE_LOADING=EAGER python app.py\n' +
+          '# or warm up first:\n' +
+          'for _ in range(3): step(batch)\n' +
+          'torch.cuda.synchronize()  # then start the profiler',
       },
-      { gaps },
-    ),
-  ];
-};
+    },
+    { gaps },
+  );
+  return [replayLater(finding, gapWhatIf(gaps))];
+});
