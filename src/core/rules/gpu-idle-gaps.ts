@@ -29,9 +29,6 @@ export const GAP_FIXES: Record<GapCause, Fix> = {
   'late-launch': {
     title: 'Capture the step in a CUDA graph',
     edit: 'torch-compile',
-    edit: 'torch-compile',
-    edit: 'torch-compile',
-    edit: 'torch-compile',
     detail:
       'The GPU waits for the CPU to launch the next kernel (Python and dispatcher overhead). ' +
       'CUDA Graphs replay the whole step with one launch; torch.compile fuses small kernels.',
@@ -42,9 +39,6 @@ export const GAP_FIXES: Record<GapCause, Fix> = {
   },
   'host-sync': {
     title: 'Remove the host synchronization from the loop',
-    edit: 'periodic-sync',
-    edit: 'periodic-sync',
-    edit: 'periodic-sync',
     edit: 'periodic-sync',
     detail:
       'The CPU waited for the GPU to finish, so nothing was queued ahead and the GPU idles while the ' +

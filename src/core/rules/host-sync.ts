@@ -107,9 +107,6 @@ export const hostSync = replaying((profile, ctx) => {
       fix: {
         title: 'Drop the synchronization or move it out of the hot loop',
         edit: 'periodic-sync',
-        edit: 'periodic-sync',
-        edit: 'periodic-sync',
-        edit: 'periodic-sync',
         detail:
           'torch.cuda.synchronize(), .item(), .cpu(), .tolist() and printing tensors wait for the GPU. ' +
           'Keep values on the GPU and read them once per N steps, or record an event and query it.',

@@ -94,9 +94,6 @@ export const launchOverhead = replaying((profile, ctx) => {
       fix: {
         title: 'Launch the step as one CUDA graph (or fuse with torch.compile)',
         edit: 'torch-compile',
-        edit: 'torch-compile',
-        edit: 'torch-compile',
-        edit: 'torch-compile',
         detail:
           'Each small kernel costs a Python + dispatcher + cudaLaunchKernel round trip longer than the ' +
           'kernel itself. CUDA Graphs remove the per-kernel launch; torch.compile fuses elementwise ops.',
