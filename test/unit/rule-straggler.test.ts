@@ -21,50 +21,12 @@ import type { Finding, Report } from '../../src/core/report-types';
 import { ownFixture, repoRoot } from './fixtures';
 import { captureWithNsys, pythonForCaptures } from './nsys-capture-helper';
 import { startSlurm } from './slurm-cluster';
-import { loadTrace as loadJson } from './kineto-helpers';
+import { lateness, lineOpNs, offsetsFrom, rawTorch, type Raw } from './rank-walk';
 import { lineOf, scenariosDir } from './rule-helpers';
 
 const SCRIPT = 'gloo_straggler.py';
 const RANKS = [0, 1, 2, 3];
 const SLOW_RANK = 2;
-
-/** One rank's collectives as [startNs, endNs] on its own clock, by kind, in order. */
-type Raw = Map<string, [number, number][]>;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return Math.round(s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2);
-}
-
-/** Offsets putting each rank on rank 0's clock: matched collectives end together. */
-function offsetsFrom(raw: Raw[]): number[] {
-  return raw.map((mine) => {
-    const deltas: number[] = [];
-    for (const [kind, list] of raw[0])
-      list.forEach(([, end], i) => {
-        const other = mine.get(kind)?.[i];
-        if (other) deltas.push(end - other[1]);
-      });
-    return median(deltas);
-  });
-}
-
-/** Late rank of each matched collective of `kind` and the others' summed wait. */
-function lateness(raw: Raw[], offsets: number[], kind: string) {
-  const n = Math.min(...raw.map((r) => r.get(kind)?.length ?? 0));
-  const late: number[] = [];
-  let waitNs = 0;
-  for (let i = 0; i < n; i++) {
-    const arrivals = raw.map(
-      (r, rank) => (r.get(kind) as [number, number][])[i][0] + offsets[rank],
-    );
-    const last = arrivals.indexOf(Math.max(...arrivals));
-    late.push(last);
-    for (const a of arrivals) waitNs += arrivals[last] - a;
-  }
-  return { late, waitNs, n };
-}
 
 function stragglerAt(report: Report, kind: string): Finding {
   const f = report.findings.find((x) => x.rule === 'straggler' && x.evidence.kind === kind);
@@ -77,21 +39,6 @@ function stragglerAt(report: Report, kind: string): Finding {
 
 async function reportOf(folder: string): Promise<Report> {
   return buildReport(await loadTrace(folder), { workspaceRoot: scenariosDir });
-}
-
-/** gloo's work records (`gloo:all_reduce`, `gloo:barrier`) of a torch trace: enqueue to completion. */
-function rawTorch(file: string): Raw {
-  const byKind: Raw = new Map();
-  const events = loadJson(file).events;
-  for (const e of events.filter((x) => /^gloo:(all_reduce|barrier)$/.test(x.name ?? ''))) {
-    const kind = e.name === 'gloo:barrier' ? 'barrier' : 'allreduce';
-    const start = Math.round((e.ts ?? 0) * 1000);
-    const list = byKind.get(kind) ?? [];
-    list.push([start, start + Math.round((e.dur ?? 0) * 1000)]);
-    byKind.set(kind, list);
-  }
-  for (const l of byKind.values()) l.sort((a, b) => a[0] - b[0]);
-  return byKind;
 }
 
 /** The NVTX `all_reduce` ranges of an nsys export, and its session's wall-clock start. */
@@ -185,29 +132,7 @@ void test('straggler: nsys reports of 4 gloo ranks, aligned on NVTX all_reduce e
 void test('rank spread: only rank 2 spends time on the straggler line, as the raw operators show', async () => {
   const folder = ownFixture('ranks', 'gloo-torch');
   const line = lineOf(SCRIPT, '# straggler work');
-  // Per rank: outermost operators (`::` names, main thread) inside an exact-line marker whose
-  // innermost frame is that line.
-  const expected = RANKS.map((r) => {
-    const events = loadJson(path.join(folder, `rank${r}.json.gz`)).events.filter(
-      (e) => e.ph === 'X',
-    );
-    const markers = events.filter((e) =>
-      (e.name ?? '').split('|')[2]?.startsWith(`${SCRIPT}:${line}:`),
-    );
-    const ops = events
-      .filter((e) => (e.name ?? '').includes('::') && e.tid === markers[0]?.tid)
-      .sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
-    let end = -Infinity;
-    let ns = 0;
-    for (const op of ops) {
-      const s0 = op.ts ?? 0;
-      if (s0 < end) continue;
-      end = s0 + (op.dur ?? 0);
-      if (markers.some((m) => (m.ts ?? 0) <= s0 && s0 < (m.ts ?? 0) + (m.dur ?? 0)))
-        ns += Math.round((op.dur ?? 0) * 1000);
-    }
-    return ns;
-  });
+  const expected = RANKS.map((r) => lineOpNs(path.join(folder, `rank${r}.json.gz`), SCRIPT, line));
   assert.ok(
     expected[SLOW_RANK] > 0 && expected.filter((x) => x === 0).length === 3,
     String(expected),
