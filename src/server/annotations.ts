@@ -133,13 +133,37 @@ export function annotationsFor(
  * A command link that opens the bottleneck report focused on a line. The client trusts hover
  * Markdown for this one command only (src/extension/client.ts).
  */
-export function reportLink(file: string, line: number): string {
+export function reportLink(
+  file: string,
+  line: number,
+  text = 'Show in the bottleneck report',
+): string {
   // Parentheses would end the Markdown link target: encode them too.
   const args = encodeURIComponent(JSON.stringify([{ file, line }])).replace(
     /[()]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
-  return `[Show in the bottleneck report](command:gpuLens.showReport?${args})`;
+  return `[${text}](command:gpuLens.showReport?${args})`;
+}
+
+/**
+ * The hover's drill-down line: the frames right beneath the line in its call tree (their share of
+ * its GPU time) and a link to its kernels and call tree in the panel.
+ */
+function drilldownLine(report: Report, s: LineStat, file: string, line: number): string {
+  // Older Reports (baselines saved before the drill-down) have none.
+  const tree = report.drilldown?.callTrees.find(
+    (t) => t.library === s.library && t.file === file && t.line === line,
+  );
+  const beneath = (tree?.root.children ?? [])
+    .filter((c) => c.other === undefined)
+    .slice(0, 3)
+    .map(
+      (c) =>
+        `${escapeMarkdown(truncate(c.function, MAX_NAME_CHARS))} (${escapeMarkdown(truncate(`${c.file.split('/').pop() ?? ''}:${c.line}`, MAX_NAME_CHARS))}) ${formatPct((100 * c.totalNs) / (tree?.root.totalNs || 1))}`,
+    );
+  const head = beneath.length > 0 ? `Beneath this line: ${beneath.join(' · ')} · ` : '';
+  return head + reportLink(file, line, 'Kernels and call tree');
 }
 
 /** Hover Markdown for one line of `file`. */
@@ -189,6 +213,7 @@ export function hoverMarkdown(
         );
       }
     }
+    if (s.totalNs > 0) out.push('', drilldownLine(report, s, file, a.line));
   }
   if (s?.library)
     out.push(

@@ -114,14 +114,37 @@ void test('safety: trace strings are escaped in Markdown and in hovers', () => {
       locations: [{ file: 'model.py', line: 3 }],
       fix: { title: name, detail: name, snippet: name },
     })),
+    // The hover names the frames beneath the line from its call tree: recorded names and files.
+    drilldown: {
+      kernels: [],
+      callTrees: [
+        {
+          file: 'model.py',
+          line: 3,
+          library: false,
+          root: {
+            ...{ function: HOSTILE[0], file: 'model.py', line: 3, selfNs: 0, totalNs: 100 },
+            children: HOSTILE.slice(0, 3).map((name) => ({
+              ...{ function: name, file: `lib/${name}.py`, line: 1, selfNs: 20, totalNs: 20 },
+              children: [],
+            })),
+          },
+        },
+      ],
+    },
   } as unknown as Report;
   const [a] = annotationsFor(report, 'model.py', false);
   const md = hoverMarkdown(report, 'model.py', a, HOSTILE[1], false);
   assert.doesNotMatch(md, /(^|[^\\])<(script|\/?[a-z])/i);
   assert.doesNotMatch(md, /(^|[^\\])\[x(\\\])?\]\(/);
   assert.doesNotMatch(md, /[\u0000-\u0008\u000b-\u001f\u007f]/);
-  // The one link is GPU Lens's own, to the report: a file name cannot end its target early.
-  assert.equal((md.match(/(^|[^\\])\]\(/g) ?? []).length, 1);
+  // The links are GPU Lens's own two, to the report: a file name cannot end a target early.
+  assert.deepEqual(
+    (md.match(/(^|[^\\])\]\(command:[\w.]+\?/g) ?? []).length,
+    (md.match(/(^|[^\\])\]\(/g) ?? []).length,
+  );
+  assert.equal((md.match(/(^|[^\\])\]\(command:gpuLens\.showReport\?/g) ?? []).length, 2);
+  assert.match(md, /^Beneath this line: /m);
   const link = hoverMarkdown(report, 'a (b).py', a, 'x', false).match(/\]\(command:[^)]*\)/);
   assert.ok(link, 'the report link survives parentheses in the file name');
   // Table rows stay rows: no trace string opens a line of its own.
