@@ -4,6 +4,8 @@
  *  [--no-library-fallback]`
  * Prints the Report (with a comparison when a baseline is given). Exit 0 on success, 3 when
  * `--fail-on` finds a finding that severe, otherwise non-zero with a one-line reason on failure.
+ * `gpu-lens summarize <trace-file> -o <summary|dir/> [--max-events N]` writes one rank's summary
+ * (core/ingest/summary-file.ts), which `analyze` reads in place of the trace, alone or in a folder.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,7 +14,11 @@ import { compare, type Comparison } from './core/compare';
 import { comparisonMarkdown, toMarkdown } from './core/export/markdown';
 import { toSarif } from './core/export/sarif';
 import { DEFAULT_MAX_EVENTS, EventBudgetError } from './core/ingest/event-budget';
-import { loadTrace } from './core/load';
+import { detectTraceKind, loadTrace } from './core/load';
+import { readRankFile, summaryName } from './core/ingest/rank-files';
+import { EventBudget } from './core/ingest/event-budget';
+import { writeSummaryFile } from './core/ingest/summary-file-write';
+import { formatBytes } from './core/format';
 import { buildReport } from './core/report';
 import { parsePathMap } from './core/workspace-paths';
 import { HELP } from './cli-help';
@@ -53,12 +59,20 @@ function oneOf<T extends string>(option: string, v: string, allowed: readonly T[
   return v as T;
 }
 
+/** `--max-events N`: a whole number ≥ 1. */
+function maxEventsValue(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError('--max-events must be a whole number ≥ 1');
+  return n;
+}
+
 export function parseArgs(argv: string[]): CliArgs {
   const [command, ...rest] = argv;
   if (command !== 'analyze') {
     throw new UsageError(
       command
-        ? `unknown command "${command}": the commands are analyze and mcp; ${SEE_HELP}`
+        ? `unknown command "${command}": the commands are analyze, summarize and mcp; ${SEE_HELP}`
         : `${USAGE}; ${SEE_HELP}`,
     );
   }
@@ -89,17 +103,70 @@ export function parseArgs(argv: string[]): CliArgs {
     else if (a === '--threshold') {
       args.thresholdPct = Number(value());
       if (!(args.thresholdPct >= 0)) throw new UsageError('--threshold must be a percentage ≥ 0');
-    } else if (a === '--max-events') {
-      args.maxEvents = Number(value());
-      if (!Number.isInteger(args.maxEvents) || args.maxEvents < 1)
-        throw new UsageError('--max-events must be a whole number ≥ 1');
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${SEE_HELP}`);
+    } else if (a === '--max-events') args.maxEvents = maxEventsValue(value());
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${SEE_HELP}`);
     else if (args.trace)
       throw new UsageError(`one trace at a time ("${args.trace}" and "${a}" given)`);
     else args.trace = path.resolve(a);
   }
   if (!args.trace) throw new UsageError(`analyze needs a trace; ${USAGE}`);
   return args;
+}
+
+export interface SummarizeArgs {
+  trace: string;
+  /** The summary file to write (an `-o` folder is resolved to the trace's summary name in it). */
+  out: string;
+  maxEvents: number;
+}
+
+const SUMMARIZE_USAGE =
+  'usage: gpu-lens summarize <trace-file> -o <summary-file|folder/> [--max-events N]';
+
+/** `summarize TRACE -o OUT [--max-events N]`; an `OUT` ending in `/` or naming a folder gets `rank3.gpulens`. */
+export function parseSummarizeArgs(rest: string[]): SummarizeArgs {
+  let trace = '';
+  let out = '';
+  let maxEvents = DEFAULT_MAX_EVENTS;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    const value = (): string => {
+      const v = rest[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value; ${SEE_HELP}`);
+      return v;
+    };
+    if (a === '-o' || a === '--output') out = value();
+    else if (a === '--max-events') maxEvents = maxEventsValue(value());
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${SEE_HELP}`);
+    else if (trace) throw new UsageError(`one trace at a time ("${trace}" and "${a}" given)`);
+    else trace = path.resolve(a);
+  }
+  if (!trace || !out) throw new UsageError(`summarize needs a trace and -o; ${SUMMARIZE_USAGE}`);
+  const isDir = /[\\/]$/.test(out) || (fs.existsSync(out) && fs.statSync(out).isDirectory());
+  const file = isDir ? path.join(out, summaryName(path.basename(trace))) : out;
+  return { trace, out: path.resolve(file), maxEvents };
+}
+
+/** Reads one rank's trace and writes its summary; returns the line to print. */
+async function summarize(args: SummarizeArgs): Promise<string> {
+  const kind = detectTraceKind(args.trace);
+  if (kind === 'rank-folder')
+    throw new Error(
+      `${args.trace} is a folder: summarize reads one rank's trace (run it per file)`,
+    );
+  if (kind === 'summary') throw new Error(`${args.trace} is already a gpu-lens summary`);
+  if (args.out === args.trace) throw new Error(`-o ${args.out} would overwrite the trace`);
+  const t0 = Date.now();
+  const read = await readRankFile(args.trace, { budget: new EventBudget(args.maxEvents) });
+  await fs.promises.mkdir(path.dirname(args.out), { recursive: true });
+  const bytes = await writeSummaryFile(read, path.basename(args.trace), args.out);
+  const p = read.profile;
+  const traceBytes = fs.statSync(args.trace).size;
+  return (
+    `wrote ${args.out}: ${formatBytes(bytes)} from ${formatBytes(traceBytes)} ` +
+    `(${p.gpuOps.length} GPU ops, ${p.cpuCalls.length} calls, ${p.ranges.length} ranges) ` +
+    `in ${((Date.now() - t0) / 1000).toFixed(2)} s`
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -111,16 +178,16 @@ async function main(argv: string[]): Promise<number> {
     await runMcp(argv.slice(1), packageVersion());
     return 0;
   }
+  if (argv[0] === 'summarize') {
+    await writeOut(await summarize(parseSummarizeArgs(argv.slice(1))).catch(raiseBudgetHint));
+    return 0;
+  }
   const args = parseArgs(argv);
   const { map, errors } = parsePathMap(args.pathMap);
   if (errors.length > 0) throw new Error(errors[0]);
   if (!fs.existsSync(args.workspace)) throw new Error(`workspace ${args.workspace} does not exist`);
   const analyze = async (trace: string) => {
-    const profile = await loadTrace(trace, { maxEvents: args.maxEvents }).catch((e: unknown) => {
-      if (e instanceof EventBudgetError)
-        throw new Error(`${e.message}: raise it with --max-events to analyze this trace`);
-      throw e;
-    });
+    const profile = await loadTrace(trace, { maxEvents: args.maxEvents }).catch(raiseBudgetHint);
     return buildReport(profile, {
       workspaceRoot: args.workspace,
       pathMap: map,
@@ -141,6 +208,13 @@ async function main(argv: string[]): Promise<number> {
 
   const failing = args.failOn === 'error' ? ['error'] : ['error', 'warning'];
   return args.failOn && report.findings.some((f) => failing.includes(f.severity)) ? 3 : 0;
+}
+
+/** Rethrows `e`, an event budget error saying which option raises the budget. */
+function raiseBudgetHint(e: unknown): never {
+  if (e instanceof EventBudgetError)
+    throw new Error(`${e.message}: raise it with --max-events to analyze this trace`);
+  throw e;
 }
 
 /** Writes `text` and a newline to stdout and waits until the OS has it. */

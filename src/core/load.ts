@@ -1,7 +1,7 @@
 /**
  * Opens any trace GPU Lens reads: an nsys SQLite export, an `.nsys-rep` (exported first with the
- * installed nsys), a Kineto JSON (plain or gzipped), or a folder of per-rank traces (Kineto, nsys
- * exports or reports: ingest/ranks.ts).
+ * installed nsys), a Kineto JSON (plain or gzipped), a GPU Lens summary of one of these
+ * (ingest/summary-file.ts), or a folder of per-rank traces or summaries (ingest/ranks.ts).
  * The format is decided by content where the name is not enough.
  */
 import * as fs from 'node:fs';
@@ -12,6 +12,7 @@ import { withNsysExport } from './ingest/nsys-export';
 import { readNsysSqlite } from './ingest/nsys-sqlite';
 import { readKineto } from './ingest/kineto';
 import { readRankFolder } from './ingest/ranks';
+import { isSummaryHead, readSummaryFile } from './ingest/summary-file-read';
 
 export interface LoadOptions {
   nsysPath?: string;
@@ -21,7 +22,7 @@ export interface LoadOptions {
   maxEvents?: number;
 }
 
-export type TraceKind = 'nsys-rep' | 'nsys-sqlite' | 'kineto-json' | 'rank-folder';
+export type TraceKind = 'nsys-rep' | 'nsys-sqlite' | 'kineto-json' | 'rank-folder' | 'summary';
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -44,11 +45,12 @@ export function detectTraceKind(p: string): TraceKind {
     fs.closeSync(fd);
   }
   if (head.equals(SQLITE_MAGIC)) return 'nsys-sqlite';
+  if (isSummaryHead(head)) return 'summary';
   if (head[0] === 0x1f && head[1] === 0x8b) return 'kineto-json';
   const first = head.toString('latin1').trimStart()[0];
   if (first === '{' || first === '[') return 'kineto-json';
   throw new Error(
-    `${path.basename(p)} is not a trace GPU Lens reads (expected an nsys SQLite export, .nsys-rep, or torch.profiler JSON)`,
+    `${path.basename(p)} is not a trace GPU Lens reads (expected an nsys SQLite export, .nsys-rep, torch.profiler JSON, or a gpu-lens summary)`,
   );
 }
 
@@ -78,5 +80,11 @@ export async function loadTrace(p: string, options: LoadOptions = {}): Promise<P
       return readNsysSqlite(p, { budget });
     case 'kineto-json':
       return readKineto(p, { signal: options.signal, onProgress: options.onProgress, budget });
+    case 'summary': {
+      // The Report names the summary opened; format and producer stay the trace's.
+      const { profile } = await readSummaryFile(p, { budget });
+      profile.source.path = p;
+      return profile;
+    }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * One file of a rank folder: a Kineto trace (`.json`, `.json.gz`), an nsys SQLite export
- * (`.sqlite`) or an nsys report (`.nsys-rep`, exported to a private temp folder first), read on
+ * (`.sqlite`), an nsys report (`.nsys-rep`, exported to a private temp folder first) or a GPU Lens
+ * summary of one of these (`.gpulens`, written by `gpu-lens summarize`), read on
  * its own clock, with what the folder's merge needs: the trace's own rank and node, and for nsys
  * the session's start on the wall clock (its event times count from there).
  */
@@ -11,9 +12,14 @@ import { readKinetoDetailed } from './kineto';
 import { NsysDb } from './nsys-db';
 import { withNsysExport } from './nsys-export';
 import { readNsysSqlite } from './nsys-sqlite';
+import { identityFromPath, type RankIdentity } from './rank-names';
+import { SUMMARY_EXT } from './summary-file';
+import { readSummaryFile } from './summary-file-read';
 
 /** File names a rank folder reads. */
-export const RANK_FILE = /\.(json|json\.gz|sqlite|nsys-rep|qdrep)$/i;
+export const RANK_FILE = /\.(json|json\.gz|sqlite|nsys-rep|qdrep|gpulens)$/i;
+/** The extensions of the traces a summary can be made from (stripped to name its summary). */
+const TRACE_EXT = /\.(json|json\.gz|sqlite|nsys-rep|qdrep)$/i;
 
 export interface RankFileRead {
   profile: Profile;
@@ -28,6 +34,8 @@ export interface RankFileRead {
   sessionStartNs?: bigint;
   /** Kineto: the µs base subtracted from epoch-scale timestamps (shared by the folder's files). */
   baseUs?: number;
+  /** Summaries: the file name of the trace it was made from (its rank when the summary's has none). */
+  traceName?: string;
 }
 
 export interface RankFileOptions {
@@ -48,6 +56,8 @@ export async function readRankFile(file: string, options: RankFileOptions): Prom
       return read;
     });
   if (/\.sqlite$/i.test(file)) return readNsys(file, options.budget);
+  if (file.toLowerCase().endsWith(SUMMARY_EXT))
+    return readSummaryFile(file, { budget: options.budget, baseUs: options.baseUs });
   const read = await readKinetoDetailed(file, {
     signal: options.signal,
     baseUs: options.baseUs,
@@ -86,7 +96,8 @@ function sessionStart(file: string): bigint | undefined {
 
 /**
  * The files of a folder to read, relative to it: trace files at the top, else in per-node
- * subfolders (one level). Of a report and its export with the same name, the export is read.
+ * subfolders (one level). Of a report and its export with the same name, the export is read; of
+ * a trace and its summary (`rank0.json.gz`, `rank0.gpulens`), the summary.
  */
 export function pickRankFiles(top: string[], sub: Map<string, string[]>): string[] {
   const direct = top.filter((n) => RANK_FILE.test(n));
@@ -97,8 +108,38 @@ export function pickRankFiles(top: string[], sub: Map<string, string[]>): string
           names.filter((n) => RANK_FILE.test(n)).map((n) => path.join(dir, n)),
         );
   const exported = new Set(chosen.filter((n) => /\.sqlite$/i.test(n)).map(stem));
-  return chosen.filter((n) => !(/\.(nsys-rep|qdrep)$/i.test(n) && exported.has(stem(n))));
+  const summarized = new Set(chosen.filter(isSummary).map(summaryStem));
+  return chosen.filter(
+    (n) =>
+      !(/\.(nsys-rep|qdrep)$/i.test(n) && exported.has(stem(n))) &&
+      !(!isSummary(n) && summarized.has(n.replace(TRACE_EXT, ''))),
+  );
 }
+
+/**
+ * The rank identity of a file read from `rel` in a folder: its name's, with the trace's own rank and
+ * host; a summary whose name says no rank takes the name of the trace it was made from.
+ */
+export function identityOfRead(rel: string, read: RankFileRead): RankIdentity {
+  const own = identityFromPath(rel);
+  const trace = read.traceName === undefined ? undefined : identityFromPath(read.traceName);
+  const named = own.nameRank !== undefined || own.parallel !== undefined;
+  return {
+    ...own,
+    nameRank: named ? own.nameRank : trace?.nameRank,
+    parallel: named ? own.parallel : trace?.parallel,
+    host: own.host ?? trace?.host ?? read.host,
+    traceRank: read.traceRank,
+  };
+}
+
+/** The summary name of a trace: its extension replaced by `.gpulens` (`rank3.json.gz` → `rank3.gpulens`). */
+export function summaryName(traceName: string): string {
+  return traceName.replace(TRACE_EXT, '') + SUMMARY_EXT;
+}
+
+const isSummary = (n: string): boolean => n.toLowerCase().endsWith(SUMMARY_EXT);
+const summaryStem = (n: string): string => n.slice(0, -SUMMARY_EXT.length).replace(TRACE_EXT, '');
 
 function stem(rel: string): string {
   return rel.replace(/\.[^./\\]+$/, '');

@@ -1,8 +1,9 @@
 /**
  * Multi-rank folders: one trace per rank — Kineto JSON, nsys `.sqlite` exports or `.nsys-rep`
- * reports, at the top or in per-node subfolders, named as launchers and engines name them
- * (rank-names.ts) — merged into one Profile, each rank's clock aligned on the lowest rank's
- * (clock-align.ts), so that collectives can be compared across ranks.
+ * reports, or their GPU Lens summaries (`gpu-lens summarize`), at the top or in per-node
+ * subfolders, named as launchers and engines name them (rank-names.ts) — merged into one Profile,
+ * each rank's clock aligned on the lowest rank's (clock-align.ts), so that collectives can be
+ * compared across ranks.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,8 +11,8 @@ import type { Profile } from '../model';
 import { emptyProfile } from '../model';
 import { alignRankClocks, type RankClock } from './clock-align';
 import { EventBudget, EventBudgetError } from './event-budget';
-import { pickRankFiles, readRankFile, type RankFileRead } from './rank-files';
-import { assignRanks, identityFromPath, rankFromFileName, type RankIdentity } from './rank-names';
+import { identityOfRead, pickRankFiles, readRankFile, type RankFileRead } from './rank-files';
+import { assignRanks, rankFromFileName, type RankIdentity } from './rank-names';
 
 export { rankFromFileName } from './rank-names';
 
@@ -80,8 +81,7 @@ export async function readRankFolder(
     done += sizes[i];
     baseUs ??= read.baseUs || undefined;
     reads.push(read);
-    const id = identityFromPath(names[i]);
-    ids.push({ ...id, host: id.host ?? read.host, traceRank: read.traceRank });
+    ids.push(identityOfRead(names[i], read));
   }
   return merge(dir, reads, ids);
 }

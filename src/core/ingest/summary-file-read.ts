@@ -1,0 +1,275 @@
+/**
+ * Reads a GPU Lens summary (format: summary-file.ts) back into the rank's Profile, exactly as its
+ * trace read. A summary is untrusted input: everything is checked before it is used (magic,
+ * version, the meta's shape, row counts against the event budget, every column's encoding and
+ * length, every index, enum code and string reference), and anything wrong ends in one
+ * {@link SummaryFormatError}. Nothing in a summary is evaluated; its JSON is only parsed.
+ */
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import type { Frame, Profile, Stack } from '../model';
+import type { EventBudget } from './event-budget';
+import type { RankFileRead } from './rank-files';
+import {
+  type Column,
+  type TableName,
+  EVENT_TABLES,
+  SUMMARY_HEADER_BYTES,
+  SUMMARY_MAGIC,
+  SUMMARY_MAX_META_BYTES,
+  SUMMARY_VERSION,
+  SummaryFormatError,
+  TABLES,
+  encodingWidth,
+  leafColumns,
+  padded,
+} from './summary-file';
+import { allowedEncodings, assertLittleEndian, decodeValues } from './summary-file-columns';
+import { checkMeta } from './summary-file-meta';
+
+export interface SummaryReadOptions {
+  budget: EventBudget;
+  /**
+   * Kineto µs base of the folder (the first file's): a summary made with another base has its
+   * times moved onto this one, as its trace would have been read in the folder.
+   */
+  baseUs?: number;
+}
+
+/** A frame's stacks beyond this depth mark a corrupt summary (Python's recursion limit is 1000). */
+const MAX_STACK_DEPTH = 4096;
+
+/** True when the file starts with the summary magic (reads 16 bytes). */
+export function isSummaryHead(head: Buffer): boolean {
+  return head.length >= SUMMARY_MAGIC.length && head.subarray(0, 16).equals(SUMMARY_MAGIC);
+}
+
+/** Reads the summary at `file`; the Profile's source names the trace it was made from. */
+export async function readSummaryFile(
+  file: string,
+  options: SummaryReadOptions,
+): Promise<RankFileRead> {
+  assertLittleEndian();
+  return decodeSummary(await fs.promises.readFile(file), file, options);
+}
+
+/** Decodes summary bytes (`file` names it in messages). */
+export function decodeSummary(
+  buf: Buffer,
+  file: string,
+  options: SummaryReadOptions,
+): RankFileRead {
+  const fail = (why: string): never => {
+    throw new SummaryFormatError(file, why);
+  };
+  if (buf.length < SUMMARY_HEADER_BYTES || !isSummaryHead(buf)) fail('no summary header');
+  const version = buf.readUInt32LE(16);
+  if (version !== SUMMARY_VERSION)
+    fail(`format version ${version}; this GPU Lens reads version ${SUMMARY_VERSION}`);
+  const metaLen = buf.readUInt32LE(20);
+  if (metaLen > buf.length - SUMMARY_HEADER_BYTES) fail('truncated (the meta block is cut)');
+  const metaEnd = SUMMARY_HEADER_BYTES + metaLen;
+  const metaText = inflate(buf.subarray(SUMMARY_HEADER_BYTES, metaEnd), SUMMARY_MAX_META_BYTES);
+  if (!metaText) fail('the meta block is corrupt or too large');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse((metaText as Buffer).toString('utf8'));
+  } catch {
+    fail('the meta block is not JSON');
+  }
+  const meta = checkMeta(parsed, fail);
+
+  // Rows are counted before any column is inflated, so a summary's claims cannot exhaust memory.
+  const rows = (t: TableName): number => meta.tables[t].rows;
+  options.budget.take(
+    EVENT_TABLES.reduce((n, t) => n + rows(t), rows('frames') + rows('stackLengths')),
+    file,
+  );
+  if (rows('stackFrames') > rows('stackLengths') * MAX_STACK_DEPTH)
+    fail('more stack frames than its stacks can hold');
+  let expected = 0;
+  for (const name of Object.keys(TABLES) as TableName[]) {
+    const { rows: n, columns } = meta.tables[name];
+    const leaves = leafColumns(TABLES[name]);
+    if (columns.length !== leaves.length) fail(`table ${name} has ${columns.length} columns`);
+    leaves.forEach(([key, col], i) => {
+      const c = columns[i];
+      if (c.name !== key || !allowedEncodings(col).includes(c.enc))
+        fail(`table ${name}: column ${i} is ${c.name} (${c.enc}), expected ${key}`);
+      if (c.bytes !== n * encodingWidth(c.enc))
+        fail(`table ${name}: column ${key} holds ${c.bytes} bytes for ${n} rows`);
+      expected += padded(c.bytes);
+    });
+  }
+  const inflated = inflate(buf.subarray(metaEnd), expected);
+  if (!inflated || inflated.length !== expected)
+    fail(`the columns are corrupt or truncated (${expected} bytes expected)`);
+  // Typed arrays need aligned offsets: copy once if zlib handed back an unaligned slice.
+  const body = (inflated as Buffer).byteOffset % 8 ? new Uint8Array(inflated as Buffer) : inflated;
+
+  // Every table's columns, decoded in file order (views into `body` where no decoding is needed).
+  let offset = 0;
+  const cols = {} as Record<TableName, Map<string, ArrayLike<number>>>;
+  for (const name of Object.keys(TABLES) as TableName[]) {
+    const out = new Map<string, ArrayLike<number>>();
+    const { rows: n, columns } = meta.tables[name];
+    leafColumns(TABLES[name]).forEach(([key, col], i) => {
+      const c = columns[i];
+      const bytes = (body as Uint8Array).subarray(offset, offset + c.bytes);
+      offset += padded(c.bytes);
+      const base = col.type === 'num' && col.base ? out.get(col.base) : undefined;
+      out.set(key, decodeValues(c.enc, bytes, n, base));
+    });
+    cols[name] = out;
+  }
+  const frames = rowsOf<Frame>('frames', cols.frames, rows('frames'), meta.strings, {}, fail);
+  const stacks = buildStacks(cols.stackLengths, cols.stackFrames, frames, fail);
+  const sizes = { stacks: stacks.length, cpuCalls: rows('cpuCalls') };
+  const get = <T>(t: TableName): T[] => rowsOf<T>(t, cols[t], rows(t), meta.strings, sizes, fail);
+  const profile: Profile = {
+    source: { ...meta.source, format: meta.source.format },
+    devices: get('devices'),
+    gpuOps: get('gpuOps'),
+    cpuCalls: get('cpuCalls'),
+    ranges: get('ranges'),
+    stacks,
+    memory: get('memory'),
+    memoryEvents: get('memoryEvents'),
+    metrics: get('metrics'),
+    spanStartNs: meta.spanStartNs,
+    spanEndNs: meta.spanEndNs,
+    rankCount: meta.rankCount,
+    warnings: meta.warnings,
+  };
+  // As the Kineto reader does with a folder's base (kineto-events.ts `ns`): every time of the
+  // file is taken relative to it (exactly so between epoch-clock files; a file whose own clock
+  // needed no base lands as far off as its trace would, to within the doubles' rounding there).
+  let baseUs = meta.baseUs;
+  if (baseUs !== undefined && options.baseUs && options.baseUs !== baseUs) {
+    shiftTimes(profile, (baseUs - options.baseUs) * 1000);
+    baseUs = options.baseUs;
+  }
+  return {
+    profile,
+    traceName: meta.traceName,
+    ...(meta.traceRank !== undefined ? { traceRank: meta.traceRank } : {}),
+    ...(meta.host !== undefined ? { host: meta.host } : {}),
+    ...(meta.sessionStartNs !== undefined ? { sessionStartNs: BigInt(meta.sessionStartNs) } : {}),
+    ...(baseUs !== undefined ? { baseUs } : {}),
+  };
+}
+
+/** Gunzips at most `max` bytes; null when the data is corrupt or inflates past `max`. */
+function inflate(data: Buffer, max: number): Buffer | null {
+  try {
+    return zlib.gunzipSync(data, { maxOutputLength: Math.max(1, max) });
+  } catch {
+    return null;
+  }
+}
+
+/** Builds a table's records from its columns, each cell checked (strings, enum codes, indices). */
+function rowsOf<T>(
+  name: TableName,
+  cols: Map<string, ArrayLike<number>>,
+  n: number,
+  strings: readonly string[],
+  sizes: Partial<Record<'stacks' | 'cpuCalls', number>>,
+  fail: (why: string) => never,
+): T[] {
+  const spec = TABLES[name] as Readonly<Record<string, Column | null>>;
+  const fields = Object.entries(spec).filter((e): e is [string, Column] => e[1] !== null);
+  const out = new Array<T>(n);
+  // The message is built only on failure (this runs once per cell).
+  const bad = (i: number, key: string, why: string): never => fail(`${name}[${i}].${key}: ${why}`);
+  const value = (col: Column, v: number, i: number, key: string): unknown => {
+    switch (col.type) {
+      case 'num':
+        return col.optional && Number.isNaN(v) ? undefined : v;
+      case 'bool':
+        return v === 1 ? true : v === 0 ? false : bad(i, key, `${v} is not a boolean`);
+      case 'str':
+        if (v === -1 && col.optional) return undefined;
+        return v >= 0 && v < strings.length ? strings[v] : bad(i, key, `no string ${v}`);
+      case 'enum':
+        if (v === 0 && col.optional) return undefined;
+        return v >= 1 && v <= col.values.length ? col.values[v - 1] : bad(i, key, `code ${v}`);
+      case 'ref': {
+        if (v === -2 && col.optional) return undefined;
+        const size = sizes[col.table] ?? 0;
+        return v >= -1 && v < size ? v : bad(i, key, `index ${v} outside ${col.table} (${size})`);
+      }
+      case 'obj':
+        return bad(i, key, 'nested object');
+    }
+  };
+  const leaves = fields.map(([key, col]) => ({
+    key,
+    col,
+    values: cols.get(key) as ArrayLike<number>,
+    subs:
+      col.type === 'obj'
+        ? Object.entries(col.fields).flatMap(([sub, c]) =>
+            c ? [{ path: `${key}.${sub}`, sub, col: c, values: cols.get(`${key}.${sub}`) }] : [],
+          )
+        : [],
+  }));
+  for (let i = 0; i < n; i++) {
+    const row: Record<string, unknown> = {};
+    for (const { key, col, values, subs } of leaves) {
+      if (col.type !== 'obj') {
+        const v = value(col, values[i], i, key);
+        if (v !== undefined) row[key] = v;
+      } else if (value({ type: 'bool' }, values[i], i, key)) {
+        const inner: Record<string, unknown> = {};
+        for (const s of subs) {
+          const v = value(s.col, (s.values as ArrayLike<number>)[i], i, s.path);
+          if (v !== undefined) inner[s.sub] = v;
+        }
+        row[key] = inner;
+      }
+    }
+    out[i] = row as T;
+  }
+  return out;
+}
+
+/** Stacks from their lengths and frame indices (every index checked). */
+function buildStacks(
+  lengths: Map<string, ArrayLike<number>>,
+  ids: Map<string, ArrayLike<number>>,
+  frames: readonly Frame[],
+  fail: (why: string) => never,
+): Stack[] {
+  const len = lengths.get('length') as ArrayLike<number>;
+  const frame = ids.get('frame') as ArrayLike<number>;
+  const stacks: Stack[] = new Array<Stack>(len.length);
+  let k = 0;
+  for (let s = 0; s < len.length; s++) {
+    const n = len[s];
+    if (!Number.isInteger(n) || n < 1 || k + n > frame.length)
+      fail(`stack ${s}: ${n} frames do not fit the frame list`);
+    const stack = new Array<Frame>(n);
+    for (let j = 0; j < n; j++, k++) {
+      const id = frame[k];
+      if (!Number.isInteger(id) || id < 0 || id >= frames.length)
+        fail(`stack ${s}: frame ${id} is not in the frame table`);
+      stack[j] = frames[id];
+    }
+    stacks[s] = stack;
+  }
+  if (k !== frame.length) fail(`${frame.length - k} stack frames belong to no stack`);
+  return stacks;
+}
+
+/** Adds `ns` to every time of a profile (a summary read into a folder with another time base). */
+function shiftTimes(p: Profile, ns: number): void {
+  for (const list of [p.gpuOps, p.cpuCalls, p.ranges])
+    for (const x of list) {
+      x.startNs += ns;
+      x.endNs += ns;
+    }
+  for (const list of [p.memory, p.memoryEvents, p.metrics]) for (const x of list) x.tsNs += ns;
+  p.spanStartNs += ns;
+  p.spanEndNs += ns;
+}
