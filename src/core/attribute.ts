@@ -7,7 +7,7 @@
  * autograd engine launched for a `backward()` call (`GpuOp.callerStackId`) is self on the forward
  * op's line and total on the lines of the call's stack.
  */
-import type { Profile } from './model';
+import type { GpuOp, Profile } from './model';
 import type { LineStat } from './report-types';
 import type { ResolvedFrame, StackResolver } from './stack-resolver';
 
@@ -52,11 +52,18 @@ interface LineAcc {
   kernels: Map<string, { ns: number; count: number }>;
 }
 
+/**
+ * Sees each attributed GPU op with the line that got its self time and every line that got it in
+ * its total (the drill-down of core/drilldown.ts follows attribution exactly this way).
+ */
+export type AttributedOpVisitor = (op: GpuOp, self: LineStat, all: readonly LineStat[]) => void;
+
 /** Per-line GPU (and CPU operator) time. Lines sorted by totalNs, then selfNs, descending. */
 export function attributeLines(
   profile: Profile,
   stacks: StackResolver,
   options: Pick<AttributionOptions, 'libraryFallback'> = {},
+  visit?: AttributedOpVisitor,
 ): Attribution {
   const fallback = options.libraryFallback ?? true;
   const acc = new Map<string, LineAcc>();
@@ -120,6 +127,7 @@ export function attributeLines(
   // No workspace frame: the innermost library frame of the op's own stack (else of the
   // backward() caller's) takes self and total, one line per stack so no op counts twice there.
   const libraryLines = new Map<string, { self: LineAcc; all: LineAcc[] } | null>();
+  const statsOf = new Map<LineAcc[], LineStat[]>();
   const linesOfLibrary = (stackId: number, callerId = -1) => {
     const key = `${stackId}/${callerId}`;
     let lines = libraryLines.get(key);
@@ -155,6 +163,11 @@ export function attributeLines(
         k.ns += ns;
         k.count++;
       } else a.kernels.set(op.name, { ns, count: 1 });
+    }
+    if (visit) {
+      let all = statsOf.get(lines.all);
+      if (!all) statsOf.set(lines.all, (all = lines.all.map((a) => a.stat)));
+      visit(op, lines.self.stat, all);
     }
   }
 

@@ -74,14 +74,16 @@ export function frameOf(name: string): { file: string; line: number; function: s
 }
 
 /**
- * For each GPU op's correlation id: the `file:line` keys of its launch stack's frames under
- * `userPrefix`, innermost first — walked directly: correlation → launch event → innermost enclosing
- * python_function on that thread → `Python parent id` chain.
+ * For each GPU op's correlation id: its launch stack's source frames, innermost first — walked
+ * directly: correlation → launch event → innermost enclosing python_function on that thread →
+ * `Python parent id` chain (names that are no source frame, `<built-in …>`, skipped).
  */
-export function launchStackLines(events: TraceEvent[], userPrefix: string): Map<number, string[]> {
+export function launchStackFrames(
+  events: TraceEvent[],
+): Map<number, { file: string; line: number; function: string }[]> {
   const py = events.filter((e) => e.cat === 'python_function' && e.ph === 'X');
   const byId = new Map(py.map((e) => [e.args?.['Python id'] as number, e]));
-  const out = new Map<number, string[]>();
+  const out = new Map<number, { file: string; line: number; function: string }[]>();
   for (const launch of events) {
     if (!LAUNCH_CATS.has(launch.cat ?? '') || launch.args?.correlation === undefined) continue;
     const t = launch.ts ?? 0;
@@ -91,7 +93,7 @@ export function launchStackLines(events: TraceEvent[], userPrefix: string): Map<
       const s = p.ts ?? 0;
       if (s <= t && t <= s + (p.dur ?? 0) && (!inner || s >= (inner.ts ?? 0))) inner = p;
     }
-    const keys: string[] = [];
+    const frames: { file: string; line: number; function: string }[] = [];
     const visited = new Set<number>();
     for (
       let f = inner;
@@ -100,10 +102,24 @@ export function launchStackLines(events: TraceEvent[], userPrefix: string): Map<
     ) {
       visited.add(f.args?.['Python id'] as number);
       const fr = frameOf(f.name ?? '');
-      if (fr && fr.file.startsWith(userPrefix)) keys.push(`${fr.file}:${fr.line}`);
+      if (fr) frames.push(fr);
     }
-    out.set(launch.args.correlation as number, keys);
+    out.set(launch.args.correlation as number, frames);
   }
+  return out;
+}
+
+/**
+ * For each GPU op's correlation id: the `file:line` keys of its launch stack's frames under
+ * `userPrefix`, innermost first (launchStackFrames).
+ */
+export function launchStackLines(events: TraceEvent[], userPrefix: string): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const [id, frames] of launchStackFrames(events))
+    out.set(
+      id,
+      frames.filter((f) => f.file.startsWith(userPrefix)).map((f) => `${f.file}:${f.line}`),
+    );
   return out;
 }
 
