@@ -8,6 +8,7 @@ import { el, refLabel } from './dom';
 import { renderComparison } from './comparison';
 import { DrilldownPane } from './drilldown';
 import { renderFindings } from './findings';
+import { mountRankViews } from './rank-views';
 import type { StateStore } from './state';
 import { renderSteps } from './steps';
 import { renderSummary } from './summary';
@@ -97,6 +98,7 @@ export function renderReport(
   }
   const t = tabs(store, parts);
   app.replaceChildren(renderSummary(m), timeline.element);
+  mountRankViews(app, report, store, reveal, timeline);
   if (report.steps) app.append(renderSteps(report.steps));
   app.append(focusNote, t, drill.element);
   timeline.draw();

@@ -25,6 +25,8 @@ export interface PanelState {
   scrollY: number;
   /** Trace shown last: the extension reloads it when the panel is restored after a window reload. */
   tracePath?: string;
+  /** Multi-rank reports: the one rank shown (null or absent: all of them). */
+  rank?: number | null;
 }
 
 interface StateApi {

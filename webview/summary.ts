@@ -1,5 +1,5 @@
 /** The summary section: headline figures, devices, the capture's command and date, warnings. */
-import { formatNs, formatPct } from '../src/core/format';
+import { deviceLabel, formatNs, formatPct } from '../src/core/format';
 import type { Classification, Report } from '../src/core/report-types';
 import type { ToWebview } from '../src/shared/webview-protocol';
 import { el, refLabel, stat } from './dom';
@@ -126,11 +126,12 @@ function devices(report: Report): HTMLElement | null {
   return el(
     'ul',
     { class: 'devices', 'aria-label': 'Devices' },
+    // data-rank: the rank selector hides the other ranks' devices (rank-select.ts).
     ...list.map((d) =>
       el(
         'li',
-        {},
-        el('span', { class: 'device-name' }, `GPU ${d.id}: ${d.name}`),
+        { 'data-rank': String(d.rank) },
+        el('span', { class: 'device-name' }, deviceLabel(d, report.summary.rankCount)),
         ` busy ${formatNs(d.busyNs)}${wall > 0 ? ` (${formatPct((100 * d.busyNs) / wall)})` : ''}`,
       ),
     ),

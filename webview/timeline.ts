@@ -1,17 +1,22 @@
 /**
- * The GPU activity timeline on a <canvas>: per device, the busy fraction of each time bucket
- * (`report.timeline`) and, under it, the idle gaps (`report.gaps`) coloured by cause, with a legend.
- * Zoom with the buttons, the mouse wheel (around the pointer) or the keyboard (+, −, arrows, 0);
- * clicking a gap with a known source line reveals it.
+ * The GPU activity timeline on a <canvas>: one lane per (rank, device) with the busy fraction of
+ * each time bucket (`report.timeline`) and, under it, the lane's idle gaps (`report.gaps`)
+ * coloured by cause, with a legend. The lanes' labels ("rank 1 · GPU 0 (NVIDIA H200)") are DOM
+ * text beside the canvas, row for row. Zoom with the buttons, the mouse wheel (around the pointer)
+ * or the keyboard (+, −, arrows, 0); clicking a gap with a known source line reveals it. With a
+ * rank selected (setRank) only that rank's lanes are drawn.
  */
-import { formatNs } from '../src/core/format';
-import type { GapStat, Report, SourceRef } from '../src/core/report-types';
+import { deviceLabel, formatNs } from '../src/core/format';
+import type { GapStat, Report, SourceRef, TimelineTrack } from '../src/core/report-types';
 import { cssVar, el, refLabel } from './dom';
 import type { StateStore } from './state';
 
-const LABEL_W = 64;
+/** Left margin of the plot inside the canvas (the lane labels are outside it). */
+const LABEL_W = 4;
 const TRACK_H = 30;
 const GAP_H = 10;
+/** One lane: its busy bars, its gap strip and the space before the next lane. */
+const ROW_H = TRACK_H + GAP_H + 6;
 const AXIS_H = 18;
 const MIN_SPAN_FRACTION = 1e-4;
 /** Theme colours for gap causes, in order of total gap time. */
@@ -36,12 +41,20 @@ function causesOf(gaps: GapStat[]): string[] {
   return [...total.keys()].sort((a, b) => total.get(b)! - total.get(a)!);
 }
 
+/** The lane key of a track or gap: its device is (rank, device id). */
+const laneKey = (x: { rank: number; deviceId: number }): string => `${x.rank}:${x.deviceId}`;
+
 export class Timeline {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
+  private readonly labels: HTMLElement;
   private readonly rangeLabel: HTMLElement;
   private readonly causes: string[];
   private readonly spanNs: number;
+  /** Each lane's gaps. */
+  private readonly gapsByLane = new Map<string, GapStat[]>();
+  /** The lanes drawn: every track, or the selected rank's. */
+  private lanes: TimelineTrack[];
   private view: View;
 
   constructor(
@@ -56,15 +69,21 @@ export class Timeline {
       1,
     );
     this.causes = causesOf(report.gaps);
+    for (const g of report.gaps) {
+      const list = this.gapsByLane.get(laneKey(g));
+      if (list) list.push(g);
+      else this.gapsByLane.set(laneKey(g), [g]);
+    }
+    this.lanes = tracks;
     this.view = store.get().zoom;
     this.canvas = el('canvas', {
       class: 'timeline-canvas',
       tabindex: '0',
       role: 'img',
-      'aria-label': this.describe(),
       'aria-keyshortcuts': '+ - ArrowLeft ArrowRight 0',
     });
-    this.canvas.height = this.heightPx();
+    this.labels = el('ol', { class: 'timeline-lanes', 'aria-label': 'Timeline lanes' });
+    this.showLanes();
     this.rangeLabel = el('span', { class: 'timeline-range', 'aria-live': 'polite' });
     this.canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
@@ -85,7 +104,7 @@ export class Timeline {
         this.button('Reset', 'Show the whole trace', () => this.setView({ from: 0, to: 1 })),
         this.rangeLabel,
       ),
-      this.canvas,
+      el('div', { class: 'timeline-body' }, this.labels, this.canvas),
       this.legend(),
     );
     new ResizeObserver(() => this.draw()).observe(this.element);
@@ -106,16 +125,42 @@ export class Timeline {
     return b;
   }
 
+  /** Shows only `rank`'s lanes (null: every rank's). */
+  setRank(rank: number | null): void {
+    this.lanes =
+      rank === null ? this.report.timeline : this.report.timeline.filter((t) => t.rank === rank);
+    this.showLanes();
+    this.draw();
+  }
+
+  /** The lanes' labels, one per row of the canvas, and the canvas's description. */
+  private showLanes(): void {
+    const rankCount = this.report.summary.rankCount;
+    this.labels.replaceChildren(
+      ...this.lanes.map((t) => {
+        const label = deviceLabel({ rank: t.rank, id: t.deviceId, name: t.name }, rankCount);
+        const li = el('li', { class: 'timeline-lane', title: label }, label);
+        // Through the CSSOM (the CSP allows no style attributes): a label row is a canvas row.
+        li.style.height = `${ROW_H}px`;
+        li.style.lineHeight = `${TRACK_H}px`;
+        return li;
+      }),
+    );
+    this.labels.style.paddingBottom = `${AXIS_H}px`;
+    this.canvas.setAttribute('aria-label', this.describe());
+    this.canvas.height = this.heightPx();
+  }
+
   private describe(): string {
-    const gaps = this.report.gaps.length;
+    const gaps = this.lanes.reduce((n, t) => n + (this.gapsByLane.get(laneKey(t))?.length ?? 0), 0);
     return (
-      `GPU activity over ${formatNs(this.spanNs)} on ${this.report.timeline.length} device(s), ` +
+      `GPU activity over ${formatNs(this.spanNs)} on ${this.lanes.length} lane(s), ` +
       `${gaps} idle gap(s) marked. Keys: plus and minus zoom, arrows pan, 0 resets.`
     );
   }
 
   private heightPx(): number {
-    return Math.max(1, this.report.timeline.length) * (TRACK_H + GAP_H + 6) + AXIS_H;
+    return Math.max(1, this.lanes.length) * ROW_H + AXIS_H;
   }
 
   private colour(cause: string): string {
@@ -185,17 +230,18 @@ export class Timeline {
   private gapAt(e: MouseEvent): GapStat | undefined {
     const r = this.canvas.getBoundingClientRect();
     const y = e.clientY - r.top;
-    const row = Math.floor(y / (TRACK_H + GAP_H + 6));
-    const device = this.report.timeline[row]?.deviceId;
+    const lane = this.lanes[Math.floor(y / ROW_H)];
+    if (!lane) return undefined;
     const t = this.timeAt(this.plotX(e));
     const slack =
       ((this.view.to - this.view.from) * this.spanNs * 2) / Math.max(1, r.width - LABEL_W);
-    return this.report.gaps.find(
-      (g) =>
-        g.deviceId === device &&
-        g.startNs - this.report.timelineStartNs - slack <= t &&
-        t <= g.endNs - this.report.timelineStartNs + slack,
-    );
+    return this.gapsByLane
+      .get(laneKey(lane))
+      ?.find(
+        (g) =>
+          g.startNs - this.report.timelineStartNs - slack <= t &&
+          t <= g.endNs - this.report.timelineStartNs + slack,
+      );
   }
 
   private timeAt(x: number): number {
@@ -234,11 +280,8 @@ export class Timeline {
     const x = (ns: number) => LABEL_W + ((ns - v0) / vw) * plotW;
     const busy = cssVar('--vscode-charts-blue', '#1a85ff');
     const base = cssVar('--vscode-panel-border', '#80808059');
-    this.report.timeline.forEach((t, row) => {
-      const top = row * (TRACK_H + GAP_H + 6);
-      ctx.fillStyle = fg;
-      ctx.textBaseline = 'middle';
-      ctx.fillText(`GPU ${t.deviceId}`, 4, top + TRACK_H / 2);
+    this.lanes.forEach((t, row) => {
+      const top = row * ROW_H;
       ctx.fillStyle = base;
       ctx.fillRect(LABEL_W, top + TRACK_H, plotW, 1);
       ctx.fillStyle = busy;
@@ -251,8 +294,7 @@ export class Timeline {
         const h = Math.max(1, t.busy[b] * (TRACK_H - 2));
         ctx.fillRect(x0, top + TRACK_H - h, w, h);
       }
-      for (const g of this.report.gaps) {
-        if (g.deviceId !== t.deviceId) continue;
+      for (const g of this.gapsByLane.get(laneKey(t)) ?? []) {
         const gx0 = x(g.startNs - this.report.timelineStartNs);
         const gx1 = x(g.endNs - this.report.timelineStartNs);
         if (gx1 < LABEL_W || gx0 > cssW) continue;
