@@ -40,6 +40,9 @@ window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
       shown = null;
       renderEmpty(app, m.message, post);
       return;
+    case 'timeline':
+      shown?.view.timelineAnswer(m.requestId, m.answer);
+      return;
     case 'focusLine':
       if (shown) shown.view.focusLine(m);
       else pendingFocus = { file: m.file, line: m.line };

@@ -3,12 +3,14 @@
  * hot lines, kernels, NVTX ranges and (with a baseline) the changes against it. Every piece builds DOM nodes with text nodes only.
  */
 import type { KernelStat, LineStat, RangeStat, SourceRef } from '../src/core/report-types';
+import type { TimelineAnswer } from '../src/core/timeline-columns-types';
 import type { FromWebview, ToWebview } from '../src/shared/webview-protocol';
 import { el, refLabel } from './dom';
 import { renderComparison } from './comparison';
 import { DrilldownPane } from './drilldown';
 import { renderFindings } from './findings';
 import { mountRankViews } from './rank-views';
+import { KernelTimeline } from './kernel-timeline/view';
 import type { StateStore } from './state';
 import { renderSteps } from './steps';
 import { renderSummary } from './summary';
@@ -25,6 +27,8 @@ const LINES_TAB = TABS.indexOf('Hot lines');
 /** What main.ts keeps of a rendered report: enough to focus a line later. */
 export interface RenderedReport {
   focusLine(ref: SourceRef): void;
+  /** A kernel-timeline answer from the extension. */
+  timelineAnswer(requestId: number, answer: TimelineAnswer | null): void;
 }
 
 /** Shows the "no trace" state with a way to open one. */
@@ -79,6 +83,11 @@ export function renderReport(
   );
   const ranges: VirtualTable<RangeStat> = rangesTable(report, store, reveal);
   const timeline = new Timeline(report, store, reveal);
+  const kernelTimeline = new KernelTimeline(
+    report,
+    (requestId, query) => post({ type: 'timeline', requestId, query }),
+    reveal,
+  );
   const focusNote = el('p', { class: 'focus-note', role: 'status' });
   const note = linesNote(report);
   const parts: [string, number, HTMLElement, string?][] = [
@@ -97,13 +106,15 @@ export function renderReport(
     parts.push(['vs baseline', c.count, c.element]);
   }
   const t = tabs(store, parts);
-  app.replaceChildren(renderSummary(m), timeline.element);
+  app.replaceChildren(renderSummary(m), timeline.element, kernelTimeline.element);
   mountRankViews(app, report, store, reveal, timeline);
   if (report.steps) app.append(renderSteps(report.steps));
   app.append(focusNote, t, drill.element);
   timeline.draw();
+  kernelTimeline.start();
   requestAnimationFrame(() => window.scrollTo(0, store.get().scrollY));
   return {
+    timelineAnswer: (id, answer) => kernelTimeline.onAnswer(id, answer),
     focusLine(ref) {
       const key = refLabel(ref);
       let related = 0;

@@ -11,8 +11,11 @@ import * as vscode from 'vscode';
 import {
   ReportRequest,
   StatusRequest,
+  TimelineRequest,
   type ReportResult,
   type StatusResult,
+  type TimelineParams,
+  type TimelineResult,
 } from '../shared/protocol';
 import type { FromWebview, ToWebview } from '../shared/webview-protocol';
 import type { ServerHandle } from './client';
@@ -153,6 +156,9 @@ export class ReportPanel implements vscode.Disposable {
       case 'openTrace':
         void vscode.commands.executeCommand('gpuLens.openTrace');
         return;
+      case 'timeline':
+        void this.timeline(m.requestId, m.query);
+        return;
       default: {
         const never: never = m;
         throw new Error(`unknown webview message ${JSON.stringify(never)}`);
@@ -181,6 +187,22 @@ export class ReportPanel implements vscode.Disposable {
     } catch {
       void vscode.window.showWarningMessage(`GPU Lens: cannot open ${target}.`);
     }
+  }
+
+  /** Forwards a kernel-timeline query for the shown trace to the server; posts its answer back. */
+  private async timeline(requestId: unknown, query: unknown): Promise<void> {
+    const r = this.lastReport;
+    if (typeof requestId !== 'number' || !r || !this.server.isRunning()) return;
+    let answer: TimelineResult = null;
+    try {
+      const params = { trace: r.id, query } as TimelineParams;
+      answer = await (
+        await this.server.client()
+      ).sendRequest<TimelineResult>(TimelineRequest, params);
+    } catch {
+      // A dropped trace or a stopped server: the timeline says it has nothing to show.
+    }
+    this.post({ type: 'timeline', requestId, answer });
   }
 
   private post(m: ToWebview): void {

@@ -4,6 +4,7 @@
  */
 import type { Comparison } from '../core/compare';
 import type { Report } from '../core/report-types';
+import type { TimelineAnswer, TimelineQuery } from '../core/timeline-columns-types';
 
 /** Capture metadata when GPU Lens itself made the trace. */
 export interface CaptureInfo {
@@ -25,7 +26,9 @@ export type ToWebview =
   /** No trace loaded (or the server is not running). */
   | { type: 'empty'; message: string }
   /** A CodeLens was clicked: show that line's entries. */
-  | { type: 'focusLine'; file: string; line: number };
+  | { type: 'focusLine'; file: string; line: number }
+  /** The server's answer to a `timeline` request (null: no timeline for the shown trace). */
+  | { type: 'timeline'; requestId: number; answer: TimelineAnswer | null };
 
 /** Webview → extension. */
 export type FromWebview =
@@ -36,4 +39,6 @@ export type FromWebview =
   /** Put text (a fix snippet) on the clipboard. */
   | { type: 'copy'; text: string }
   /** Run "GPU Lens: Open Trace…" (from the empty state). */
-  | { type: 'openTrace' };
+  | { type: 'openTrace' }
+  /** A window or an op of the shown trace's kernel timeline (answered by a `timeline` message). */
+  | { type: 'timeline'; requestId: number; query: TimelineQuery };
