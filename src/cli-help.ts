@@ -32,8 +32,8 @@ the Report needs, compact and versioned; analyze on a folder of summaries gives 
 as on the folder of traces. Run it where the traces are, one task per rank, e.g. under Slurm:
   srun -n 8 sh -c 'gpu-lens summarize traces/rank$SLURM_PROCID.json.gz -o summaries/'
   gpu-lens analyze summaries/
-  -o FILE | -o FOLDER/    the summary file, or a folder to write <trace name>.gpulens into
-                          (rank3.json.gz -> rank3.gpulens; it is made if missing)
+  --output OUT, -o OUT    the summary file, or a folder (OUT/ or an existing one) to write
+                          <trace name>.gpulens into (rank3.json.gz -> rank3.gpulens)
   --max-events N          as for analyze
 
 Exit status: 0 done, 3 a finding as severe as --fail-on, 2 a wrong command line, 1 any other

@@ -149,7 +149,7 @@ void test('a wrong command line is one line naming the part at fault, exit 2', (
     [[], /^usage: gpu-lens analyze .*; run gpu-lens --help/],
     [
       ['profile', trace],
-      /^unknown command "profile": the commands are analyze and mcp; run gpu-lens --help/,
+      /^unknown command "profile": the commands are analyze, summarize and mcp; run gpu-lens --help/,
     ],
     [['analyze'], /^analyze needs a trace; usage:/],
     [['analyze', trace, '--bogus'], /^unknown option --bogus; run gpu-lens --help/],
