@@ -173,7 +173,7 @@ void test('collectives: matched by Seq, a rank that lost its first collective st
       RANKS.map((r) => (r === 0 ? [0, null, 0] : [expected[r], 'seq', both[r].length])),
     );
     assert.ok(
-      p.warnings.some((w) => /^rank 1: 1 collectives do not pair .*same seq/.test(w)),
+      p.warnings.some((w) => /^rank 1: 1 unpaired collective with rank 0 .*same seq/.test(w)),
       p.warnings.join('\n'),
     );
   } finally {
@@ -208,6 +208,12 @@ void test('collectives: without Seq the same lost collective shifts every later 
       );
     });
     assert.equal(p.rankAlignment?.[1].matchedBy, 'position');
+    assert.ok(
+      p.warnings.some((w) =>
+        /^rank 1: 1 unpaired collective with rank 0 \(different counts/.test(w),
+      ),
+      p.warnings.join('\n'),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

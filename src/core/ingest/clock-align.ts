@@ -65,7 +65,8 @@ export function alignRankClocks(
       const unpaired = total - 2 * pairs.length;
       if (unpaired)
         warnings.push(
-          `rank ${c.rank}: ${unpaired} collectives do not pair with rank ${ref.rank}'s ` +
+          `rank ${c.rank}: ${unpaired} unpaired collective${unpaired === 1 ? '' : 's'} with ` +
+            `rank ${ref.rank} ` +
             (matchedBy === 'seq'
               ? `(no collective of the same seq on the other rank); the others were matched by seq`
               : `(different counts per kind); the first of each kind were matched`),
