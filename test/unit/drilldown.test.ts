@@ -6,10 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadTrace as loadAnyTrace } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import type { CallTreeNode, Report } from '../../src/core/report-types';
-import { fixture } from './fixtures';
+import { withMainThread } from './backward-trace';
+import { allFixtures, fixture } from './fixtures';
 import {
   durNs,
   gpuEvents,
@@ -155,3 +159,70 @@ void test('drill-down is in the Report JSON and bounded', async () => {
     assert.ok(count(t.root) >= real(t.root));
   }
 });
+
+void test("backward work: the backward() line's tree goes down its caller stack, then to the forward line", async () => {
+  const file = withMainThread(true);
+  const kernel = loadTrace(file).events.find((e) => KERNEL_CATS.has(e.cat ?? ''));
+  assert.ok(kernel);
+  const ns = durNs(kernel);
+  const report = buildReport(await loadAnyTrace(file), { workspaceRoot: path.dirname(file) });
+  // The kernel's self is on the forward op's line (model.py:20), as attribution puts it.
+  const [k] = report.drilldown.kernels;
+  assert.deepEqual(
+    k.lines.map((l) => ({ at: key(l), ns: l.ns, count: l.count })),
+    [{ at: 'model.py:20', ns, count: 1 }],
+  );
+  // train.py:12 called backward(): beneath it torch's backward frame, then the forward line.
+  const tree = report.drilldown.callTrees.find((t) => key(t) === 'train.py:12');
+  assert.ok(tree, 'the backward() line has a call tree');
+  const strip = (n: CallTreeNode): unknown => ({
+    at: `${n.file}:${n.line}:${n.function}`,
+    self: n.selfNs,
+    total: n.totalNs,
+    children: n.children.map(strip),
+  });
+  assert.deepEqual(strip(tree.root), {
+    at: 'train.py:12:backward_step',
+    self: 0,
+    total: ns,
+    children: [
+      {
+        at: '/venv/lib/torch/_tensor.py:521:backward',
+        self: 0,
+        total: ns,
+        children: [{ at: 'model.py:20:forward', self: ns, total: ns, children: [] }],
+      },
+    ],
+  });
+  // The forward line's own tree: the work is self there (nothing recorded beneath it).
+  const fwd = report.drilldown.callTrees.find((t) => key(t) === 'model.py:20');
+  assert.deepEqual(fwd && strip(fwd.root), {
+    at: 'model.py:20:forward',
+    self: ns,
+    total: ns,
+    children: [],
+  });
+});
+
+// Every real fixture (library fallback on, no workspace code): the sums hold on each tree and kernel.
+const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-drill-empty-'));
+for (const file of [...allFixtures('torch'), ...allFixtures('nsys')]) {
+  void test(`${path.basename(file)}: every call tree and kernel's lines add up`, async () => {
+    const report = buildReport(await loadAnyTrace(file), { workspaceRoot: empty });
+    for (const t of report.drilldown.callTrees) {
+      const line = report.lines.find((l) => key(l) === key(t) && l.library === t.library);
+      assert.ok(line, key(t));
+      assert.equal(t.root.totalNs, line.totalNs, `${key(t)} root total`);
+      assert.equal(checkSums(t.root, key(t)), line.totalNs, `${key(t)} self times sum`);
+    }
+    for (const d of report.drilldown.kernels) {
+      const k = report.kernels.find((x) => x.name === d.kernel);
+      assert.ok(k, d.kernel);
+      assert.ok(d.unattributedNs >= 0 && d.otherLinesNs >= 0);
+      assert.equal(
+        d.lines.reduce((s, l) => s + l.ns, 0) + d.otherLinesNs + d.unattributedNs,
+        k.totalNs,
+      );
+    }
+  });
+}
