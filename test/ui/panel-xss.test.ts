@@ -30,6 +30,9 @@ before(async () => {
   for (const e of events.traceEvents) {
     if (e.cat === 'kernel') e.name = PAYLOADS[names.indexOf(e.name) % PAYLOADS.length];
     if (e.cat === 'user_annotation' || e.cat === 'gpu_user_annotation') e.name = PAYLOADS[0];
+    // torch's frames get a payload for a function name: the drill-down's call trees show them.
+    if (e.cat === 'python_function' && e.name.startsWith('torch/'))
+      e.name = e.name.replace(/\): .*$/, `): ${PAYLOADS[1]}`);
   }
   ({ folder } = makeWorkspace(events, 'xss.pt.trace.json'));
   server = await (await harness()).startCodeServer({ folder, linkExtension: true });
@@ -85,4 +88,30 @@ void test('kernel and range names are shown as literal text and nothing runs', a
   assert.equal(probe.imgs, 0);
   assert.equal(probe.scripts, 0);
   await s.screenshot('panel-xss');
+});
+
+void test('the drill-down shows kernel and frame names as literal text and nothing runs', async () => {
+  const view = s.webview();
+  await s.runCommand('GPU Lens: Show Bottleneck Report');
+  await view.locator('vscode-tab-header[data-tab="Kernels"]').click();
+  await view.locator('[data-table="kernels"] .vt-row').first().click();
+  const pane = view.locator('section.drilldown');
+  const heading = (await pane.locator('h2').innerText()).trim();
+  assert.ok(
+    PAYLOADS.some((p) => heading === `Lines that launched ${p}`),
+    `heading: ${heading}`,
+  );
+  await pane.locator('li[data-ref] button.link', { hasText: 'call tree' }).first().click();
+  await pane.locator('.call-tree summary').first().waitFor();
+  const frames = await pane.locator('.call-tree summary').allInnerTexts();
+  assert.ok(
+    frames.some((t) => t.startsWith(`${PAYLOADS[1]} · torch/`)),
+    `frames: ${frames.slice(0, 5).join(' | ')}`,
+  );
+  const frame = await panelFrame();
+  const probe = await frame.evaluate(() => ({
+    pwned: (window as unknown as { __pwned?: unknown }).__pwned,
+    imgs: document.querySelectorAll('img').length,
+  }));
+  assert.deepEqual(probe, { pwned: undefined, imgs: 0 });
 });
