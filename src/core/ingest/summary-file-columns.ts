@@ -33,8 +33,7 @@ export function chooseEncoding(
   const safe = all((i) => Number.isSafeInteger(values[i]));
   if (safe && base && all((i) => Number.isSafeInteger(base[i]) && fitsI32(values[i] - base[i])))
     return 'r32';
-  if (safe && col.sorted && all((i) => fitsI32(values[i] - (i > 0 ? values[i - 1] : 0))))
-    return 'd32';
+  if (safe && col.sorted && all((i) => i === 0 || fitsI32(values[i] - values[i - 1]))) return 'd32';
   if (all((i) => fitsI32(values[i]))) return 'i32';
   return 'f64';
 }
@@ -54,8 +53,9 @@ export function encodeValues(
     case 'i32':
       return asBytes(Int32Array.from(values));
     case 'd32': {
+      // The first row's difference is to itself (the column's origin is its value).
       const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = values[i] - (i > 0 ? values[i - 1] : 0);
+      for (let i = 1; i < n; i++) out[i] = values[i] - values[i - 1];
       return asBytes(out);
     }
     case 'r32': {
@@ -68,13 +68,14 @@ export function encodeValues(
 
 /**
  * The values of a stored column: `bytes` is 8-aligned and exactly `rows` values long (checked by
- * the caller). `base` holds the base column's values for `r32`.
+ * the caller). `base` holds the base column's values for `r32`, `origin` is `d32`'s.
  */
 export function decodeValues(
   enc: StoredColumn['enc'],
   bytes: Uint8Array,
   rows: number,
   base: ArrayLike<number> | undefined,
+  origin = 0,
 ): ArrayLike<number> {
   const { buffer, byteOffset } = bytes;
   switch (enc) {
@@ -87,7 +88,7 @@ export function decodeValues(
     case 'd32': {
       const d = new Int32Array(buffer, byteOffset, rows);
       const out = new Float64Array(rows);
-      let v = 0;
+      let v = origin;
       for (let i = 0; i < rows; i++) out[i] = v += d[i];
       return out;
     }

@@ -30,7 +30,8 @@ export function checkMeta(
     const rows = count(t.rows, `tables.${name}.rows`, fail);
     if (!Array.isArray(t.columns)) fail(`tables.${name}.columns is not a list`);
     const columns = (t.columns as unknown[]).map((c, i): StoredColumn => {
-      const col = record(c, `tables.${name}.columns[${i}]`, fail);
+      const at = `tables.${name}.columns[${i}]`;
+      const col = record(c, at, fail);
       if (typeof col.name !== 'string' || !ENCODINGS.includes(col.enc as StoredColumn['enc']))
         fail(`tables.${name}.columns[${i}]: no name or an unknown encoding`);
       return {
@@ -42,6 +43,7 @@ export function checkMeta(
           fail,
           Number.MAX_SAFE_INTEGER,
         ),
+        ...(col.origin === undefined ? {} : { origin: safeInt(col.origin, `${at}.origin`, fail) }),
       };
     });
     tables[name] = { rows, columns };
@@ -100,6 +102,11 @@ function texts(v: unknown, what: string, fail: Fail): string[] {
 function finite(v: unknown, what: string, fail: Fail): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${what} is not a number`);
   return v;
+}
+
+function safeInt(v: unknown, what: string, fail: Fail): number {
+  if (!Number.isSafeInteger(v)) fail(`${what} is not an integer`);
+  return v as number;
 }
 
 function count(v: unknown, what: string, fail: Fail, max = MAX_ROWS): number {

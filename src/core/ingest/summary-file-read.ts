@@ -118,7 +118,7 @@ export function decodeSummary(
       const bytes = (body as Uint8Array).subarray(offset, offset + c.bytes);
       offset += padded(c.bytes);
       const base = col.type === 'num' && col.base ? out.get(col.base) : undefined;
-      out.set(key, decodeValues(c.enc, bytes, n, base));
+      out.set(key, decodeValues(c.enc, bytes, n, base, c.origin));
     });
     cols[name] = out;
   }

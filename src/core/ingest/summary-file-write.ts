@@ -55,7 +55,12 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
       const enc = chooseEncoding(col, values, base);
       const bytes = encodeValues(enc, values, base);
       if (bases.has(key)) kept.set(key, values);
-      columns.push({ name: key, enc, bytes: bytes.byteLength });
+      columns.push({
+        name: key,
+        enc,
+        bytes: bytes.byteLength,
+        ...(enc === 'd32' && values.length > 0 ? { origin: values[0] } : {}),
+      });
       chunks.push(bytes);
       const pad = padded(bytes.byteLength) - bytes.byteLength;
       if (pad > 0) chunks.push(new Uint8Array(pad));

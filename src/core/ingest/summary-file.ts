@@ -41,7 +41,7 @@ export class SummaryFormatError extends Error {
 /** How a numeric column is stored (chosen by the writer per column, the narrowest that is exact). */
 export type NumEncoding =
   | 'i32' // the values, each an int32
-  | 'd32' // int32 differences to the previous row's value (the first to 0): sorted times
+  | 'd32' // int32 differences to the previous row's value (the first row's to `origin`): times
   | 'r32' // int32 differences to the same row's value of the spec's `base` column: end times
   | 'f64'; // the values as doubles (anything, exactly)
 
@@ -206,6 +206,8 @@ export interface StoredColumn {
   name: string;
   enc: NumEncoding | 'u8';
   bytes: number;
+  /** `d32`: the value the first row's difference is taken to (a safe integer). */
+  origin?: number;
 }
 
 /** The meta block (JSON). */
