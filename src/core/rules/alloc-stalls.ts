@@ -3,6 +3,7 @@
  * (reference texts: "cudaMalloc above 1 ms" — fragmentation, or cudaFree synchronizing the device).
  */
 import { formatNs } from '../format';
+import type { CpuCall } from '../model';
 import { adviceFor } from './advice';
 import { type LocatedCost, aggregateLocations } from './locations';
 import type { Interval } from '../intervals';
@@ -10,12 +11,19 @@ import { findIdleGaps } from './idle-gaps';
 import { addCut, claimIdle, replayLater, replaying } from './savings';
 
 export const allocStalls = replaying((profile, ctx) => {
-  const all = profile.cpuCalls.filter((c) => c.kind === 'alloc' || c.kind === 'free');
-  const slow = all.filter((c) => c.endNs - c.startNs > ctx.thresholds.slowAllocNs);
+  // One pass, no array of every allocation call (a million-call trace holds many).
+  let allCount = 0;
+  let allNs = 0;
+  const slow: CpuCall[] = [];
+  for (const c of profile.cpuCalls) {
+    if (c.kind !== 'alloc' && c.kind !== 'free') continue;
+    allCount++;
+    allNs = allNs + c.endNs - c.startNs;
+    if (c.endNs - c.startNs > ctx.thresholds.slowAllocNs) slow.push(c);
+  }
   if (slow.length === 0) return [];
   const slowNs = slow.reduce((s, c) => s + c.endNs - c.startNs, 0);
   const worst = slow.reduce((a, b) => (b.endNs - b.startNs > a.endNs - a.startNs ? b : a));
-  const allNs = all.reduce((s, c) => s + c.endNs - c.startNs, 0);
   const names = [...new Set(slow.map((c) => c.name.replace(/_v\d+$/, '')))].join(', ');
   const costs: LocatedCost[] = slow.map((c) => ({ stackId: c.stackId, ns: c.endNs - c.startNs }));
   const cuts = new Map<string, Interval[]>();
@@ -29,7 +37,7 @@ export const allocStalls = replaying((profile, ctx) => {
       severity: 'warning',
       title: `${slow.length} slow CUDA allocation calls (${formatNs(slowNs)})`,
       message:
-        `${slow.length} of ${all.length} allocation/free calls (${names}) took longer than ` +
+        `${slow.length} of ${allCount} allocation/free calls (${names}) took longer than ` +
         `${formatNs(ctx.thresholds.slowAllocNs)}: ${formatNs(slowNs)} in total, the worst ${formatNs(worst.endNs - worst.startNs)}. ` +
         `All allocation calls took ${formatNs(allNs)}.`,
       // Savings: replay without the slow calls (a pre-allocated pool takes them out of the run):
@@ -39,7 +47,7 @@ export const allocStalls = replaying((profile, ctx) => {
       savingsFrom: 'gpu-idle',
       evidence: {
         slowCount: slow.length,
-        allocCallCount: all.length,
+        allocCallCount: allCount,
         slowNs,
         worstNs: worst.endNs - worst.startNs,
         allAllocNs: allNs,

@@ -19,7 +19,6 @@ export const launchOverhead = replaying((profile, ctx) => {
   let kernels = 0;
   let kernelNs = 0;
   let starvedIdle = 0;
-  const starved: LocatedCost[] = [];
   for (const tl of deviceTimelines(profile)) {
     spanNs += tl.lastNs - tl.firstNs;
     let busyEnd = -Infinity;
@@ -27,12 +26,16 @@ export const launchOverhead = replaying((profile, ctx) => {
       if (op.kind === 'kernel') {
         kernels++;
         kernelNs += op.endNs - op.startNs;
-        const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
         const gap = op.startNs - busyEnd;
-        // Starved: the GPU went idle before the CPU even started the launch call.
-        if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd) {
+        // Starved: the GPU went idle before the CPU even started the launch call (the call is
+        // read only after a small gap: most kernels have none).
+        if (
+          gap > 0 &&
+          gap < minGap &&
+          op.launchIndex >= 0 &&
+          profile.cpuCalls[op.launchIndex].startNs >= busyEnd
+        ) {
           starvedIdle += gap;
-          starved.push({ stackId: op.stackId, ns: gap });
         }
       }
       busyEnd = Math.max(busyEnd, op.endNs);
@@ -41,9 +44,10 @@ export const launchOverhead = replaying((profile, ctx) => {
   if (kernels === 0 || spanNs === 0) return [];
   const starvedPct = (starvedIdle / spanNs) * 100;
   if (starvedPct < ctx.thresholds.launchStarvedPct) return [];
-  // The medians and the what-if are only needed when the rule fires: collected here, not in the
-  // pass above. The what-if cuts the CPU time before each starved launch (what a CUDA graph takes
-  // out of the loop); the test is the pass above's.
+  // The starved kernels, the medians and the what-if are only needed when the rule fires: collected
+  // here, not in the pass above. The what-if cuts the CPU time before each starved launch (what a
+  // CUDA graph takes out of the loop); the test is the pass above's.
+  const starved: LocatedCost[] = [];
   const kernelDurs: number[] = [];
   const launchDurs: number[] = [];
   const cuts = new Map<string, Interval[]>();
@@ -55,8 +59,10 @@ export const launchOverhead = replaying((profile, ctx) => {
         const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
         if (call) launchDurs.push(call.endNs - call.startNs);
         const gap = op.startNs - busyEnd;
-        if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd)
+        if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd) {
+          starved.push({ stackId: op.stackId, ns: gap });
           addCut(cuts, call, busyEnd, call.startNs);
+        }
       }
       busyEnd = Math.max(busyEnd, op.endNs);
     }

@@ -34,14 +34,12 @@ export function isSyncCopyApi(c: CpuCall): boolean {
  * counted one (the driver call under a runtime call) is the same copy.
  */
 export function syncCopyCalls(profile: Profile): SyncCopy[] {
-  const opByCall = new Map<number, GpuOp>();
+  // Most traces copy only asynchronously: then there is nothing to find.
+  if (!profile.cpuCalls.some(isSyncCopyApi)) return [];
+  const opByCall = new Map<CpuCall, GpuOp>();
   for (const op of profile.gpuOps)
-    if (op.kind === 'memcpy' && op.launchIndex >= 0) opByCall.set(op.launchIndex, op);
-  const indexOf = new Map<CpuCall, number>();
-  // Only copy calls are looked up: a map of every call was a large cost.
-  profile.cpuCalls.forEach((c, i) => {
-    if (c.kind === 'memcpy') indexOf.set(c, i);
-  });
+    if (op.kind === 'memcpy' && op.launchIndex >= 0)
+      opByCall.set(profile.cpuCalls[op.launchIndex], op);
   const copies: SyncCopy[] = [];
   for (const calls of callsByThread(profile.cpuCalls).values()) {
     let outerEnd = -Infinity;
@@ -49,7 +47,7 @@ export function syncCopyCalls(profile: Profile): SyncCopy[] {
       if (call.kind !== 'memcpy' || (call.startNs < outerEnd && call.endNs <= outerEnd)) continue;
       outerEnd = call.endNs;
       if (!isSyncCopyApi(call)) continue;
-      const op = opByCall.get(indexOf.get(call) ?? -1);
+      const op = opByCall.get(call);
       if (op?.copyKind === 'HtoD' && (op.bytes ?? 0) <= SMALL_HTOD_BYTES) continue;
       if (op?.copyKind === 'DtoD') continue;
       copies.push({ call, op, blockedNs: call.endNs - call.startNs });

@@ -78,7 +78,10 @@ function blockedRanges(profile: Profile, minNs: number): Blocked[] {
     if (!driving.has(key)) continue;
     const calls = byThread.get(key) ?? [];
     const waitsAll = new SortedSpans(calls.filter((c) => c.kind === 'os-wait'));
-    const launches = new SortedSpans(calls.filter(isLaunchLike));
+    // The thread's launches are only looked at for ranges blocked long enough (often none).
+    let launches: SortedSpans<CpuCall> | undefined;
+    const launchedIn = (from: number, to: number) =>
+      (launches ??= new SortedSpans(calls.filter(isLaunchLike))).anyStartIn(from, to);
     const candidates = new Set<number>();
     const info = new Map<number, { blockedNs: number; waits: CpuCall[] }>();
     for (const idx of idxs) {
@@ -94,8 +97,7 @@ function blockedRanges(profile: Profile, minNs: number): Blocked[] {
           rankUnion,
         );
       }
-      const launched = launches.anyStartIn(r.startNs, r.endNs);
-      if (!launched && blocked >= minNs && blocked >= dur / 2) {
+      if (blocked >= minNs && blocked >= dur / 2 && !launchedIn(r.startNs, r.endNs)) {
         candidates.add(idx);
         info.set(idx, { blockedNs: blocked, waits });
       }
