@@ -43,7 +43,7 @@ async function pageWith(report: Report, tracePath: string): Promise<Page> {
   const page = await browser.newPage();
   page.setDefaultTimeout(10_000);
   await page.goto(server.url);
-  await sendToPage(page, { type: 'report', report, tracePath, capture: null });
+  await sendToPage(page, { type: 'report', report, tracePath, capture: null, comparison: null });
   return page;
 }
 
