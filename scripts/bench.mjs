@@ -40,6 +40,13 @@ async function bundleCore() {
         "export { buildReport } from './src/core/report';",
         "export { annotationsFor, hoverMarkdown } from './src/server/annotations';",
         "export { runReadOnlyTool } from './src/core/agent/run-tool';",
+        // The kernel timeline: columns, window query, and the webview's draw code (headless).
+        "export { StackResolver } from './src/core/stack-resolver';",
+        "export { PathResolver, WorkspaceIndex } from './src/core/workspace-paths';",
+        "export { buildTimelineColumns } from './src/core/timeline-columns';",
+        "export { queryTimeline } from './src/core/timeline-columns-window';",
+        "export { shortKernelName } from './src/core/kernel-names';",
+        "export { drawTimeline, layoutRows } from './webview/kernel-timeline/draw';",
       ].join('\n'),
       resolveDir: root,
       loader: 'ts',
@@ -174,6 +181,14 @@ async function main() {
     results.nsys.push({ file: name, bytes, read, sql, report });
   }
 
+  // Kernel timeline frames on the 1 M-kernel nsys input (the smallest nsys target).
+  const tlFile = nsysInputs()[0];
+  log(`${path.basename(tlFile)}: kernel timeline columns + zoom frames …`);
+  results.timeline = {
+    file: path.basename(tlFile),
+    ...measure('timeline', tlFile, core, workspace),
+  };
+
   log('activation (module load of dist/extension.js with a stub vscode) …');
   const activation = [];
   for (let i = 0; i < 5; i++)
@@ -257,11 +272,28 @@ function print(r) {
       `  ${x.file}: ${x.report.files} files; CodeLens p50 ${fmtMs(lens.p50)} p99 ${fmtMs(lens.p99)} (n=${lens.n}); hover p50 ${fmtMs(hover.p50)} p99 ${fmtMs(hover.p99)} (n=${hover.n})`,
     );
   }
+  if (r.timeline) printTimeline(r.timeline);
   const act = r.activation.map((a) => a.ms).sort((a, b) => a - b);
   console.log(
     `\nActivation: require(dist/extension.js) with a stub vscode module, median of ${act.length}: ${fmtMs(act[act.length >> 1])} (min ${fmtMs(act[0])}); trace loading runs in the language server process, not the extension host.`,
   );
   console.log(`\nTotal bench time ${fmtMs(r.totalMs)}; results in .cache/bench/results.json`);
+}
+
+/** The kernel timeline row: zoom frames (query + JSON round trip + draw code) vs one column scan. */
+function printTimeline(t) {
+  console.log(
+    `\nKernel timeline (${t.file}: ${t.kernels} GPU ops, ${t.ops} ops in ${t.lanes} lanes with NVTX and CPU launches)`,
+  );
+  console.log(
+    `  columns built in ${fmtMs(t.columnsMs)} (after load ${fmtMs(t.loadMs)}), ${fmtMiB(t.columnBytes)}; baseline: one scan of the columns ${fmtMs(t.scanMs)}`,
+  );
+  console.log(
+    `  zoom whole run → one kernel → whole run, ${t.steps} frames of 1200 px: frame p50 ${fmtMs(t.frameP50)}, p95 ${fmtMs(t.frameP95)}, max ${fmtMs(t.frameMax)} (${(t.frameP50 / t.scanMs).toFixed(2)}× a scan); p50 query ${fmtMs(t.queryP50)} + JSON ${fmtMs(t.jsonP50)} + draw ${fmtMs(t.drawP50)}; largest answer ${(t.maxAnswerBytes / 1024).toFixed(0)} KiB`,
+  );
+  console.log(
+    `  whole run: ${fmtMs(t.wholeRun.frameMs)} (${t.wholeRun.aggregatedLanes} lanes aggregated per pixel); one kernel: ${fmtMs(t.deepest.frameMs)} (${t.deepest.singleOps} single ops)`,
+  );
 }
 
 await main();

@@ -4,8 +4,10 @@
 //   child.mjs sql    FILE            a plain better-sqlite3 GROUP BY over the kernel table
 //   child.mjs report FILE CORE WS    loadTrace + buildReport, then CodeLens/hover timings
 //   child.mjs activate EXT           require() of dist/extension.js with a stub `vscode` module
+//   child.mjs timeline FILE CORE WS  kernel timeline columns, then frames of a zoom (timeline.mjs)
 import * as fs from 'node:fs';
 import Module, { createRequire } from 'node:module';
+import { timelineFrames } from './timeline.mjs';
 
 const require = createRequire(import.meta.url);
 const [mode, file, corePath, workspace] = process.argv.slice(2);
@@ -145,6 +147,8 @@ function activate() {
   return { ms, exportsActivate: typeof ext.activate === 'function' };
 }
 
-const modes = { read, parse, sql, report, activate };
+const timeline = () => timelineFrames(require(corePath), file, workspace);
+
+const modes = { read, parse, sql, report, activate, timeline };
 if (!modes[mode]) throw new Error(`unknown mode ${mode}`);
 done(await modes[mode]());

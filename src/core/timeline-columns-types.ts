@@ -21,6 +21,9 @@ export interface TimelineLane {
   label: string;
 }
 
+/** Ops per block of TimelineColumns.blockLongest (and blocks per superLongest block). */
+export const BLOCK = 64;
+
 /** Kind codes of the `kind` column. */
 export const OP_KIND = { kernel: 0, memcpy: 1, memset: 2, range: 3, launch: 4 } as const;
 export type OpKindCode = (typeof OP_KIND)[keyof typeof OP_KIND];
@@ -56,8 +59,20 @@ export interface TimelineColumns {
   /** ns relative to baseNs (exact integers well below 2^53). */
   start: Float64Array;
   end: Float64Array;
-  /** Running maximum of `end` within each lane: a binary search finds the first op reaching t. */
-  maxEnd: Float64Array;
+  /**
+   * Per op, the op of its lane up to it (by start) that ends last: `end[reach[i]]` is the running
+   * maximum end, non-decreasing within a lane, so a binary search finds the first op reaching t.
+   */
+  reach: Uint32Array;
+  /**
+   * Per op, the length of the union of its lane's ops up to it (by start): the union's length
+   * before any t is `union[k] - max(0, end[reach[k]] - t)` with k the last op starting before t
+   * (the op ending last covers all of [t, its end)). Per-pixel busy time in two binary searches.
+   */
+  union: Float64Array;
+  /** Per block of BLOCK ops, the longest op's index; per block of BLOCK² ops, the same. */
+  blockLongest: Uint32Array;
+  superLongest: Uint32Array;
   /** Index into `names`. */
   name: Uint32Array;
   kind: Uint8Array;

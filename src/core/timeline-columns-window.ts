@@ -5,18 +5,19 @@
  * it). Answers are bounded whatever the trace: at most MAX_PIXELS pixels, MAX_LANES lanes and
  * MAX_OPS single ops; the columns themselves never leave the server.
  */
-import type {
-  LaneAggregate,
-  LaneOps,
-  LaunchSite,
-  OpAnswer,
-  OpQuery,
-  TimelineAnswer,
-  TimelineColumns,
-  TimelineQuery,
-  WindowAnswer,
-  WindowLane,
-  WindowQuery,
+import {
+  BLOCK,
+  type LaneAggregate,
+  type LaneOps,
+  type LaunchSite,
+  type OpAnswer,
+  type OpQuery,
+  type TimelineAnswer,
+  type TimelineColumns,
+  type TimelineQuery,
+  type WindowAnswer,
+  type WindowLane,
+  type WindowQuery,
 } from './timeline-columns-types';
 
 export const MAX_PIXELS = 4096;
@@ -56,8 +57,14 @@ export function laneSlice(
   const lo = c.laneStart[lane];
   const hi = c.laneStart[lane + 1];
   // From the first op reaching t0 (a zero-length op at t0 ran too, only below the clock's
-  // resolution) to the last one starting before t1.
-  const from = firstAtLeast(c.maxEnd, t0, lo, hi);
+  // resolution) to the last one starting before t1. The running end is end[reach[i]].
+  let from = lo;
+  let top = hi;
+  while (from < top) {
+    const mid = (from + top) >>> 1;
+    if (c.end[c.reach[mid]] >= t0) top = mid;
+    else from = mid + 1;
+  }
   return [from, firstAtLeast(c.start, t1, from, hi)];
 }
 
@@ -82,7 +89,7 @@ function queryWindow(c: TimelineColumns, q: WindowQuery): WindowAnswer {
       const ops = laneOps(c, lane, from, to, t0, names, sites);
       rows.push({ lane, count: ops.index.length, ops });
     } else {
-      const agg = aggregate(c, from, to, t0, t1, pixels);
+      const agg = aggregate(c, lane, t0, t1, pixels);
       for (const id of agg.top) if (id >= 0) names[id] = c.names[id];
       rows.push({ lane, count, agg });
     }
@@ -127,52 +134,72 @@ function laneOps(
 }
 
 /**
- * Per pixel of [t0, t1): the busy fraction of the union of the ops (walked by start, each op counts
- * only past what earlier ops covered, so nested or overlapping ops are not counted twice), and the
- * op with the longest stretch inside the pixel. Cost: the ops in the slice plus the pixels they span.
+ * Per pixel of [t0, t1): the busy fraction of the union of the lane's ops there, from the
+ * cumulative union column (exact, two binary searches per pixel boundary, whatever the number of
+ * ops), and the longest op starting in the pixel, else the op running at its start (block maxima:
+ * at most 2·BLOCK ops and a few blocks per pixel). `from`/`to` is the lane's slice (laneSlice).
  */
 export function aggregate(
   c: TimelineColumns,
-  from: number,
-  to: number,
+  lane: number,
   t0: number,
   t1: number,
   pixels: number,
 ): LaneAggregate {
-  const busyNs = new Float64Array(pixels);
-  const topNs = new Float64Array(pixels).fill(-1);
-  const top = new Int32Array(pixels).fill(-1);
+  const lo = c.laneStart[lane];
+  const hi = c.laneStart[lane + 1];
   const px = (t1 - t0) / pixels;
-  const pixelOf = (t: number) => Math.min(pixels - 1, Math.floor((t - t0) / px));
-  let covered = t0;
-  for (let i = from; i < to; i++) {
-    const a = Math.max(c.start[i], t0);
-    const b = Math.min(c.end[i], t1);
-    if (b < a) continue; // ended before the window
-    const p0 = pixelOf(a);
-    const p1 = pixelOf(b);
-    // Busy: only the part past what earlier ops (by start) covered, so the union is counted.
-    const s = Math.max(a, covered);
-    if (b > s) {
-      covered = b;
-      for (let p = pixelOf(s); p <= p1; p++) {
-        const len = Math.min(b, t0 + (p + 1) * px) - Math.max(s, t0 + p * px);
-        if (len > 0) busyNs[p] += len;
-      }
-    }
-    // The longest op of each pixel it touches (a zero-length op still marks its pixel).
-    for (let p = p0; p <= p1; p++) {
-      const len = Math.min(b, t0 + (p + 1) * px) - Math.max(a, t0 + p * px);
-      if (len > topNs[p]) {
-        topNs[p] = len;
-        top[p] = c.name[i];
-      }
-    }
-  }
   const busy = new Array<number>(pixels);
-  // Rounded to 1e-4: the answer travels as JSON, and a pixel cannot show finer shades.
-  for (let p = 0; p < pixels; p++) busy[p] = Math.min(1, Math.round((busyNs[p] / px) * 1e4) / 1e4);
-  return { busy, top: Array.from(top) };
+  const top = new Array<number>(pixels);
+  // k: the index of the first op starting at or after the pixel's start.
+  let k = firstAtLeast(c.start, t0, lo, hi);
+  let before = unionBefore(c, lo, k, t0);
+  for (let p = 0; p < pixels; p++) {
+    const end = p === pixels - 1 ? t1 : t0 + (p + 1) * px;
+    const next = firstAtLeast(c.start, end, k, hi);
+    const after = unionBefore(c, lo, next, end);
+    // Rounded to 1e-4: the answer travels as JSON, and a pixel cannot show finer shades.
+    busy[p] = Math.min(1, Math.round(((after - before) / px) * 1e4) / 1e4);
+    let best = next > k ? longestIn(c, k, next) : -1;
+    if (best < 0 && k > lo) {
+      const running = c.reach[k - 1];
+      if (c.end[running] > t0 + p * px) best = running;
+    }
+    top[p] = best >= 0 ? c.name[best] : -1;
+    k = next;
+    before = after;
+  }
+  return { busy, top };
+}
+
+/** Union length of the lane's ops before t; `k` is the first op of the lane starting at or after t. */
+function unionBefore(c: TimelineColumns, lo: number, k: number, t: number): number {
+  if (k <= lo) return 0;
+  return c.union[k - 1] - Math.max(0, c.end[c.reach[k - 1]] - t);
+}
+
+/** Index of the longest op in [i, j) (j > i), through the block maxima. */
+function longestIn(c: TimelineColumns, i: number, j: number): number {
+  let best = i;
+  const len = (x: number) => c.end[x] - c.start[x];
+  const take = (x: number) => {
+    if (len(x) > len(best)) best = x;
+  };
+  while (i < j && i % BLOCK !== 0) take(i++);
+  while (i + BLOCK <= j && (i / BLOCK) % BLOCK !== 0) {
+    take(c.blockLongest[i / BLOCK]);
+    i += BLOCK;
+  }
+  while (i + BLOCK * BLOCK <= j) {
+    take(c.superLongest[i / BLOCK / BLOCK]);
+    i += BLOCK * BLOCK;
+  }
+  while (i + BLOCK <= j) {
+    take(c.blockLongest[i / BLOCK]);
+    i += BLOCK;
+  }
+  while (i < j) take(i++);
+  return best;
 }
 
 function queryOp(c: TimelineColumns, q: OpQuery): OpAnswer {

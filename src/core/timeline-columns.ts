@@ -8,6 +8,7 @@
 import type { StackResolver } from './stack-resolver';
 import type { Profile, Stack } from './model';
 import {
+  BLOCK,
   OP_KIND,
   type LaneKind,
   type LaunchSite,
@@ -21,9 +22,18 @@ export const MAX_SITE_FRAMES = 32;
 
 /** The typed arrays of a TimelineColumns, to transfer them between threads without copying. */
 export function columnBuffers(c: TimelineColumns): ArrayBuffer[] {
-  return [c.laneStart, c.start, c.end, c.maxEnd, c.name, c.kind, c.site].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  return [
+    c.laneStart,
+    c.start,
+    c.end,
+    c.reach,
+    c.union,
+    c.blockLongest,
+    c.superLongest,
+    c.name,
+    c.kind,
+    c.site,
+  ].map((a) => a.buffer as ArrayBuffer);
 }
 
 /** The columns while they are gathered (in Profile order, before sorting by lane and start). */
@@ -89,8 +99,19 @@ export function buildTimelineColumns(profile: Profile, stacks: StackResolver): T
     }
     return id;
   };
+  // Most ops have no backward() caller: their sites are keyed by stack id alone (no string per op).
+  const ownSites = new Map<number, number>();
   const siteOf = (stackId: number, callerId = -1): number => {
     if (stackId < 0 && callerId < 0) return -1;
+    if (callerId < 0) {
+      let own = ownSites.get(stackId);
+      if (own === undefined) {
+        own = sites.length;
+        sites.push(launchSite(profile, stacks, stackId, -1));
+        ownSites.set(stackId, own);
+      }
+      return own;
+    }
     const key = `${stackId}/${callerId}`;
     let id = siteIds.get(key);
     if (id === undefined) {
@@ -100,18 +121,37 @@ export function buildTimelineColumns(profile: Profile, stacks: StackResolver): T
     }
     return id;
   };
-  const cpuLane = (kind: LaneKind, x: { rank: number; pid: number; tid: number }) =>
-    laneOf({ kind, rank: x.rank, deviceId: -1, streamId: -1, pid: x.pid, tid: x.tid });
+  let lastCpu: { kind: LaneKind; rank: number; pid: number; tid: number; lane: number } | null =
+    null;
+  const cpuLane = (kind: LaneKind, x: { rank: number; pid: number; tid: number }): number => {
+    const l = lastCpu;
+    if (l && l.kind === kind && l.rank === x.rank && l.pid === x.pid && l.tid === x.tid)
+      return l.lane;
+    const lane = laneOf({ kind, rank: x.rank, deviceId: -1, streamId: -1, pid: x.pid, tid: x.tid });
+    lastCpu = { kind, rank: x.rank, pid: x.pid, tid: x.tid, lane };
+    return lane;
+  };
 
+  // Consecutive ops mostly share a lane: the last one is reused without building its key.
+  let last: { rank: number; deviceId: number; streamId: number; lane: number } | null = null;
   for (const op of profile.gpuOps) {
-    const lane = laneOf({
-      kind: 'stream',
-      rank: op.rank,
-      deviceId: op.deviceId,
-      streamId: op.streamId,
-      pid: -1,
-      tid: -1,
-    });
+    if (
+      !last ||
+      last.rank !== op.rank ||
+      last.deviceId !== op.deviceId ||
+      last.streamId !== op.streamId
+    ) {
+      const lane = laneOf({
+        kind: 'stream',
+        rank: op.rank,
+        deviceId: op.deviceId,
+        streamId: op.streamId,
+        pid: -1,
+        tid: -1,
+      });
+      last = { rank: op.rank, deviceId: op.deviceId, streamId: op.streamId, lane };
+    }
+    const lane = last.lane;
     const site = siteOf(op.stackId, op.callerStackId);
     g.push(lane, op.startNs, op.endNs, nameOf(op.name), OP_KIND[op.kind], site);
   }
@@ -170,12 +210,9 @@ function toColumns(
   const perm = new Uint32Array(n);
   const fill = laneStart.slice(0, lanes.length);
   for (let i = 0; i < n; i++) perm[fill[rankOf[g.lane[i]]]++] = i;
-  for (let l = 0; l < lanes.length; l++) {
-    const seg = perm.subarray(laneStart[l], laneStart[l + 1]);
-    let sorted = true;
-    for (let k = 1; k < seg.length && sorted; k++) sorted = g.start[seg[k - 1]] <= g.start[seg[k]];
-    if (!sorted) seg.sort((a, b) => g.start[a] - g.start[b] || g.end[b] - g.end[a]);
-  }
+  const scratch = new Uint32Array(n);
+  for (let l = 0; l < lanes.length; l++)
+    sortByStart(perm.subarray(laneStart[l], laneStart[l + 1]), scratch, g);
   let base = Infinity;
   for (let i = 0; i < n; i++) if (g.start[i] < base) base = g.start[i];
   if (base === Infinity) base = 0;
@@ -186,7 +223,10 @@ function toColumns(
     laneStart,
     start: new Float64Array(n),
     end: new Float64Array(n),
-    maxEnd: new Float64Array(n),
+    reach: new Uint32Array(n),
+    union: new Float64Array(n),
+    blockLongest: new Uint32Array(Math.ceil(n / BLOCK)),
+    superLongest: new Uint32Array(Math.ceil(n / BLOCK / BLOCK)),
     name: new Uint32Array(n),
     kind: new Uint8Array(n),
     site: new Int32Array(n),
@@ -194,21 +234,78 @@ function toColumns(
     sites,
   };
   for (let l = 0; l < lanes.length; l++) {
-    let running = -Infinity;
+    let reach = -1;
+    let union = 0;
     for (let i = laneStart[l]; i < laneStart[l + 1]; i++) {
       const j = perm[i];
-      c.start[i] = g.start[j] - base;
+      const start = g.start[j] - base;
       // A reversed interval (end before start) is drawn as an instant, never backwards.
-      c.end[i] = Math.max(g.end[j], g.start[j]) - base;
-      running = Math.max(running, c.end[i]);
-      c.maxEnd[i] = running;
+      const end = Math.max(g.end[j], g.start[j]) - base;
+      c.start[i] = start;
+      c.end[i] = end;
+      const covered = reach < 0 ? -Infinity : c.end[reach];
+      union += Math.max(0, end - Math.max(start, covered));
+      if (end > covered) reach = i;
+      c.reach[i] = reach;
+      c.union[i] = union;
       c.name[i] = g.name[j];
       c.kind[i] = g.kind[j];
       c.site[i] = g.site[j];
-      if (c.end[i] > c.spanNs) c.spanNs = c.end[i];
+      if (end > c.spanNs) c.spanNs = end;
     }
   }
+  fillLongest(c);
   return c;
+}
+
+/**
+ * Sorts a lane's op indices by start (longer first on ties, so an enclosing range comes before
+ * what it holds). A lane is a few runs already in order (a table's kernels, then its copies; one
+ * thread's calls), so runs are found and merged pairwise: O(n log runs), no comparator sort.
+ */
+function sortByStart(seg: Uint32Array, scratch: Uint32Array, g: Gather): void {
+  const before = (a: number, b: number) =>
+    g.start[a] < g.start[b] || (g.start[a] === g.start[b] && g.end[a] > g.end[b]);
+  let runs = [0];
+  for (let k = 1; k < seg.length; k++) if (before(seg[k], seg[k - 1])) runs.push(k);
+  runs.push(seg.length);
+  let src = seg;
+  let dst = scratch.subarray(0, seg.length);
+  while (runs.length > 2) {
+    const next = [0];
+    for (let r = 0; r + 1 < runs.length; r += 2) {
+      const lo = runs[r];
+      const mid = runs[r + 1];
+      const hi = r + 2 < runs.length ? runs[r + 2] : mid;
+      let i = lo;
+      let j = mid;
+      let o = lo;
+      while (i < mid && j < hi) dst[o++] = before(src[j], src[i]) ? src[j++] : src[i++];
+      while (i < mid) dst[o++] = src[i++];
+      while (j < hi) dst[o++] = src[j++];
+      next.push(hi);
+    }
+    runs = next;
+    [src, dst] = [dst, src];
+  }
+  if (src !== seg) seg.set(src);
+}
+
+/** The longest op of each block and super-block (ties: the first). */
+function fillLongest(c: TimelineColumns): void {
+  const len = (i: number) => c.end[i] - c.start[i];
+  for (let b = 0; b < c.blockLongest.length; b++) {
+    let best = b * BLOCK;
+    for (let i = best + 1; i < Math.min(c.start.length, (b + 1) * BLOCK); i++)
+      if (len(i) > len(best)) best = i;
+    c.blockLongest[b] = best;
+  }
+  for (let s = 0; s < c.superLongest.length; s++) {
+    let best = c.blockLongest[s * BLOCK];
+    for (let b = s * BLOCK + 1; b < Math.min(c.blockLongest.length, (s + 1) * BLOCK); b++)
+      if (len(c.blockLongest[b]) > len(best)) best = c.blockLongest[b];
+    c.superLongest[s] = best;
+  }
 }
 
 function laneLabel(l: Omit<TimelineLane, 'label'>, ranked: boolean): string {

@@ -102,17 +102,44 @@ for (const [label, file] of [
       assert.equal(row.count, spans.length);
       const expected = unionPerPixel(spans, t0, t1, pixels);
       const px = (t1 - t0) / pixels;
+      const named = gpu.filter(
+        (e) => `${String(e.args?.device)}/${String(e.args?.stream)}` === key,
+      );
       for (let p = 0; p < pixels; p++)
         assert.ok(
           Math.abs(row.agg.busy[p] * px - expected[p]) <= 1e-4 * px + 1e-6,
           `pixel ${p}: busy ${row.agg.busy[p]} vs union ${expected[p] / px}`,
         );
+      // Few wide pixels: each names the longest op starting in it (block maxima over many ops).
+      for (const wide of [1, 7]) {
+        const wr = window(c, t0 - c.baseNs, t1 - c.baseNs, wide, [lane]);
+        const wpx = (t1 - t0) / wide;
+        for (let p = 0; p < wide; p++) {
+          const starting = named.filter((e) => {
+            const s0 = spanOf(e)[0];
+            return s0 >= t0 + p * wpx && (s0 < t0 + (p + 1) * wpx || p === wide - 1);
+          });
+          if (starting.length === 0) continue;
+          const longest = Math.max(...starting.map((e) => spanOf(e)[1] - spanOf(e)[0]));
+          const names = starting
+            .filter((e) => spanOf(e)[1] - spanOf(e)[0] === longest)
+            .map((e) => e.name);
+          assert.ok(names.includes(wr.names[wr.rows[0].agg!.top[p]]), `longest op of ${p}/${wide}`);
+        }
+      }
       const busyNs = row.agg.busy.reduce((a, b) => a + b * px, 0);
       const unionNs = expected.reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(busyNs - unionNs) <= 1e-4 * px * pixels, `${busyNs} vs ${unionNs}`);
-      // Every busy pixel names an op that ran there.
-      for (let p = 0; p < pixels; p++)
-        if (expected[p] > 0) assert.ok(row.agg.top[p] >= 0 && w.names[row.agg.top[p]]);
+      // Every busy pixel names an op that ran there (raw events of that name overlap the pixel).
+      for (let p = 0; p < pixels; p++) {
+        if (expected[p] === 0) continue;
+        const name = w.names[row.agg.top[p]];
+        const [a, b] = [t0 + p * px, t0 + (p + 1) * px];
+        assert.ok(
+          named.some((e) => e.name === name && spanOf(e)[0] < b && spanOf(e)[1] >= a),
+          `pixel ${p} names ${name}`,
+        );
+      }
     }
   });
 }
@@ -221,6 +248,10 @@ void test('timeline columns (nsys RTX 5000): lanes per device and stream as the 
     c.lanes.some((l) => l.kind === 'nvtx'),
     'the NVTX ranges have a lane',
   );
+  // Each lane's ops by start (the kernels and copies tables interleave on a stream).
+  for (let l = 0; l < c.lanes.length; l++)
+    for (let i = c.laneStart[l] + 1; i < c.laneStart[l + 1]; i++)
+      assert.ok(c.start[i - 1] <= c.start[i], `lane ${l} op ${i} in start order`);
   // Nonsense requests are clamped, not errors.
   const odd = queryTimeline(c, {
     kind: 'window',
