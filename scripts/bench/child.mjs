@@ -2,6 +2,8 @@
 //   child.mjs read   FILE            stream the file from disk (fs read throughput)
 //   child.mjs parse  FILE            readFileSync + JSON.parse of the whole file
 //   child.mjs sql    FILE            a plain better-sqlite3 GROUP BY over the kernel table
+//   child.mjs floor  FILE            the nsys floor: a bare raw scan of the kernel and runtime
+//                                    tables' columns the reader uses
 //   child.mjs report FILE CORE WS    loadTrace + buildReport, then CodeLens/hover timings
 //   child.mjs activate EXT           require() of dist/extension.js with a stub `vscode` module
 //   child.mjs timeline FILE CORE WS  kernel timeline columns, then frames of a zoom (timeline.mjs)
@@ -52,6 +54,60 @@ function sql() {
   const kernels = rows.reduce((a, r) => a + r.n, 0);
   db.close();
   return { ms: performance.now() - t, kernels, names: rows.length };
+}
+
+/**
+ * The floor for the nsys reader: the columns it selects from the kernel and runtime tables (the
+ * two big ones), read the way it reads them (`.raw()` pages of 4,096 rowids through `.all()`, the
+ * fastest better-sqlite3 offers), touching each row only to sum `end - start` so that the scan is
+ * not optimised away. No objects, no linking, no names: what reading those rows costs at least.
+ */
+function floor() {
+  const Database = require('better-sqlite3');
+  const t = performance.now();
+  const db = new Database(file, { readonly: true });
+  const scan = (table, wanted) => {
+    const have = new Set(db.pragma(`table_info("${table}")`).map((c) => c.name));
+    if (have.size === 0) return { rows: 0, ns: 0 };
+    const cols = wanted.map((c) => (have.has(c) ? `"${c}"` : 'NULL')).join(', ');
+    const page = db.prepare(`SELECT ${cols} FROM "${table}" WHERE rowid > ? AND rowid <= ?`).raw();
+    const edge = (fn) => db.prepare(`SELECT ${fn}(rowid) FROM "${table}"`).pluck().get();
+    const [min, max] = [edge('min'), edge('max')];
+    let rows = 0;
+    let ns = 0;
+    for (let lo = (min ?? 1) - 1; max !== null && lo < max; lo += 4096) {
+      for (const r of page.all(lo, lo + 4096)) {
+        ns += r[1] - r[0];
+        rows++;
+      }
+    }
+    return { rows, ns };
+  };
+  // The columns nsys-gpu.ts reads (callchainId only for exports with Python stacks: not here).
+  const kernels = scan('CUPTI_ACTIVITY_KIND_KERNEL', [
+    'start',
+    'end',
+    'deviceId',
+    'streamId',
+    'correlationId',
+    'globalPid',
+    'demangledName',
+    'shortName',
+  ]);
+  const calls = scan('CUPTI_ACTIVITY_KIND_RUNTIME', [
+    'start',
+    'end',
+    'globalTid',
+    'correlationId',
+    'nameId',
+  ]);
+  db.close();
+  return {
+    ms: performance.now() - t,
+    kernels: kernels.rows,
+    calls: calls.rows,
+    ns: kernels.ns + calls.ns,
+  };
 }
 
 /** p-th percentile (0–100) of an unsorted sample, in ms. */
@@ -149,6 +205,6 @@ function activate() {
 
 const timeline = () => timelineFrames(require(corePath), file, workspace);
 
-const modes = { read, parse, sql, report, activate, timeline };
+const modes = { read, parse, sql, floor, report, activate, timeline };
 if (!modes[mode]) throw new Error(`unknown mode ${mode}`);
 done(await modes[mode]());
