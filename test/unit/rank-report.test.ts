@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { loadTrace as loadAny } from '../../src/core/load';
+import { toMarkdown } from '../../src/core/export/markdown';
 import { buildReport } from '../../src/core/report';
 import type { GapStat, Report } from '../../src/core/report-types';
 import { DEFAULT_THRESHOLDS } from '../../src/core/rules/types';
@@ -211,6 +212,10 @@ void test('two nsys ranks (RTX 5000 + H200): devices, tracks and gaps keyed by (
   );
   assert.equal(shifts[0], 0);
   assert.ok(Math.abs(shifts[1] - offset) <= slack[1], `${shifts[1]} vs ${offset}`);
+  // The Markdown's device table says whose GPU each row is.
+  const md = toMarkdown(report);
+  for (const d of expectedDevices)
+    assert.ok(md.includes(`| rank ${d.rank} · GPU ${d.id} (${d.name}) |`));
 });
 
 void test('two Kineto ranks (A100 NCCL + B200): every rank keeps its own gaps and tracks', async () => {
