@@ -176,9 +176,11 @@ async function main() {
     const read = measure('read', file);
     log(`${name}: SQL GROUP BY …`);
     const sql = measure('sql', file);
+    log(`${name}: floor (raw scan of the kernel and runtime tables' used columns) …`);
+    const floor = measure('floor', file);
     log(`${name}: loadTrace + buildReport …`);
     const report = measure('report', file, core, workspace);
-    results.nsys.push({ file: name, bytes, read, sql, report });
+    results.nsys.push({ file: name, bytes, read, sql, floor, report });
   }
 
   // Kernel timeline frames on the 1 M-kernel nsys input (the smallest nsys target).
@@ -261,6 +263,7 @@ function print(r) {
     console.log(
       `    load ${fmtMs(rep.loadMs)} + report ${fmtMs(rep.reportMs)}; ${rep.kernels} kernels, ${rep.cpuCalls} API calls, ${rep.ranges} ranges`,
     );
+    if (n.floor) printFloor(n.floor, rep);
   }
   console.log(
     '\nCodeLens / hover from memory (server annotationsFor / hoverMarkdown on the Report)',
@@ -278,6 +281,17 @@ function print(r) {
     `\nActivation: require(dist/extension.js) with a stub vscode module, median of ${act.length}: ${fmtMs(act[act.length >> 1])} (min ${fmtMs(act[0])}); trace loading runs in the language server process, not the extension host.`,
   );
   console.log(`\nTotal bench time ${fmtMs(r.totalMs)}; results in .cache/bench/results.json`);
+}
+
+/**
+ * The nsys floor (child.mjs floor: a bare raw scan of the kernel and runtime tables' used columns)
+ * and GPU Lens's ratio to it, for the load stage and end to end, wall and CPU, with each peak RSS.
+ */
+function printFloor(f, rep) {
+  const kps = (ms) => `${(f.kernels / (ms / 1000) / 1e6).toFixed(2)} M kernels/s`;
+  console.log(
+    `    floor: ${fmtMs(f.ms)} (${kps(f.ms)}), ${fmtMs(f.cpuMs)} CPU, ${f.rssMiB.toFixed(0)} MiB for ${f.kernels} kernels + ${f.calls} API calls; GPU Lens load ${(rep.loadMs / f.ms).toFixed(1)}× the floor, end to end ${(rep.ms / f.ms).toFixed(1)}× (CPU ${(rep.cpuMs / f.cpuMs).toFixed(1)}×, with the requests after the Report), peak RSS ${rep.rssMiB.toFixed(0)} / ${f.rssMiB.toFixed(0)} MiB`,
+  );
 }
 
 /** The kernel timeline row: zoom frames (query + JSON round trip + draw code) vs one column scan. */
