@@ -168,7 +168,14 @@ function inflate(data: Buffer, max: number): Buffer | null {
   }
 }
 
-/** Builds a table's records from its columns, each cell checked (strings, enum codes, indices). */
+/** One cell's value from its column at row `i` (undefined: the field is absent). */
+type Cell = (i: number) => unknown;
+
+/**
+ * Builds a table's records from its columns, each cell checked (strings, enum codes, indices).
+ * Each field gets its own decoder, and each record starts as a copy of a template holding the
+ * fields every record has, so records share one shape (this runs once per cell of the trace).
+ */
 function rowsOf<T>(
   name: TableName,
   cols: Map<string, ArrayLike<number>>,
@@ -178,56 +185,68 @@ function rowsOf<T>(
   fail: (why: string) => never,
 ): T[] {
   const spec = TABLES[name] as Readonly<Record<string, Column | null>>;
-  const fields = Object.entries(spec).filter((e): e is [string, Column] => e[1] !== null);
-  const out = new Array<T>(n);
-  // The message is built only on failure (this runs once per cell).
+  // The message is built only on failure.
   const bad = (i: number, key: string, why: string): never => fail(`${name}[${i}].${key}: ${why}`);
-  const value = (col: Column, v: number, i: number, key: string): unknown => {
+  const decoder = (key: string, col: Column): Cell => {
+    const v = cols.get(key) as ArrayLike<number>;
     switch (col.type) {
       case 'num':
-        return col.optional && Number.isNaN(v) ? undefined : v;
+        return col.optional ? (i) => (Number.isNaN(v[i]) ? undefined : v[i]) : (i) => v[i];
       case 'bool':
-        return v === 1 ? true : v === 0 ? false : bad(i, key, `${v} is not a boolean`);
+        return (i) => (v[i] === 1 ? true : v[i] === 0 ? false : bad(i, key, `${v[i]} no boolean`));
       case 'str':
-        if (v === -1 && col.optional) return undefined;
-        return v >= 0 && v < strings.length ? strings[v] : bad(i, key, `no string ${v}`);
+        return (i) => {
+          const x = v[i];
+          if (x === -1 && col.optional) return undefined;
+          return x >= 0 && x < strings.length ? strings[x] : bad(i, key, `no string ${x}`);
+        };
       case 'enum':
-        if (v === 0 && col.optional) return undefined;
-        return v >= 1 && v <= col.values.length ? col.values[v - 1] : bad(i, key, `code ${v}`);
+        return (i) => {
+          const x = v[i];
+          if (x === 0 && col.optional) return undefined;
+          return x >= 1 && x <= col.values.length ? col.values[x - 1] : bad(i, key, `code ${x}`);
+        };
       case 'ref': {
-        if (v === -2 && col.optional) return undefined;
         const size = sizes[col.table] ?? 0;
-        return v >= -1 && v < size ? v : bad(i, key, `index ${v} outside ${col.table} (${size})`);
+        return (i) => {
+          const x = v[i];
+          if (x === -2 && col.optional) return undefined;
+          return x >= -1 && x < size ? x : bad(i, key, `index ${x} outside ${col.table} (${size})`);
+        };
       }
-      case 'obj':
-        return bad(i, key, 'nested object');
+      case 'obj': {
+        const present = decoder(key, { type: 'bool' });
+        const subs = Object.entries(col.fields).flatMap(([sub, c]) =>
+          c ? [{ sub, cell: decoder(`${key}.${sub}`, c) }] : [],
+        );
+        return (i) => {
+          if (!present(i)) return undefined;
+          const inner: Record<string, unknown> = {};
+          for (const s of subs) {
+            const x = s.cell(i);
+            if (x !== undefined) inner[s.sub] = x;
+          }
+          return inner;
+        };
+      }
     }
   };
-  const leaves = fields.map(([key, col]) => ({
-    key,
-    col,
-    values: cols.get(key) as ArrayLike<number>,
-    subs:
-      col.type === 'obj'
-        ? Object.entries(col.fields).flatMap(([sub, c]) =>
-            c ? [{ path: `${key}.${sub}`, sub, col: c, values: cols.get(`${key}.${sub}`) }] : [],
-          )
-        : [],
-  }));
+  const always: { key: string; cell: Cell }[] = [];
+  const sometimes: { key: string; cell: Cell }[] = [];
+  const template: Record<string, unknown> = {};
+  for (const [key, col] of Object.entries(spec)) {
+    if (!col) continue;
+    const optional = col.type === 'obj' || ('optional' in col && col.optional === true);
+    (optional ? sometimes : always).push({ key, cell: decoder(key, col) });
+    if (!optional) template[key] = 0;
+  }
+  const out = new Array<T>(n);
   for (let i = 0; i < n; i++) {
-    const row: Record<string, unknown> = {};
-    for (const { key, col, values, subs } of leaves) {
-      if (col.type !== 'obj') {
-        const v = value(col, values[i], i, key);
-        if (v !== undefined) row[key] = v;
-      } else if (value({ type: 'bool' }, values[i], i, key)) {
-        const inner: Record<string, unknown> = {};
-        for (const s of subs) {
-          const v = value(s.col, (s.values as ArrayLike<number>)[i], i, s.path);
-          if (v !== undefined) inner[s.sub] = v;
-        }
-        row[key] = inner;
-      }
+    const row: Record<string, unknown> = { ...template };
+    for (const f of always) row[f.key] = f.cell(i);
+    for (const f of sometimes) {
+      const x = f.cell(i);
+      if (x !== undefined) row[f.key] = x;
     }
     out[i] = row as T;
   }

@@ -29,11 +29,12 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
     throw new Error('a merged rank folder cannot be summarized: summarize each rank');
   const strings = new Interner();
   const { frames, lengths, frameIds } = flattenStacks(p);
-  const rows: Record<TableName, readonly object[]> = {
+  // The stack tables are columns already; the others are records read field by field.
+  const rows: Record<TableName, readonly object[] | Float64Array> = {
     devices: p.devices,
     frames,
-    stackLengths: lengths.map((length) => ({ length })),
-    stackFrames: frameIds.map((frame) => ({ frame })),
+    stackLengths: lengths,
+    stackFrames: frameIds,
     cpuCalls: p.cpuCalls,
     gpuOps: p.gpuOps,
     ranges: p.ranges,
@@ -50,7 +51,10 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
     const bases = new Set(leaves.flatMap(([, c]) => (c.type === 'num' && c.base ? [c.base] : [])));
     const kept = new Map<string, Float64Array>();
     for (const [key, col] of leaves) {
-      const values = columnValues(list, key, col, strings, `${name}.${key}`);
+      const values =
+        list instanceof Float64Array
+          ? list
+          : columnValues(list, key, col, strings, `${name}.${key}`);
       const base = col.type === 'num' && col.base ? kept.get(col.base) : undefined;
       const enc = chooseEncoding(col, values, base);
       const bytes = encodeValues(enc, values, base);
@@ -86,7 +90,10 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
   SUMMARY_MAGIC.copy(header, 0);
   header.writeUInt32LE(SUMMARY_VERSION, 16);
   header.writeUInt32LE(metaGz.length, 20);
-  return Buffer.concat([header, metaGz, zlib.gzipSync(Buffer.concat(chunks))]);
+  // Level 3: on a 1 M-kernel export's 123 MB of columns, 2.4x faster than the default level 6
+  // for a 15 % larger file (7.6 vs 6.6 MB).
+  const columnsGz = zlib.gzipSync(Buffer.concat(chunks), { level: 3 });
+  return Buffer.concat([header, metaGz, columnsGz]);
 }
 
 /**
@@ -111,7 +118,11 @@ export async function writeSummaryFile(
 }
 
 /** Distinct frames, and each stack as its frame count plus its frame indices. */
-function flattenStacks(p: Profile): { frames: Frame[]; lengths: number[]; frameIds: number[] } {
+function flattenStacks(p: Profile): {
+  frames: Frame[];
+  lengths: Float64Array;
+  frameIds: Float64Array;
+} {
   const frames: Frame[] = [];
   const index = new Map<string, number>();
   const lengths: number[] = [];
@@ -129,10 +140,17 @@ function flattenStacks(p: Profile): { frames: Frame[]; lengths: number[]; frameI
       frameIds.push(id);
     }
   }
-  return { frames, lengths, frameIds };
+  return { frames, lengths: Float64Array.from(lengths), frameIds: Float64Array.from(frameIds) };
 }
 
-/** One column's values as numbers (string indices, enum codes …; see summary-file-columns.ts). */
+/** Marks a nested object's field when the object itself is absent (any value will do there). */
+const NO_OBJECT = Symbol('no object');
+
+/**
+ * One column's values as numbers (string indices, enum codes …; see summary-file-columns.ts). A
+ * value the model's type does not allow is a bug, reported as such. One loop per kind, no
+ * allocation per cell: this runs over every cell of a million-op trace.
+ */
 function columnValues(
   list: readonly object[],
   key: string,
@@ -141,46 +159,62 @@ function columnValues(
   where: string,
 ): Float64Array {
   const [field, sub] = key.split('.');
-  const out = new Float64Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const row = list[i] as Record<string, unknown>;
-    const outer = row[field];
-    let v: unknown;
-    let required = true;
-    if (sub === undefined) v = outer;
-    else if (outer === undefined) required = false;
-    else v = (outer as Record<string, unknown>)[sub];
-    out[i] = cell(col, v, required, strings, where);
-  }
-  return out;
-}
-
-/** One cell as a number; a value the model's type does not allow is a bug, reported as such. */
-function cell(col: Column, v: unknown, required: boolean, strings: Interner, where: string) {
-  const missing = v === undefined;
-  if (missing && required && !('optional' in col && col.optional) && col.type !== 'bool')
+  const n = list.length;
+  const out = new Float64Array(n);
+  const at = (i: number): unknown => {
+    const v = (list[i] as Record<string, unknown>)[field];
+    if (sub === undefined) return v;
+    return v === undefined ? NO_OBJECT : (v as Record<string, unknown>)[sub];
+  };
+  const optional = 'optional' in col && col.optional === true;
+  const missing = (): never => {
     throw new Error(`cannot summarize: ${where} is missing on a record`);
-  const text = (): string => {
+  };
+  const text = (v: unknown): string => {
     if (typeof v !== 'string') throw new Error(`cannot summarize: ${where} is not a string`);
     return v;
   };
   switch (col.type) {
     case 'bool':
     case 'obj':
-      return v ? 1 : 0;
+      for (let i = 0; i < n; i++) {
+        const v = at(i);
+        out[i] = v && v !== NO_OBJECT ? 1 : 0;
+      }
+      break;
     case 'str':
-      return missing ? -1 : strings.id(text());
+      for (let i = 0; i < n; i++) {
+        const v = at(i);
+        if (v === undefined && !optional) missing();
+        out[i] = v === undefined || v === NO_OBJECT ? -1 : strings.id(text(v));
+      }
+      break;
     case 'ref':
-      return missing ? -2 : Number(v);
-    case 'enum': {
-      if (missing) return 0;
-      const code = col.values.indexOf(text());
-      if (code < 0) throw new Error(`cannot summarize: ${where} is "${text()}"`);
-      return code + 1;
-    }
+      for (let i = 0; i < n; i++) {
+        const v = at(i);
+        if (v === undefined && !optional) missing();
+        out[i] = v === undefined || v === NO_OBJECT ? -2 : (v as number);
+      }
+      break;
+    case 'enum':
+      for (let i = 0; i < n; i++) {
+        const v = at(i);
+        if (v === undefined && !optional) missing();
+        if (v === undefined || v === NO_OBJECT) continue; // 0: absent
+        const code = col.values.indexOf(text(v));
+        if (code < 0) throw new Error(`cannot summarize: ${where} is "${text(v)}"`);
+        out[i] = code + 1;
+      }
+      break;
     case 'num':
-      return missing ? NaN : Number(v);
+      for (let i = 0; i < n; i++) {
+        const v = at(i);
+        if (v === undefined && !optional) missing();
+        out[i] = v === undefined ? NaN : v === NO_OBJECT ? (optional ? NaN : 0) : (v as number);
+      }
+      break;
   }
+  return out;
 }
 
 /** The string table: each distinct string once, referred to by index. */
