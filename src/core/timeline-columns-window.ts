@@ -178,27 +178,24 @@ function unionBefore(c: TimelineColumns, lo: number, k: number, t: number): numb
   return c.union[k - 1] - Math.max(0, c.end[c.reach[k - 1]] - t);
 }
 
-/** Index of the longest op in [i, j) (j > i), through the block maxima. */
+/** Index of the longest op in [i, j) (j > i), through the block maxima (first of equals). */
 function longestIn(c: TimelineColumns, i: number, j: number): number {
+  const { start, end, blockLongest, superLongest } = c;
   let best = i;
-  const len = (x: number) => c.end[x] - c.start[x];
-  const take = (x: number) => {
-    if (len(x) > len(best)) best = x;
-  };
-  while (i < j && i % BLOCK !== 0) take(i++);
-  while (i + BLOCK <= j && (i / BLOCK) % BLOCK !== 0) {
-    take(c.blockLongest[i / BLOCK]);
-    i += BLOCK;
+  let bestLen = end[i] - start[i];
+  const SUPER = BLOCK * BLOCK;
+  while (i < j) {
+    let x: number;
+    if (i % SUPER === 0 && i + SUPER <= j) {
+      x = superLongest[i / SUPER];
+      i += SUPER;
+    } else if (i % BLOCK === 0 && i + BLOCK <= j) {
+      x = blockLongest[i / BLOCK];
+      i += BLOCK;
+    } else x = i++;
+    const len = end[x] - start[x];
+    if (len > bestLen || (len === bestLen && x < best)) [best, bestLen] = [x, len];
   }
-  while (i + BLOCK * BLOCK <= j) {
-    take(c.superLongest[i / BLOCK / BLOCK]);
-    i += BLOCK * BLOCK;
-  }
-  while (i + BLOCK <= j) {
-    take(c.blockLongest[i / BLOCK]);
-    i += BLOCK;
-  }
-  while (i < j) take(i++);
   return best;
 }
 
