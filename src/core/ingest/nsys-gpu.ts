@@ -169,42 +169,24 @@ export function readRuntimeCalls(
   return linker;
 }
 
-/** The columns every GPU operation table starts with, in the order `launchedOp` reads them. */
+/** The columns every GPU operation table starts with: start, end, deviceId, streamId, then these two. */
 const OP_COLUMNS = ['start', 'end', 'deviceId', 'streamId', 'correlationId', 'globalPid'];
 
 /**
- * A GPU operation from a row that starts with OP_COLUMNS, linked to the runtime call that
- * launched it (by correlationId within its process) and taking that call's stack.
+ * The runtime call that launched the GPU operation of a row starting with OP_COLUMNS (by
+ * correlationId within its process), or -1.
  */
-function launchedOp(
-  row: RawRow,
-  kind: GpuOp['kind'],
-  name: string,
-  isComm: boolean,
-  linker: LaunchLinker,
-  calls: readonly CpuCall[],
-  rank: number,
-): GpuOp {
+function launchOf(row: RawRow, linker: LaunchLinker): number {
   const gpid = row[5] as number | null;
-  const launchIndex = linker.find(
-    (row[4] as number | null) ?? 0,
-    gpid === null ? null : processKey(gpid),
-  );
-  return {
-    kind,
-    name,
-    startNs: row[0] as number,
-    endNs: row[1] as number,
-    deviceId: (row[2] as number | null) ?? 0,
-    streamId: (row[3] as number | null) ?? 0,
-    rank,
-    launchIndex,
-    stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
-    isComm,
-  };
+  return linker.find((row[4] as number | null) ?? 0, gpid === null ? null : processKey(gpid));
 }
 
-/** Reads kernels; the name is demangledName, falling back to shortName (kept as GpuOp.shortName). */
+/**
+ * Reads kernels; the name is demangledName, falling back to shortName (kept as GpuOp.shortName).
+ * Each op is one object literal with every field it will have (two shapes: with and without
+ * shortName), never a property added afterwards: an added property moves the object's fields to
+ * a separate backing store, one more allocation per kernel for the GC to copy.
+ */
 export function readKernels(
   ndb: NsysDb,
   strings: readonly string[],
@@ -223,12 +205,44 @@ export function readKernels(
       const name = nameId === null ? '' : (strings[nameId] ?? '');
       let isComm = nameId === null ? false : commById[nameId];
       if (isComm === undefined) commById[nameId as number] = isComm = isCommKernel(name);
-      const op = launchedOp(row, 'kernel', name, isComm, linker, calls, rank);
+      const startNs = row[0] as number;
+      const endNs = row[1] as number;
+      const deviceId = (row[2] as number | null) ?? 0;
+      const streamId = (row[3] as number | null) ?? 0;
+      const launchIndex = launchOf(row, linker);
+      const stackId = launchIndex >= 0 ? calls[launchIndex].stackId : -1;
       const shortId = row[7] as number | null;
       const short = shortId === null ? undefined : strings[shortId];
-      if (short && short !== name) op.shortName = short;
-      ops.push(op);
-      widen(span, op.startNs, op.endNs);
+      // Field order as in GpuOp, shortName last (where it was always added).
+      ops.push(
+        short && short !== name
+          ? {
+              kind: 'kernel',
+              name,
+              startNs,
+              endNs,
+              deviceId,
+              streamId,
+              rank,
+              launchIndex,
+              stackId,
+              isComm,
+              shortName: short,
+            }
+          : {
+              kind: 'kernel',
+              name,
+              startNs,
+              endNs,
+              deviceId,
+              streamId,
+              rank,
+              launchIndex,
+              stackId,
+              isComm,
+            },
+      );
+      widen(span, startNs, endNs);
     }
 }
 
@@ -261,7 +275,7 @@ function memKind(v: unknown): MemKind {
   return typeof v === 'number' ? (MEM_KINDS[v] ?? 'unknown') : 'unknown';
 }
 
-/** Reads memcpy (named `Memcpy HtoD` …) and memset (named `Memset`) operations. */
+/** Reads memcpy (named `Memcpy HtoD` …) and memset (named `Memset`) operations, one literal each. */
 export function readCopies(
   ndb: NsysDb,
   linker: LaunchLinker,
@@ -271,39 +285,50 @@ export function readCopies(
   span: Span,
 ): void {
   const base = [...OP_COLUMNS, 'bytes'];
-  const tables = [
-    {
-      table: 'CUPTI_ACTIVITY_KIND_MEMCPY',
-      extra: ['copyKind', 'srcKind', 'dstKind'],
-      memcpy: true,
-    },
-    { table: 'CUPTI_ACTIVITY_KIND_MEMSET', extra: ['memKind'], memcpy: false },
-  ];
-  for (const { table, extra, memcpy } of tables) {
-    if (!ndb.has(table)) continue;
-    for (const page of ndb.pages(table, [...base, ...extra]))
-      for (const row of page) {
-        const op = launchedOp(
-          row,
-          memcpy ? 'memcpy' : 'memset',
-          'Memset',
-          false,
-          linker,
-          calls,
-          rank,
-        );
-        op.bytes = (row[6] as number | null) ?? 0;
-        if (memcpy) {
-          const copy = (row[7] as number | null) ?? 0;
-          op.name = `Memcpy ${COPY_NAMES[copy] ?? 'Unknown'}`;
-          op.copyKind = COPY_KINDS[copy] ?? 'other';
-          op.srcKind = memKind(row[8]);
-          op.dstKind = memKind(row[9]);
-        } else {
-          op.dstKind = memKind(row[7]);
-        }
-        ops.push(op);
-        widen(span, op.startNs, op.endNs);
-      }
+  for (const row of ndb.rows('CUPTI_ACTIVITY_KIND_MEMCPY', [
+    ...base,
+    'copyKind',
+    'srcKind',
+    'dstKind',
+  ])) {
+    const launchIndex = launchOf(row, linker);
+    const copy = (row[7] as number | null) ?? 0;
+    const op: GpuOp = {
+      kind: 'memcpy',
+      name: `Memcpy ${COPY_NAMES[copy] ?? 'Unknown'}`,
+      startNs: row[0] as number,
+      endNs: row[1] as number,
+      deviceId: (row[2] as number | null) ?? 0,
+      streamId: (row[3] as number | null) ?? 0,
+      rank,
+      launchIndex,
+      stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
+      isComm: false,
+      bytes: (row[6] as number | null) ?? 0,
+      copyKind: COPY_KINDS[copy] ?? 'other',
+      srcKind: memKind(row[8]),
+      dstKind: memKind(row[9]),
+    };
+    ops.push(op);
+    widen(span, op.startNs, op.endNs);
+  }
+  for (const row of ndb.rows('CUPTI_ACTIVITY_KIND_MEMSET', [...base, 'memKind'])) {
+    const launchIndex = launchOf(row, linker);
+    const op: GpuOp = {
+      kind: 'memset',
+      name: 'Memset',
+      startNs: row[0] as number,
+      endNs: row[1] as number,
+      deviceId: (row[2] as number | null) ?? 0,
+      streamId: (row[3] as number | null) ?? 0,
+      rank,
+      launchIndex,
+      stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
+      isComm: false,
+      bytes: (row[6] as number | null) ?? 0,
+      dstKind: memKind(row[7]),
+    };
+    ops.push(op);
+    widen(span, op.startNs, op.endNs);
   }
 }
