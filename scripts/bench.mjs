@@ -314,7 +314,7 @@ function printTimeline(t) {
     `  zoom whole run → one kernel → whole run, ${t.steps} frames of 1200 px: frame p50 ${fmtMs(t.frameP50)}, p95 ${fmtMs(t.frameP95)}, max ${fmtMs(t.frameMax)} (${(t.frameP50 / t.scanMs).toFixed(2)}× a scan); p50 query ${fmtMs(t.queryP50)} + JSON ${fmtMs(t.jsonP50)} + draw ${fmtMs(t.drawP50)}; largest answer ${(t.maxAnswerBytes / 1024).toFixed(0)} KiB`,
   );
   console.log(
-    `  whole run: ${fmtMs(t.wholeRun.frameMs)} (${t.wholeRun.aggregatedLanes} lanes aggregated per pixel); one kernel: ${fmtMs(t.deepest.frameMs)} (${t.deepest.singleOps} single ops)`,
+    `  whole run: ${fmtMs(t.wholeRun.frameMs)} first (cold), ${fmtMs(t.wholeRunAgain.frameMs)} on the way back (${t.wholeRun.aggregatedLanes} lanes aggregated per pixel); one kernel: ${fmtMs(t.deepest.frameMs)} (${t.deepest.singleOps} single ops)`,
   );
 }
 

@@ -145,6 +145,8 @@ export async function timelineFrames(core, file, workspace) {
     drawP50: median(frames.map((f) => f.drawMs)),
     maxAnswerBytes: Math.max(...frames.map((f) => f.answerBytes)),
     wholeRun: frames[0],
+    // The zoom comes back out to the whole run: the same frame with the code warm.
+    wholeRunAgain: frames[frames.length - 1],
     deepest: frames[spans.length - 1],
   };
 }
