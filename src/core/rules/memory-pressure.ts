@@ -105,7 +105,10 @@ export const memoryPressure: Rule = (profile, ctx) => {
   // records allocations with their operators; else the op running at the sampled peak.
   const memory = memoryAtPeak(profile, (id) => ctx.locate(id));
   const holders =
-    memory && memory.peak.device === 'gpu' && memory.peak.deviceId === peak.deviceId
+    memory &&
+    memory.peak.device === 'gpu' &&
+    memory.peak.rank === peak.rank &&
+    memory.peak.deviceId === peak.deviceId
       ? memory.peak.holders
       : [];
   const locations =
