@@ -7,6 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadTrace } from '../../src/core/load';
 import { readKineto } from '../../src/core/ingest/kineto';
 import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';
 import type { Profile } from '../../src/core/model';
@@ -20,11 +24,12 @@ import {
 } from '../../src/core/timeline-columns-types';
 import { MAX_OPS, queryTimeline } from '../../src/core/timeline-columns-window';
 import { PathResolver, WorkspaceIndex } from '../../src/core/workspace-paths';
-import { fixture } from './fixtures';
+import { runAnalysis } from '../../src/server/analysis-runner';
+import { fixture, ownFixture, repoRoot } from './fixtures';
 import {
   gpuEvents,
   launchStackLines,
-  loadTrace,
+  loadTrace as loadKineto,
   workspaceOfRecordedFiles,
   type TraceEvent,
 } from './kineto-helpers';
@@ -78,7 +83,7 @@ for (const [label, file] of [
   ['H100 Qwen', QWEN],
 ] as const) {
   void test(`timeline columns (${label}): stream lanes hold the trace's GPU ops; aggregated busy per pixel is the union of their raw intervals`, async () => {
-    const { events } = loadTrace(file);
+    const { events } = loadKineto(file);
     const gpu = gpuEvents(events);
     const byStream = new Map<string, [number, number][]>();
     for (const e of gpu) {
@@ -145,7 +150,7 @@ for (const [label, file] of [
 }
 
 void test('timeline columns (H100 BERT): a zoomed window lists exactly the raw ops in it, each with the launching line of its raw stack', async () => {
-  const { events } = loadTrace(BERT);
+  const { events } = loadKineto(BERT);
   const gpu = gpuEvents(events).sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
   const ws = workspaceOfRecordedFiles(events, 'transformers/');
   const c = columnsOf(await readKineto(BERT), ws);
@@ -302,4 +307,61 @@ void test('timeline columns (nsys H200 nvFuser): nested NVTX ranges count once: 
       assert.ok(Math.abs(row.agg.busy[p] * px - expected[p]) <= 1e-4 * px + 1e-6, `pixel ${p}`);
   }
   assert.ok(nested > 0, 'some thread has nested ranges (sum of ranges > their union)');
+});
+
+void test('timeline columns (4-rank gloo nsys folder): lanes are keyed by rank; each rank has its own file’s NVTX ranges', async () => {
+  const dir = ownFixture('ranks', 'gloo-nsys');
+  const c = columnsOf(await loadTrace(dir, {}), '/nonexistent-workspace');
+  for (let rank = 0; rank < 4; rank++) {
+    const db = new Database(path.join(dir, `rank${rank}.sqlite`), { readonly: true });
+    const { n } = db
+      .prepare(
+        'SELECT COUNT(*) AS n FROM NVTX_EVENTS WHERE eventType IN (59, 60) AND end IS NOT NULL',
+      )
+      .get() as { n: number };
+    db.close();
+    const lanes = c.lanes.flatMap((l, i) => (l.kind === 'nvtx' && l.rank === rank ? [i] : []));
+    assert.ok(lanes.length > 0, `rank ${rank} has an NVTX lane`);
+    assert.ok(c.lanes[lanes[0]].label.startsWith(`rank ${rank} · `));
+    const ops = lanes.reduce((k, l) => k + c.laneStart[l + 1] - c.laneStart[l], 0);
+    assert.equal(ops, n, `rank ${rank}: NVTX ranges`);
+  }
+});
+
+void test('timeline columns from the analysis worker: built beside the Report and transferred whole', async () => {
+  const workerPath = path.join(repoRoot, 'dist', 'analyze-worker.js');
+  assert.ok(fs.existsSync(workerPath), `${workerPath} is missing: run \`node esbuild.mjs\``);
+  const { events } = loadKineto(BERT);
+  let columns: TimelineColumns | undefined;
+  await runAnalysis(
+    {
+      tracePath: BERT,
+      workspaceFolder: workspaceOfRecordedFiles(events, 'transformers/'),
+      maxEvents: 10_000_000,
+      pathMap: [],
+      thresholds: {},
+      timeline: true,
+    },
+    { workerPath, onTimeline: (c) => (columns = c) },
+  );
+  assert.ok(columns, 'the columns came back');
+  assert.ok(columns.start instanceof Float64Array && columns.union instanceof Float64Array);
+  const lane = streamLane(columns, 0, 7);
+  assert.equal(columns.laneStart[lane + 1] - columns.laneStart[lane], gpuEvents(events).length);
+  // A window over them answers as on the main thread, sites included.
+  const w = window(columns, 0, columns.spanNs, 1000, [lane]);
+  assert.ok(w.rows[0].ops && Object.keys(w.sites).length > 0);
+  // Without `timeline` the worker builds none.
+  let none = true;
+  await runAnalysis(
+    {
+      tracePath: BERT,
+      workspaceFolder: os.tmpdir(),
+      maxEvents: 10_000_000,
+      pathMap: [],
+      thresholds: {},
+    },
+    { workerPath, onTimeline: () => (none = false) },
+  );
+  assert.ok(none);
 });
