@@ -56,10 +56,13 @@ export class DrilldownPane {
     this.body.append(this.kernelLines(d, total));
   }
 
-  /** Shows a line's kernels and the call tree beneath it. */
-  showLine(ref: SourceRef): void {
+  /**
+   * Shows a line's kernels and the call tree beneath it; `focus`: move the keyboard focus and the
+   * view to the pane (not when the line was focused in Hot lines from the editor).
+   */
+  showLine(ref: SourceRef, focus = true): void {
     const stat = this.workspaceLines.get(refLabel(ref));
-    this.open(`${refLabel(ref)}${stat ? ` · ${stat.function}` : ''}`, refLabel(ref));
+    this.open(`${refLabel(ref)}${stat ? ` · ${stat.function}` : ''}`, refLabel(ref), focus);
     if (!stat || stat.totalNs <= 0) {
       this.body.append(el('p', {}, 'No GPU time was recorded on this line.'));
       return;
@@ -94,11 +97,12 @@ export class DrilldownPane {
     );
   }
 
-  private open(title: string, tooltip: string): void {
+  private open(title: string, tooltip: string, focus = true): void {
     this.heading.textContent = title;
     this.heading.title = tooltip;
     this.body.replaceChildren();
     this.element.hidden = false;
+    if (!focus) return;
     this.element.scrollIntoView({ block: 'nearest' });
     this.heading.focus();
   }

@@ -126,7 +126,7 @@ export function renderReport(
       t.selectedIndex = LINES_TAB;
       store.set({ tab: LINES_TAB });
       const found = lines.focusWhere((l) => l.file === ref.file && l.line === ref.line);
-      if (found) drill.showLine(ref);
+      if (found) drill.showLine(ref, false);
       focusNote.textContent =
         `${key}: ${found ? 'highlighted in Hot lines' : 'no GPU time recorded on this line'}` +
         (related > 0 ? `; ${related} finding(s) involve it (Findings tab).` : '.');
