@@ -259,3 +259,35 @@ void test('corrupt, truncated or lying summaries end in one line naming the file
     (e: Error) => e instanceof EventBudgetError,
   );
 });
+
+void test('summaries with random cells changed: a one-line refusal or a Profile the Report stage reads', async () => {
+  // Seeded, so a failure replays: each round overwrites a few 4-byte cells of the inflated
+  // columns with random values (lengths stay right, so every check past the sizes is exercised).
+  const trace = fixture('nsys', 'rtx5000-attention-nvtx-2026.2.sqlite');
+  const good = encodeSummary(await readRankFile(trace, { budget: new EventBudget() }), 'r');
+  const { meta, columns } = parts(good);
+  let seed = Number(process.env.GPU_LENS_FUZZ_SEED ?? 7);
+  const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  let refused = 0;
+  for (let round = 0; round < 60; round++) {
+    const cells = Buffer.from(columns);
+    for (let k = 0; k < 4; k++) {
+      const at = Math.floor(rand() * (cells.length / 4)) * 4;
+      const v = [0, -1, -2, 1, 2 ** 31 - 1, -(2 ** 31)][Math.floor(rand() * 6)];
+      cells.writeInt32LE(rand() < 0.5 ? v : Math.floor(rand() * 2 ** 32) - 2 ** 31, at);
+    }
+    let profile;
+    try {
+      profile = decodeSummary(assemble(good, meta, cells), 'f.gpulens', {
+        budget: new EventBudget(),
+      }).profile;
+    } catch (e) {
+      assert.match((e as Error).message, /^f\.gpulens: not a readable GPU Lens summary: [^\n]+$/);
+      refused++;
+      continue;
+    }
+    // What passes the checks is a Profile like a reader's: the Report is built without error.
+    buildReport(profile, { workspaceRoot: scenariosDir });
+  }
+  assert.ok(refused > 0 && refused < 60, `${refused} of 60 refused`);
+});

@@ -187,11 +187,16 @@ function rowsOf<T>(
   const spec = TABLES[name] as Readonly<Record<string, Column | null>>;
   // The message is built only on failure.
   const bad = (i: number, key: string, why: string): never => fail(`${name}[${i}].${key}: ${why}`);
+  const finite = (i: number, key: string, x: number): number =>
+    Number.isFinite(x) ? x : bad(i, key, `${x} is not a finite number`);
   const decoder = (key: string, col: Column): Cell => {
     const v = cols.get(key) as ArrayLike<number>;
     switch (col.type) {
+      // Finite numbers only (NaN marks an absent optional one): no reader makes others.
       case 'num':
-        return col.optional ? (i) => (Number.isNaN(v[i]) ? undefined : v[i]) : (i) => v[i];
+        return col.optional
+          ? (i) => (Number.isNaN(v[i]) ? undefined : finite(i, key, v[i]))
+          : (i) => finite(i, key, v[i]);
       case 'bool':
         return (i) => (v[i] === 1 ? true : v[i] === 0 ? false : bad(i, key, `${v[i]} no boolean`));
       case 'str':

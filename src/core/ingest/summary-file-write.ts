@@ -210,6 +210,8 @@ function columnValues(
       for (let i = 0; i < n; i++) {
         const v = at(i);
         if (v === undefined && !optional) missing();
+        if (typeof v === 'number' && !Number.isFinite(v))
+          throw new Error(`cannot summarize: ${where} holds ${v}`);
         out[i] = v === undefined ? NaN : v === NO_OBJECT ? (optional ? NaN : 0) : (v as number);
       }
       break;
