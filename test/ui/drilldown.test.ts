@@ -3,7 +3,8 @@
  * trace: a kernel row opens the lines that launched it, ranked as a walk of the trace's own events
  * ranks them (correlation → launch → innermost `transformers/` python_function); a line there opens
  * in the editor; its call tree's root carries the line's total, from the same walk; the pane is
- * reached and used from the keyboard (Enter on a kernel row, Tab to a node).
+ * reached and used from the keyboard (Enter on a kernel row, Enter on a node); the line's hover
+ * links to its drill-down in the panel.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -123,4 +124,27 @@ void test("the line's call tree: its root carries the line's total GPU time", as
   await root.focus();
   await root.press('Enter');
   assert.equal(await details.getAttribute('open'), null);
+});
+
+void test("the hover's 'Kernels and call tree' link shows the line's drill-down in the panel", async () => {
+  const [file, line] = ranked[0][0].split(/:(?=\d+$)/);
+  // Close the pane first, so what the link shows is new.
+  await pane().locator('.drilldown-close').click();
+  await pane().waitFor({ state: 'hidden' });
+  await (await s.waitForTab(path.basename(file))).click();
+  const text = await s.until('the drill-down line in the hover', async () => {
+    const t = await s.hoverLine(Number(line), 10_000);
+    return t.includes('Kernels and call tree') ? t : false;
+  });
+  assert.match(text, /Beneath this line: /);
+  await s.page
+    .locator('.monaco-hover:not(.hidden) a', { hasText: 'Kernels and call tree' })
+    .first()
+    .click();
+  await s.waitForTab('GPU Lens');
+  await s.waitVisible('the drill-down pane', pane());
+  await s.until('the line in the drill-down pane', async () =>
+    (await pane().locator('h2').getAttribute('title')) === ranked[0][0] ? true : false,
+  );
+  await s.waitVisible('its call tree', pane().locator('.call-tree summary').first());
 });
