@@ -153,7 +153,7 @@ function buildTimeline(profile: Profile): Timeline {
   const mark = (i: number) => {
     if (i >= 0 && waited[i] < 0) waited[i] = waitedCount++;
   };
-  dep.forEach(mark);
+  for (let i = 0; i < n; i++) mark(dep[i]);
   for (const b of blocking) mark(b.target);
   return {
     ops,

@@ -51,7 +51,8 @@ export interface GapExplanation {
 /** One CPU thread's calls, launches, user ranges and DataLoader ranges, for window queries. */
 interface ThreadIndex {
   calls: SortedSpans<CpuCall>;
-  launches: SortedSpans<CpuCall>;
+  /** Built on first use (a range covering most of a gap's window: often never). */
+  launches: () => SortedSpans<CpuCall>;
   ranges: SortedSpans<IndexedRange>;
   loaders: SortedSpans<IndexedRange>;
 }
@@ -169,9 +170,10 @@ export class GapExplainer {
         startNs: this.profile.ranges[idx].startNs,
         endNs: this.profile.ranges[idx].endNs,
       }));
+      let launches: SortedSpans<CpuCall> | undefined;
       t = {
         calls: new SortedSpans(calls),
-        launches: new SortedSpans(calls.filter(isLaunchLike)),
+        launches: () => (launches ??= new SortedSpans(calls.filter(isLaunchLike))),
         ranges: new SortedSpans(ranges),
         loaders: new SortedSpans(this.loadersByThread.get(key) ?? []),
       };
@@ -194,7 +196,7 @@ export class GapExplainer {
       if (startNs >= launch.startNs) break;
       const cover = Math.min(endNs, launch.startNs) - Math.max(startNs, gapStart);
       if (cover < windowNs / 2) continue;
-      const launched = index.launches.anyStartIn(startNs, endNs);
+      const launched = index.launches().anyStartIn(startNs, endNs);
       if (!launched && (best < 0 || startNs >= this.profile.ranges[best].startNs)) best = idx;
     }
     return best;
