@@ -102,6 +102,7 @@ function bigReport(): Report {
         busy: new Array<number>(100).fill(1),
       },
     ],
+    drilldown: { kernels: [], callTrees: [] },
     warnings: [],
   };
 }
