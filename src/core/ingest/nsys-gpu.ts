@@ -140,11 +140,23 @@ export function readRuntimeCalls(
   // callchainId is only worth reading (every column costs per row) when some chain has Python frames.
   const cols = ['start', 'end', 'globalTid', 'correlationId', 'nameId'];
   if (callchainStacks.size > 0) cols.push('callchainId');
+  // The thread of the previous row, split once: calls come in runs from one thread, and the
+  // splits are float divisions and remainders (globalTid is above 2^32).
+  let lastGtid = NaN;
+  let proc = 0;
+  let pid = 0;
+  let tid = 0;
   for (const page of ndb.pages(table, cols))
     for (const row of page) {
       const start = row[0] as number;
       const end = row[1] as number;
       const gtid = (row[2] as number | null) ?? 0;
+      if (gtid !== lastGtid) {
+        lastGtid = gtid;
+        proc = processKey(gtid);
+        pid = pidOf(gtid);
+        tid = tidOf(gtid);
+      }
       const corr = (row[3] as number | null) ?? 0;
       const nameId = row[4] as number;
       const chain = row[5] as number | null | undefined;
@@ -157,13 +169,13 @@ export function readRuntimeCalls(
         kind,
         startNs: start,
         endNs: end,
-        pid: pidOf(gtid),
-        tid: tidOf(gtid),
+        pid,
+        tid,
         rank,
         correlationId: corr,
         stackId: chain == null ? -1 : (callchainStacks.get(chain) ?? -1),
       });
-      linker.add(corr, processKey(gtid), index);
+      linker.add(corr, proc, index);
       widen(span, start, end);
     }
   return linker;
@@ -199,8 +211,16 @@ export function readKernels(
   const table = 'CUPTI_ACTIVITY_KIND_KERNEL';
   if (!ndb.has(table)) return;
   const commById: (boolean | undefined)[] = [];
+  // The process of the previous row (kernels come in runs from one process), split once.
+  let lastGpid: unknown = undefined;
+  let proc: number | null = null;
   for (const page of ndb.pages(table, [...OP_COLUMNS, 'demangledName', 'shortName']))
     for (const row of page) {
+      const gpid = row[5] as number | null;
+      if (gpid !== lastGpid) {
+        lastGpid = gpid;
+        proc = gpid === null ? null : processKey(gpid);
+      }
       const nameId = (row[6] ?? row[7]) as number | null;
       const name = nameId === null ? '' : (strings[nameId] ?? '');
       let isComm = nameId === null ? false : commById[nameId];
@@ -209,7 +229,7 @@ export function readKernels(
       const endNs = row[1] as number;
       const deviceId = (row[2] as number | null) ?? 0;
       const streamId = (row[3] as number | null) ?? 0;
-      const launchIndex = launchOf(row, linker);
+      const launchIndex = linker.find((row[4] as number | null) ?? 0, proc);
       const stackId = launchIndex >= 0 ? calls[launchIndex].stackId : -1;
       const shortId = row[7] as number | null;
       const short = shortId === null ? undefined : strings[shortId];
