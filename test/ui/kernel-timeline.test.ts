@@ -4,7 +4,7 @@
  * nothing in the idle time between), a zoom down to one kernel still draws it, clicking a kernel
  * shows the launching line walked here from the trace's own stack and opens it, the keyboard steps
  * to the next kernel, and clicking the largest idle gap (found here from the raw events) shows its
- * length and cause.
+ * length and cause; with the keyboard alone, ] selects the first kernel and Enter opens its line.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -14,7 +14,7 @@ import type { FrameLocator, Locator } from 'playwright-core';
 import { formatNs } from '../../src/core/format';
 import { gpuEvents, launchStackLines, type TraceEvent } from '../unit/kineto-helpers';
 import { BERT, makeWorkspace, readEvents } from './panel-workspace';
-import { type CodeServer, harness, Session } from './session';
+import { type CodeServer, harness, repoRoot, Session } from './session';
 
 const events = readEvents(BERT);
 const raw = events.traceEvents as TraceEvent[];
@@ -210,4 +210,27 @@ void test('clicking the largest idle gap shows its length and cause', async () =
   assert.ok(launchStart > gap[0], 'the launch call began inside the gap');
   assert.ok(Math.round((launch.dur ?? 0) * 1000) < (gap[1] - gap[0]) / 2, 'a short launch call');
   assert.match(await view.locator('.kt-details .kt-cause').innerText(), /late launch/);
+});
+
+void test('keyboard only: from the whole run, ] selects the stream’s first kernel and Enter opens its launching line', async () => {
+  await canvas.focus();
+  await canvas.press('0');
+  await s.until('the whole run', async () => (await layout()).t0 === 0);
+  const first = ops.find((e) => lineOf(e))!;
+  assert.equal(first, ops[0], 'the first op of the stream has a model line');
+  await canvas.press(']');
+  await s.until('the first kernel selected', async () =>
+    (await view.locator('.kt-details .kt-name').count()) > 0
+      ? (await view.locator('.kt-details .kt-name').innerText()).trim() === first.name
+      : false,
+  );
+  const expected = lineOf(first)!;
+  assert.match(await view.locator('.kt-status').innerText(), new RegExp(`launched at ${expected}`));
+  await s.page.locator('iframe.webview.ready').screenshot({
+    path: path.join(repoRoot, 'test-results', 'kernel-timeline.png'),
+  });
+  await canvas.press('Enter');
+  const [file, line] = [expected.slice(0, expected.lastIndexOf(':')), expected.split(':').pop()];
+  await s.waitForTab(path.basename(file));
+  await s.waitForStatusBar(new RegExp(`Ln ${line}, Col 1`));
 });

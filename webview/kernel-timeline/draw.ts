@@ -126,6 +126,8 @@ export function drawTimeline(
   selection: Selection | null,
   shortName: (name: string) => string,
   baseNs: number,
+  /** The lane the keyboard steps through (its label is marked); -1 for none. */
+  focusLane = -1,
 ): void {
   const height = heightOf(rows);
   ctx.clearRect(0, 0, LABEL_W + view.width, height);
@@ -137,7 +139,12 @@ export function drawTimeline(
   const byLane = new Map<number, WindowLane>();
   for (const r of answer?.rows ?? []) byLane.set(r.lane, r);
   for (const row of rows) {
-    ctx.fillStyle = p.muted;
+    const focused = row.type === 'lane' && row.lane === focusLane;
+    if (focused) {
+      ctx.fillStyle = p.selection;
+      ctx.fillRect(0, row.y + 1, 2, row.h - 2);
+    }
+    ctx.fillStyle = focused ? p.foreground : p.muted;
     ctx.fillText(
       row.type === 'lane' ? row.info.label : `GPU ${row.deviceId} idle`,
       4,

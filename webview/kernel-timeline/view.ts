@@ -13,15 +13,15 @@ import type {
   TimelineQuery,
   WindowAnswer,
 } from '../../src/core/timeline-columns-types';
-import { cssVar, el } from '../dom';
+import { el } from '../dom';
 import { renderGap, renderOp, type OpDetails } from './details';
+import { themePalette } from './palette';
 import {
   drawTimeline,
   heightOf,
   hitTest,
   LABEL_W,
   layoutRows,
-  type Palette,
   type Row,
   type Selection,
   type View,
@@ -31,42 +31,11 @@ import {
 export type TimelineAsk = (requestId: number, query: TimelineQuery) => void;
 
 const MIN_SPAN_NS = 100;
-const CAUSE_VARS: Record<string, [string, string]> = {
-  'late-launch': ['--vscode-charts-red', '#e51400'],
-  'data-loader': ['--vscode-charts-yellow', '#bf8803'],
-  'cpu-range': ['--vscode-charts-purple', '#652d90'],
-  'os-wait': ['--vscode-charts-orange', '#d18616'],
-  allocation: ['--vscode-charts-green', '#388a34'],
-  'host-sync': ['--vscode-editorError-foreground', '#f14c4c'],
-  'slow-launch': ['--vscode-charts-orange', '#d18616'],
-  queued: ['--vscode-charts-blue', '#1a85ff'],
-};
-
-function palette(): Palette {
-  const causes: Record<string, string> = {};
-  for (const [id, [v, fb]] of Object.entries(CAUSE_VARS)) causes[id] = cssVar(v, fb);
-  return {
-    foreground: cssVar('--vscode-foreground', '#cccccc'),
-    muted: cssVar('--vscode-descriptionForeground', '#9d9d9d'),
-    border: cssVar('--vscode-panel-border', '#80808040'),
-    background: cssVar('--vscode-editor-background', '#1e1e1e'),
-    selection: cssVar('--vscode-focusBorder', '#0078d4'),
-    kernels: [
-      cssVar('--vscode-charts-blue', '#1a85ff'),
-      cssVar('--vscode-charts-green', '#388a34'),
-      cssVar('--vscode-charts-purple', '#652d90'),
-      cssVar('--vscode-terminal-ansiCyan', '#11a8cd'),
-      cssVar('--vscode-terminal-ansiBlue', '#2472c8'),
-    ],
-    memcpy: cssVar('--vscode-charts-orange', '#d18616'),
-    memset: cssVar('--vscode-charts-yellow', '#bf8803'),
-    range: cssVar('--vscode-terminal-ansiMagenta', '#bc3fbc'),
-    launch: cssVar('--vscode-terminal-ansiGreen', '#0dbc79'),
-    causes,
-    other: cssVar('--vscode-descriptionForeground', '#717171'),
-  };
-}
-
+/**
+ * The window each trace was last shown at: the panel draws its Report again when it is brought
+ * back (Show Bottleneck Report), and the timeline keeps its place.
+ */
+const lastView = new Map<string, { t0: number; t1: number }>();
 export class KernelTimeline {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
@@ -132,7 +101,8 @@ export class KernelTimeline {
 
   /** Asks for the whole run (the first answer brings the lanes). */
   start(): void {
-    this.view = { t0: 0, t1: Number.MAX_SAFE_INTEGER, width: this.plotWidth() };
+    const kept = lastView.get(this.report.source.path);
+    this.view = { t0: 0, t1: Number.MAX_SAFE_INTEGER, ...kept, width: this.plotWidth() };
     this.fetch();
   }
 
@@ -153,6 +123,11 @@ export class KernelTimeline {
     this.span = answer.spanNs;
     if (first) {
       this.rows = layoutRows(answer.lanes);
+      // ] and [ step through kernels first: the first stream lane has the keyboard.
+      this.focusLane = Math.max(
+        0,
+        answer.lanes.findIndex((l) => l.kind === 'stream'),
+      );
       this.view = { t0: answer.t0, t1: answer.t1, width: this.plotWidth() };
       // Where things are drawn, for tests and tools (numbers and our own lane labels only).
       this.canvas.dataset.baseNs = String(answer.baseNs);
@@ -216,10 +191,11 @@ export class KernelTimeline {
       this.rows,
       this.answer,
       this.report.gaps,
-      palette(),
+      themePalette(this.report.gaps),
       this.selection,
       shortKernelName,
       this.baseNs,
+      this.focusLane,
     );
   }
 
@@ -228,6 +204,7 @@ export class KernelTimeline {
     if (!(span > 0)) span = this.span;
     const from = Math.max(0, Math.min(this.span - span, t0));
     this.view = { t0: from, t1: from + span, width: this.plotWidth() };
+    lastView.set(this.report.source.path, { t0: this.view.t0, t1: this.view.t1 });
     this.refetch();
   }
 
@@ -321,6 +298,7 @@ export class KernelTimeline {
 
   private showGap(g: GapStat): void {
     this.selection = null;
+    this.selected = null;
     this.details.replaceChildren(renderGap(g, this.baseNs, this.reveal));
     this.details.dataset.selected = 'gap';
     this.status.textContent = `Idle gap: ${g.cause}`;
@@ -367,6 +345,7 @@ export class KernelTimeline {
           if (lanes === 0) return false;
           this.focusLane = (this.focusLane + (e.key === 'ArrowUp' ? lanes - 1 : 1)) % lanes;
           this.status.textContent = `Lane ${this.answer!.lanes[this.focusLane].label}`;
+          this.draw();
           return true;
         case ']':
         case '[':
