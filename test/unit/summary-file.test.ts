@@ -186,19 +186,37 @@ void test('a folder holding traces and their summaries reads each rank once, fro
   assert.deepEqual(p.warnings, (await loadTrace(dir)).warnings);
 });
 
-/** The parts of a summary file: header, meta JSON, inflated columns. */
+type MetaTables = Record<string, { gz: number; columns: { bytes: number }[] }>;
+
+/** The parts of a summary file: its meta JSON, and every table's inflated columns end to end. */
 function parts(buf: Buffer): { meta: Record<string, unknown>; columns: Buffer } {
   const metaLen = buf.readUInt32LE(20);
+  let at = SUMMARY_HEADER_BYTES + metaLen;
   const meta = JSON.parse(
-    zlib.gunzipSync(buf.subarray(SUMMARY_HEADER_BYTES, SUMMARY_HEADER_BYTES + metaLen)).toString(),
+    zlib.gunzipSync(buf.subarray(SUMMARY_HEADER_BYTES, at)).toString(),
   ) as Record<string, unknown>;
-  return { meta, columns: zlib.gunzipSync(buf.subarray(SUMMARY_HEADER_BYTES + metaLen)) };
+  const columns = Object.values(meta.tables as MetaTables).map((t) => {
+    const inflated = zlib.gunzipSync(buf.subarray(at, at + t.gz));
+    at += t.gz;
+    return inflated;
+  });
+  return { meta, columns: Buffer.concat(columns) };
 }
-function assemble(head: Buffer, meta: unknown, columns: Buffer): Buffer {
-  const m = zlib.gzipSync(JSON.stringify(meta));
+/** A summary file of `meta` and `columns` (as {@link parts} gives them), each table gzipped. */
+function assemble(head: Buffer, meta: Record<string, unknown>, columns: Buffer): Buffer {
+  const tables = structuredClone(meta.tables) as MetaTables;
+  let at = 0;
+  const gz = Object.values(tables).map((t) => {
+    const n = t.columns.reduce((sum, c) => sum + Math.ceil(c.bytes / 8) * 8, 0);
+    const z = zlib.gzipSync(columns.subarray(at, Math.min(at + n, columns.length)));
+    at += n;
+    t.gz = z.length;
+    return z;
+  });
+  const m = zlib.gzipSync(JSON.stringify({ ...meta, tables }));
   const h = Buffer.from(head.subarray(0, SUMMARY_HEADER_BYTES));
   h.writeUInt32LE(m.length, 20);
-  return Buffer.concat([h, m, zlib.gzipSync(columns)]);
+  return Buffer.concat([h, m, ...gz]);
 }
 
 void test('corrupt, truncated or lying summaries end in one line naming the file', async () => {
@@ -228,6 +246,7 @@ void test('corrupt, truncated or lying summaries end in one line naming the file
     ['cut in the header', good.subarray(0, 20), /header/],
     ['cut in the meta', good.subarray(0, SUMMARY_HEADER_BYTES + 10), /meta/],
     ['cut in the columns', good.subarray(0, good.length - 100), /columns are corrupt/],
+    ['bytes appended', Buffer.concat([good, Buffer.alloc(8)]), /8 bytes past the last table/],
     ['row count raised', assemble(good, lying, columns), /gpuOps: column \w+ holds/],
     ['strings cut', assemble(good, lyingStrings, columns), /no string/],
     [

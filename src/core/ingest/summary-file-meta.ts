@@ -46,7 +46,8 @@ export function checkMeta(
         ...(col.origin === undefined ? {} : { origin: safeInt(col.origin, `${at}.origin`, fail) }),
       };
     });
-    tables[name] = { rows, columns };
+    const gz = count(t.gz, `tables.${name}.gz`, fail, Number.MAX_SAFE_INTEGER);
+    tables[name] = { rows, columns, gz };
   }
   const optional = <T>(x: unknown, ok: (x: unknown) => boolean, what: string): T | undefined => {
     if (x === undefined) return undefined;

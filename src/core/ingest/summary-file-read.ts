@@ -7,7 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import type { Frame, Profile, Stack } from '../model';
+import type { CpuCall, CpuRange, DeviceInfo, Frame, GpuOp, Profile, Stack } from '../model';
+import type { MemoryEvent, MemorySample, MetricSample } from '../model';
 import type { EventBudget } from './event-budget';
 import type { RankFileRead } from './rank-files';
 import {
@@ -87,32 +88,38 @@ export function decodeSummary(
   );
   if (rows('stackFrames') > rows('stackLengths') * MAX_STACK_DEPTH)
     fail('more stack frames than its stacks can hold');
-  let expected = 0;
+  const tableBytes = {} as Record<TableName, number>;
   for (const name of Object.keys(TABLES) as TableName[]) {
     const { rows: n, columns } = meta.tables[name];
     const leaves = leafColumns(TABLES[name]);
     if (columns.length !== leaves.length) fail(`table ${name} has ${columns.length} columns`);
+    tableBytes[name] = 0;
     leaves.forEach(([key, col], i) => {
       const c = columns[i];
       if (c.name !== key || !allowedEncodings(col).includes(c.enc))
         fail(`table ${name}: column ${i} is ${c.name} (${c.enc}), expected ${key}`);
       if (c.bytes !== n * encodingWidth(c.enc))
         fail(`table ${name}: column ${key} holds ${c.bytes} bytes for ${n} rows`);
-      expected += padded(c.bytes);
+      tableBytes[name] += padded(c.bytes);
     });
   }
-  const inflated = inflate(buf.subarray(metaEnd), expected);
-  if (!inflated || inflated.length !== expected)
-    fail(`the columns are corrupt or truncated (${expected} bytes expected)`);
-  // Typed arrays need aligned offsets: copy once if zlib handed back an unaligned slice.
-  const body = (inflated as Buffer).byteOffset % 8 ? new Uint8Array(inflated as Buffer) : inflated;
 
-  // Every table's columns, decoded in file order (views into `body` where no decoding is needed).
-  let offset = 0;
-  const cols = {} as Record<TableName, Map<string, ArrayLike<number>>>;
-  for (const name of Object.keys(TABLES) as TableName[]) {
+  // One table at a time: its columns are inflated (never past their declared size), decoded and
+  // made records, then let go, so that only the largest table's columns are held at once.
+  let at = metaEnd;
+  const columnsOf = (name: TableName): Map<string, ArrayLike<number>> => {
+    const { rows: n, columns, gz } = meta.tables[name];
+    const expected = tableBytes[name];
+    const why = `the columns are corrupt or truncated (table ${name}, ${expected} bytes expected)`;
+    if (gz > buf.length - at) fail(why);
+    const inflated = inflate(buf.subarray(at, at + gz), expected);
+    at += gz;
+    if (!inflated || inflated.length !== expected) fail(why);
+    // Typed arrays need aligned offsets: copy once if zlib handed back an unaligned slice.
+    const body =
+      (inflated as Buffer).byteOffset % 8 ? new Uint8Array(inflated as Buffer) : inflated;
     const out = new Map<string, ArrayLike<number>>();
-    const { rows: n, columns } = meta.tables[name];
+    let offset = 0;
     leafColumns(TABLES[name]).forEach(([key, col], i) => {
       const c = columns[i];
       const bytes = (body as Uint8Array).subarray(offset, offset + c.bytes);
@@ -120,22 +127,39 @@ export function decodeSummary(
       const base = col.type === 'num' && col.base ? out.get(col.base) : undefined;
       out.set(key, decodeValues(c.enc, bytes, n, base, c.origin));
     });
-    cols[name] = out;
-  }
-  const frames = rowsOf<Frame>('frames', cols.frames, rows('frames'), meta.strings, {}, fail);
-  const stacks = buildStacks(cols.stackLengths, cols.stackFrames, frames, fail);
+    return out;
+  };
+  const strings = meta.strings;
+  const devices = rowsOf<DeviceInfo>(
+    'devices',
+    columnsOf('devices'),
+    rows('devices'),
+    strings,
+    {},
+    fail,
+  );
+  const frames = rowsOf<Frame>('frames', columnsOf('frames'), rows('frames'), strings, {}, fail);
+  const stacks = buildStacks(columnsOf('stackLengths'), columnsOf('stackFrames'), frames, fail);
   const sizes = { stacks: stacks.length, cpuCalls: rows('cpuCalls') };
-  const get = <T>(t: TableName): T[] => rowsOf<T>(t, cols[t], rows(t), meta.strings, sizes, fail);
+  const get = <T>(t: TableName): T[] => rowsOf<T>(t, columnsOf(t), rows(t), strings, sizes, fail);
+  // In file order (TABLES), each table read once.
+  const cpuCalls = get<CpuCall>('cpuCalls');
+  const gpuOps = get<GpuOp>('gpuOps');
+  const ranges = get<CpuRange>('ranges');
+  const memory = get<MemorySample>('memory');
+  const memoryEvents = get<MemoryEvent>('memoryEvents');
+  const metrics = get<MetricSample>('metrics');
+  if (at !== buf.length) fail(`${buf.length - at} bytes past the last table`);
   const profile: Profile = {
     source: { ...meta.source, format: meta.source.format },
-    devices: get('devices'),
-    gpuOps: get('gpuOps'),
-    cpuCalls: get('cpuCalls'),
-    ranges: get('ranges'),
+    devices,
+    gpuOps,
+    cpuCalls,
+    ranges,
     stacks,
-    memory: get('memory'),
-    memoryEvents: get('memoryEvents'),
-    metrics: get('metrics'),
+    memory,
+    memoryEvents,
+    metrics,
     spanStartNs: meta.spanStartNs,
     spanEndNs: meta.spanEndNs,
     rankCount: meta.rankCount,

@@ -10,7 +10,7 @@
  * 20   4  byte length M of the gzipped meta (u32)
  * 24   M  gzip(JSON meta: source, spans, warnings, the rank's identity, string table, and per
  *          table its row count and its columns' encodings and byte lengths)
- * 24+M …  gzip(the columns, one after the other in the meta's order, each padded to 8 bytes)
+ * 24+M …  per table, in the meta's order: gzip(its columns end to end, each padded to 8 bytes)
  * ```
  * Every table is columnar: numbers in typed arrays (the narrowest encoding that holds the column
  * exactly, times delta-coded), strings as indices into the one string table, enums as codes.
@@ -225,7 +225,8 @@ export interface SummaryMeta {
   sessionStartNs?: string;
   baseUs?: number;
   strings: string[];
-  tables: Record<TableName, { rows: number; columns: StoredColumn[] }>;
+  /** Per table: its rows, its columns, and the byte length of its gzipped columns in the file. */
+  tables: Record<TableName, { rows: number; columns: StoredColumn[]; gz: number }>;
 }
 
 /**
