@@ -150,8 +150,14 @@ void test('clicking a kernel shows the launching line of its own stack and opens
 
 void test('keyboard: ] or [ steps to the next or previous op of the lane, + zooms in centred on it and it is still drawn', async () => {
   // The panel comes back to the front (and draws its Report again): select the kernel again.
+  await canvas.evaluate((c) => c.setAttribute('data-old', ''));
   await s.runCommand('GPU Lens: Show Bottleneck Report');
-  await s.until('the timeline drawn again', async () => (await layout()).rows.length > 0);
+  await s.until(
+    'the timeline drawn again',
+    async () =>
+      (await view.locator('canvas.kt-canvas:not([data-old])').count()) > 0 &&
+      (await layout()).rows.length > 0,
+  );
   const [a0, b0] = spanOf(longest);
   await canvas.click({ position: point(await layout(), (a0 + b0) / 2, /GPU 0 · stream 7$/) });
   const k = ops.indexOf(longest);

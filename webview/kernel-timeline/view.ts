@@ -36,6 +36,11 @@ const MIN_SPAN_NS = 100;
  * back (Show Bottleneck Report), and the timeline keeps its place.
  */
 const lastView = new Map<string, { t0: number; t1: number }>();
+/**
+ * Request ids are unique across views: an answer still in flight for the view of a trace shown
+ * before (the panel draws a new one per Report) never passes for an answer to the new one.
+ */
+let nextRequestId = 1;
 export class KernelTimeline {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
@@ -46,7 +51,6 @@ export class KernelTimeline {
   private view: View = { t0: 0, t1: 1, width: 600 };
   private span = 0;
   private baseNs = 0;
-  private nextId = 1;
   private windowId = 0;
   private stepId = 0;
   private selection: Selection | null = null;
@@ -154,7 +158,7 @@ export class KernelTimeline {
   }
 
   private fetch(): void {
-    this.windowId = this.nextId++;
+    this.windowId = nextRequestId++;
     this.ask(this.windowId, {
       kind: 'window',
       t0: this.view.t0,
@@ -374,7 +378,7 @@ export class KernelTimeline {
   /** Asks for the next (+1) or previous (−1) op of the focused lane, or the first in view. */
   private step(dir: 1 | -1): void {
     const s = this.selected;
-    this.stepId = this.nextId++;
+    this.stepId = nextRequestId++;
     const query: TimelineQuery =
       s && s.lane === this.focusLane
         ? { kind: 'op', lane: this.focusLane, index: Math.max(0, s.index + dir) }
