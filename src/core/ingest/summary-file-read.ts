@@ -260,23 +260,33 @@ function rowsOf<T>(
       }
     }
   };
-  const always: { key: string; cell: Cell }[] = [];
-  const sometimes: { key: string; cell: Cell }[] = [];
-  const template: Record<string, unknown> = {};
-  for (const [key, col] of Object.entries(spec)) {
-    if (!col) continue;
-    const optional = col.type === 'obj' || ('optional' in col && col.optional === true);
-    (optional ? sometimes : always).push({ key, cell: decoder(key, col) });
-    if (!optional) template[key] = 0;
-  }
+  const fields: { key: string; cell: Cell }[] = [];
+  for (const [key, col] of Object.entries(spec))
+    if (col) fields.push({ key, cell: decoder(key, col) });
+  // One template per set of fields present (few: the optional fields a reader fills together),
+  // holding them in the schema's order, so each record is a copy with exactly its own fields.
+  const templates = new Map<number, Record<string, unknown>>();
+  const values: unknown[] = new Array<unknown>(fields.length);
   const out = new Array<T>(n);
   for (let i = 0; i < n; i++) {
-    const row: Record<string, unknown> = { ...template };
-    for (const f of always) row[f.key] = f.cell(i);
-    for (const f of sometimes) {
-      const x = f.cell(i);
-      if (x !== undefined) row[f.key] = x;
+    let mask = 0;
+    for (let k = 0; k < fields.length; k++) {
+      const x = fields[k].cell(i);
+      values[k] = x;
+      if (x !== undefined) mask |= 1 << k;
     }
+    let template = templates.get(mask);
+    if (!template) {
+      // Parsed, not built key by key: JSON.parse lays all fields out inside the object, and
+      // copies keep that layout (an object grown from {} keeps most fields in a side array).
+      const keys = fields
+        .filter((_, k) => mask & (1 << k))
+        .map((f) => `${JSON.stringify(f.key)}:0`);
+      template = JSON.parse(`{${keys.join(',')}}`) as Record<string, unknown>;
+      templates.set(mask, template);
+    }
+    const row: Record<string, unknown> = { ...template };
+    for (let k = 0; k < fields.length; k++) if (mask & (1 << k)) row[fields[k].key] = values[k];
     out[i] = row as T;
   }
   return out;
