@@ -73,7 +73,7 @@ function queryWindow(c: TimelineColumns, q: WindowQuery): WindowAnswer {
   let t0 = Math.max(0, finite(q.t0, 0));
   let t1 = Math.min(c.spanNs, finite(q.t1, c.spanNs));
   if (!(t1 > t0)) [t0, t1] = [Math.min(t0, c.spanNs), Math.min(t0, c.spanNs) + 1];
-  const wanted = (q.lanes ?? c.lanes.map((_, i) => i))
+  const wanted = (Array.isArray(q.lanes) ? q.lanes : c.lanes.map((_, i) => i))
     .filter((l) => Number.isInteger(l) && l >= 0 && l < c.lanes.length)
     .slice(0, MAX_LANES);
   const names: Record<number, string> = {};

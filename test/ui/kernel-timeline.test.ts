@@ -90,6 +90,18 @@ async function alphaAt(p: { x: number; y: number }): Promise<number> {
   return (await alphasAt([p]))[0];
 }
 
+/** Brings the panel to the front (it draws its Report again) and waits for the new timeline. */
+async function showPanel(): Promise<void> {
+  await canvas.evaluate((c) => c.setAttribute('data-old', ''));
+  await s.runCommand('GPU Lens: Show Bottleneck Report');
+  await s.until(
+    'the timeline drawn again',
+    async () =>
+      (await view.locator('canvas.kt-canvas:not([data-old])').count()) > 0 &&
+      (await layout()).rows.length > 0,
+  );
+}
+
 before(async () => {
   ({ folder } = makeWorkspace(events, 'bert.pt.trace.json.gz'));
   server = await (await harness()).startCodeServer({ folder, linkExtension: true });
@@ -150,14 +162,7 @@ void test('clicking a kernel shows the launching line of its own stack and opens
 
 void test('keyboard: ] or [ steps to the next or previous op of the lane, + zooms in centred on it and it is still drawn', async () => {
   // The panel comes back to the front (and draws its Report again): select the kernel again.
-  await canvas.evaluate((c) => c.setAttribute('data-old', ''));
-  await s.runCommand('GPU Lens: Show Bottleneck Report');
-  await s.until(
-    'the timeline drawn again',
-    async () =>
-      (await view.locator('canvas.kt-canvas:not([data-old])').count()) > 0 &&
-      (await layout()).rows.length > 0,
-  );
+  await showPanel();
   const [a0, b0] = spanOf(longest);
   await canvas.click({ position: point(await layout(), (a0 + b0) / 2, /GPU 0 · stream 7$/) });
   const k = ops.indexOf(longest);
@@ -239,4 +244,31 @@ void test('keyboard only: from the whole run, ] selects the stream’s first ker
   const [file, line] = [expected.slice(0, expected.lastIndexOf(':')), expected.split(':').pop()];
   await s.waitForTab(path.basename(file));
   await s.waitForStatusBar(new RegExp(`Ln ${line}, Col 1`));
+});
+
+void test('dragging pans the view by as much time as the pointer moved over the plot', async () => {
+  await showPanel();
+  await canvas.scrollIntoViewIfNeeded();
+  await canvas.focus();
+  await canvas.press('0');
+  await s.until('the whole run', async () => (await layout()).t0 === 0);
+  for (let i = 0; i < 3; i++) await canvas.press('+');
+  await s.until('zoomed in', async () => (await layout()).t1 - (await layout()).t0 < 1e6);
+  const before = await layout();
+  const box = (await canvas.boundingBox())!;
+  const y = box.y + before.rows[before.rows.length - 1].y + 4;
+  const x = box.x + before.left + before.width / 2;
+  await s.page.mouse.move(x, y);
+  await s.page.mouse.down();
+  await s.page.mouse.move(x - 100, y, { steps: 5 });
+  await s.page.mouse.up();
+  const expected = (100 / before.width) * (before.t1 - before.t0);
+  // The answers of the drag's moves come in one by one: wait for the last one's window.
+  await s.until(
+    `the window panned by ${expected} ns`,
+    async () => Math.abs((await layout()).t0 - before.t0 - expected) <= 0.05 * expected,
+  );
+  const after = await layout();
+  const [was, now] = [before.t1 - before.t0, after.t1 - after.t0];
+  assert.ok(Math.abs(now - was) <= 1e-6 * was, `the zoom stays: ${was} ns wide, now ${now}`);
 });

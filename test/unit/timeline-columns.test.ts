@@ -268,6 +268,15 @@ void test('timeline columns (nsys RTX 5000): lanes per device and stream as the 
   assert.equal(odd.rows.length, 0);
   assert.ok(odd.pixels <= 4096);
   assert.equal((queryTimeline(c, { kind: 'op', lane: 99999 }) as OpAnswer).op, null);
+  // A lanes field that is no array (the webview's message is untrusted) means all lanes.
+  const junk = queryTimeline(c, {
+    kind: 'window',
+    t0: 0,
+    t1: c.spanNs,
+    pixels: 10,
+    lanes: 5 as unknown as number[],
+  }) as WindowAnswer;
+  assert.equal(junk.rows.length, c.lanes.length);
 });
 
 void test('timeline columns (nsys H200 nvFuser): nested NVTX ranges count once: busy per pixel is the union of the raw ranges of each thread', () => {

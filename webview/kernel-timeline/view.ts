@@ -92,15 +92,22 @@ export class KernelTimeline {
     );
     this.canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
-    this.canvas.addEventListener('mousedown', (e) => this.onDown(e));
-    window.addEventListener('mousemove', (e) => this.onMove(e));
-    window.addEventListener('mouseup', () => {
-      // A drag's mouseup is followed by a click on the canvas: that click is not a selection.
+    // Pointer capture keeps a drag's moves on the canvas, so nothing is registered on the window
+    // (the panel builds a new view for each Report it shows).
+    this.canvas.addEventListener('pointerdown', (e) => this.onDown(e));
+    this.canvas.addEventListener('pointermove', (e) => this.onMove(e));
+    this.canvas.addEventListener('pointerup', () => {
+      // A drag's pointerup is followed by a click on the canvas: that click is not a selection.
       this.suppressClick = this.drag?.moved === true;
       this.drag = null;
     });
     this.canvas.addEventListener('click', (e) => this.onClick(e));
-    window.addEventListener('resize', () => this.refetch());
+    // A wider or narrower panel asks for as many pixels as the canvas now has.
+    let width = 0;
+    new ResizeObserver(() => {
+      if (this.answer && this.canvas.clientWidth !== width) this.refetch();
+      width = this.canvas.clientWidth;
+    }).observe(this.canvas);
   }
 
   /** Asks for the whole run (the first answer brings the lanes). */
@@ -242,12 +249,13 @@ export class KernelTimeline {
     else this.zoom(e.deltaY > 0 ? 1.25 : 0.8, this.plotFraction(e));
   }
 
-  private onDown(e: MouseEvent): void {
-    if (e.button === 0)
-      this.drag = { x: e.clientX, t0: this.view.t0, t1: this.view.t1, moved: false };
+  private onDown(e: PointerEvent): void {
+    if (e.button !== 0) return;
+    this.drag = { x: e.clientX, t0: this.view.t0, t1: this.view.t1, moved: false };
+    this.canvas.setPointerCapture(e.pointerId);
   }
 
-  private onMove(e: MouseEvent): void {
+  private onMove(e: PointerEvent): void {
     if (this.drag && (e.buttons & 1) === 1) {
       const dx = e.clientX - this.drag.x;
       if (Math.abs(dx) > 3) this.drag.moved = true;
@@ -255,7 +263,7 @@ export class KernelTimeline {
         const d = (-dx / this.view.width) * (this.drag.t1 - this.drag.t0);
         this.setView(this.drag.t0 + d, this.drag.t1 + d);
       }
-    } else if (e.target === this.canvas) this.canvas.title = this.tooltip(e);
+    } else this.canvas.title = this.tooltip(e);
   }
 
   private hitAt(e: MouseEvent) {
