@@ -54,6 +54,8 @@ export class KernelTimeline {
   private windowId = 0;
   private stepId = 0;
   private selection: Selection | null = null;
+  /** The selected op as shown in the details (null: none, or a gap). */
+  private selected: OpDetails | null = null;
   private focusLane = 0;
   private drag: { x: number; t0: number; t1: number; moved: boolean } | null = null;
   private suppressClick = false;
@@ -110,7 +112,7 @@ export class KernelTimeline {
     }).observe(this.canvas);
   }
 
-  /** Asks for the whole run (the first answer brings the lanes). */
+  /** Asks for the whole run, or the window this trace was last shown at (the answer brings the lanes). */
   start(): void {
     const kept = lastView.get(this.report.source.path);
     this.view = { t0: 0, t1: Number.MAX_SAFE_INTEGER, ...kept, width: this.plotWidth() };
@@ -134,6 +136,8 @@ export class KernelTimeline {
     this.span = answer.spanNs;
     if (first) {
       this.rows = layoutRows(answer.lanes);
+      if (answer.lanes.length === 0)
+        this.status.textContent = 'This trace has no GPU ops, NVTX ranges or launch calls to show.';
       // ] and [ step through kernels first: the first stream lane has the keyboard.
       this.focusLane = Math.max(
         0,
@@ -155,8 +159,6 @@ export class KernelTimeline {
     this.canvas.dataset.plotWidth = String(this.view.width);
     this.canvas.dataset.t0 = String(answer.t0);
     this.canvas.dataset.t1 = String(answer.t1);
-    const ops = answer.rows.reduce((n, r) => n + (r.ops?.index.length ?? 0), 0);
-    this.canvas.dataset.ops = String(ops);
     this.draw();
   }
 
@@ -211,6 +213,7 @@ export class KernelTimeline {
   }
 
   private setView(t0: number, t1: number): void {
+    if (!this.answer) return; // the run's span comes with the first answer
     let span = Math.max(MIN_SPAN_NS, Math.min(this.span, t1 - t0));
     if (!(span > 0)) span = this.span;
     const from = Math.max(0, Math.min(this.span - span, t0));
@@ -316,8 +319,6 @@ export class KernelTimeline {
     this.status.textContent = `Idle gap: ${g.cause}`;
     this.draw();
   }
-
-  private selected: OpDetails | null = null;
 
   private select(op: OpDetails): void {
     this.selected = op;
