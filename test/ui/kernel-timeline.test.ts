@@ -4,11 +4,13 @@
  * nothing in the idle time between), a zoom down to one kernel still draws it, clicking a kernel
  * shows the launching line walked here from the trace's own stack and opens it, the keyboard steps
  * to the next kernel, and clicking the largest idle gap (found here from the raw events) shows its
- * length and cause; with the keyboard alone, ] selects the first kernel and Enter opens its line.
+ * length and cause; with the keyboard alone, ] selects the first kernel and Enter opens its line;
+ * dragging pans; a kernel named with markup shows as text.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 import type { FrameLocator, Locator } from 'playwright-core';
 import { formatNs } from '../../src/core/format';
@@ -102,8 +104,17 @@ async function showPanel(): Promise<void> {
   );
 }
 
+/** A kernel name that is markup: the details must show it as text, and nothing may run. */
+const HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>&amp;';
+
 before(async () => {
   ({ folder } = makeWorkspace(events, 'bert.pt.trace.json.gz'));
+  // The same trace with its longest kernel renamed to markup.
+  const hostile = raw.map((e) => (e === longest ? { ...e, name: HOSTILE } : e));
+  fs.writeFileSync(
+    path.join(folder, 'hostile.pt.trace.json.gz'),
+    zlib.gzipSync(JSON.stringify({ ...events, traceEvents: hostile })),
+  );
   server = await (await harness()).startCodeServer({ folder, linkExtension: true });
   s = await Session.open(server.url, folder);
   view = s.webview();
@@ -271,4 +282,24 @@ void test('dragging pans the view by as much time as the pointer moved over the 
   const after = await layout();
   const [was, now] = [before.t1 - before.t0, after.t1 - after.t0];
   assert.ok(Math.abs(now - was) <= 1e-6 * was, `the zoom stays: ${was} ns wide, now ${now}`);
+});
+
+void test('a kernel named with markup is shown as its text in the details, and nothing runs', async () => {
+  await s.explorerMenu('hostile.pt.trace.json.gz', 'Open in GPU Lens');
+  await s.waitForStatusBar(/hostile\.pt\.trace\.json\.gz/);
+  await showPanel();
+  await canvas.focus();
+  await canvas.press('0');
+  await s.until('the whole run', async () => (await layout()).t0 === 0);
+  const [a, b] = spanOf(longest);
+  await canvas.click({ position: point(await layout(), (a + b) / 2, /GPU 0 · stream 7$/) });
+  const name = view.locator('.kt-details .kt-name');
+  await s.until('the hostile kernel selected', async () =>
+    (await name.count()) > 0 ? (await name.textContent()) === HOSTILE : false,
+  );
+  assert.equal(await view.locator('.kt-details img, .kt-details script').count(), 0);
+  assert.equal(
+    await canvas.evaluate(() => (window as unknown as { __pwned?: number }).__pwned),
+    undefined,
+  );
 });
