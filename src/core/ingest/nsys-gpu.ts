@@ -37,8 +37,14 @@ export class LaunchLinker {
   private values: Int32Array;
   private size = 0;
   private readonly overflow = new Map<string, number>();
-  /** Process key of each call, indexed like Profile.cpuCalls (runtime calls are read first). */
-  private readonly procOfCall: number[] = [];
+  /**
+   * Process key of each call, indexed like Profile.cpuCalls (runtime calls are read first); null
+   * while every call added is `soleProc`'s (one process: the common case, no array of millions).
+   */
+  private procOfCall: number[] | null = null;
+  private soleProc: number | undefined = undefined;
+  /** Whether any call added has a stack (GpuOps take their launching call's, else -1). */
+  anyStack = false;
 
   /**
    * `expected`: about how many calls will be added. The table starts large enough to hold them
@@ -52,7 +58,14 @@ export class LaunchLinker {
   }
 
   add(correlationId: number, proc: number, callIndex: number): void {
-    this.procOfCall[callIndex] = proc;
+    if (this.procOfCall !== null) this.procOfCall[callIndex] = proc;
+    else if (this.soleProc === undefined) this.soleProc = proc;
+    else if (proc !== this.soleProc) {
+      // A second process: from now on one entry per call. The earlier calls were soleProc's
+      // (indices never added are never looked up: only added calls are in the table).
+      this.procOfCall = new Array<number>(callIndex).fill(this.soleProc);
+      this.procOfCall[callIndex] = proc;
+    }
     if (!isUint32(correlationId)) {
       // CUPTI ids are uint32; anything else is kept out of the typed table.
       for (const key of [`${proc}:${correlationId}`, `*:${correlationId}`]) {
@@ -67,7 +80,7 @@ export class LaunchLinker {
       this.values[slot] = callIndex + 1;
       if (++this.size * 2 > this.keys.length) this.grow();
     } else if (existing > 0) {
-      const existingProc = this.procOfCall[existing - 1];
+      const existingProc = this.procOf(existing - 1);
       if (existingProc === proc) return; // same id twice in one process: keep the first call
       this.overflow.set(`${existingProc}:${correlationId}`, existing - 1);
       this.overflow.set(`${proc}:${correlationId}`, callIndex);
@@ -85,8 +98,12 @@ export class LaunchLinker {
     }
     const v = this.values[this.slot(correlationId)];
     if (v === 0) return -1;
-    if (v > 0) return proc === null || this.procOfCall[v - 1] === proc ? v - 1 : -1;
+    if (v > 0) return proc === null || this.procOf(v - 1) === proc ? v - 1 : -1;
     return proc === null ? -1 : (this.overflow.get(`${proc}:${correlationId}`) ?? -1);
+  }
+
+  private procOf(callIndex: number): number | undefined {
+    return this.procOfCall === null ? this.soleProc : this.procOfCall[callIndex];
   }
 
   /** The slot holding `id`, or the empty slot where it would go (linear probing). */
@@ -164,6 +181,8 @@ export function readRuntimeCalls(
       let kind = kindById[nameId];
       if (kind === undefined) kindById[nameId] = kind = classifyCudaApi(name);
       const index = calls.length;
+      const stackId = chain == null ? -1 : (callchainStacks.get(chain) ?? -1);
+      if (stackId >= 0) linker.anyStack = true;
       calls.push({
         name,
         kind,
@@ -173,7 +192,7 @@ export function readRuntimeCalls(
         tid,
         rank,
         correlationId: corr,
-        stackId: chain == null ? -1 : (callchainStacks.get(chain) ?? -1),
+        stackId,
       });
       linker.add(corr, proc, index);
       widen(span, start, end);
@@ -230,7 +249,7 @@ export function readKernels(
       const deviceId = (row[2] as number | null) ?? 0;
       const streamId = (row[3] as number | null) ?? 0;
       const launchIndex = linker.find((row[4] as number | null) ?? 0, proc);
-      const stackId = launchIndex >= 0 ? calls[launchIndex].stackId : -1;
+      const stackId = launchIndex >= 0 && linker.anyStack ? calls[launchIndex].stackId : -1;
       const shortId = row[7] as number | null;
       const short = shortId === null ? undefined : strings[shortId];
       // Field order as in GpuOp, shortName last (where it was always added).
