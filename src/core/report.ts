@@ -29,14 +29,15 @@ export function buildReport(profile: Profile, options: ReportOptions): Report {
   const { unattributedNs, libraryNs } = attribution;
   // Time on library lines reached no workspace frame either: a path map may still place it.
   const noWorkspaceNs = unattributedNs + libraryNs;
-  const ranges = rangeStats(profile, locateRanges(profile, stacks));
-  const ctx = createRuleContext(profile, options, stacks);
+  const rangeLocations = locateRanges(profile, stacks);
+  const ranges = rangeStats(profile, rangeLocations);
+  const kernels = kernelTable(profile);
+  const ctx = createRuleContext(profile, options, stacks, { kernels, rangeLocations });
   const { lines, memoryPeak } = memoryOnLines(profile, attribution.lines, stacks, {
     libraryFallback: options.libraryFallback,
     memoryPressurePct: ctx.thresholds.memoryPressurePct,
   });
   const timelineStartNs = firstGpuStart(profile);
-  const kernels = kernelTable(profile);
   const hints =
     noWorkspaceNs > 0
       ? pathHints(profile, stacks, paths.index.pythonFiles(), toPosixPath(options.workspaceRoot))

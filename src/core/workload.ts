@@ -6,8 +6,9 @@
  * kernel families (convolutions, embedding bags, paged/split-KV attention) and the ranges serving
  * engines open (vLLM's `execute_context_N(...)_generation_M(...)`, SGLang's `capture_N_DECODE`).
  */
-import type { Profile } from './model';
-import type { Workload, WorkloadDomain, WorkloadPhase } from './report-types';
+import { isCommKernel, type Profile } from './model';
+import type { KernelStat, Workload, WorkloadDomain, WorkloadPhase } from './report-types';
+import { kernelTable } from './summary';
 
 /** Serving engines by a directory of theirs on a stack, or a kernel namespace. */
 const ENGINES: [string, RegExp][] = [
@@ -41,20 +42,23 @@ function kernelClass(name: string): KernelClass {
   return 'other';
 }
 
-/** Detects the workload of a profile; `signals` say what decided it. */
-export function detectWorkload(profile: Profile): Workload {
+/**
+ * Detects the workload of a profile; `signals` say what decided it. `kernels` is the profile's
+ * kernel table (the Report's, when it has one: a second pass over millions of ops is not free).
+ */
+export function detectWorkload(
+  profile: Profile,
+  kernels: readonly KernelStat[] = kernelTable(profile),
+): Workload {
   const signals: string[] = [];
   // Kernel time by family (collectives left out: they say nothing about the model).
   const byClass = new Map<KernelClass, number>();
-  const classOf = new Map<string, KernelClass>();
   let kernelNs = 0;
-  for (const op of profile.gpuOps) {
-    if (op.kind !== 'kernel' || op.isComm) continue;
-    let c = classOf.get(op.name);
-    if (c === undefined) classOf.set(op.name, (c = kernelClass(op.name)));
-    const d = op.endNs - op.startNs;
-    kernelNs += d;
-    byClass.set(c, (byClass.get(c) ?? 0) + d);
+  for (const k of kernels) {
+    if (isCommKernel(k.name)) continue;
+    const c = kernelClass(k.name);
+    kernelNs += k.totalNs;
+    byClass.set(c, (byClass.get(c) ?? 0) + k.totalNs);
   }
   const share = (c: KernelClass) => (kernelNs > 0 ? (byClass.get(c) ?? 0) / kernelNs : 0);
   const pct = (x: number) => `${(x * 100).toFixed(0)} % of kernel time`;
@@ -80,7 +84,8 @@ export function detectWorkload(profile: Profile): Workload {
 
   const engine =
     ENGINES.find(
-      ([, re]) => anyFile(re) !== undefined || [...classOf.keys()].some((k) => re.test(k)),
+      ([, re]) =>
+        anyFile(re) !== undefined || kernels.some((k) => !isCommKernel(k.name) && re.test(k.name)),
     )?.[0] ?? null;
 
   // Phase: training when the trace runs backward.

@@ -1,12 +1,18 @@
 /** The RuleContext: what every rule reads besides the Profile (thresholds, locations, workload). */
 import type { AttributionOptions } from '../attribute';
 import type { Profile } from '../model';
-import { locateRanges } from '../range-sites';
-import type { SourceRef, Workload } from '../report-types';
+import { locateRanges, type RangeLocations } from '../range-sites';
+import type { KernelStat, SourceRef, Workload } from '../report-types';
 import { StackResolver } from '../stack-resolver';
 import { detectWorkload } from '../workload';
 import { PathResolver, WorkspaceIndex } from '../workspace-paths';
 import { DEFAULT_THRESHOLDS, type RuleContext, type Thresholds } from './types';
+
+/** What the report has already computed from the profile, so the context does not redo it. */
+export interface KnownParts {
+  kernels?: readonly KernelStat[];
+  rangeLocations?: RangeLocations;
+}
 
 /** Everything a rule needs to place its findings on workspace lines. */
 export function createRuleContext(
@@ -16,11 +22,12 @@ export function createRuleContext(
     profile,
     new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap),
   ),
+  known: KnownParts = {},
 ): RuleContext {
-  let rangeSites: (SourceRef | null)[] | null = null;
+  let rangeSites: (SourceRef | null)[] | null = known.rangeLocations?.sites ?? null;
   let workload: Workload | null = null;
   return {
-    workload: () => (workload ??= detectWorkload(profile)),
+    workload: () => (workload ??= detectWorkload(profile, known.kernels)),
     thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
     locate: (stackId) => stacks.innermost(stackId),
     locateRange: (i) => {
