@@ -18,6 +18,7 @@ import { detectTraceKind, loadTrace } from './core/load';
 import { readRankFile, summaryName } from './core/ingest/rank-files';
 import { EventBudget } from './core/ingest/event-budget';
 import { writeSummaryFile } from './core/ingest/summary-file-write';
+import { SUMMARY_EXT } from './core/ingest/summary-file';
 import { formatBytes } from './core/format';
 import { buildReport } from './core/report';
 import { parsePathMap } from './core/workspace-paths';
@@ -144,6 +145,10 @@ export function parseSummarizeArgs(rest: string[]): SummarizeArgs {
   if (!trace || !out) throw new UsageError(`summarize needs a trace and -o; ${SUMMARIZE_USAGE}`);
   const isDir = /[\\/]$/.test(out) || (fs.existsSync(out) && fs.statSync(out).isDirectory());
   const file = isDir ? path.join(out, summaryName(path.basename(trace))) : out;
+  if (!file.toLowerCase().endsWith(SUMMARY_EXT))
+    throw new UsageError(
+      `-o ${out}: a summary's name ends in ${SUMMARY_EXT} (what rank folders read)`,
+    );
   return { trace, out: path.resolve(file), maxEvents };
 }
 

@@ -63,6 +63,11 @@ void test('summarize writes the summary, analyze on it prints the trace Report; 
   for (const [args, code, re] of [
     [['summarize', trace], 2, /summarize needs a trace and -o/],
     [['summarize', trace, '-o'], 2, /-o needs a value/],
+    [
+      ['summarize', trace, '-o', path.join(dir, 'x.sum')],
+      2,
+      /x\.sum: a summary's name ends in \.gpulens/,
+    ],
     [['summarize', trace, '-o', out, '--max-events', '0'], 2, /--max-events must be/],
     [['summarize', trace, '-o', out, '--format', 'json'], 2, /unknown option --format/],
     [
