@@ -17,7 +17,7 @@ export function folderForTrace(traceUri: vscode.Uri): vscode.WorkspaceFolder | u
 }
 
 export const TRACE_FILTERS = {
-  'Profiler traces': ['sqlite', 'nsys-rep', 'json', 'gz'],
+  'Profiler traces': ['sqlite', 'nsys-rep', 'json', 'gz', 'gpulens'],
 };
 
 /** Loads a trace in the server with a cancellable progress notification. Errors become messages. */
