@@ -147,14 +147,18 @@ export interface OpAnswer {
   lane: number;
   /** Ops in the lane (to step through them). */
   laneCount: number;
-  op: {
-    index: number;
-    start: number;
-    end: number;
-    name: string;
-    kind: number;
-    site: LaunchSite | null;
-  } | null;
+  op: TimelineOp | null;
+}
+
+/** One op of a lane (times in ns relative to the columns' base). */
+export interface TimelineOp {
+  /** Its place in its lane. */
+  index: number;
+  start: number;
+  end: number;
+  name: string;
+  kind: number;
+  site: LaunchSite | null;
 }
 
 export type TimelineAnswer = WindowAnswer | OpAnswer;

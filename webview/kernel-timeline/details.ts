@@ -4,19 +4,12 @@
  */
 import { formatNs } from '../../src/core/format';
 import type { GapStat, SourceRef } from '../../src/core/report-types';
-import type { LaunchSite } from '../../src/core/timeline-columns-types';
+import type { TimelineOp } from '../../src/core/timeline-columns-types';
 import { el, linkButton, refLabel } from '../dom';
 
-/** An op as the details show it (times in ns relative to the columns' base). */
-export interface OpDetails {
+/** An op as the details show it, with its lane. */
+export interface OpDetails extends TimelineOp {
   lane: number;
-  /** Its place in its lane. */
-  index: number;
-  start: number;
-  end: number;
-  name: string;
-  kind: number;
-  site: LaunchSite | null;
 }
 
 const KIND_LABEL = ['Kernel', 'Memcpy', 'Memset', 'Range', 'CPU call'];
