@@ -10,18 +10,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { escapeMarkdown } from '../../src/core/markdown-text';
-import { fixture } from '../unit/fixtures';
+import { BERT_FILES, fixture } from '../unit/fixtures';
 import { durNs, gpuEvents, launchStackFrames, loadTrace } from '../unit/kineto-helpers';
 import { hoverText, poll, scratchFolder, withSetting } from './helpers';
 import { readEvents, walkTrace, writeRecordedFiles } from './trace-walk';
 
 const TRACE = fixture('torch', 'h100-bert-small-stack.json.gz');
-const FILES = [
-  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
-  'moca/library/profiling/profile.py',
-  'transformers/models/bert/modeling_bert.py',
-];
-const FILE = FILES[2];
+const FILE = BERT_FILES[2];
 
 describe('drill-down in the hover', function () {
   this.timeout(120_000);
@@ -30,7 +25,7 @@ describe('drill-down in the hover', function () {
 
   before(async () => {
     root = scratchFolder('drilldown-hover-test');
-    writeRecordedFiles(readEvents(TRACE), FILES, root);
+    writeRecordedFiles(readEvents(TRACE), BERT_FILES, root);
     restore.push(
       await withSetting('pathMap', [`moca=${root}/moca`, `transformers=${root}/transformers`]),
     );
@@ -45,7 +40,7 @@ describe('drill-down in the hover', function () {
 
   it('names the frames beneath the line with their share, and links to its call tree', async () => {
     const { events } = loadTrace(TRACE);
-    const [hot] = [...walkTrace(readEvents(TRACE), (f) => FILES.includes(f)).lines.values()]
+    const [hot] = [...walkTrace(readEvents(TRACE), (f) => BERT_FILES.includes(f)).lines.values()]
       .filter((l) => l.file === FILE)
       .sort((a, b) => b.totalNs - a.totalNs);
     // The walk: per GPU op with the line on its chain, the frame right inside its outermost occurrence.

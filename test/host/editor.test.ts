@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { escapeMarkdown } from '../../src/core/markdown-text';
-import { fixture } from '../unit/fixtures';
+import { BERT_FILES, fixture } from '../unit/fixtures';
 import { ReportRequest, type ReportResult } from '../../src/shared/protocol';
 import { gpuLens, hoverText, lensTitles, poll, scratchFolder, withSetting } from './helpers';
 import {
@@ -23,12 +23,6 @@ import {
 } from './trace-walk';
 
 const TRACE = fixture('torch', 'h100-bert-small-stack.json.gz');
-/** Recorded files the test recreates (all frames of these files resolve into the workspace). */
-const FILES = [
-  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
-  'moca/library/profiling/profile.py',
-  'transformers/models/bert/modeling_bert.py',
-];
 /** Default gpuLens.hotLineThresholdPct. */
 const HOT_PCT = 5;
 
@@ -45,8 +39,8 @@ describe('editor features on a real GPU trace', function () {
   before(async () => {
     const events = readEvents(TRACE);
     root = scratchFolder('editor-test');
-    writeRecordedFiles(events, FILES, root);
-    const walk = walkTrace(events, (f) => FILES.includes(f));
+    writeRecordedFiles(events, BERT_FILES, root);
+    const walk = walkTrace(events, (f) => BERT_FILES.includes(f));
     expected = [...walk.lines.values()];
     busyNs = walk.gpuBusyNs;
     assert.ok(
@@ -72,7 +66,7 @@ describe('editor features on a real GPU trace', function () {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  for (const file of FILES) {
+  for (const file of BERT_FILES) {
     it(`CodeLens on ${path.basename(file)}: one per line with GPU time, with the walked figures`, async () => {
       const want = expected.filter((l) => l.file === file && l.totalNs > 0);
       await vscode.workspace.openTextDocument(uriOf(file));
@@ -143,7 +137,7 @@ describe('editor features on a real GPU trace', function () {
   });
 
   it('no hover and no CodeLens on a recorded def line without GPU time', async () => {
-    const file = FILES[2];
+    const file = BERT_FILES[2];
     const hot = new Set(expected.filter((l) => l.file === file).map((l) => l.line));
     // e.g. transpose_for_scores: on the stack of CPU operators only, never of a GPU launch.
     const cold = pythonFrames(readEvents(TRACE)).find((f) => f.file === file && !hot.has(f.line));
@@ -163,7 +157,7 @@ describe('editor features on a real GPU trace', function () {
   });
 
   it('diagnostics mark the lines whose self time is at least 5% of GPU busy time', async () => {
-    const file = FILES[2];
+    const file = BERT_FILES[2];
     const want = expected
       .filter((l) => l.file === file && (100 * l.selfNs) / busyNs >= HOT_PCT)
       .sort((a, b) => a.line - b.line);
@@ -195,7 +189,7 @@ describe('editor features on a real GPU trace', function () {
     const rel = (f: string) =>
       path.relative(root, path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, f));
     const multi = shown.report.findings.find(
-      (f) => f.locations.length > 1 && FILES.includes(rel(f.locations[0].file)),
+      (f) => f.locations.length > 1 && BERT_FILES.includes(rel(f.locations[0].file)),
     );
     assert.ok(multi, 'the trace has a finding with several locations in the recreated files');
     const first = multi.locations[0];
@@ -224,7 +218,7 @@ describe('editor features on a real GPU trace', function () {
   });
 
   it('CodeLens and diagnostics follow edits, hide on a changed line, and come back on undo', async () => {
-    const file = FILES[2];
+    const file = BERT_FILES[2];
     const uri = uriOf(file);
     const before = await lensTitles(uri);
     assert.ok(before.size > 1 && [...before.values()].every((t) => !t.includes('stale')));

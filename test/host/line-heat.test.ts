@@ -9,18 +9,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { fixture } from '../unit/fixtures';
+import { BERT_FILES, fixture } from '../unit/fixtures';
 import { heatLevel } from '../../src/server/line-heat';
 import { gpuLens, poll, scratchFolder, withSetting } from './helpers';
 import { readEvents, walkTrace, writeRecordedFiles } from './trace-walk';
 
 const TRACE = fixture('torch', 'h100-bert-small-stack.json.gz');
-const FILES = [
-  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
-  'moca/library/profiling/profile.py',
-  'transformers/models/bert/modeling_bert.py',
-];
-const FILE = FILES[2];
+const FILE = BERT_FILES[2];
 
 describe('line heat in the editor', function () {
   this.timeout(120_000);
@@ -33,8 +28,8 @@ describe('line heat in the editor', function () {
   before(async () => {
     const events = readEvents(TRACE);
     root = scratchFolder('line-heat-test');
-    writeRecordedFiles(events, FILES, root);
-    const walked = [...walkTrace(events, (f) => FILES.includes(f)).lines.values()].filter(
+    writeRecordedFiles(events, BERT_FILES, root);
+    const walked = [...walkTrace(events, (f) => BERT_FILES.includes(f)).lines.values()].filter(
       (l) => l.file === FILE && l.selfNs > 0,
     );
     const fileNs = walked.reduce((s, l) => s + l.selfNs, 0);

@@ -11,16 +11,11 @@ import { TOOL_SPECS } from '../../src/core/agent/tool-specs';
 import type { Report } from '../../src/core/report-types';
 import type { CaptureOutcome } from '../../src/extension/tasks/capture-service';
 import { ReportRequest, type ReportResult } from '../../src/shared/protocol';
-import { fixture } from '../unit/fixtures';
+import { BERT_FILES, fixture } from '../unit/fixtures';
 import { gpuLens, poll, scratchFolder, withSetting, workspaceFolder } from './helpers';
 import { readEvents, writeRecordedFiles } from './trace-walk';
 
 const TRACE = fixture('torch', 'h100-bert-small-stack.json.gz');
-const FILES = [
-  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
-  'moca/library/profiling/profile.py',
-  'transformers/models/bert/modeling_bert.py',
-];
 
 async function invoke(name: string, input: object): Promise<{ text: string; data: unknown }> {
   const r = await vscode.lm.invokeTool(name, { input, toolInvocationToken: undefined });
@@ -37,7 +32,7 @@ describe('Language Model Tools', function () {
 
   before(async () => {
     root = scratchFolder('lm-tools-test');
-    writeRecordedFiles(readEvents(TRACE), FILES, root);
+    writeRecordedFiles(readEvents(TRACE), BERT_FILES, root);
     restore.push(
       await withSetting('pathMap', [`moca=${root}/moca`, `transformers=${root}/transformers`]),
     );

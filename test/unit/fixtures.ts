@@ -36,3 +36,13 @@ export function allFixtures(kind: 'nsys' | 'torch'): string[] {
 export function ownFixture(...parts: string[]): string {
   return path.join(repoRoot, 'test', 'fixtures', ...parts);
 }
+
+/**
+ * The source files the H100 BERT trace (`torch/h100-bert-small-stack.json.gz`) records, relative to
+ * its workspace: tests recreate them so the trace's frames resolve into a workspace.
+ */
+export const BERT_FILES = [
+  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
+  'moca/library/profiling/profile.py',
+  'transformers/models/bert/modeling_bert.py',
+];

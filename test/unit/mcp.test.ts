@@ -20,17 +20,12 @@ import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report-types';
 import { parsePathMap } from '../../src/core/workspace-paths';
 import { readEvents, writeRecordedFiles } from '../host/trace-walk';
-import { fixture, repoRoot } from './fixtures';
+import { BERT_FILES, fixture, repoRoot } from './fixtures';
 
 const BERT = fixture('torch', 'h100-bert-small-stack.json.gz');
 const CONTROL = fixture('torch', 'diff-control.json.gz');
 const TEST = fixture('torch', 'diff-test.json.gz');
 const NSYS = fixture('nsys', 'rtx5000-attention-nvtx-2026.2.sqlite');
-const FILES = [
-  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
-  'moca/library/profiling/profile.py',
-  'transformers/models/bert/modeling_bert.py',
-];
 
 let ws: string;
 let client: Client;
@@ -46,7 +41,7 @@ const data = (r: CallToolResult) => r.structuredContent as Record<string, unknow
 
 before(async () => {
   ws = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-lens-mcp-'));
-  writeRecordedFiles(readEvents(BERT), FILES, ws);
+  writeRecordedFiles(readEvents(BERT), BERT_FILES, ws);
   pathMap = [`moca=${ws}/moca`, `transformers=${ws}/transformers`];
   bert = buildReport(await loadTrace(BERT), {
     workspaceRoot: ws,

@@ -16,7 +16,7 @@ import { memoryPressure } from '../../src/core/rules/memory-pressure';
 import { formatBytes } from '../../src/core/format';
 import { diagnosticsFor } from '../../src/server/annotations';
 import { contextFor, workspaceWith } from './rule-helpers';
-import { fixture, ownFixture, repoRoot } from './fixtures';
+import { BERT_FILES, fixture, ownFixture, repoRoot } from './fixtures';
 import { loadTrace } from './kineto-helpers';
 import { type Expected, expected, markerLine, pythonLine } from './memory-walk';
 
@@ -24,11 +24,6 @@ const CPU_TRACE = ownFixture('memory', 'torch-memory-cpu.json');
 const WORKSPACE = path.join(repoRoot, 'test', 'workspace');
 const SCRIPT = path.join(WORKSPACE, 'torch_memory.py');
 const BERT = fixture('torch', 'h100-bert-small-stack.json.gz');
-const BERT_FILES = [
-  'moca/library/model_hub/huggingface/model/adapters/text_base_model.py',
-  'moca/library/profiling/profile.py',
-  'transformers/models/bert/modeling_bert.py',
-];
 
 /** The Report's memory figures by line key. */
 function reported(report: Report): Map<string, { alloc: number; live: number }> {
