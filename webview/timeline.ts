@@ -10,6 +10,7 @@ import { deviceLabel, formatNs } from '../src/core/format';
 import type { GapStat, Report, SourceRef, TimelineTrack } from '../src/core/report-types';
 import { cssVar, el, refLabel } from './dom';
 import type { StateStore } from './state';
+import { causeColour, causesByIdle } from './gap-colours';
 
 /** Left margin of the plot inside the canvas (the lane labels are outside it). */
 const LABEL_W = 4;
@@ -19,26 +20,10 @@ const GAP_H = 10;
 const ROW_H = TRACK_H + GAP_H + 6;
 const AXIS_H = 18;
 const MIN_SPAN_FRACTION = 1e-4;
-/** Theme colours for gap causes, in order of total gap time. */
-const CAUSE_COLOURS: [string, string][] = [
-  ['--vscode-charts-red', '#e51400'],
-  ['--vscode-charts-yellow', '#bf8803'],
-  ['--vscode-charts-purple', '#652d90'],
-  ['--vscode-charts-green', '#388a34'],
-  ['--vscode-charts-orange', '#d18616'],
-  ['--vscode-descriptionForeground', '#717171'],
-];
 
 interface View {
   from: number;
   to: number;
-}
-
-/** Distinct gap causes, most total idle time first. */
-function causesOf(gaps: GapStat[]): string[] {
-  const total = new Map<string, number>();
-  for (const g of gaps) total.set(g.cause, (total.get(g.cause) ?? 0) + g.endNs - g.startNs);
-  return [...total.keys()].sort((a, b) => total.get(b)! - total.get(a)!);
 }
 
 /** The lane key of a track or gap: its device is (rank, device id). */
@@ -68,7 +53,7 @@ export class Timeline {
       ...tracks.map((t) => t.bucketNs * t.busy.length),
       1,
     );
-    this.causes = causesOf(report.gaps);
+    this.causes = causesByIdle(report.gaps, (g) => g.cause);
     for (const g of report.gaps) {
       const list = this.gapsByLane.get(laneKey(g));
       if (list) list.push(g);
@@ -164,9 +149,7 @@ export class Timeline {
   }
 
   private colour(cause: string): string {
-    const [v, fallback] =
-      CAUSE_COLOURS[Math.min(this.causes.indexOf(cause), CAUSE_COLOURS.length - 1)];
-    return cssVar(v, fallback);
+    return causeColour(this.causes.indexOf(cause));
   }
 
   private legend(): HTMLElement | null {

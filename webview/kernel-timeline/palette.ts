@@ -4,33 +4,14 @@
  */
 import type { GapStat } from '../../src/core/report-types';
 import { cssVar } from '../dom';
+import { causeColour, causesByIdle } from '../gap-colours';
 import type { Palette } from './draw';
 
-/**
- * Gap colours as the utilisation strip above gives them (webview/timeline.ts): the causes in order
- * of their total gap time take these theme colours in turn, so a cause looks the same in both.
- */
-const CAUSE_COLOURS: [string, string][] = [
-  ['--vscode-charts-red', '#e51400'],
-  ['--vscode-charts-yellow', '#bf8803'],
-  ['--vscode-charts-purple', '#652d90'],
-  ['--vscode-charts-green', '#388a34'],
-  ['--vscode-charts-orange', '#d18616'],
-  ['--vscode-descriptionForeground', '#717171'],
-];
-
-/** Cause id → theme colour, most total idle time first. */
+/** Cause id → theme colour, as the utilisation strip above colours the same cause. */
 function causeColours(gaps: GapStat[]): Record<string, string> {
-  const total = new Map<string, number>();
-  for (const g of gaps) total.set(g.causeId, (total.get(g.causeId) ?? 0) + g.endNs - g.startNs);
-  const out: Record<string, string> = {};
-  [...total.keys()]
-    .sort((x, y) => total.get(y)! - total.get(x)!)
-    .forEach((id, k) => {
-      const [v, fb] = CAUSE_COLOURS[Math.min(k, CAUSE_COLOURS.length - 1)];
-      out[id] = cssVar(v, fb);
-    });
-  return out;
+  return Object.fromEntries(
+    causesByIdle(gaps, (g) => g.causeId).map((id, k) => [id, causeColour(k)]),
+  );
 }
 
 /** The drawing's colours from the current theme (read at each draw: themes change live). */
