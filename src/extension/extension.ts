@@ -67,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): GpuLensApi {
     vscode.languages.registerCodeActionsProvider(
       { language: 'python', scheme: 'file' },
       new QuickFixProvider(server, context.asAbsolutePath('python/gpu_lens_edits.py')),
-      { providedCodeActionKinds: QuickFixProvider.kinds },
+      { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] },
     ),
     ...registerReprofile(server, captures, () => panel.refresh()),
     registerPathMapCommand(),

@@ -59,8 +59,6 @@ function findingsFor(report: Report, d: vscode.Diagnostic) {
 export const AFTER_FIX_COMMAND = 'gpuLens.afterQuickFix';
 
 export class QuickFixProvider implements vscode.CodeActionProvider {
-  static readonly kinds = [vscode.CodeActionKind.QuickFix];
-
   constructor(
     private readonly server: ServerHandle,
     private readonly script: string,
