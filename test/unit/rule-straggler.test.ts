@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -239,6 +240,24 @@ void test(
   },
 );
 
+/** Resolves once something accepts connections on 127.0.0.1:port (polling; 120 s at most). */
+async function waitForListener(port: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listened on port ${port} within 120 s`);
+}
+
 void test(
   'straggler live: 2 gloo ranks under nsys, a folder of rank%q{RANK}.nsys-rep reports',
   { timeout: 600_000 },
@@ -254,14 +273,17 @@ void test(
         GLOO_STRAGGLER_ITERS: '200',
       };
       const script = path.join(scenariosDir, SCRIPT);
-      const caps = await Promise.all(
-        [0, 1].map((r) => {
-          fs.mkdirSync(path.join(tmp, `r${r}`));
-          return captureWithNsys(script, path.join(tmp, `r${r}`), {
-            env: { ...env, RANK: String(r) },
-          });
-        }),
-      );
+      const capture = (r: number) => {
+        fs.mkdirSync(path.join(tmp, `r${r}`));
+        return captureWithNsys(script, path.join(tmp, `r${r}`), {
+          env: { ...env, RANK: String(r) },
+        });
+      };
+      // Two nsys sessions starting in the same instant can both fail with "End of file" (seen on
+      // clean-clone runs): rank 1 starts once rank 0 runs under its nsys, i.e. listens on the port.
+      const first = capture(0);
+      await Promise.race([waitForListener(Number(port)), first]);
+      const caps = await Promise.all([first, capture(1)]);
       const folder = path.join(tmp, 'job');
       fs.mkdirSync(folder);
       caps.forEach((c, r) => fs.copyFileSync(c.repPath, path.join(folder, `rank${r}.nsys-rep`)));
