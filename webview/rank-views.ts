@@ -1,10 +1,11 @@
 /**
- * The multi-rank parts of the panel, placed around the GPU timeline: the rank selector above it
- * and the straggler grid (collectives × ranks) under it. The selector narrows the timeline's
+ * The multi-rank parts of the panel, placed around the GPU timeline: the rank selector above it,
+ * the straggler grid (collectives × ranks) and the lines across ranks under it. The selector narrows the timeline's
  * lanes and gaps, the summary's devices and the grid's rank columns.
  */
 import type { Report, SourceRef } from '../src/core/report-types';
 import { rankSelector, showRankIn } from './rank-select';
+import { rankSpreadView } from './rank-spread';
 import type { StateStore } from './state';
 import { stragglerView } from './straggler';
 import type { Timeline } from './timeline';
@@ -26,4 +27,6 @@ export function mountRankViews(
   ]);
   if (bar) timeline.element.before(bar);
   if (straggler) timeline.element.after(straggler.element);
+  const spread = rankSpreadView(report, reveal);
+  if (spread) (straggler?.element ?? timeline.element).after(spread);
 }

@@ -2,8 +2,9 @@
  * UI test of the panel on multi-rank Reports (the panel page alone, in Chromium, under the panel's
  * CSP): a real two-rank nsys folder shows one labelled timeline lane per (rank, device), the rank
  * selector (keyboard) narrows lanes, gaps and devices to one rank, and the 4-rank gloo capture's
- * straggler grid lists its matched collectives × ranks with each rank's lateness, recomputed here
- * from the raw per-rank events.
+ * straggler grid lists its matched collectives × ranks with each rank's lateness, and its lines
+ * across ranks table the straggler line's fastest and slowest rank, recomputed here from the raw
+ * per-rank events.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -18,7 +19,7 @@ import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report-types';
 import { DEFAULT_THRESHOLDS } from '../../src/core/rules/types';
 import { fixture, ownFixture } from '../unit/fixtures';
-import { offsetsFrom, rawTorch } from '../unit/rank-walk';
+import { lineOpNs, offsetsFrom, rawTorch } from '../unit/rank-walk';
 import { lineOf, scenariosDir } from '../unit/rule-helpers';
 import { type PanelPage, sendToPage, startPanelPage } from './panel-page';
 import { harness } from './session';
@@ -187,5 +188,36 @@ void test('straggler grid: the gloo job’s collectives × ranks with each rank�
   });
   const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
   assert.deepEqual(csp, []);
+  await page.close();
+});
+
+void test('lines across ranks: the straggler line first, its fastest and slowest rank from the raw operators', async () => {
+  const dir = ownFixture('ranks', 'gloo-torch');
+  const script = 'gloo_straggler.py';
+  const line = lineOf(script, '# straggler work');
+  const byRank = [0, 1, 2, 3].map((r) =>
+    lineOpNs(path.join(dir, `rank${r}.json.gz`), script, line),
+  );
+  const slow = byRank.indexOf(Math.max(...byRank));
+  const fast = byRank.indexOf(Math.min(...byRank));
+  const report = buildReport(await loadTrace(dir), { workspaceRoot: scenariosDir });
+  const page = await pageWith(report, dir);
+  const first = page.locator('section.rank-spread tbody tr').first();
+  assert.deepEqual(await first.locator('td').allTextContents(), [
+    `${script}:${line}`,
+    `${formatNs(byRank[fast])} (rank ${fast})`,
+    formatNs(
+      [...byRank]
+        .sort((a, b) => a - b)
+        .slice(1, 3)
+        .reduce((a, b) => a + b) / 2,
+    ),
+    `${formatNs(byRank[slow])} (rank ${slow})`,
+    formatNs(byRank[slow] - byRank[fast]),
+  ]);
+  await first.locator('button.link').focus();
+  await page.keyboard.press('Enter');
+  const posted = await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted);
+  assert.deepEqual(posted.at(-1), { type: 'reveal', file: script, line });
   await page.close();
 });
