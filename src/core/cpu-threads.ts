@@ -1,6 +1,6 @@
 /** CPU threads of a profile: calls and user ranges per thread, and the time they cover. */
 import { type Interval, unionIntervals } from './intervals';
-import type { CpuCall, CpuRange, Profile } from './model';
+import type { CpuCall, Profile } from './model';
 
 /** Memo of callsByThread per input array (several rules ask for it); dropped when the array grows. */
 const threadMemo = new WeakMap<readonly CpuCall[], { n: number; value: Map<string, CpuCall[]> }>();
@@ -58,24 +58,6 @@ export function overlapWithCalls(
   let total = 0;
   for (const i of unionIntervals(clipped)) total += i.endNs - i.startNs;
   return total;
-}
-
-/** The innermost annotated range (nvtx/annotation/step) on a thread that holds `ts`, or -1. */
-export function innermostRangeAt(
-  profile: Profile,
-  rangesOfThread: readonly number[],
-  ts: number,
-  accept: (r: CpuRange) => boolean = () => true,
-): number {
-  let best = -1;
-  for (const idx of rangesOfThread) {
-    const r = profile.ranges[idx];
-    if (r.startNs > ts) break;
-    if (r.endNs > ts && accept(r)) {
-      if (best < 0 || r.startNs >= profile.ranges[best].startNs) best = idx;
-    }
-  }
-  return best;
 }
 
 /** Indexes of user ranges (not framework ops) per thread, sorted by start. */

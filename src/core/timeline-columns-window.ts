@@ -48,7 +48,7 @@ const finite = (x: unknown, fallback: number): number =>
  * maximum end passes t0 to the last starting before t1 (ops in between that ended before t0 are
  * skipped by the callers; with nested ranges there are a few).
  */
-export function laneSlice(
+function laneSlice(
   c: TimelineColumns,
   lane: number,
   t0: number,

@@ -133,7 +133,7 @@ export function annotationsFor(
  * A command link that opens the bottleneck report focused on a line. The client trusts hover
  * Markdown for this one command only (src/extension/client.ts).
  */
-export function reportLink(
+function reportLink(
   file: string,
   line: number,
   text = 'Show in the bottleneck report',

@@ -96,7 +96,7 @@ export function heightOf(rows: Row[]): number {
 }
 
 /** A stable colour per name (FNV-1a hash over the palette). */
-export function kernelColour(p: Palette, name: string): string {
+function kernelColour(p: Palette, name: string): string {
   let h = 2166136261;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
   return p.kernels[(h >>> 0) % p.kernels.length];
