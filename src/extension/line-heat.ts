@@ -32,6 +32,8 @@ export class LineHeat implements vscode.Disposable {
   private readonly applied = new Map<string, HeatMark[]>();
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Bumped by each refresh: an update started before a later refresh never draws. */
+  private generation = 0;
 
   constructor(private readonly server: ServerHandle) {
     const type = (level: HeatLevel) =>
@@ -54,8 +56,18 @@ export class LineHeat implements vscode.Disposable {
         if (e.affectsConfiguration('gpuLens.lineHeat')) this.refresh();
       }),
       vscode.commands.registerCommand('gpuLens.toggleLineHeat', async () => {
-        const c = vscode.workspace.getConfiguration('gpuLens');
-        await c.update('lineHeat', !readConfig().lineHeat, vscode.ConfigurationTarget.Global);
+        const uri = vscode.window.activeTextEditor?.document.uri;
+        const c = vscode.workspace.getConfiguration('gpuLens', uri);
+        // Written where the value in effect is set: a folder or workspace value would override a
+        // user-level toggle (the setting is resource-scoped).
+        const set = c.inspect<boolean>('lineHeat');
+        const target =
+          set?.workspaceFolderValue !== undefined
+            ? vscode.ConfigurationTarget.WorkspaceFolder
+            : set?.workspaceValue !== undefined
+              ? vscode.ConfigurationTarget.Workspace
+              : vscode.ConfigurationTarget.Global;
+        await c.update('lineHeat', !readConfig(uri).lineHeat, target);
       }),
     );
   }
@@ -67,11 +79,13 @@ export class LineHeat implements vscode.Disposable {
 
   /** Redraws the visible editors' heat once changes pause (trace shown, cleared, edits, setting). */
   refresh(): void {
+    this.generation++;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.update(), DEBOUNCE_MS);
   }
 
   private async update(): Promise<void> {
+    const generation = this.generation;
     const editors = vscode.window.visibleTextEditors.filter(
       (e) => e.document.uri.scheme === 'file' && e.document.languageId === 'python',
     );
@@ -80,6 +94,8 @@ export class LineHeat implements vscode.Disposable {
     for (const editor of editors) {
       const on = readConfig(editor.document.uri).lineHeat;
       const marks = on && this.server.isRunning() ? await this.heatOf(editor.document) : [];
+      // A refresh came while the server answered (a new trace, cleared, edited): it draws.
+      if (generation !== this.generation) return;
       // The text changed while the server answered: a later refresh draws that text.
       if (marks === null) continue;
       for (const level of LEVELS) {

@@ -88,4 +88,23 @@ describe('line heat in the editor', function () {
       JSON.stringify(await marks(uri)) === JSON.stringify(want) ? true : false,
     );
   });
+
+  it('Toggle Line Heat turns it on where a workspace value had turned it off', async () => {
+    const uri = vscode.Uri.file(path.join(root, FILE));
+    await vscode.window.showTextDocument(uri);
+    const c = () => vscode.workspace.getConfiguration('gpuLens', uri);
+    await c().update('lineHeat', false, vscode.ConfigurationTarget.Workspace);
+    try {
+      await poll('no heat marks', async () => ((await marks(uri)).length === 0 ? true : false));
+      const user = c().inspect('lineHeat')?.globalValue;
+      await vscode.commands.executeCommand('gpuLens.toggleLineHeat');
+      assert.equal(c().inspect('lineHeat')?.workspaceValue, true, 'written where it was set');
+      assert.equal(c().inspect('lineHeat')?.globalValue, user, 'the user setting is untouched');
+      await poll('heat marks again', async () =>
+        JSON.stringify(await marks(uri)) === JSON.stringify(want) ? true : false,
+      );
+    } finally {
+      await c().update('lineHeat', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });
