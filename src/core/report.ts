@@ -20,9 +20,19 @@ export interface ReportOptions extends AttributionOptions {
   thresholds?: Partial<Thresholds>;
 }
 
-export function buildReport(profile: Profile, options: ReportOptions): Report {
-  const paths = new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap);
-  const stacks = new StackResolver(profile, paths);
+/**
+ * `stacks` resolves the profile's stacks against `options`' workspace and path map; pass one to
+ * share its resolved frames with another stage (the analysis worker's kernel timeline).
+ */
+export function buildReport(
+  profile: Profile,
+  options: ReportOptions,
+  stacks = new StackResolver(
+    profile,
+    new PathResolver(new WorkspaceIndex(options.workspaceRoot), options.pathMap),
+  ),
+): Report {
+  const paths = stacks.paths;
   const totals = gpuTotals(profile);
   const drill = new DrilldownCollector();
   const attribution = attributeLines(profile, stacks, options, drill.visit);

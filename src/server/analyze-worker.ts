@@ -56,21 +56,29 @@ async function run(port: NonNullable<typeof parentPort>, job: AnalyzeJob): Promi
           port.postMessage({ type: 'progress', pct: (last = pct) } satisfies FromWorker);
       },
     });
-    const report = buildReport(profile, {
-      workspaceRoot: job.workspaceFolder,
-      pathMap: job.pathMap,
-      libraryFallback: job.libraryFallback,
-      thresholds: job.thresholds,
-    });
-    const timeline = job.timeline
-      ? buildTimelineColumns(
-          profile,
-          new StackResolver(
-            profile,
-            new PathResolver(new WorkspaceIndex(job.workspaceFolder), job.pathMap),
-          ),
-        )
-      : undefined;
+    const stacks = new StackResolver(
+      profile,
+      new PathResolver(new WorkspaceIndex(job.workspaceFolder), job.pathMap),
+    );
+    const report = buildReport(
+      profile,
+      {
+        workspaceRoot: job.workspaceFolder,
+        pathMap: job.pathMap,
+        libraryFallback: job.libraryFallback,
+        thresholds: job.thresholds,
+      },
+      stacks,
+    );
+    let timeline: TimelineColumns | undefined;
+    try {
+      if (job.timeline) timeline = buildTimelineColumns(profile, stacks);
+    } catch (e) {
+      // The Report stands without it (columns of a huge trace can fail to allocate).
+      report.warnings.push(
+        `The kernel timeline was not built: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
     port.postMessage(
       { type: 'done', report, timeline } satisfies FromWorker,
       timeline ? columnBuffers(timeline) : [],

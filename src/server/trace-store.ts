@@ -18,7 +18,10 @@ export interface LoadedTrace {
   pathMap: string[];
   /** The folder's `gpuLens.libraryFallback` the Report was built with. */
   libraryFallback?: boolean;
-  /** The panel's kernel timeline (about 30 bytes per op); kept and dropped with the trace. */
+  /**
+   * The panel's kernel timeline (about 37 bytes per op, outside the JS heap): kept while a folder
+   * shows the trace; a trace no folder shows keeps its Report only (open it again to draw it).
+   */
   timeline?: TimelineColumns;
 }
 
@@ -58,6 +61,7 @@ export class TraceStore {
       .filter((t) => !this.isActive(t))
       .sort((a, b) => b.loadedAt - a.loadedAt);
     for (const t of inactive.slice(MAX_INACTIVE)) this.drop(t.id);
+    for (const t of inactive) delete t.timeline;
     return loaded;
   }
 

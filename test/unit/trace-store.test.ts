@@ -42,3 +42,15 @@ void test('only the latest traces that no folder shows are kept', () => {
   assert.equal(store.select(ids[0]), undefined);
   assert.equal(store.select(ids.at(-2)!)?.id, ids.at(-2));
 });
+
+void test('a trace no folder shows keeps its Report but not its kernel timeline', () => {
+  const store = new TraceStore();
+  const timeline = () => ({}) as unknown as LoadedTrace['timeline'];
+  const first = store.add({ ...loaded('/ws/a.json'), timeline: timeline() });
+  const other = store.add({ ...loaded('/other/b.json', '/other'), timeline: timeline() });
+  assert.ok(first.timeline && other.timeline, 'each folder shows its own trace');
+  store.add({ ...loaded('/ws/c.json'), timeline: timeline() });
+  assert.equal(store.get(first.id)?.timeline, undefined, 'the trace /ws no longer shows');
+  assert.ok(store.get(first.id)?.report, 'its Report stays for Switch Trace');
+  assert.ok(store.get(other.id)?.timeline, 'the other folder still shows its trace');
+});

@@ -127,7 +127,8 @@ export class KernelTimeline {
     }
     if (requestId !== this.windowId) return;
     if (!answer) {
-      this.status.textContent = 'No kernel timeline for this trace.';
+      this.status.textContent =
+        'No kernel timeline for this trace: it is kept only while the trace is shown (open the trace again to draw it).';
       return;
     }
     const first = this.answer === null;
