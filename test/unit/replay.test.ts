@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CpuCall, CpuCallKind, GpuOp, Profile } from '../../src/core/model';
 import { emptyProfile } from '../../src/core/model';
-import { replay } from '../../src/core/replay';
-import { allFixtures } from './fixtures';
+import { replay, replayAll, type ReplayRequest } from '../../src/core/replay';
+import { allFixtures, ownFixture } from './fixtures';
 import { loadTrace } from '../../src/core/load';
 
 const US = 1000;
@@ -185,4 +185,58 @@ void test('replay: on every fixture nothing removed saves nothing; every CPU cal
     const saved = replay(p, { cuts, nonBlocking: new Set(p.cpuCalls) }).gpuSavedNs;
     assert.ok(saved >= 0 && saved <= idle, `${file}: ${saved} ≤ ${idle}`);
   }
+});
+
+void test('replayAll: several what-ifs in one pass give each what it gives alone (every fixture, rank folders)', async () => {
+  let nonZero = 0;
+  const traces = [
+    ...allFixtures('nsys'),
+    ...allFixtures('torch'),
+    ownFixture('ranks', 'gloo-nsys'),
+    ownFixture('ranks', 'gloo-torch'),
+  ];
+  for (const file of traces) {
+    const p = await loadTrace(file);
+    const cutsOf = (keep: (c: CpuCall, i: number) => boolean) => {
+      const cuts = new Map<string, { startNs: number; endNs: number }[]>();
+      p.cpuCalls.forEach((c, i) => {
+        if (!keep(c, i)) return;
+        const key = `${c.rank}:${c.pid}:${c.tid}`;
+        cuts.set(key, [...(cuts.get(key) ?? []), { startNs: c.startNs, endNs: c.endNs }]);
+      });
+      return cuts;
+    };
+    const first = p.cpuCalls[0];
+    const requests: ReplayRequest[] = [
+      { whatIf: {} },
+      { whatIf: { cuts: cutsOf((c) => c.kind === 'os-wait' || c.kind === 'other') } },
+      {
+        whatIf: {
+          nonBlocking: new Set(p.cpuCalls.filter((c) => c.kind === 'sync' || c.kind === 'memcpy')),
+        },
+      },
+      {
+        whatIf: {
+          cuts: cutsOf((_, i) => i % 2 === 0),
+          nonBlocking: new Set(p.cpuCalls),
+          moved: true,
+        },
+      },
+      ...(first
+        ? [
+            {
+              whatIf: { cuts: cutsOf((c) => c.kind === 'os-wait'), moved: true },
+              run: { threadKey: `${first.rank}:${first.pid}:${first.tid}`, endNs: p.spanEndNs },
+            },
+          ]
+        : []),
+    ];
+    const together = replayAll(p, requests);
+    const alone = requests.map((r) => replayAll(p, [r])[0]);
+    assert.deepEqual(together, alone, file);
+    // Twice the same batch, reversed: no state is carried from one request to the next.
+    assert.deepEqual(replayAll(p, [...requests].reverse()), [...alone].reverse(), file);
+    nonZero += together.filter((r) => r.gpuSavedNs > 0 || r.threadSavedNs > 0).length;
+  }
+  assert.ok(nonZero > 0, 'some what-if saves something on the fixtures (the check is not vacuous)');
 });
