@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { pickRankFiles } from '../../src/core/ingest/rank-files';
 import { readRankFolder } from '../../src/core/ingest/ranks';
 import { assignRanks, identityFromPath } from '../../src/core/ingest/rank-names';
 import { loadTrace as loadFolder } from '../../src/core/load';
@@ -225,4 +226,27 @@ void test('rank folders: NCCL kernels carry their process group and collective n
       raw,
     );
   }
+});
+
+void test('of a file and its export or summary, the derived one is read unless the original is newer', () => {
+  const pick = (mtimes: Record<string, number>) =>
+    pickRankFiles(Object.keys(mtimes), new Map(), (rel) => mtimes[rel]).sort();
+  // Made in order: report, its export, the summary — the summary is read.
+  assert.deepEqual(pick({ 'rank0.nsys-rep': 1, 'rank0.sqlite': 2, 'rank0.gpulens': 3 }), [
+    'rank0.gpulens',
+  ]);
+  assert.deepEqual(pick({ 'rank0.nsys-rep': 1, 'rank0.sqlite': 2 }), ['rank0.sqlite']);
+  // Captured again into the same folder after: the new report, then the new trace.
+  assert.deepEqual(pick({ 'rank0.nsys-rep': 3, 'rank0.sqlite': 2 }), ['rank0.nsys-rep']);
+  assert.deepEqual(pick({ 'rank0.nsys-rep': 4, 'rank0.sqlite': 2, 'rank0.gpulens': 3 }), [
+    'rank0.nsys-rep',
+  ]);
+  assert.deepEqual(
+    pick({ 'rank1.json.gz': 5, 'rank1.gpulens': 4, 'rank2.json.gz': 1, 'rank2.gpulens': 2 }),
+    ['rank1.json.gz', 'rank2.gpulens'],
+  );
+  // Same time (a copy): the derived file, as before.
+  assert.deepEqual(pick({ 'rank0.json.gz': 1, 'rank0.gpulens': 1 }), ['rank0.gpulens']);
+  // Traces of other kinds with one name are not each other's originals: both are ranks' files.
+  assert.deepEqual(pick({ 'rank0.json': 1, 'rank0.sqlite': 2 }), ['rank0.json', 'rank0.sqlite']);
 });

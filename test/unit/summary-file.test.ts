@@ -171,7 +171,7 @@ void test('one summary gives its trace Report, on every shared fixture', async (
   }
 });
 
-void test('a folder holding traces and their summaries reads each rank once, from its summary', async () => {
+void test('a folder holding traces and their summaries reads each rank once, from its summary unless the trace is newer', async () => {
   const dir = ownFixture('ranks', 'gloo-torch');
   const both = traceFolder(
     Object.fromEntries(RANKS.map((r) => [`rank${r}.json.gz`, path.join(dir, `rank${r}.json.gz`)])),
@@ -184,6 +184,13 @@ void test('a folder holding traces and their summaries reads each rank once, fro
     RANKS.map((r) => `rank${r}.gpulens`),
   );
   assert.deepEqual(p.warnings, (await loadTrace(dir)).warnings);
+  // Rank 2 captured again after its summary was made: its new trace is read.
+  const later = new Date(Date.now() + 60_000);
+  fs.utimesSync(path.join(both, 'rank2.json.gz'), later, later);
+  assert.deepEqual(
+    (await loadTrace(both)).rankAlignment?.map((a) => a.file),
+    RANKS.map((r) => (r === 2 ? 'rank2.json.gz' : `rank${r}.gpulens`)),
+  );
 });
 
 type MetaTables = Record<string, { gz: number; columns: { bytes: number }[] }>;

@@ -6,6 +6,7 @@
  * the session's start on the wall clock (its event times count from there).
  */
 import * as path from 'node:path';
+import { pushTo } from '../collections';
 import type { Profile } from '../model';
 import { EventBudget } from './event-budget';
 import { readKinetoDetailed } from './kineto';
@@ -97,9 +98,14 @@ function sessionStart(file: string): bigint | undefined {
 /**
  * The files of a folder to read, relative to it: trace files at the top, else in per-node
  * subfolders (one level). Of a report and its export with the same name, the export is read; of
- * a trace and its summary (`rank0.json.gz`, `rank0.gpulens`), the summary.
+ * a trace and its summary (`rank0.json.gz`, `rank0.gpulens`), the summary — unless the original
+ * was modified after it (`modifiedMs`: a capture run again into the same folder), then the original.
  */
-export function pickRankFiles(top: string[], sub: Map<string, string[]>): string[] {
+export function pickRankFiles(
+  top: string[],
+  sub: Map<string, string[]>,
+  modifiedMs: (rel: string) => number = () => 0,
+): string[] {
   const direct = top.filter((n) => RANK_FILE.test(n));
   const chosen =
     direct.length > 0
@@ -107,13 +113,23 @@ export function pickRankFiles(top: string[], sub: Map<string, string[]>): string
       : [...sub].flatMap(([dir, names]) =>
           names.filter((n) => RANK_FILE.test(n)).map((n) => path.join(dir, n)),
         );
-  const exported = new Set(chosen.filter((n) => /\.sqlite$/i.test(n)).map(stem));
-  const summarized = new Set(chosen.filter(isSummary).map(summaryStem));
-  return chosen.filter(
-    (n) =>
-      !(/\.(nsys-rep|qdrep)$/i.test(n) && exported.has(stem(n))) &&
-      !(!isSummary(n) && summarized.has(n.replace(TRACE_EXT, ''))),
-  );
+  const skip = new Set<string>();
+  // A report and its export: the export, unless the report is newer.
+  const exports = new Map(chosen.filter((n) => /\.sqlite$/i.test(n)).map((n) => [stem(n), n]));
+  for (const n of chosen) {
+    const exported = /\.(nsys-rep|qdrep)$/i.test(n) ? exports.get(stem(n)) : undefined;
+    if (exported) skip.add(modifiedMs(n) > modifiedMs(exported) ? exported : n);
+  }
+  // A summary and the traces it may come from (the same name): the summary, unless one is newer.
+  const traces = new Map<string, string[]>();
+  for (const n of chosen)
+    if (!isSummary(n) && !skip.has(n)) pushTo(traces, n.replace(TRACE_EXT, ''), n);
+  for (const summary of chosen.filter(isSummary)) {
+    const originals = traces.get(summaryStem(summary)) ?? [];
+    if (originals.some((t) => modifiedMs(t) > modifiedMs(summary))) skip.add(summary);
+    else for (const t of originals) skip.add(t);
+  }
+  return chosen.filter((n) => !skip.has(n));
 }
 
 /**

@@ -40,7 +40,11 @@ export async function readRankFolder(
 ): Promise<Profile> {
   const maxFiles = options.maxFiles ?? 256;
   const top = await fs.promises.readdir(dir);
-  const names = pickRankFiles(top, await subfolderFiles(dir));
+  const names = pickRankFiles(
+    top,
+    await subfolderFiles(dir),
+    (rel) => fs.statSync(path.join(dir, rel)).mtimeMs,
+  );
   if (names.length === 0) {
     // nsys packagings without their importer leave raw streams (Debian's 2022.4 does).
     const raw = top.filter((n) => n.endsWith('.qdstrm')).length;
