@@ -1,4 +1,12 @@
-/** Numbers for the Report: integer ns and percentiles. */
+/** Numbers for the Report: integer ns, medians and percentiles. */
+
+/** Median of an ascending array (the mean of the middle two for an even count); 0 when empty. */
+export function median(sortedAsc: readonly number[]): number {
+  const n = sortedAsc.length;
+  if (n === 0) return 0;
+  const mid = n >> 1;
+  return n % 2 ? sortedAsc[mid] : (sortedAsc[mid - 1] + sortedAsc[mid]) / 2;
+}
 
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sortedAsc: readonly number[], p: number): number {

@@ -11,6 +11,7 @@
  */
 import { collectivesByRank, matchCollectives } from '../collectives';
 import type { Profile, RankAlignment } from '../model';
+import { median } from '../numbers';
 
 /** The alignment fields of a rank not aligned on collectives. */
 const NO_MATCH = { matched: 0, matchedBy: null, residualNs: 0 } as const;
@@ -51,7 +52,7 @@ export function alignRankClocks(
       const deltas = pairs
         .map((p) => endOf(p.byRank.get(ref.rank)) - endOf(p.byRank.get(c.rank)))
         .sort((a, b) => a - b);
-      const offsetNs = median(deltas);
+      const offsetNs = Math.round(median(deltas));
       const residuals = deltas.map((d) => Math.abs(d - offsetNs)).sort((a, b) => a - b);
       alignment.push({
         ...base,
@@ -59,7 +60,7 @@ export function alignRankClocks(
         method: 'collective-ends',
         matched: pairs.length,
         matchedBy,
-        residualNs: median(residuals),
+        residualNs: Math.round(median(residuals)),
       });
       const total = (perRank.get(ref.rank)?.length ?? 0) + (perRank.get(c.rank)?.length ?? 0);
       const unpaired = total - 2 * pairs.length;
@@ -88,13 +89,6 @@ export function alignRankClocks(
 
 function endOf(c: { endNs: number } | undefined): number {
   return c ? c.endNs : 0;
-}
-
-/** Median of an ascending list, rounded to integer ns. */
-function median(sortedAsc: readonly number[]): number {
-  const n = sortedAsc.length;
-  const mid = n >> 1;
-  return Math.round(n % 2 ? sortedAsc[mid] : (sortedAsc[mid - 1] + sortedAsc[mid]) / 2);
 }
 
 /** Adds each rank's offset to every time it recorded. */

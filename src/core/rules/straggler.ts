@@ -15,7 +15,7 @@ import { formatNs } from '../format';
 import type { Profile } from '../model';
 import { outermostOps } from '../rank-spread';
 import type { Finding, SourceRef } from '../report-types';
-import { ns } from '../numbers';
+import { median, ns } from '../numbers';
 import { SortedSpans } from '../sorted-spans';
 import type { RuleContext, Rule } from './types';
 
@@ -123,10 +123,7 @@ export function callSite(ctx: RuleContext, c: Collective): SourceRef | null {
 }
 
 function medianOf(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return median([...values].sort((a, b) => a - b));
 }
 
 /**
