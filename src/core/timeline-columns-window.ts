@@ -48,12 +48,7 @@ const finite = (x: unknown, fallback: number): number =>
  * maximum end passes t0 to the last starting before t1 (ops in between that ended before t0 are
  * skipped by the callers; with nested ranges there are a few).
  */
-function laneSlice(
-  c: TimelineColumns,
-  lane: number,
-  t0: number,
-  t1: number,
-): [number, number] {
+function laneSlice(c: TimelineColumns, lane: number, t0: number, t1: number): [number, number] {
   const lo = c.laneStart[lane];
   const hi = c.laneStart[lane + 1];
   // From the first op reaching t0 (a zero-length op at t0 ran too, only below the clock's

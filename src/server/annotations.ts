@@ -133,11 +133,7 @@ export function annotationsFor(
  * A command link that opens the bottleneck report focused on a line. The client trusts hover
  * Markdown for this one command only (src/extension/client.ts).
  */
-function reportLink(
-  file: string,
-  line: number,
-  text = 'Show in the bottleneck report',
-): string {
+function reportLink(file: string, line: number, text = 'Show in the bottleneck report'): string {
   // Parentheses would end the Markdown link target: encode them too.
   const args = encodeURIComponent(JSON.stringify([{ file, line }])).replace(
     /[()]/g,
