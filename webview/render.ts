@@ -87,6 +87,7 @@ export function renderReport(
     report,
     (requestId, query) => post({ type: 'timeline', requestId, query }),
     reveal,
+    (name) => drill.showKernel(name),
   );
   const focusNote = el('p', { class: 'focus-note', role: 'status' });
   const note = linesNote(report);

@@ -4,8 +4,9 @@
  * nothing in the idle time between), a zoom down to one kernel still draws it, clicking a kernel
  * shows the launching line walked here from the trace's own stack and opens it, the keyboard steps
  * to the next kernel, and clicking the largest idle gap (found here from the raw events) shows its
- * length and cause; with the keyboard alone, ] selects the first kernel and Enter opens its line;
- * dragging pans; a kernel named with markup shows as text.
+ * length and cause; a kernel opens the drill-down pane of the lines that launched it; with the
+ * keyboard alone, ] selects the first kernel and Enter opens its line; dragging pans; a kernel named
+ * with markup shows as text.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -169,6 +170,24 @@ void test('clicking a kernel shows the launching line of its own stack and opens
   const [file, line] = [expected.slice(0, expected.lastIndexOf(':')), expected.split(':').pop()];
   await s.waitForTab(path.basename(file));
   await s.waitForStatusBar(new RegExp(`Ln ${line}, Col 1`));
+});
+
+void test('a kernel in the timeline opens the lines that launched it (the drill-down pane), its own line among them', async () => {
+  await showPanel();
+  const [a, b] = spanOf(longest);
+  await canvas.click({ position: point(await layout(), (a + b) / 2, /GPU 0 · stream 7$/) });
+  const all = view.locator('.kt-details button', {
+    hasText: 'All lines that launched this kernel',
+  });
+  await s.until('the kernel selected', async () => (await all.count()) > 0);
+  await all.click();
+  const pane = view.locator('section.drilldown');
+  await s.waitVisible('the drill-down pane', pane);
+  assert.equal(await pane.locator('h2').getAttribute('title'), longest.name);
+  const refs = await pane
+    .locator('li[data-ref]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-ref') ?? ''));
+  assert.ok(refs.includes(lineOf(longest)!), `${lineOf(longest)} among ${refs.join(', ')}`);
 });
 
 void test('keyboard: ] or [ steps to the next or previous op of the lane, + zooms in centred on it and it is still drawn', async () => {

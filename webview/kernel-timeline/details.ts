@@ -4,7 +4,7 @@
  */
 import { formatNs } from '../../src/core/format';
 import type { GapStat, SourceRef } from '../../src/core/report-types';
-import type { TimelineOp } from '../../src/core/timeline-columns-types';
+import { OP_KIND, type TimelineOp } from '../../src/core/timeline-columns-types';
 import { el, linkButton, refLabel } from '../dom';
 
 /** An op as the details show it, with its lane. */
@@ -14,10 +14,15 @@ export interface OpDetails extends TimelineOp {
 
 const KIND_LABEL = ['Kernel', 'Memcpy', 'Memset', 'Range', 'CPU call'];
 
+/**
+ * The selected op: name, lane, times, launching line and stack; for a kernel, a link to every line
+ * that launched a kernel of that name (`showKernel`: the panel's drill-down pane).
+ */
 export function renderOp(
   op: OpDetails,
   laneLabel: string,
   reveal: (r: SourceRef) => void,
+  showKernel: (name: string) => void,
 ): HTMLElement {
   const line = op.site?.line ?? null;
   const launch = !line
@@ -44,6 +49,17 @@ export function renderOp(
       `op ${op.index + 1} of its lane`,
     ),
     el('p', {}, 'Launched from ', launch),
+    op.kind === OP_KIND.kernel
+      ? el(
+          'p',
+          {},
+          linkButton(
+            'All lines that launched this kernel',
+            'Lines that launched it, most time first',
+            () => showKernel(op.name),
+          ),
+        )
+      : null,
     op.site && op.site.stack.length > 0
       ? el('details', { open: '' }, el('summary', {}, 'Stack'), stack)
       : null,

@@ -65,6 +65,7 @@ export class KernelTimeline {
     private readonly report: Report,
     private readonly ask: TimelineAsk,
     private readonly reveal: (r: SourceRef) => void,
+    private readonly showKernel: (name: string) => void,
   ) {
     const help = el(
       'p',
@@ -325,7 +326,7 @@ export class KernelTimeline {
     this.selected = op;
     this.selection = { lane: op.lane, index: op.index };
     const lane = this.answer?.lanes[op.lane];
-    this.details.replaceChildren(renderOp(op, lane?.label ?? '', this.reveal));
+    this.details.replaceChildren(renderOp(op, lane?.label ?? '', this.reveal, this.showKernel));
     this.details.dataset.selected = 'op';
     const where = op.site?.line ? `, launched at ${op.site.line.file}:${op.site.line.line}` : '';
     this.status.textContent = `${shortKernelName(op.name)}${where}`;
