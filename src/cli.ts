@@ -88,13 +88,7 @@ export function parseArgs(argv: string[]): CliArgs {
     maxEvents: DEFAULT_MAX_EVENTS,
     libraryFallback: true,
   };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    const value = (): string => {
-      const v = rest[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value; ${SEE_HELP}`);
-      return v;
-    };
+  for (const { arg: a, value } of commandArgs(rest)) {
     if (a === '--workspace') args.workspace = path.resolve(value());
     else if (a === '--path-map') args.pathMap.push(value());
     else if (a === '--no-library-fallback') args.libraryFallback = false;
@@ -114,6 +108,24 @@ export function parseArgs(argv: string[]): CliArgs {
   return args;
 }
 
+/**
+ * A command's arguments in order; `value()` takes the argument after the current option (the loop
+ * then goes on after it), a UsageError when there is none.
+ */
+function* commandArgs(rest: string[]): Generator<{ arg: string; value: () => string }> {
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    yield {
+      arg,
+      value: () => {
+        const v = rest[++i];
+        if (v === undefined) throw new UsageError(`${arg} needs a value; ${SEE_HELP}`);
+        return v;
+      },
+    };
+  }
+}
+
 export interface SummarizeArgs {
   trace: string;
   /** The summary file to write (an `-o` folder is resolved to the trace's summary name in it). */
@@ -129,13 +141,7 @@ export function parseSummarizeArgs(rest: string[]): SummarizeArgs {
   let trace = '';
   let out = '';
   let maxEvents = DEFAULT_MAX_EVENTS;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    const value = (): string => {
-      const v = rest[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value; ${SEE_HELP}`);
-      return v;
-    };
+  for (const { arg: a, value } of commandArgs(rest)) {
     if (a === '-o' || a === '--output') out = value();
     else if (a === '--max-events') maxEvents = maxEventsValue(value());
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${SEE_HELP}`);
