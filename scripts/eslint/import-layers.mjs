@@ -14,7 +14,7 @@ export const LAYERS = [
   {
     name: 'model',
     files:
-      /^src\/core\/(model|report-types|format|intervals|kernel-names|executable-path|node-support|collectives|markdown-text|sorted-spans|collections|numbers|[\w-]+-types)\.ts$/,
+      /^src\/core\/(model|model-[\w-]+|report-types|format|intervals|kernel-names|executable-path|node-support|collectives|markdown-text|sorted-spans|collections|numbers|[\w-]+-types)\.ts$/,
     reads: [],
   },
   { name: 'ingest', files: /^src\/core\/(ingest\/.*|load)\.ts$/, reads: ['model'] },

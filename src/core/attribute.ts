@@ -7,7 +7,8 @@
  * autograd engine launched for a `backward()` call (`GpuOp.callerStackId`) is self on the forward
  * op's line and total on the lines of the call's stack.
  */
-import type { GpuOp, Profile } from './model';
+import type { Profile } from './model';
+import { type GpuOps, KERNEL } from './model-gpu-ops';
 import type { LineStat } from './report-types';
 import type { ResolvedFrame, StackResolver } from './stack-resolver';
 
@@ -56,7 +57,13 @@ interface LineAcc {
  * Sees each attributed GPU op with the line that got its self time and every line that got it in
  * its total (the drill-down of core/drilldown.ts follows attribution exactly this way).
  */
-export type AttributedOpVisitor = (op: GpuOp, self: LineStat, all: readonly LineStat[]) => void;
+/** Called for each attributed op `i` of `ops` with the lines it counts on. */
+export type AttributedOpVisitor = (
+  ops: GpuOps,
+  i: number,
+  self: LineStat,
+  all: readonly LineStat[],
+) => void;
 
 /** Per-line GPU (and CPU operator) time. Lines sorted by totalNs, then selfNs, descending. */
 export function attributeLines(
@@ -140,34 +147,36 @@ export function attributeLines(
 
   let unattributedNs = 0;
   let libraryNs = 0;
-  for (const op of profile.gpuOps) {
-    const ns = op.endNs - op.startNs;
-    let lines =
-      op.callerStackId === undefined
-        ? linesOf(op.stackId)
-        : linesOfBackward(op.stackId, op.callerStackId);
+  const ops = profile.gpuOps;
+  for (let i = 0; i < ops.length; i++) {
+    const ns = ops.endNs[i] - ops.startNs[i];
+    const stackId = ops.stackId[i];
+    const caller = ops.callerStackId[i] >= 0 ? ops.callerStackId[i] : undefined;
+    let lines = caller === undefined ? linesOf(stackId) : linesOfBackward(stackId, caller);
     if (!lines && fallback) {
-      lines = linesOfLibrary(op.stackId, op.callerStackId);
+      lines = linesOfLibrary(stackId, caller);
       if (lines) libraryNs += ns;
     }
     if (!lines) {
       unattributedNs += ns;
       continue;
     }
+    const isKernel = ops.kind[i] === KERNEL;
+    const name = ops.nameOf(i);
     lines.self.stat.selfNs += ns;
     for (const a of lines.all) {
       a.stat.totalNs += ns;
-      if (op.kind === 'kernel') a.stat.kernelCount++;
-      const k = a.kernels.get(op.name);
+      if (isKernel) a.stat.kernelCount++;
+      const k = a.kernels.get(name);
       if (k) {
         k.ns += ns;
         k.count++;
-      } else a.kernels.set(op.name, { ns, count: 1 });
+      } else a.kernels.set(name, { ns, count: 1 });
     }
     if (visit) {
       let all = statsOf.get(lines.all);
       if (!all) statsOf.set(lines.all, (all = lines.all.map((a) => a.stat)));
-      visit(op, lines.self.stat, all);
+      visit(ops, i, lines.self.stat, all);
     }
   }
 

@@ -20,6 +20,7 @@
  * (and its group and seq: an operator takes them from the `record_param_comms` op inside it).
  */
 import type { CollectiveTag, CpuRange, Profile } from './model';
+import { KERNEL } from './model-gpu-ops';
 
 /** One collective on one rank. */
 export interface Collective {
@@ -95,21 +96,24 @@ export function collectivesByRank(profile: Profile): Map<number, Collective[]> {
     if (list) list.push(c);
     else bySource.set(source, [c]);
   };
-  for (const op of profile.gpuOps) {
-    if (op.kind !== 'kernel' || !op.isComm) continue;
-    const kind = collectiveKind(op.collective?.name ?? op.name);
+  const ops = profile.gpuOps;
+  for (let i = 0; i < ops.length; i++) {
+    if (ops.kind[i] !== KERNEL || ops.isComm[i] === 0) continue;
+    const tag = ops.collectiveOf(i);
+    const name = ops.nameOf(i);
+    const kind = collectiveKind(tag?.name ?? name);
     if (!kind) continue;
     add('kernel', {
-      rank: op.rank,
+      rank: ops.rank[i],
       kind,
-      group: op.collective?.group ?? '',
-      name: op.name,
-      startNs: op.startNs,
-      endNs: op.endNs,
-      stackId: op.stackId,
+      group: tag?.group ?? '',
+      name,
+      startNs: ops.startNs[i],
+      endNs: ops.endNs[i],
+      stackId: ops.stackId[i],
       rangeIndex: -1,
       gpu: true,
-      ...seqOf(op.collective),
+      ...seqOf(tag),
     });
   }
   const tags = new CommTags(profile.ranges);

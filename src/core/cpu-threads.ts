@@ -1,17 +1,103 @@
 /** CPU threads of a profile: calls and user ranges per thread, and the time they cover. */
 import { type Interval, unionIntervals } from './intervals';
-import type { CpuCall, Profile } from './model';
+import type { Profile } from './model';
+import type { CpuCalls } from './model-cpu-calls';
 
-/** Memo of callsByThread per input array (several rules ask for it); dropped when the array grows. */
-const threadMemo = new WeakMap<readonly CpuCall[], { n: number; value: Map<string, CpuCall[]> }>();
+/** Memo of callsByThread per calls table (several rules ask for it); dropped when the table grows. */
+const threadMemo = new WeakMap<CpuCalls, { n: number; value: Map<string, ThreadCalls> }>();
 
 /** Key of a CPU thread across ranks. */
 export function threadKey(x: { rank: number; pid: number; tid: number }): string {
   return `${x.rank}:${x.pid}:${x.tid}`;
 }
 
-/** CPU calls per thread, each list sorted by start (memoized per array: treat as read-only). */
-export function callsByThread(calls: readonly CpuCall[]): Map<string, CpuCall[]> {
+/** Key of the thread of call i (threadKey of its rank, pid and tid). */
+export const callThreadKey = (calls: CpuCalls, i: number): string =>
+  calls.threads.key(calls.thread[i]);
+
+/**
+ * One CPU thread's calls in start order (indexes into Profile.cpuCalls) with the running maximum
+ * of their ends, for window queries on the thread's history: every call that ends after `t` lies
+ * at or after `firstEndingAfter(t)` (binary search), so per-gap and per-range lookups do not
+ * rescan the whole thread (which made reports quadratic in trace length).
+ */
+export class ThreadCalls {
+  private maxEndMemo: Float64Array | undefined;
+
+  /** `idx` must be in start order (ties in trace order). */
+  constructor(
+    readonly calls: CpuCalls,
+    readonly idx: Int32Array,
+  ) {}
+
+  get length(): number {
+    return this.idx.length;
+  }
+
+  /** The calls of this thread for which `keep(call index)` holds, in the same order. */
+  filter(keep: (i: number) => boolean): ThreadCalls {
+    const out: number[] = [];
+    for (const i of this.idx) if (keep(i)) out.push(i);
+    return new ThreadCalls(this.calls, Int32Array.from(out));
+  }
+
+  some(test: (i: number) => boolean): boolean {
+    for (const i of this.idx) if (test(i)) return true;
+    return false;
+  }
+
+  /** Position (in `idx`) of the first call whose end, or an earlier call's end, is after `t`. */
+  firstEndingAfter(t: number): number {
+    const maxEnd = this.maxEnd();
+    let lo = 0;
+    let hi = maxEnd.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (maxEnd[mid] > t) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** Indexes of the calls with endNs > from and startNs < to, in start order. */
+  overlapping(from: number, to: number): number[] {
+    const { startNs, endNs } = this.calls;
+    const out: number[] = [];
+    for (let k = this.firstEndingAfter(from); k < this.idx.length; k++) {
+      const i = this.idx[k];
+      if (startNs[i] >= to) break;
+      if (endNs[i] > from) out.push(i);
+    }
+    return out;
+  }
+
+  /** Whether some call starts in [from, to). */
+  anyStartIn(from: number, to: number): boolean {
+    const { startNs } = this.calls;
+    let lo = 0;
+    let hi = this.idx.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (startNs[this.idx[mid]] >= from) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < this.idx.length && startNs[this.idx[lo]] < to;
+  }
+
+  private maxEnd(): Float64Array {
+    if (!this.maxEndMemo) {
+      const { endNs } = this.calls;
+      const m = new Float64Array(this.idx.length);
+      let max = -Infinity;
+      for (let k = 0; k < m.length; k++) m[k] = max = Math.max(max, endNs[this.idx[k]]);
+      this.maxEndMemo = m;
+    }
+    return this.maxEndMemo;
+  }
+}
+
+/** CPU calls per thread (threadKey), each in start order (memoized per table: treat as read-only). */
+export function callsByThread(calls: CpuCalls): Map<string, ThreadCalls> {
   const memo = threadMemo.get(calls);
   if (memo && memo.n === calls.length) return memo.value;
   const value = groupCallsByThread(calls);
@@ -19,40 +105,46 @@ export function callsByThread(calls: readonly CpuCall[]): Map<string, CpuCall[]>
   return value;
 }
 
-function groupCallsByThread(calls: readonly CpuCall[]): Map<string, CpuCall[]> {
-  const map = new Map<string, CpuCall[]>();
-  // Consecutive calls are mostly on the same thread: reuse its list instead of a key string each.
-  let last: CpuCall | null = null;
-  let list: CpuCall[] = [];
-  for (const c of calls) {
-    if (!last || c.tid !== last.tid || c.pid !== last.pid || c.rank !== last.rank) {
-      const key = threadKey(c);
-      const found = map.get(key);
-      if (found) list = found;
-      else map.set(key, (list = []));
-      last = c;
-    }
-    list.push(c);
+function groupCallsByThread(calls: CpuCalls): Map<string, ThreadCalls> {
+  const { thread, startNs } = calls;
+  const counts = new Int32Array(calls.threads.size);
+  for (let i = 0; i < calls.length; i++) counts[thread[i]]++;
+  const lists = Array.from(counts, (n) => new Int32Array(n));
+  const filled = new Int32Array(counts.length);
+  for (let i = 0; i < calls.length; i++) lists[thread[i]][filled[thread[i]]++] = i;
+  // Threads in order of their first call, as callers iterate them.
+  const order = Array.from(lists.keys())
+    .filter((t) => counts[t] > 0)
+    .sort((a, b) => lists[a][0] - lists[b][0]);
+  const map = new Map<string, ThreadCalls>();
+  for (const t of order) {
+    const list = lists[t];
+    if (!isSorted(startNs, list)) list.sort((a, b) => startNs[a] - startNs[b] || a - b);
+    map.set(calls.threads.key(t), new ThreadCalls(calls, list));
   }
-  for (const list of map.values()) list.sort((a, b) => a.startNs - b.startNs);
   return map;
 }
 
-/** Kernel launches, copies and memsets: the calls that put work on the GPU. */
-export const isLaunchLike = (c: CpuCall): boolean =>
-  c.kind === 'launch' || c.kind === 'memcpy' || c.kind === 'memset';
+function isSorted(startNs: Float64Array, list: Int32Array): boolean {
+  for (let k = 1; k < list.length; k++) if (startNs[list[k]] < startNs[list[k - 1]]) return false;
+  return true;
+}
 
-/** Sum of the parts of `calls` (sorted by start) that overlap [startNs, endNs), nesting merged. */
+/**
+ * Sum of the parts of the calls `idx` (in start order) that overlap [startNs, endNs), nesting
+ * merged.
+ */
 export function overlapWithCalls(
-  calls: readonly Interval[],
+  calls: CpuCalls,
+  idx: readonly number[],
   startNs: number,
   endNs: number,
 ): number {
   const clipped: Interval[] = [];
-  for (const c of calls) {
-    if (c.startNs >= endNs) break;
-    const s = Math.max(c.startNs, startNs);
-    const e = Math.min(c.endNs, endNs);
+  for (const i of idx) {
+    if (calls.startNs[i] >= endNs) break;
+    const s = Math.max(calls.startNs[i], startNs);
+    const e = Math.min(calls.endNs[i], endNs);
     if (e > s) clipped.push({ startNs: s, endNs: e });
   }
   let total = 0;

@@ -1,13 +1,15 @@
 /** Each GPU's timeline (its ops and the union of their busy intervals) and each rank's busy union. */
 import { pushTo } from './collections';
-import { type Interval, unionIntervals } from './intervals';
-import type { GpuOp, Profile } from './model';
+import { type Interval, unionIntervals, unionOfSorted } from './intervals';
+import type { Profile } from './model';
+import type { GpuOps } from './model-gpu-ops';
 
 /** One GPU's timeline: its ops in start order and the merged union of their busy intervals. */
 export interface DeviceTimeline {
   rank: number;
   deviceId: number;
-  ops: GpuOp[];
+  /** Indexes into Profile.gpuOps of the device's ops, in start order (ties in trace order). */
+  ops: Int32Array;
   busy: Interval[];
   busyNs: number;
   firstNs: number;
@@ -18,8 +20,8 @@ export interface DeviceTimeline {
  * Memo of deviceTimelines and rankBusy per input array: several rules and the report ask for
  * the same grouping of millions of ops. The length check drops a memo when the array has grown.
  */
-const timelineMemo = new WeakMap<readonly GpuOp[], { n: number; value: DeviceTimeline[] }>();
-const rankBusyMemo = new WeakMap<readonly GpuOp[], { n: number; value: Map<number, Interval[]> }>();
+const timelineMemo = new WeakMap<GpuOps, { n: number; value: DeviceTimeline[] }>();
+const rankBusyMemo = new WeakMap<GpuOps, { n: number; value: Map<number, Interval[]> }>();
 
 /**
  * Groups GPU ops (kernels, copies, memsets) per (rank, device) and merges their intervals. The
@@ -34,30 +36,18 @@ export function deviceTimelines(profile: Profile): DeviceTimeline[] {
 }
 
 function computeDeviceTimelines(profile: Profile): DeviceTimeline[] {
-  const groups = new Map<string, GpuOp[]>();
-  // Consecutive ops are mostly on the same device: reuse its list instead of a key string per op.
-  let last: GpuOp | null = null;
-  let list: GpuOp[] = [];
-  for (const op of profile.gpuOps) {
-    if (!last || op.deviceId !== last.deviceId || op.rank !== last.rank) {
-      const key = `${op.rank}:${op.deviceId}`;
-      const found = groups.get(key);
-      if (found) list = found;
-      else groups.set(key, (list = []));
-      last = op;
-    }
-    list.push(op);
-  }
+  const ops = profile.gpuOps;
+  const { startNs, endNs } = ops;
   const out: DeviceTimeline[] = [];
-  for (const ops of groups.values()) {
-    ops.sort((a, b) => a.startNs - b.startNs);
-    const busy = unionIntervals(ops);
+  for (const list of opsPerDevice(ops)) {
+    if (!isSortedByStart(startNs, list)) list.sort((a, b) => startNs[a] - startNs[b] || a - b); // stable: ties keep trace order
+    const busy = unionOfSorted(startNs, endNs, list);
     let busyNs = 0;
     for (const i of busy) busyNs += i.endNs - i.startNs;
     out.push({
-      rank: ops[0].rank,
-      deviceId: ops[0].deviceId,
-      ops,
+      rank: ops.rank[list[0]],
+      deviceId: ops.deviceId[list[0]],
+      ops: list,
       busy,
       busyNs,
       firstNs: busy[0]?.startNs ?? 0,
@@ -65,6 +55,38 @@ function computeDeviceTimelines(profile: Profile): DeviceTimeline[] {
     });
   }
   return out.sort((a, b) => a.rank - b.rank || a.deviceId - b.deviceId);
+}
+
+/** Op indexes per (rank, device), each list in trace order, the devices in order of first op. */
+function opsPerDevice(ops: GpuOps): Int32Array[] {
+  const slot = new Map<string, number>();
+  const deviceOf = new Int32Array(ops.length);
+  const counts: number[] = [];
+  // Consecutive ops are mostly on the same device: reuse its slot instead of a key string per op.
+  let lastRank = NaN;
+  let lastDevice = NaN;
+  let current = -1;
+  for (let i = 0; i < ops.length; i++) {
+    if (ops.deviceId[i] !== lastDevice || ops.rank[i] !== lastRank) {
+      lastRank = ops.rank[i];
+      lastDevice = ops.deviceId[i];
+      const key = `${lastRank}:${lastDevice}`;
+      const found = slot.get(key);
+      if (found === undefined) slot.set(key, (current = counts.push(0) - 1));
+      else current = found;
+    }
+    deviceOf[i] = current;
+    counts[current]++;
+  }
+  const lists = counts.map((n) => new Int32Array(n));
+  const filled = new Array<number>(counts.length).fill(0);
+  for (let i = 0; i < ops.length; i++) lists[deviceOf[i]][filled[deviceOf[i]]++] = i;
+  return lists;
+}
+
+function isSortedByStart(startNs: Float64Array, list: Int32Array): boolean {
+  for (let k = 1; k < list.length; k++) if (startNs[list[k]] < startNs[list[k - 1]]) return false;
+  return true;
 }
 
 /**

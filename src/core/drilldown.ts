@@ -4,7 +4,8 @@
  * beneath it (core/call-tree.ts). Collected while attribution walks the ops (its visitor), so both
  * agree with the lines' figures exactly; bounded so the Report stays small on huge traces.
  */
-import type { GpuOp, Profile } from './model';
+import type { Profile } from './model';
+import { KERNEL } from './model-gpu-ops';
 import type { Drilldown, KernelLaunchLines, LineStat } from './report-types';
 import type { AttributedOpVisitor } from './attribute';
 import type { StackResolver } from './stack-resolver';
@@ -32,22 +33,25 @@ export class DrilldownCollector {
   private readonly groups = new Map<string, OpGroup>();
 
   /** The visitor to pass to attributeLines. */
-  readonly visit: AttributedOpVisitor = (op: GpuOp, self, all) => {
-    const ns = op.endNs - op.startNs;
-    if (op.kind === 'kernel') {
-      let lines = this.byKernel.get(op.name);
+  readonly visit: AttributedOpVisitor = (ops, i, self, all) => {
+    const ns = ops.endNs[i] - ops.startNs[i];
+    if (ops.kind[i] === KERNEL) {
+      const name = ops.nameOf(i);
+      let lines = this.byKernel.get(name);
       if (!lines)
-        this.byKernel.set(op.name, (lines = new Map<LineStat, { ns: number; count: number }>()));
+        this.byKernel.set(name, (lines = new Map<LineStat, { ns: number; count: number }>()));
       const s = lines.get(self);
       if (s) {
         s.ns += ns;
         s.count++;
       } else lines.set(self, { ns, count: 1 });
     }
-    const key = `${op.stackId}/${op.callerStackId}`;
+    const stackId = ops.stackId[i];
+    const callerStackId = ops.callerStackId[i] >= 0 ? ops.callerStackId[i] : undefined;
+    const key = `${stackId}/${callerStackId}`;
     const g = this.groups.get(key);
     if (g) g.ns += ns;
-    else this.groups.set(key, { stackId: op.stackId, callerStackId: op.callerStackId, ns, all });
+    else this.groups.set(key, { stackId, callerStackId, ns, all });
   };
 
   /**

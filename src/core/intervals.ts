@@ -30,6 +30,31 @@ export function unionIntervals(intervals: readonly Interval[]): Interval[] {
   return out;
 }
 
+/**
+ * unionIntervals of the spans `idx` picks from the `starts` / `ends` columns, `idx` in start order
+ * (a device's ops): reversed spans are dropped, the rest merged as unionIntervals merges them.
+ */
+export function unionOfSorted(
+  starts: Float64Array,
+  ends: Float64Array,
+  idx: ArrayLike<number>,
+): Interval[] {
+  const out: Interval[] = [];
+  let last: Interval | undefined;
+  for (let k = 0; k < idx.length; k++) {
+    const s = starts[idx[k]];
+    const e = ends[idx[k]];
+    if (!(e >= s)) continue;
+    if (last && s <= last.endNs) {
+      if (e > last.endNs) last.endNs = e;
+    } else {
+      last = { startNs: s, endNs: e };
+      out.push(last);
+    }
+  }
+  return out;
+}
+
 /** Whether no interval ends before it starts and none starts before the previous one. */
 function isSortedWellFormed(intervals: readonly Interval[]): boolean {
   let prev = -Infinity;

@@ -3,6 +3,9 @@
  * Times are integer nanoseconds on the trace's own clock; readers never mix clocks.
  */
 
+import { CpuCalls } from './model-cpu-calls';
+import { GpuOps } from './model-gpu-ops';
+
 export type TraceFormat = 'nsys-sqlite' | 'kineto-json';
 
 /** A source frame as the trace recorded it (file path not yet mapped to the workspace). */
@@ -212,8 +215,10 @@ export interface RankAlignment {
 export interface Profile {
   source: ProfileSource;
   devices: DeviceInfo[];
-  gpuOps: GpuOp[];
-  cpuCalls: CpuCall[];
+  /** GPU ops in columns (model-gpu-ops.ts); `GpuOp` is the shape of one row. */
+  gpuOps: GpuOps;
+  /** CPU calls in columns (model-cpu-calls.ts); `CpuCall` is the shape of one row. */
+  cpuCalls: CpuCalls;
   ranges: CpuRange[];
   /** Interned stacks; GpuOp/CpuCall/CpuRange refer to them by index. */
   stacks: Stack[];
@@ -259,8 +264,8 @@ export function emptyProfile(source: ProfileSource): Profile {
   return {
     source,
     devices: [],
-    gpuOps: [],
-    cpuCalls: [],
+    gpuOps: new GpuOps(),
+    cpuCalls: new CpuCalls(),
     ranges: [],
     stacks: [],
     memory: [],

@@ -85,9 +85,10 @@ export function pathHints(
     m.set(key, v);
   };
   const filesOf = new Map<number, string[]>();
-  for (const op of profile.gpuOps) {
+  const ops = profile.gpuOps;
+  for (let i = 0; i < ops.length; i++) {
     // Backward work placed through its caller's stack is attributed when that stack is.
-    const id = op.callerStackId ?? op.stackId;
+    const id = ops.callerStackId[i] >= 0 ? ops.callerStackId[i] : ops.stackId[i];
     if (id < 0 || stacks.frames(id).length > 0) continue;
     let info = perStack.get(id);
     if (!info) {
@@ -103,7 +104,7 @@ export function pathHints(
       filesOf.set(id, files);
       perStack.set(id, info);
     }
-    const ns = op.endNs - op.startNs;
+    const ns = ops.endNs[i] - ops.startNs[i];
     const files = filesOf.get(id)!;
     for (const d of info.folders)
       add(

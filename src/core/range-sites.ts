@@ -6,7 +6,7 @@
  * `torch.cuda.nvtx.range_push("x")`, `record_function("x")`, f-strings like `f"step_{i}"` …). A
  * name found at several call sites is reported as ambiguous rather than guessed.
  */
-import type { CpuCall, Profile } from './model';
+import type { Profile } from './model';
 import type { RangeStat, SourceRef } from './report-types';
 import type { StackResolver } from './stack-resolver';
 
@@ -193,20 +193,23 @@ export function rangeStats(profile: Profile, locations: RangeLocations): RangeSt
   });
   if (byThread.size === 0) return sortStats(stats);
   const launchNs = new Float64Array(profile.gpuOps.length);
+  const ops = profile.gpuOps;
+  const calls = profile.cpuCalls;
   // Consecutive ops mostly come from the same thread: reuse its lookup instead of a key string each.
-  let last: CpuCall | null = null;
+  let lastThread = -1;
   let lastLaunches: number[] | undefined;
-  profile.gpuOps.forEach((op, i) => {
-    if (op.launchIndex < 0) return;
-    const c = profile.cpuCalls[op.launchIndex];
-    if (!last || c.tid !== last.tid || c.pid !== last.pid || c.rank !== last.rank) {
-      last = c;
-      lastLaunches = byThread.get(`${c.rank}:${c.pid}:${c.tid}`)?.launches;
+  for (let i = 0; i < ops.length; i++) {
+    const li = ops.launchIndex[i];
+    if (li < 0) continue;
+    const thread = calls.thread[li];
+    if (thread !== lastThread) {
+      lastThread = thread;
+      lastLaunches = byThread.get(calls.threads.key(thread))?.launches;
     }
-    if (!lastLaunches) return;
-    launchNs[i] = c.startNs;
+    if (!lastLaunches) continue;
+    launchNs[i] = calls.startNs[li];
     lastLaunches.push(i);
-  });
+  }
   const active = new Set<number>();
   const names = new Set<string>();
   for (const { evs, launches } of byThread.values()) {
@@ -222,10 +225,10 @@ export function rangeStats(profile: Profile, locations: RangeLocations): RangeSt
         else active.delete(evs[e].idx);
       }
       if (active.size === 0) continue;
-      const op = profile.gpuOps[opIndex];
+      const ns = ops.endNs[opIndex] - ops.startNs[opIndex];
       names.clear();
       for (const ri of active) names.add(profile.ranges[ri].name);
-      for (const n of names) stats.get(n)!.gpuNs += op.endNs - op.startNs;
+      for (const n of names) stats.get(n)!.gpuNs += ns;
     }
   }
   return sortStats(stats);

@@ -32,7 +32,9 @@ export function lineRankSpread(profile: Profile, ctx: RuleContext): RankSpread[]
     e.byRank.set(rank, (e.byRank.get(rank) ?? 0) + ns);
   };
   if (profile.gpuOps.length > 0) {
-    for (const op of profile.gpuOps) add(op.rank, op.stackId, op.endNs - op.startNs);
+    const ops = profile.gpuOps;
+    for (let i = 0; i < ops.length; i++)
+      add(ops.rank[i], ops.stackId[i], ops.endNs[i] - ops.startNs[i]);
   } else {
     for (const r of outermostOps(profile)) add(r.rank, r.stackId, r.endNs - r.startNs);
   }

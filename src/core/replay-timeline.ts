@@ -3,8 +3,8 @@
  * inferred cross-stream dependency and their launch call's process, the blocking calls with the op
  * each waited for, and which ops something waits for (see replay.ts for the model).
  */
-import type { CpuCall, GpuOp, Profile } from './model';
-import { threadKey } from './cpu-threads';
+import type { Profile } from './model';
+import { CALL_MEMCPY, CALL_MEMSET, CALL_SYNC, type CpuCalls } from './model-cpu-calls';
 import { deviceTimelines } from './device-timelines';
 
 /** Steps back through ops sorted by end when looking for what a call or an op waited for. */
@@ -14,8 +14,12 @@ const LATENCY_NS = 5_000;
 
 /** The recorded timeline the replay re-runs (indexes are into `ops` unless said otherwise). */
 export interface Timeline {
-  /** GPU ops of all devices in start order (read in place: no per-op copies of their times). */
-  ops: GpuOp[];
+  /** Profile.gpuOps index of each op, the ops of all devices in start order. */
+  order: Int32Array;
+  /** The ops' start, end and launch call (Profile.cpuCalls index or -1), in `order`. */
+  startNs: Float64Array;
+  endNs: Float64Array;
+  launchIndex: Int32Array;
   /**
    * For each op (index in `ops`): its stream (device and stream id) as 0 … streamCount - 1. The
    * previous op on the stream is the one before it in `ops` with the same number.
@@ -60,12 +64,13 @@ function buildTimeline(profile: Profile): Timeline {
     idle: tl.lastNs - tl.firstNs - tl.busyNs,
   }));
   // Device timelines are each sorted by start; the replay walks all of them in one start order
-  // (one device, the usual case: its ops as they are, no copy).
-  let ops: GpuOp[];
+  // (one device, the usual case: its order as it is).
+  const gpu = profile.gpuOps;
+  let order: Int32Array;
   let device: Int32Array | null = null;
-  if (tls.length === 1) ops = tls[0].ops;
+  if (tls.length === 1) order = tls[0].ops;
   else {
-    const all: GpuOp[] = [];
+    const all: number[] = [];
     const deviceOf: number[] = [];
     tls.forEach((tl, d) => {
       for (const op of tl.ops) {
@@ -73,12 +78,17 @@ function buildTimeline(profile: Profile): Timeline {
         deviceOf.push(d);
       }
     });
-    const order = all.map((_, i) => i).sort((a, b) => all[a].startNs - all[b].startNs);
-    ops = order.map((i) => all[i]);
-    device = Int32Array.from(order, (i) => deviceOf[i]);
+    const byStart = all.map((_, k) => k).sort((a, b) => gpu.startNs[all[a]] - gpu.startNs[all[b]]);
+    order = Int32Array.from(byStart, (k) => all[k]);
+    device = Int32Array.from(byStart, (k) => deviceOf[k]);
   }
   const deviceOfOp = (i: number) => (device ? device[i] : 0);
-  const n = ops.length;
+  const n = order.length;
+  // The op columns the replay reads, gathered in start order (sequential reads in its hot loop).
+  const startNs = Float64Array.from(order, (o) => gpu.startNs[o]);
+  const endNs = Float64Array.from(order, (o) => gpu.endNs[o]);
+  const launchIndex = Int32Array.from(order, (o) => gpu.launchIndex[o]);
+  const streamIdOf = (i: number) => gpu.streamId[order[i]];
   const streamPrev = new Int32Array(n).fill(-1);
   const streamOf = new Int32Array(n);
   const lastOnStream: number[] = [];
@@ -90,7 +100,7 @@ function buildTimeline(profile: Profile): Timeline {
   let stream = -1;
   for (let i = 0; i < n; i++) {
     const d = deviceOfOp(i);
-    const streamId = ops[i].streamId;
+    const streamId = streamIdOf(i);
     if (d !== lastDevice || streamId !== lastStreamId) {
       let found = numberOf[d].get(streamId);
       if (found === undefined) {
@@ -107,27 +117,28 @@ function buildTimeline(profile: Profile): Timeline {
     lastOnStream[stream] = i;
     perDevice[d]++;
   }
-  const byEnd = byEndPerDevice(ops, deviceOfOp, perDevice);
+  const byEnd = byEndPerDevice(endNs, deviceOfOp, perDevice);
   const calls = profile.cpuCalls;
   const dep = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
     // Started within the launch latency of its launch and stream: nothing else held it (and on a
     // device with one stream there is no other stream to wait for).
     if (numberOf[deviceOfOp(i)].size < 2) continue;
-    const op = ops[i];
     const p = streamPrev[i];
-    const prev = p >= 0 ? ops[p].endNs : -Infinity;
-    const known = op.launchIndex >= 0 ? Math.max(calls[op.launchIndex].endNs, prev) : prev;
-    if (!(op.startNs > known + LATENCY_NS)) continue;
+    const prev = p >= 0 ? endNs[p] : -Infinity;
+    const li = launchIndex[i];
+    const known = li >= 0 ? Math.max(calls.endNs[li], prev) : prev;
+    if (!(startNs[i] > known + LATENCY_NS)) continue;
     // The op waited past its launch and its stream: the latest op on another stream of the
     // device that ended in (known, start] is what it waited for.
     const list = byEnd[deviceOfOp(i)];
-    let k = lastEndingBy(list, ops, op.startNs);
+    const streamId = streamIdOf(i);
+    let k = lastEndingBy(list, endNs, startNs[i]);
     for (let w = 0; k >= 0 && w < MAX_WALK; k--, w++) {
-      const o = ops[list[k]];
-      if (o.endNs <= known) break;
-      if (o.streamId !== op.streamId && o.endNs > o.startNs) {
-        dep[i] = list[k];
+      const o = list[k];
+      if (endNs[o] <= known) break;
+      if (streamIdOf(o) !== streamId && endNs[o] > startNs[o]) {
+        dep[i] = o;
         break;
       }
     }
@@ -142,12 +153,12 @@ function buildTimeline(profile: Profile): Timeline {
       ds.length === 1
         ? byEnd[ds[0]]
         : Int32Array.from(
-            ds.flatMap((d) => Array.from(byEnd[d])).sort((a, b) => ops[a].endNs - ops[b].endNs),
+            ds.flatMap((d) => Array.from(byEnd[d])).sort((a, b) => endNs[a] - endNs[b]),
           ),
     );
   }
   const { processOfCall, processKeys } = processIndexes(calls);
-  const blocking = blockingCalls(profile, ops, byRank);
+  const blocking = blockingCalls(calls, startNs, endNs, launchIndex, byRank);
   const waited = new Int32Array(n).fill(-1);
   let waitedCount = 0;
   const mark = (i: number) => {
@@ -156,7 +167,10 @@ function buildTimeline(profile: Profile): Timeline {
   for (let i = 0; i < n; i++) mark(dep[i]);
   for (const b of blocking) mark(b.target);
   return {
-    ops,
+    order,
+    startNs,
+    endNs,
+    launchIndex,
     streamOf,
     streamCount: lastOnStream.length,
     dep,
@@ -175,33 +189,31 @@ function buildTimeline(profile: Profile): Timeline {
  * already end in start order (one stream, the usual case) needs no sort.
  */
 function byEndPerDevice(
-  ops: GpuOp[],
+  endNs: Float64Array,
   deviceOfOp: (i: number) => number,
   perDevice: Int32Array,
 ): Int32Array[] {
   const lists = Array.from(perDevice, (count) => new Int32Array(count));
   const fill = new Int32Array(perDevice.length);
-  for (let i = 0; i < ops.length; i++) {
+  for (let i = 0; i < endNs.length; i++) {
     const d = deviceOfOp(i);
     lists[d][fill[d]++] = i;
   }
   return lists.map((list) => {
     let ascending = true;
     for (let k = 1; k < list.length && ascending; k++)
-      ascending = ops[list[k]].endNs >= ops[list[k - 1]].endNs;
-    return ascending
-      ? list
-      : Int32Array.from(Array.from(list).sort((a, b) => ops[a].endNs - ops[b].endNs));
+      ascending = endNs[list[k]] >= endNs[list[k - 1]];
+    return ascending ? list : Int32Array.from(Array.from(list).sort((a, b) => endNs[a] - endNs[b]));
   });
 }
 
 /** Index in `list` (op indexes sorted by end) of the last op ending at or before `t`, or -1. */
-function lastEndingBy(list: Int32Array, ops: GpuOp[], t: number): number {
+function lastEndingBy(list: Int32Array, endNs: Float64Array, t: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ops[list[mid]].endNs <= t) lo = mid + 1;
+    if (endNs[list[mid]] <= t) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
@@ -210,67 +222,79 @@ function lastEndingBy(list: Int32Array, ops: GpuOp[], t: number): number {
 /** The process (rank:pid) of a thread key (rank:pid:tid). */
 export const processOf = (threadKey: string) => threadKey.slice(0, threadKey.lastIndexOf(':'));
 
-/** A process number per call (calls of one thread are mostly consecutive: no key string each). */
-function processIndexes(calls: readonly CpuCall[]): {
+/** A process number per call (from its thread: no key string per call). */
+function processIndexes(calls: CpuCalls): {
   processOfCall: Int32Array;
   processKeys: string[];
 } {
-  const processOfCall = new Int32Array(calls.length);
+  const { threads } = calls;
   const byKey = new Map<string, number>();
   const processKeys: string[] = [];
-  let last: CpuCall | undefined;
-  let id = -1;
+  // Processes numbered in order of their first call, as a walk over the calls meets them.
+  const ofThread = new Int32Array(threads.size).fill(-1);
+  const processOfCall = new Int32Array(calls.length);
   for (let i = 0; i < calls.length; i++) {
-    const c = calls[i];
-    if (!last || c.tid !== last.tid || c.pid !== last.pid || c.rank !== last.rank) {
-      const key = processOf(threadKey(c));
+    const t = calls.thread[i];
+    if (ofThread[t] < 0) {
+      const key = `${threads.rank[t]}:${threads.pid[t]}`;
       let found = byKey.get(key);
       if (found === undefined) {
         found = processKeys.length;
         byKey.set(key, found);
         processKeys.push(key);
       }
-      id = found;
-      last = c;
+      ofThread[t] = found;
     }
-    processOfCall[i] = id;
+    processOfCall[i] = ofThread[t];
   }
   return { processOfCall, processKeys };
 }
 
-/** Whether a call blocks its thread until GPU work is done. */
-const isBlocking = (c: CpuCall) =>
-  (c.kind === 'sync' && !/StreamWaitEvent|Query/.test(c.name)) ||
-  ((c.kind === 'memcpy' || c.kind === 'memset') && !/Async/i.test(c.name));
+/** Whether call i blocks its thread until GPU work is done. */
+function isBlocking(calls: CpuCalls, i: number): boolean {
+  const kind = calls.kind[i];
+  if (kind === CALL_SYNC) return !/StreamWaitEvent|Query/.test(calls.nameOf(i));
+  return (kind === CALL_MEMCPY || kind === CALL_MEMSET) && !/Async/i.test(calls.nameOf(i));
+}
 
 /**
  * Blocking calls in end order, each with the op it waited for: the latest-ending op (of its rank)
- * that ended while the call was blocked and was launched before the call started.
+ * that ended while the call was blocked and was launched before the call started. Ops are
+ * positions in the timeline's start order (`startNs`, `endNs`, `launchIndex`).
  */
 function blockingCalls(
-  profile: Profile,
-  ops: GpuOp[],
+  calls: CpuCalls,
+  startNs: Float64Array,
+  endNs: Float64Array,
+  launchIndex: Int32Array,
   byRank: Map<number, Int32Array>,
 ): Timeline['blocking'] {
   const out: Timeline['blocking'] = [];
-  const calls = profile.cpuCalls;
   const none = new Int32Array(0);
+  // The name tests run once per distinct name.
+  const blockingName = new Map<number, boolean>();
   for (let ci = 0; ci < calls.length; ci++) {
-    const c = calls[ci];
-    if (!isBlocking(c)) continue;
-    const list = byRank.get(c.rank) ?? none;
+    const kind = calls.kind[ci];
+    if (kind !== CALL_SYNC && kind !== CALL_MEMCPY && kind !== CALL_MEMSET) continue;
+    let blocks = blockingName.get(calls.name[ci] * 16 + kind);
+    if (blocks === undefined)
+      blockingName.set(calls.name[ci] * 16 + kind, (blocks = isBlocking(calls, ci)));
+    if (!blocks) continue;
+    const cStart = calls.startNs[ci];
+    const cEnd = calls.endNs[ci];
+    const list = byRank.get(calls.rankOf(ci)) ?? none;
     let target = -1;
-    let k = lastEndingBy(list, ops, c.endNs);
+    let k = lastEndingBy(list, endNs, cEnd);
     for (let w = 0; k >= 0 && w < MAX_WALK; k--, w++) {
-      const o = ops[list[k]];
-      if (o.endNs <= c.startNs) break;
-      const launch = o.launchIndex >= 0 ? calls[o.launchIndex] : undefined;
-      if (o.endNs > o.startNs && (!launch || launch.startNs <= c.startNs)) {
-        target = list[k];
+      const o = list[k];
+      if (endNs[o] <= cStart) break;
+      const li = launchIndex[o];
+      if (endNs[o] > startNs[o] && (li < 0 || calls.startNs[li] <= cStart)) {
+        target = o;
         break;
       }
     }
-    out.push({ call: ci, target, tail: target >= 0 ? c.endNs - ops[target].endNs : 0 });
+    out.push({ call: ci, target, tail: target >= 0 ? cEnd - endNs[target] : 0 });
   }
-  return out.sort((a, b) => calls[a.call].endNs - calls[b.call].endNs);
+  return out.sort((a, b) => calls.endNs[a.call] - calls.endNs[b.call]);
 }

@@ -17,7 +17,7 @@
  * Dependencies are inferred from the recorded times (which op a sync or a queued op waited for),
  * not from event records, which the Profile does not carry. Linear in ops and calls after sorts.
  */
-import type { CpuCall, Profile } from './model';
+import type { Profile } from './model';
 import type { Interval } from './intervals';
 import { type Timeline, processOf, timeline } from './replay-timeline';
 
@@ -25,8 +25,11 @@ import { type Timeline, processOf, timeline } from './replay-timeline';
 export interface WhatIf {
   /** Per thread key (rank:pid:tid): CPU intervals that no longer run on that thread. */
   cuts?: Map<string, Interval[]>;
-  /** CPU calls (syncs, blocking copies) that return at once instead of waiting for the GPU. */
-  nonBlocking?: ReadonlySet<CpuCall>;
+  /**
+   * CPU calls (syncs, blocking copies; indexes into Profile.cpuCalls) that return at once instead
+   * of waiting for the GPU.
+   */
+  nonBlocking?: ReadonlySet<number>;
   /**
    * Whether the cut work still runs elsewhere (a thread pool, DataLoader workers): the run cannot
    * end before it does. Only used for the CPU-side run length.
@@ -133,7 +136,7 @@ export function replayAll(profile: Profile, requests: readonly ReplayRequest[]):
     return base[at] + cuts.upTo(t) - cutBefore[at];
   };
   const calls = profile.cpuCalls;
-  const { ops, processOfCall, streamOf, dep, waited } = tl;
+  const { startNs, endNs, launchIndex, processOfCall, streamOf, dep, waited } = tl;
   // An op waits for the previous op on its stream and for its dependency, a blocking call for its
   // target: all started earlier, so only these ends are kept (no array per op and request). Per
   // stream its last op's recorded end (`s + dur`, the same for every request) and replayed end
@@ -145,56 +148,51 @@ export function replayAll(profile: Profile, requests: readonly ReplayRequest[]):
   const waitedNow = new Float64Array(K * W);
   let b = 0;
   const settleBlockingUpTo = (t: number) => {
-    for (; b < tl.blocking.length && calls[tl.blocking[b].call].endNs <= t; b++) {
+    for (; b < tl.blocking.length && calls.endNs[tl.blocking[b].call] <= t; b++) {
       const { call, target, tail } = tl.blocking[b];
-      const c = calls[call];
+      const cStart = calls.startNs[call];
+      const cEnd = calls.endNs[call];
       const thread = processOfCall[call];
       for (let k = 0; k < K; k++) {
         const at = k * P + thread;
-        const start = c.startNs - shift(at, c.startNs);
+        const start = cStart - shift(at, cStart);
         let end: number;
-        if (requests[k].whatIf.nonBlocking?.has(c)) end = start;
+        if (requests[k].whatIf.nonBlocking?.has(call)) end = start;
         else if (target >= 0) {
           end = Math.max(start, waitedNow[k * W + waited[target]]) + tail;
-        } else end = start + (c.endNs - c.startNs);
-        base[at] = c.endNs - Math.min(end, c.endNs);
-        cutBefore[at] = cutsOf[at]?.upTo(c.endNs) ?? 0;
+        } else end = start + (cEnd - cStart);
+        base[at] = cEnd - Math.min(end, cEnd);
+        cutBefore[at] = cutsOf[at]?.upTo(cEnd) ?? 0;
       }
     }
   };
-  const nextBlockEnd = () => (b < tl.blocking.length ? calls[tl.blocking[b].call].endNs : Infinity);
+  const nextBlockEnd = () => (b < tl.blocking.length ? calls.endNs[tl.blocking[b].call] : Infinity);
   let blockEnd = nextBlockEnd();
   // Each request's replayed span per device (k * devices + d).
   const D = tl.devices.length;
   const first = new Float64Array(K * D).fill(Infinity);
   const last = new Float64Array(K * D).fill(-Infinity);
-  // Ops are read in place (no per-op copies: the arrays of a million-op trace cost more in garbage
-  // collection than the property reads).
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i];
-    const s = op.startNs;
+  for (let i = 0; i < startNs.length; i++) {
+    const s = startNs[i];
     if (blockEnd <= s) {
       settleBlockingUpTo(s);
       blockEnd = nextBlockEnd();
     }
     // The recorded constraints (`was`) are the same for every request; each moved (`now`) its own.
     let was = -Infinity;
-    const li = op.launchIndex;
+    const li = launchIndex[i];
     let le = 0;
     let proc = 0;
     if (li >= 0) {
-      le = calls[li].endNs;
+      le = calls.endNs[li];
       proc = processOfCall[li];
       was = le;
     }
     const stream = streamOf[i];
     was = Math.max(was, streamWas[stream]);
     const d = dep[i];
-    if (d >= 0) {
-      const o = ops[d];
-      was = Math.max(was, o.startNs + (o.endNs - o.startNs));
-    }
-    const dur = op.endNs - s;
+    if (d >= 0) was = Math.max(was, startNs[d] + (endNs[d] - startNs[d]));
+    const dur = endNs[i] - s;
     streamWas[stream] = s + dur;
     const dev = tl.device ? tl.device[i] : 0;
     const w = waited[i];

@@ -82,6 +82,7 @@ export function buildReport(
 /** Start of the GPU timeline (first op), or of the trace when it has no GPU ops. */
 function firstGpuStart(profile: Profile): number {
   let first = Infinity;
-  for (const op of profile.gpuOps) if (op.startNs < first) first = op.startNs;
+  const { startNs } = profile.gpuOps;
+  for (let i = 0; i < profile.gpuOps.length; i++) if (startNs[i] < first) first = startNs[i];
   return first === Infinity ? profile.spanStartNs : first;
 }

@@ -1,5 +1,6 @@
 /** GPU-side totals of a profile: busy time per device, wall span, kernel table. */
 import { findDevice, type Profile } from './model';
+import { KERNEL, MEMCPY } from './model-gpu-ops';
 import type { DeviceSummary, KernelStat, Summary, TimelineTrack } from './report-types';
 import { deviceTimelines } from './device-timelines';
 
@@ -20,15 +21,18 @@ export function gpuTotals(profile: Profile): GpuTotals {
   let memcpyNs = 0;
   let memsetNs = 0;
   let commNs = 0;
-  for (const op of profile.gpuOps) {
-    const ns = op.endNs - op.startNs;
-    if (op.startNs < first) first = op.startNs;
-    if (op.endNs > last) last = op.endNs;
-    if (op.kind === 'kernel') {
+  const ops = profile.gpuOps;
+  for (let i = 0; i < ops.length; i++) {
+    const start = ops.startNs[i];
+    const end = ops.endNs[i];
+    const ns = end - start;
+    if (start < first) first = start;
+    if (end > last) last = end;
+    if (ops.kind[i] === KERNEL) {
       kernelCount++;
       kernelNs += ns;
-      if (op.isComm) commNs += ns;
-    } else if (op.kind === 'memcpy') memcpyNs += ns;
+      if (ops.isComm[i] === 1) commNs += ns;
+    } else if (ops.kind[i] === MEMCPY) memcpyNs += ns;
     else memsetNs += ns;
   }
   const wallNs =
@@ -76,28 +80,34 @@ function roundPct(x: number): number {
 
 /** Kernels grouped by name, by total time descending. */
 export function kernelTable(profile: Profile): KernelStat[] {
-  const by = new Map<string, KernelStat>();
-  for (const op of profile.gpuOps) {
-    if (op.kind !== 'kernel') continue;
-    const ns = op.endNs - op.startNs;
-    const k = by.get(op.name);
+  // By name id: the table interns names, so one id is one name.
+  const by = new Map<number, KernelStat>();
+  const ops = profile.gpuOps;
+  for (let i = 0; i < ops.length; i++) {
+    if (ops.kind[i] !== KERNEL) continue;
+    const ns = ops.endNs[i] - ops.startNs[i];
+    const k = by.get(ops.name[i]);
     if (k) {
-      if (op.shortName && !k.shortName) k.shortName = op.shortName;
+      if (!k.shortName) {
+        const short = ops.shortNameOf(i);
+        if (short) k.shortName = short;
+      }
       k.count++;
       k.totalNs += ns;
       if (ns < k.minNs) k.minNs = ns;
       if (ns > k.maxNs) k.maxNs = ns;
     } else {
       const stat: KernelStat = {
-        name: op.name,
+        name: ops.nameOf(i),
         count: 1,
         totalNs: ns,
         avgNs: 0,
         minNs: ns,
         maxNs: ns,
       };
-      if (op.shortName) stat.shortName = op.shortName;
-      by.set(op.name, stat);
+      const short = ops.shortNameOf(i);
+      if (short) stat.shortName = short;
+      by.set(ops.name[i], stat);
     }
   }
   const out = [...by.values()];

@@ -75,10 +75,11 @@ export function buildTimelineColumns(profile: Profile, stacks: StackResolver): T
   const sites: LaunchSite[] = [];
   const siteIds = new Map<string, number>();
   const ranges = profile.ranges.filter((r) => r.kind !== 'op');
-  const calls = profile.cpuCalls.filter(
-    (c) => c.kind === 'launch' || c.kind === 'memcpy' || c.kind === 'memset',
-  );
-  const g = new Gather(profile.gpuOps.length + ranges.length + calls.length);
+  const ops = profile.gpuOps;
+  const calls = profile.cpuCalls;
+  const launches: number[] = [];
+  for (let i = 0; i < calls.length; i++) if (calls.isLaunchLike(i)) launches.push(i);
+  const g = new Gather(ops.length + ranges.length + launches.length);
 
   const laneOf = (l: Omit<TimelineLane, 'label'>): number => {
     const key = `${l.kind}/${l.rank}/${l.deviceId}/${l.streamId}/${l.pid}/${l.tid}`;
@@ -134,26 +135,20 @@ export function buildTimelineColumns(profile: Profile, stacks: StackResolver): T
 
   // Consecutive ops mostly share a lane: the last one is reused without building its key.
   let last: { rank: number; deviceId: number; streamId: number; lane: number } | null = null;
-  for (const op of profile.gpuOps) {
-    if (
-      !last ||
-      last.rank !== op.rank ||
-      last.deviceId !== op.deviceId ||
-      last.streamId !== op.streamId
-    ) {
-      const lane = laneOf({
-        kind: 'stream',
-        rank: op.rank,
-        deviceId: op.deviceId,
-        streamId: op.streamId,
-        pid: -1,
-        tid: -1,
-      });
-      last = { rank: op.rank, deviceId: op.deviceId, streamId: op.streamId, lane };
+  // The ops table's name ids mapped to the columns' (each name looked up once).
+  const opName = new Int32Array(ops.names.size).fill(-1);
+  for (let i = 0; i < ops.length; i++) {
+    const rank = ops.rank[i];
+    const deviceId = ops.deviceId[i];
+    const streamId = ops.streamId[i];
+    if (!last || last.rank !== rank || last.deviceId !== deviceId || last.streamId !== streamId) {
+      const lane = laneOf({ kind: 'stream', rank, deviceId, streamId, pid: -1, tid: -1 });
+      last = { rank, deviceId, streamId, lane };
     }
-    const lane = last.lane;
-    const site = siteOf(op.stackId, op.callerStackId);
-    g.push(lane, op.startNs, op.endNs, nameOf(op.name), OP_KIND[op.kind], site);
+    const site = siteOf(ops.stackId[i], ops.callerStackId[i]);
+    const n = ops.name[i];
+    if (opName[n] < 0) opName[n] = nameOf(ops.names.at(n));
+    g.push(last.lane, ops.startNs[i], ops.endNs[i], opName[n], OP_KIND[ops.kindOf(i)], site);
   }
   // Framework operators (aten::…) are left out: the CPU lane shows the launch calls they make.
   for (const r of ranges)
@@ -165,15 +160,22 @@ export function buildTimelineColumns(profile: Profile, stacks: StackResolver): T
       OP_KIND.range,
       siteOf(r.stackId),
     );
-  for (const c of calls)
+  for (const i of launches) {
+    const t = calls.thread[i];
+    const thread = {
+      rank: calls.threads.rank[t],
+      pid: calls.threads.pid[t],
+      tid: calls.threads.tid[t],
+    };
     g.push(
-      cpuLane('cpu', c),
-      c.startNs,
-      c.endNs,
-      nameOf(c.name),
+      cpuLane('cpu', thread),
+      calls.startNs[i],
+      calls.endNs[i],
+      nameOf(calls.nameOf(i)),
       OP_KIND.launch,
-      siteOf(c.stackId),
+      siteOf(calls.stackId[i]),
     );
+  }
   return toColumns(lanes, g, names, sites);
 }
 

@@ -7,6 +7,7 @@
  * engines open (vLLM's `execute_context_N(...)_generation_M(...)`, SGLang's `capture_N_DECODE`).
  */
 import { isCommKernel, type Profile } from './model';
+import { CALL_LAUNCH } from './model-cpu-calls';
 import type { KernelStat, Workload, WorkloadDomain, WorkloadPhase } from './report-types';
 import { kernelTable } from './summary';
 
@@ -126,8 +127,10 @@ export function detectWorkload(
 
   if (domain === 'llm' && phase === 'inference') {
     let graphLaunches = 0;
-    for (const c of profile.cpuCalls)
-      if (c.kind === 'launch' && c.name.includes('GraphLaunch')) graphLaunches++;
+    const calls = profile.cpuCalls;
+    const isGraphLaunch = calls.names.values.map((n) => n.includes('GraphLaunch'));
+    for (let i = 0; i < calls.length; i++)
+      if (calls.kind[i] === CALL_LAUNCH && isGraphLaunch[calls.name[i]]) graphLaunches++;
     if (decodeRanges > prefillRanges) {
       phase = 'decode';
       signals.push(count(decodeRanges, 'decode range'));

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readKineto } from '../../src/core/ingest/kineto';
 import { MAX_TOP_LEVEL_DEPTH } from '../../src/core/ingest/json-stream';
+import { rowsOf } from './table-rows';
 
 const KERNEL = '{"ph":"X","cat":"kernel","name":"k","pid":1,"tid":7,"ts":1,"dur":2}';
 
@@ -54,7 +55,7 @@ void test('events whose pid, tid, id or cat is nested deeply are skipped; the ot
   ];
   const profile = await readKineto(write(`{"traceEvents":[${events.join(',')}]}`));
   assert.deepEqual(
-    profile.gpuOps.map((o) => o.name),
+    rowsOf(profile.gpuOps).map((o) => o.name),
     ['k', 'k2'],
   );
   assert.ok(

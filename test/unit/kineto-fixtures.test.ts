@@ -13,6 +13,7 @@ import {
   loadTrace,
   traceText,
 } from './kineto-helpers';
+import { rowAt, rowsOf } from './table-rows';
 
 for (const file of allFixtures('torch')) {
   void test(`kineto ${path.basename(file)}: kernels, copies, launches and devices match the trace`, async () => {
@@ -22,7 +23,8 @@ for (const file of allFixtures('torch')) {
 
     const expected = kernelTotals(events);
     const actual = new Map<string, { count: number; ns: number }>();
-    for (const op of profile.gpuOps) {
+    const ops = rowsOf(profile.gpuOps);
+    for (const op of ops) {
       if (op.kind !== 'kernel') continue;
       const t = actual.get(op.name) ?? { count: 0, ns: 0 };
       t.count++;
@@ -33,21 +35,21 @@ for (const file of allFixtures('torch')) {
 
     const count = (cats: Set<string>) =>
       events.filter((e) => e.ph === 'X' && cats.has(e.cat ?? '')).length;
-    assert.equal(profile.gpuOps.filter((o) => o.kind === 'memcpy').length, count(MEMCPY_CATS));
-    assert.equal(profile.gpuOps.filter((o) => o.kind === 'memset').length, count(MEMSET_CATS));
+    assert.equal(ops.filter((o) => o.kind === 'memcpy').length, count(MEMCPY_CATS));
+    assert.equal(ops.filter((o) => o.kind === 'memset').length, count(MEMSET_CATS));
 
     // Every kernel whose correlation matches a launch-API event is linked to a call with that id.
     const launchCorr = new Set(
       events.filter((e) => LAUNCH_CATS.has(e.cat ?? '')).map((e) => e.args?.correlation),
     );
     const kernelEvents = events.filter((e) => e.ph === 'X' && KERNEL_CATS.has(e.cat ?? ''));
-    const kernelOps = profile.gpuOps.filter((o) => o.kind === 'kernel');
+    const kernelOps = ops.filter((o) => o.kind === 'kernel');
     kernelEvents.forEach((e, i) => {
       const op = kernelOps[i];
       assert.equal(op.name, e.name);
       if (!launchCorr.has(e.args?.correlation)) return;
       assert.ok(op.launchIndex >= 0, `kernel ${i} (${e.name}) has no launch link`);
-      assert.equal(profile.cpuCalls[op.launchIndex].correlationId, e.args?.correlation);
+      assert.equal(rowAt(profile.cpuCalls, op.launchIndex)?.correlationId, e.args?.correlation);
     });
 
     const props = (top.deviceProperties ?? []) as { id: number; name: string; numSms: number }[];
@@ -72,7 +74,7 @@ void test('kineto ns-resolution trace: start times keep their ns digits', async 
     assert.ok(ts);
     return BigInt(ts[1]) * 1000n + BigInt((ts[2] ?? '').padEnd(3, '0').slice(0, 3));
   });
-  const kernels = profile.gpuOps.filter((o) => o.kind === 'kernel');
+  const kernels = rowsOf(profile.gpuOps).filter((o) => o.kind === 'kernel');
   assert.equal(literals.length, kernels.length);
   for (let i = 1; i < kernels.length; i++)
     assert.equal(kernels[i].startNs - kernels[0].startNs, Number(literals[i] - literals[0]));

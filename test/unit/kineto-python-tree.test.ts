@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { readKineto } from '../../src/core/ingest/kineto';
 import { type TraceEvent, frameOf } from './kineto-helpers';
+import { rowsOf } from './table-rows';
 
 /** python_function event on thread 1:1 spanning [ts, ts + dur) µs. */
 function py(name: string, ts: number, dur: number, id: unknown, parent: unknown): TraceEvent {
@@ -46,7 +47,7 @@ async function stacksOfCalls(events: TraceEvent[]): Promise<string[][]> {
   fs.writeFileSync(file, JSON.stringify({ traceEvents: events }));
   const profile = await readKineto(file);
   fs.rmSync(dir, { recursive: true, force: true });
-  return profile.cpuCalls.map((c) =>
+  return rowsOf(profile.cpuCalls).map((c) =>
     c.stackId < 0 ? [] : profile.stacks[c.stackId].map((f) => `${f.file}:${f.line}:${f.function}`),
   );
 }

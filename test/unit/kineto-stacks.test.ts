@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { readKineto } from '../../src/core/ingest/kineto';
 import { fixture } from './fixtures';
 import { KERNEL_CATS, LAUNCH_CATS, type TraceEvent, frameOf, loadTrace } from './kineto-helpers';
+import { rowAt, rowsOf } from './table-rows';
 
 /** Innermost frames of a kernel by a walk of our own over the trace's python_function tree. */
 function expectedInnermost(events: TraceEvent[], kernel: TraceEvent) {
@@ -48,7 +49,7 @@ for (const name of [
     const { events } = loadTrace(file);
     const profile = await readKineto(file);
     const kernels = events.filter((e) => e.ph === 'X' && KERNEL_CATS.has(e.cat ?? ''));
-    const ops = profile.gpuOps.filter((o) => o.kind === 'kernel');
+    const ops = rowsOf(profile.gpuOps).filter((o) => o.kind === 'kernel');
     const top = kernels
       .map((e, i) => ({ e, i }))
       .sort((a, b) => (b.e.dur ?? 0) - (a.e.dur ?? 0))
@@ -122,7 +123,7 @@ void test('kineto stacks: a backward kernel on the autograd thread gets its forw
   const file = path.join(dir, 'trace.json');
   fs.writeFileSync(file, JSON.stringify({ ...top, traceEvents: [...events, ...fwd] }));
   const profile = await readKineto(file);
-  const kernel = profile.gpuOps.find((o) => o.kind === 'kernel');
+  const kernel = rowsOf(profile.gpuOps).find((o) => o.kind === 'kernel');
   assert.ok(kernel && kernel.stackId >= 0, 'backward kernel has no stack');
   const stack = profile.stacks[kernel.stackId];
   assert.deepEqual(
@@ -131,7 +132,7 @@ void test('kineto stacks: a backward kernel on the autograd thread gets its forw
   );
   // Without the forward op the same kernel has no stack: the mapping is what gives it one.
   const bare = await readKineto(fixture('torch', 'backward-thread.json'));
-  assert.equal(bare.gpuOps[0].stackId, -1);
+  assert.equal(rowAt(bare.gpuOps, 0)?.stackId, -1);
 });
 
 void test('kineto stacks: legacy "Call stack" of the enclosing operator', async () => {
@@ -139,7 +140,7 @@ void test('kineto stacks: legacy "Call stack" of the enclosing operator', async 
   const { events } = loadTrace(file);
   const profile = await readKineto(file);
   const kernels = events.filter((e) => e.ph === 'X' && KERNEL_CATS.has(e.cat ?? ''));
-  const ops = profile.gpuOps.filter((o) => o.kind === 'kernel');
+  const ops = rowsOf(profile.gpuOps).filter((o) => o.kind === 'kernel');
   const launches = new Map(
     events.filter((e) => LAUNCH_CATS.has(e.cat ?? '')).map((e) => [e.args?.correlation, e]),
   );

@@ -8,6 +8,7 @@ import { readKineto } from '../../src/core/ingest/kineto';
 import { readRankFolder } from '../../src/core/ingest/ranks';
 import { fixture } from './fixtures';
 import { kernelTotals, loadTrace, traceText } from './kineto-helpers';
+import { rowAt, rowsOf } from './table-rows';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gpulens-kineto-'));
 
@@ -59,14 +60,15 @@ void test('kineto streaming: a multi-chunk trace gives the same totals as JSON.p
       onProgress: (n, total) => (last = n === total ? n : last),
     });
     const actual = new Map<string, { count: number; ns: number }>();
-    for (const op of profile.gpuOps) {
+    const ops = rowsOf(profile.gpuOps);
+    for (const op of ops) {
       const t = actual.get(op.name) ?? { count: 0, ns: 0 };
       t.count++;
       t.ns += op.endNs - op.startNs;
       actual.set(op.name, t);
     }
     assert.deepEqual(actual, expected);
-    assert.ok(profile.gpuOps.every((o) => o.launchIndex >= 0));
+    assert.ok(ops.every((o) => o.launchIndex >= 0));
     assert.equal(last, fs.statSync(file).size, 'progress reaches the file size');
     assert.deepEqual(profile.warnings, []);
   }
@@ -112,15 +114,16 @@ void test('kineto ranks: a folder of two rank traces merges into one profile', a
   const single = await readKineto(path.join(dir, 'rank-0.pt.trace.json'));
   const merged = await readRankFolder(dir);
   assert.equal(merged.rankCount, 2);
-  const kernels = (p: typeof merged) => p.gpuOps.filter((o) => o.kind === 'kernel');
+  const kernels = (p: typeof merged) => rowsOf(p.gpuOps).filter((o) => o.kind === 'kernel');
   assert.equal(kernels(merged).length, 2 * kernels(single).length);
-  assert.deepEqual(new Set(merged.gpuOps.map((o) => o.rank)), new Set([0, 1]));
+  const mergedOps = rowsOf(merged.gpuOps);
+  assert.deepEqual(new Set(mergedOps.map((o) => o.rank)), new Set([0, 1]));
   assert.deepEqual(new Set(merged.ranges.map((o) => o.rank)), new Set([0, 1]));
   // Indices are re-based: rank 1's launches and stacks point at rank 1's calls.
-  for (const op of merged.gpuOps.filter((o) => o.launchIndex >= 0))
-    assert.equal(merged.cpuCalls[op.launchIndex].rank, op.rank);
-  const r1 = merged.gpuOps.find((o) => o.rank === 1 && o.stackId >= 0);
-  const r0 = merged.gpuOps.find((o) => o.rank === 0 && o.stackId >= 0);
+  for (const op of mergedOps.filter((o) => o.launchIndex >= 0))
+    assert.equal(rowAt(merged.cpuCalls, op.launchIndex)?.rank, op.rank);
+  const r1 = mergedOps.find((o) => o.rank === 1 && o.stackId >= 0);
+  const r0 = mergedOps.find((o) => o.rank === 0 && o.stackId >= 0);
   assert.ok(r0 && r1);
   assert.deepEqual(merged.stacks[r1.stackId], merged.stacks[r0.stackId]);
   assert.notEqual(r1.stackId, r0.stackId);

@@ -158,7 +158,7 @@ for (const fixture of allFixtures('nsys')) {
 
   void test(`nsys agreement (${name}): host-sync's syncs are cuda-sync-api's rows, plus the event/context/driver syncs it names`, async () => {
     const { rules, stats, profile } = await nsysOn(fixture);
-    const { calls } = blockingSyncs(profile);
+    const calls = blockingSyncs(profile).calls.map((i) => profile.cpuCalls.get(i));
     const nvidiaNamed = calls.filter((c) => /^cuda(Device|Stream)Synchronize/.test(c.name));
     assert.deepEqual(
       sorted(nvidiaNamed.map((c) => `${c.startNs}:${c.tid}:${c.endNs - c.startNs}`)),
@@ -180,16 +180,18 @@ for (const fixture of allFixtures('nsys')) {
 
   void test(`nsys agreement (${name}): memcpy-sync's copies are cuda-sync-memcpy's rows`, async () => {
     const { rules, profile } = await nsysOn(fixture);
-    const copies = syncCopyCalls(profile).filter((c) => /^cudaMemcpy/.test(c.call.name));
+    const copies = syncCopyCalls(profile)
+      .filter((c) => /^cudaMemcpy/.test(profile.cpuCalls.nameOf(c.call)))
+      .map((c) => (c.op >= 0 ? profile.gpuOps.get(c.op) : undefined));
     assert.deepEqual(
-      sorted(copies.map((c) => `${c.op?.startNs}:${c.op ? c.op.endNs - c.op.startNs : -1}`)),
+      sorted(copies.map((op) => `${op?.startNs}:${op ? op.endNs - op.startNs : -1}`)),
       sorted(rules['cuda-sync-memcpy'].map((r) => `${r['Start (ns)']}:${r['Duration (ns)']}`)),
     );
   });
 
   void test(`nsys agreement (${name}): memcpy-pageable's copies are cuda-async-memcpy's rows`, async () => {
     const { rules, profile } = await nsysOn(fixture);
-    const ours = pageableCopies(profile);
+    const ours = pageableCopies(profile).map((i) => profile.gpuOps.get(i));
     assert.deepEqual(
       sorted(ours.map((op) => `${op.startNs}:${op.endNs - op.startNs}`)),
       sorted(rules['cuda-async-memcpy'].map((r) => `${r['Start (ns)']}:${r['Duration (ns)']}`)),

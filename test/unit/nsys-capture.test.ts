@@ -13,6 +13,7 @@ import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';
 import type { Profile } from '../../src/core/model';
 import { captureWithNsys, type NsysCapture } from './nsys-capture-helper';
 import { repoRoot } from './fixtures';
+import { rowsOf } from './table-rows';
 
 const ITERATIONS = 3;
 const script = path.join(repoRoot, 'test', 'workspace', 'nvtx_pipeline.py');
@@ -76,7 +77,9 @@ void describe('live nsys capture of nvtx_pipeline.py', { timeout: 600_000 }, () 
       .get() as number;
     db.close();
     assert.ok(expected > 0);
-    const osCalls = profile.cpuCalls.filter((c) => c.kind === 'os-wait' || c.kind === 'os-other');
+    const osCalls = rowsOf(profile.cpuCalls).filter(
+      (c) => c.kind === 'os-wait' || c.kind === 'os-other',
+    );
     assert.equal(osCalls.length, expected);
     const sleeps = osCalls.filter((c) => /sleep/.test(c.name) && c.endNs - c.startNs >= 15_000_000);
     assert.ok(

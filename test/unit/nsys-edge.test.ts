@@ -15,6 +15,7 @@ import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';
 import { LaunchLinker } from '../../src/core/ingest/nsys-gpu';
 import { parsePythonFrame } from '../../src/core/ingest/nsys-stacks';
 import { allFixtures } from './fixtures';
+import { rowAt, rowsOf } from './table-rows';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-lens-nsys-edge-'));
 const fixture2026 = allFixtures('nsys').find((f) => f.includes('2026.2')) ?? '';
@@ -124,8 +125,8 @@ void describe('nsys reader edge cases', () => {
     assert.equal(p.source.schemaVersion, '');
     assert.ok(p.warnings.some((w) => /schema version unknown/.test(w)));
     assert.ok(p.warnings.some((w) => /cannot be linked/.test(w)));
-    assert.equal(p.gpuOps.filter((o) => o.kind === 'memcpy').length, memcpy);
-    assert.ok(p.gpuOps.every((o) => o.kind !== 'kernel' && o.launchIndex === -1));
+    assert.equal(rowsOf(p.gpuOps).filter((o) => o.kind === 'memcpy').length, memcpy);
+    assert.ok(rowsOf(p.gpuOps).every((o) => o.kind !== 'kernel' && o.launchIndex === -1));
     assert.equal(p.ranges.length, nvtx);
   });
 
@@ -146,19 +147,19 @@ void describe('nsys reader edge cases', () => {
     const p = readNsysSqlite(file);
     assert.equal(p.source.schemaVersion, '3.16.1');
     assert.deepEqual(
-      p.gpuOps.map((o) => o.launchIndex),
+      rowsOf(p.gpuOps).map((o) => o.launchIndex),
       [0, 1, 2, -1],
     );
-    const [k0, k1, k2] = p.gpuOps;
+    const [k0, k1, k2] = rowsOf(p.gpuOps);
     assert.deepEqual(p.stacks[k0.stackId], [
       { file: 'model.py', line: 42, function: 'forward', precision: 'line' },
       { file: '/w/train.py', line: 7, function: 'main', precision: 'line' },
     ]);
-    assert.equal(p.cpuCalls[0].stackId, k0.stackId);
+    assert.equal(rowAt(p.cpuCalls, 0)?.stackId, k0.stackId);
     assert.equal(k1.stackId, -1, 'a callchain without Python frames gives no stack');
     assert.equal(k2.stackId, -1);
-    assert.equal(p.cpuCalls[2].pid, 200);
-    assert.equal(p.cpuCalls[0].kind, 'launch');
+    assert.equal(rowAt(p.cpuCalls, 2)?.pid, 200);
+    assert.equal(rowAt(p.cpuCalls, 0)?.kind, 'launch');
   });
 
   void it('names NVTX domains and registered strings, skips unclosed ranges with a warning', () => {

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';
 import type { GpuOp, Profile } from '../../src/core/model';
 import { allFixtures } from './fixtures';
+import { rowAt, rowsOf } from './table-rows';
 
 /** Schema versions per nsys release, from NVIDIA's export metadata (FORMATS.md). */
 const SCHEMA_BY_RELEASE: Record<string, string> = {
@@ -49,7 +50,7 @@ function groups<T extends { name: string; startNs: number; endNs: number }>(
 }
 
 const ofKind = (p: Profile, kind: GpuOp['kind']): GpuOp[] =>
-  p.gpuOps.filter((o) => o.kind === kind);
+  rowsOf(p.gpuOps).filter((o) => o.kind === kind);
 
 for (const file of allFixtures('nsys')) {
   void describe(`nsys fixture ${path.basename(file)}`, () => {
@@ -137,8 +138,9 @@ for (const file of allFixtures('nsys')) {
     });
 
     void it('reads every CUDA API call and the outermost OS runtime calls', () => {
-      const cuda = profile.cpuCalls.filter((c) => !c.kind.startsWith('os-'));
-      const os = profile.cpuCalls.filter((c) => c.kind.startsWith('os-'));
+      const calls = rowsOf(profile.cpuCalls);
+      const cuda = calls.filter((c) => !c.kind.startsWith('os-'));
+      const os = calls.filter((c) => c.kind.startsWith('os-'));
       assert.equal(cuda.length, hasTable(db, R) ? scalar(db, `SELECT count(*) FROM ${R}`) : 0);
       const osExpected = hasTable(db, 'OSRT_API')
         ? scalar(
@@ -180,13 +182,13 @@ for (const file of allFixtures('nsys')) {
           assert.equal(op.startNs, start);
           if (callStart === null) return assert.equal(op.launchIndex, -1);
           expectedLinked++;
-          const call = profile.cpuCalls[op.launchIndex];
+          const call = rowAt(profile.cpuCalls, op.launchIndex);
           assert.ok(call, `${kind} ${i} linked`);
           assert.equal(call.correlationId, corr);
           assert.equal(call.startNs, callStart);
         });
       }
-      assert.equal(profile.gpuOps.filter((o) => o.launchIndex >= 0).length, expectedLinked);
+      assert.equal(rowsOf(profile.gpuOps).filter((o) => o.launchIndex >= 0).length, expectedLinked);
     });
 
     void it('lists the CUDA devices of TARGET_INFO_GPU', () => {
@@ -203,7 +205,8 @@ for (const file of allFixtures('nsys')) {
         profile.devices.map((d) => [d.id, d.name, d.smCount, d.totalMemoryBytes]),
         expected,
       );
-      for (const op of profile.gpuOps) assert.ok(profile.devices.some((d) => d.id === op.deviceId));
+      for (const op of rowsOf(profile.gpuOps))
+        assert.ok(profile.devices.some((d) => d.id === op.deviceId));
     });
 
     void it('spans first to last event, has no stacks without callchains, stamps rank 0', () => {
@@ -226,9 +229,9 @@ for (const file of allFixtures('nsys')) {
       assert.equal(profile.spanStartNs, min);
       assert.equal(profile.spanEndNs, max);
       if (!hasTable(db, 'CUDA_CALLCHAINS')) {
-        assert.ok(profile.gpuOps.every((o) => o.stackId === -1));
+        assert.ok(rowsOf(profile.gpuOps).every((o) => o.stackId === -1));
       }
-      const all = [...profile.gpuOps, ...profile.cpuCalls, ...profile.ranges];
+      const all = [...rowsOf(profile.gpuOps), ...rowsOf(profile.cpuCalls), ...profile.ranges];
       assert.ok(all.every((e) => e.rank === 0));
       db.close();
     });
@@ -240,7 +243,7 @@ void describe('readNsysSqlite options', () => {
     const file = allFixtures('nsys').find((f) => f.includes('2026.2'));
     assert.ok(file, 'the 2026.2 fixture is present');
     const p = readNsysSqlite(file, { rank: 3 });
-    const all = [...p.gpuOps, ...p.cpuCalls, ...p.ranges];
+    const all = [...rowsOf(p.gpuOps), ...rowsOf(p.cpuCalls), ...p.ranges];
     assert.ok(all.length > 0);
     assert.ok(all.every((e) => e.rank === 3));
   });

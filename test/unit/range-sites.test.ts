@@ -96,7 +96,7 @@ void test('GPU time goes to every range open on the launching thread at launch t
     correlationId: startNs,
     stackId: -1,
   });
-  profile.cpuCalls.push(call(150, 1), call(150, 2), call(50, 1));
+  for (const c of [call(150, 1), call(150, 2), call(50, 1)]) profile.cpuCalls.push(c);
   const op = (launchIndex: number, ns: number) => ({
     kind: 'kernel' as const,
     name: 'k',
@@ -109,7 +109,7 @@ void test('GPU time goes to every range open on the launching thread at launch t
     stackId: -1,
     isComm: false,
   });
-  profile.gpuOps.push(op(0, 30), op(1, 500), op(2, 7));
+  for (const o of [op(0, 30), op(1, 500), op(2, 7)]) profile.gpuOps.push(o);
   const stats = rangeStats(profile, locateRanges(profile, stacks));
   const by = new Map(stats.map((s) => [s.name, s]));
   assert.equal(by.get('decode_7')?.gpuNs, 30); // thread 2's launch is not inside thread 1's range

@@ -14,9 +14,11 @@ import { assignRanks, identityFromPath } from '../../src/core/ingest/rank-names'
 import { loadTrace as loadFolder } from '../../src/core/load';
 import { buildReport } from '../../src/core/report';
 import { collectivesByRank } from '../../src/core/collectives';
+import type { Profile } from '../../src/core/model';
 import { fixture } from './fixtures';
 import { KERNEL_CATS, loadTrace } from './kineto-helpers';
 import { sql } from './rule-helpers';
+import { rowsOf } from './table-rows';
 
 const B200 = fixture('torch', 'b200x8-eager-nccl-stack.json.gz');
 const A100 = fixture('torch', 'a100-nccl.json.gz');
@@ -43,9 +45,10 @@ function folder(files: Record<string, string>): string {
   return dir;
 }
 
-function kernelsByRank(p: { gpuOps: { kind: string; rank: number }[] }): Map<number, number> {
+function kernelsByRank(p: Pick<Profile, 'gpuOps'>): Map<number, number> {
   const m = new Map<number, number>();
-  for (const op of p.gpuOps) if (op.kind === 'kernel') m.set(op.rank, (m.get(op.rank) ?? 0) + 1);
+  for (const op of rowsOf(p.gpuOps))
+    if (op.kind === 'kernel') m.set(op.rank, (m.get(op.rank) ?? 0) + 1);
   return m;
 }
 

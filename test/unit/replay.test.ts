@@ -7,8 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CpuCall, CpuCallKind, GpuOp, Profile } from '../../src/core/model';
 import { emptyProfile } from '../../src/core/model';
+import { CpuCalls } from '../../src/core/model-cpu-calls';
+import { GpuOps } from '../../src/core/model-gpu-ops';
 import { replay, replayAll, type ReplayRequest } from '../../src/core/replay';
 import { allFixtures, ownFixture } from './fixtures';
+import { rowAt, rowsOf } from './table-rows';
 import { loadTrace } from '../../src/core/load';
 
 const US = 1000;
@@ -25,31 +28,39 @@ function timeline(
     producer: 'test',
     schemaVersion: '0',
   });
-  p.cpuCalls = calls.map<CpuCall>(([kind, name, s, e], i) => ({
-    name,
-    kind,
-    startNs: s * US,
-    endNs: e * US,
-    pid: 1,
-    tid: 1,
-    rank: 0,
-    correlationId: i,
-    stackId: -1,
-  }));
-  p.gpuOps = ops.map<GpuOp>(([call, stream, s, e]) => ({
-    kind: 'kernel',
-    name: `k${s}`,
-    startNs: s * US,
-    endNs: e * US,
-    deviceId: 0,
-    streamId: stream,
-    rank: 0,
-    launchIndex: call,
-    stackId: -1,
-    isComm: false,
-  }));
+  p.cpuCalls = CpuCalls.from(
+    calls.map<CpuCall>(([kind, name, s, e], i) => ({
+      name,
+      kind,
+      startNs: s * US,
+      endNs: e * US,
+      pid: 1,
+      tid: 1,
+      rank: 0,
+      correlationId: i,
+      stackId: -1,
+    })),
+  );
+  p.gpuOps = GpuOps.from(
+    ops.map<GpuOp>(([call, stream, s, e]) => ({
+      kind: 'kernel',
+      name: `k${s}`,
+      startNs: s * US,
+      endNs: e * US,
+      deviceId: 0,
+      streamId: stream,
+      rank: 0,
+      launchIndex: call,
+      stackId: -1,
+      isComm: false,
+    })),
+  );
   return p;
 }
+
+/** Indices of the calls `keep` holds for (every call by default), as WhatIf.nonBlocking takes them. */
+const callIndices = (calls: readonly CpuCall[], keep: (c: CpuCall) => boolean = () => true) =>
+  new Set(calls.flatMap((c, i) => (keep(c) ? [i] : [])));
 
 const cut = (...ranges: [number, number][]) =>
   new Map([[THREAD, ranges.map(([s, e]) => ({ startNs: s * US, endNs: e * US }))]]);
@@ -109,7 +120,7 @@ void test('replay: a sync that no longer blocks lets the next launch queue ahead
       [3, 7, 14.5, 24.5],
     ],
   );
-  const sync = p.cpuCalls[1];
+  const sync = 1; // the cudaStreamSynchronize call's index
   // Without the wait, k2 is launched by 4 µs and queues behind k1: the 3.5 µs gap goes.
   assert.equal(replay(p, { nonBlocking: new Set([sync]) }).gpuSavedNs, 3.5 * US);
 });
@@ -161,7 +172,7 @@ void test('replay: on every fixture nothing removed saves nothing; every CPU cal
     assert.equal(replay(p, {}).gpuSavedNs, 0, file);
     // Idle inside each device's span, from the raw ops (union per device).
     const byDevice = new Map<string, [number, number][]>();
-    for (const op of p.gpuOps) {
+    for (const op of rowsOf(p.gpuOps)) {
       const key = `${op.rank}:${op.deviceId}`;
       const list = byDevice.get(key) ?? [];
       list.push([op.startNs, op.endNs]);
@@ -177,12 +188,13 @@ void test('replay: on every fixture nothing removed saves nothing; every CPU cal
       }
     }
     const cuts = new Map<string, { startNs: number; endNs: number }[]>();
-    for (const c of p.cpuCalls) {
+    const calls = rowsOf(p.cpuCalls);
+    for (const c of calls) {
       if (c.kind !== 'os-wait' && c.kind !== 'other') continue;
       const key = `${c.rank}:${c.pid}:${c.tid}`;
       cuts.set(key, [...(cuts.get(key) ?? []), { startNs: c.startNs, endNs: c.endNs }]);
     }
-    const saved = replay(p, { cuts, nonBlocking: new Set(p.cpuCalls) }).gpuSavedNs;
+    const saved = replay(p, { cuts, nonBlocking: callIndices(calls) }).gpuSavedNs;
     assert.ok(saved >= 0 && saved <= idle, `${file}: ${saved} ≤ ${idle}`);
   }
 });
@@ -197,28 +209,29 @@ void test('replayAll: several what-ifs in one pass give each what it gives alone
   ];
   for (const file of traces) {
     const p = await loadTrace(file);
+    const calls = rowsOf(p.cpuCalls);
     const cutsOf = (keep: (c: CpuCall, i: number) => boolean) => {
       const cuts = new Map<string, { startNs: number; endNs: number }[]>();
-      p.cpuCalls.forEach((c, i) => {
+      calls.forEach((c, i) => {
         if (!keep(c, i)) return;
         const key = `${c.rank}:${c.pid}:${c.tid}`;
         cuts.set(key, [...(cuts.get(key) ?? []), { startNs: c.startNs, endNs: c.endNs }]);
       });
       return cuts;
     };
-    const first = p.cpuCalls[0];
+    const first = rowAt(p.cpuCalls, 0);
     const requests: ReplayRequest[] = [
       { whatIf: {} },
       { whatIf: { cuts: cutsOf((c) => c.kind === 'os-wait' || c.kind === 'other') } },
       {
         whatIf: {
-          nonBlocking: new Set(p.cpuCalls.filter((c) => c.kind === 'sync' || c.kind === 'memcpy')),
+          nonBlocking: callIndices(calls, (c) => c.kind === 'sync' || c.kind === 'memcpy'),
         },
       },
       {
         whatIf: {
           cuts: cutsOf((_, i) => i % 2 === 0),
-          nonBlocking: new Set(p.cpuCalls),
+          nonBlocking: callIndices(calls),
           moved: true,
         },
       },

@@ -6,6 +6,7 @@ import { hostSync } from '../../src/core/rules/host-sync';
 import { contextFor, readFixture, sql, unionLength, workspaceWith } from './rule-helpers';
 import { fixture } from './fixtures';
 import { LAUNCH_CATS, durNs, frameOf, loadTrace, gpuEvents } from './kineto-helpers';
+import { rowsOf } from './table-rows';
 
 const RTX = 'rtx5000-attention-nvtx-2026.2.sqlite';
 
@@ -78,7 +79,8 @@ void test('launch-overhead: BERT-small kernels wait for their launches, located 
     assert.ok(launchingLines.has(loc.line), `line ${loc.line} launched no kernel`);
   }
   assert.ok(
-    Number(f.evidence.starvedKernels) <= profile.gpuOps.filter((o) => o.kind === 'kernel').length,
+    Number(f.evidence.starvedKernels) <=
+      rowsOf(profile.gpuOps).filter((o) => o.kind === 'kernel').length,
   );
 });
 
@@ -102,6 +104,8 @@ void test('host-sync: the RTX 5000 trace synchronizes and then idles; counts sta
 
 void test('host-sync: a sync that returns while the GPU is still busy costs nothing (ns-resolution trace)', async () => {
   const profile = await readFixture('torch', 'ns-resolution-rank0.pt.trace.json.gz');
-  assert.ok(profile.cpuCalls.some((c) => c.kind === 'sync' && /DeviceSynchronize/.test(c.name)));
+  assert.ok(
+    rowsOf(profile.cpuCalls).some((c) => c.kind === 'sync' && /DeviceSynchronize/.test(c.name)),
+  );
   assert.deepEqual(hostSync(profile, contextFor(profile)), []);
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { blockingSyncs, hostSync } from '../../src/core/rules/host-sync';
 import { classifyDetail } from '../../src/core/rules';
 import { classifyCudaApi } from '../../src/core/model';
+import { CpuCalls } from '../../src/core/model-cpu-calls';
 import { contextFor, readFixture } from './rule-helpers';
 import { fixture } from './fixtures';
 import {
@@ -18,6 +19,7 @@ import {
   durNs,
   loadTrace,
 } from './kineto-helpers';
+import { rowAt, rowsOf } from './table-rows';
 
 const ALEXNET = 'a100-alexnet-nostack.json.gz';
 const ROCM = 'torch-compile-triton.json.gz';
@@ -89,17 +91,17 @@ void test('host-sync on a100-alexnet: one sync per cudaStream/DeviceSynchronize 
   );
   // Neither the mirrors nor cudaStreamWaitEvent are host blocks.
   const counted = blockingSyncs(profile).calls;
-  assert.ok(counted.every((c) => SYNC_NAMES.test(c.name)));
+  assert.ok(counted.every((i) => SYNC_NAMES.test(profile.cpuCalls.nameOf(i))));
 });
 
 void test('host-sync: a sync before the first GPU op drains nothing (the wait for the first launch is start-up)', async () => {
   const profile = await readFixture('torch', ALEXNET);
   const [before] = hostSync(profile, contextFor(profile));
-  const firstOp = Math.min(...profile.gpuOps.map((o) => o.startNs));
-  const real = blockingSyncs(profile).calls[0];
+  const firstOp = Math.min(...rowsOf(profile.gpuOps).map((o) => o.startNs));
+  const real = profile.cpuCalls.get(blockingSyncs(profile).calls[0]);
   // The same call, moved to 200 ms before the first GPU op (the trace without it drains the same).
   const early = { ...real, startNs: firstOp - 200_000_000, endNs: firstOp - 199_990_000 };
-  const shifted = { ...profile, cpuCalls: [early, ...profile.cpuCalls] };
+  const shifted = { ...profile, cpuCalls: CpuCalls.from([early, ...rowsOf(profile.cpuCalls)]) };
   const [after] = hostSync(shifted, contextFor(shifted));
   assert.equal(after.evidence.syncCount, Number(before.evidence.syncCount) + 1);
   assert.equal(after.evidence.drainNs, before.evidence.drainNs);
@@ -115,15 +117,15 @@ void test('ROCm (torch-compile-triton): hip… launches and syncs are recognised
   assert.ok(
     kernels.every((k) => /^hip\w*Launch/.test(byCorrelation.get(k.args?.correlation) ?? '')),
   );
-  const launched = profile.gpuOps.filter(
-    (o) => o.kind === 'kernel' && profile.cpuCalls[o.launchIndex]?.kind === 'launch',
+  const launched = rowsOf(profile.gpuOps).filter(
+    (o) => o.kind === 'kernel' && rowAt(profile.cpuCalls, o.launchIndex)?.kind === 'launch',
   );
   assert.equal(launched.length, kernels.length);
   const rawSyncs = runtime.filter((e) => SYNC_NAMES.test(e.name ?? '')).length;
   assert.ok(rawSyncs > 0);
   assert.equal(blockingSyncs(profile).calls.length, rawSyncs);
   const rawAllocs = runtime.filter((e) => e.name === 'hipMalloc').length;
-  assert.equal(profile.cpuCalls.filter((c) => c.kind === 'alloc').length, rawAllocs);
+  assert.equal(rowsOf(profile.cpuCalls).filter((c) => c.kind === 'alloc').length, rawAllocs);
   // Tensile GEMMs: their share of kernel time, summed over the raw events.
   const total = kernels.reduce((t, e) => t + durNs(e), 0);
   const gemm = kernels.filter((e) => e.name?.startsWith('Cijk_')).reduce((t, e) => t + durNs(e), 0);
@@ -159,7 +161,8 @@ void test('host-sync: a driver sync traced inside the runtime sync that made it 
   const profile = await readFixture('nsys', 'rtx5000-attention-nvtx-2026.2.sqlite');
   const [before] = hostSync(profile, contextFor(profile));
   // What nsys records with driver tracing on: cuStreamSynchronize within each cudaStreamSynchronize.
-  const nested = profile.cpuCalls
+  const calls = rowsOf(profile.cpuCalls);
+  const nested = calls
     .filter((c) => /^cudaStreamSynchronize/.test(c.name))
     .map((c) => ({
       ...c,
@@ -168,7 +171,7 @@ void test('host-sync: a driver sync traced inside the runtime sync that made it 
       endNs: c.endNs - 1,
     }));
   assert.ok(nested.length > 0);
-  const withDriver = { ...profile, cpuCalls: [...profile.cpuCalls, ...nested] };
+  const withDriver = { ...profile, cpuCalls: CpuCalls.from([...calls, ...nested]) };
   const [after] = hostSync(withDriver, contextFor(withDriver));
   assert.equal(after.evidence.syncCount, before.evidence.syncCount);
   assert.equal(after.evidence.drainNs, before.evidence.drainNs);

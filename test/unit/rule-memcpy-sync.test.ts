@@ -6,10 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Profile } from '../../src/core/model';
+import { CpuCalls } from '../../src/core/model-cpu-calls';
 import { blockingSyncs, hostSync } from '../../src/core/rules/host-sync';
 import { memcpySync, syncCopyCalls } from '../../src/core/rules/memcpy-sync';
 import { memcpyPageable, pageableCopies } from '../../src/core/rules/memcpy-pageable';
 import { contextFor, readFixture, sql } from './rule-helpers';
+import { rowsOf } from './table-rows';
 
 const RTX = 'rtx5000-attention-nvtx-2026.2.sqlite';
 
@@ -57,8 +59,10 @@ void test("PyTorch's blocking copy (cudaMemcpyAsync, then a stream synchronize) 
  * copies renamed from cudaMemcpyAsync to cudaMemcpy (times, sizes and memory kinds as recorded).
  */
 function withSyncCopyApi(profile: Profile): Profile {
-  const cpuCalls = profile.cpuCalls.map((c) =>
-    c.kind === 'memcpy' ? { ...c, name: c.name.replace('cudaMemcpyAsync', 'cudaMemcpy') } : c,
+  const cpuCalls = CpuCalls.from(
+    rowsOf(profile.cpuCalls).map((c) =>
+      c.kind === 'memcpy' ? { ...c, name: c.name.replace('cudaMemcpyAsync', 'cudaMemcpy') } : c,
+    ),
   );
   return { ...profile, cpuCalls };
 }

@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Profile } from '../../src/core/model';
+import { GpuOps } from '../../src/core/model-gpu-ops';
 import { ncclOverhead } from '../../src/core/rules/nccl-overhead';
 import { ncclImbalance } from '../../src/core/rules/nccl-imbalance';
 import { ALL_RULES, classify, classifyDetail, runRules } from '../../src/core/rules/index';
 import { contextFor, readFixture } from './rule-helpers';
 import { fixture } from './fixtures';
 import { KERNEL_CATS, durNs, loadTrace } from './kineto-helpers';
+import { rowsOf } from './table-rows';
 
 /** NCCL kernel ns and all kernel ns summed straight over a Kineto trace's kernel events. */
 function rawComm(name: string): { comm: number; all: number; perDevice: Map<string, number> } {
@@ -52,10 +54,10 @@ void test('nccl-imbalance: per-rank collective time spread, from two real rank t
   const b = await readFixture('torch', 'b200x8-eager-nccl-stack.json.gz');
   const merged: Profile = {
     ...a,
-    gpuOps: [
-      ...a.gpuOps.map((op) => ({ ...op, rank: 0 })),
-      ...b.gpuOps.map((op) => ({ ...op, rank: 1, launchIndex: -1, stackId: -1 })),
-    ],
+    gpuOps: GpuOps.from([
+      ...rowsOf(a.gpuOps).map((op) => ({ ...op, rank: 0 })),
+      ...rowsOf(b.gpuOps).map((op) => ({ ...op, rank: 1, launchIndex: -1, stackId: -1 })),
+    ]),
     rankCount: 2,
   };
   // Every GPU of both ranks (GPU events carry the device as pid).
@@ -72,7 +74,10 @@ void test('nccl-imbalance: per-rank collective time spread, from two real rank t
   // Balanced: the same rank twice.
   const twice: Profile = {
     ...a,
-    gpuOps: [...a.gpuOps, ...a.gpuOps.map((op) => ({ ...op, rank: 1 }))],
+    gpuOps: GpuOps.from([
+      ...rowsOf(a.gpuOps),
+      ...rowsOf(a.gpuOps).map((op) => ({ ...op, rank: 1 })),
+    ]),
     rankCount: 2,
   };
   assert.deepEqual(ncclImbalance(twice, contextFor(twice)), []);

@@ -21,6 +21,7 @@ import { buildReport } from '../../src/core/report';
 import { allFixtures, fixture, ownFixture } from './fixtures';
 import { KERNEL_CATS, loadTrace as rawTrace } from './kineto-helpers';
 import { scenariosDir, sql } from './rule-helpers';
+import { rowsOf } from './table-rows';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'gl-summary-'));
 
@@ -118,7 +119,7 @@ void test('summaries of real GPU traces in rank folders: nsys exports, Kineto ep
       { budget: new EventBudget() },
     );
     const n = sql<{ n: number }>(src, 'SELECT COUNT(*) AS n FROM CUPTI_ACTIVITY_KIND_KERNEL')[0].n;
-    assert.equal(profile.gpuOps.filter((o) => o.kind === 'kernel').length, n);
+    assert.equal(rowsOf(profile.gpuOps).filter((o) => o.kind === 'kernel').length, n);
   }
   const B200 = fixture('torch', 'b200x8-eager-nccl-stack.json.gz');
   const A100 = fixture('torch', 'a100-nccl.json.gz');
@@ -155,7 +156,7 @@ void test('summaries of real GPU traces in rank folders: nsys exports, Kineto ep
     path.join(await summaryFolder({ 'b.json.gz': B200 }), 'b.gpulens'),
     { budget: new EventBudget() },
   );
-  assert.equal(profile.gpuOps.filter((o) => o.kind === 'kernel').length, rawKernels(B200));
+  assert.equal(rowsOf(profile.gpuOps).filter((o) => o.kind === 'kernel').length, rawKernels(B200));
 });
 
 void test('one summary gives its trace Report, on every shared fixture', async () => {

@@ -95,15 +95,19 @@ function endOf(c: { endNs: number } | undefined): number {
 function shift(p: Profile, offsets: Map<number, number>): void {
   if ([...offsets.values()].every((o) => o === 0)) return;
   const at = (rank: number): number => offsets.get(rank) ?? 0;
-  for (const x of p.gpuOps) {
-    const o = at(x.rank);
-    x.startNs += o;
-    x.endNs += o;
+  const ops = p.gpuOps;
+  for (let i = 0; i < ops.length; i++) {
+    const o = at(ops.rank[i]);
+    ops.startNs[i] += o;
+    ops.endNs[i] += o;
   }
-  for (const x of p.cpuCalls) {
-    const o = at(x.rank);
-    x.startNs += o;
-    x.endNs += o;
+  // A call's rank is its thread's: one offset per thread.
+  const calls = p.cpuCalls;
+  const threadOffset = calls.threads.rank.map(at);
+  for (let i = 0; i < calls.length; i++) {
+    const o = threadOffset[calls.thread[i]];
+    calls.startNs[i] += o;
+    calls.endNs[i] += o;
   }
   for (const x of p.ranges) {
     const o = at(x.rank);

@@ -7,14 +7,15 @@
 import type {
   CollectiveTag,
   CopyKind,
-  CpuCall,
   CpuRange,
-  GpuOp,
   MemKind,
   MemoryEvent,
   MemorySample,
 } from '../model';
 import { classifyCudaApi, isCommKernel } from '../model';
+import { ABSENT } from '../model-columns';
+import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
+import { COPY_KINDS, GpuOps, KERNEL, MEMCPY, MEMSET, MEM_KINDS } from '../model-gpu-ops';
 import {
   Columns,
   FlowPoints,
@@ -119,13 +120,14 @@ export class OpRows extends Columns {
   }
 }
 
-const GPU_CATS: Record<string, GpuOp['kind']> = {
-  kernel: 'kernel',
-  Kernel: 'kernel',
-  gpu_memcpy: 'memcpy',
-  Memcpy: 'memcpy',
-  gpu_memset: 'memset',
-  Memset: 'memset',
+/** GPU op categories and their `GpuOps.kind` codes. */
+const GPU_CATS: Record<string, number> = {
+  kernel: KERNEL,
+  Kernel: KERNEL,
+  gpu_memcpy: MEMCPY,
+  Memcpy: MEMCPY,
+  gpu_memset: MEMSET,
+  Memset: MEMSET,
 };
 /** ROCm traces use the same categories for their hip… calls. */
 const CALL_CATS = new Set(['cuda_runtime', 'cuda_driver', 'Runtime']);
@@ -137,10 +139,12 @@ const SAFE_US = Number.MAX_SAFE_INTEGER / 1000;
 
 /** Collects one trace's events. */
 export class KinetoEventSink {
-  readonly gpuOps: GpuOp[] = [];
+  /** GPU ops as read: `launchIndex`, `stackId` and `callerStackId` are linked by the reader. */
+  readonly gpuOps = new GpuOps();
   /** Correlation id of each GPU op (parallel to gpuOps), -1 when absent. */
   readonly gpuCorrelation: number[] = [];
-  readonly cpuCalls: CpuCall[] = [];
+  /** CPU calls as read (`stackId` -1, `correlationId` -1 when absent): the reader links them. */
+  readonly cpuCalls = new CpuCalls();
   /** Thread (index into `threads.keys`) of each CPU call. */
   readonly callThreads: number[] = [];
   readonly ranges: CpuRange[] = [];
@@ -162,11 +166,15 @@ export class KinetoEventSink {
   readonly launchFlowStart = new FlowPoints();
   readonly fwdbwdStart = new FlowPoints();
   readonly fwdbwdEnd = new FlowPoints();
-  /** Names of ops, calls and ranges, held once each. */
+  /** Names of ranges, held once each (ops and calls intern theirs in their tables' `names`). */
   private readonly names = new Interner();
-  private readonly callKinds = new Map<string, CpuCall['kind']>();
-  private readonly commNames = new Map<string, boolean>();
+  /** By index into `cpuCalls.names`: the call kind's code. */
+  private readonly callKinds: number[] = [];
+  /** By index into `gpuOps.names`: whether the kernel is a communication kernel. */
+  private readonly commNames: boolean[] = [];
   private readonly collectives = new Map<string, CollectiveTag>();
+  /** Index into `gpuOps.collectives` by collective key (as `GpuOps.internCollective`, by hash). */
+  private readonly opCollectives = new Map<string, number>();
   spanStart = Infinity;
   spanEnd = -Infinity;
   malformed = 0;
@@ -240,21 +248,9 @@ export class KinetoEventSink {
     this.see(start, end);
     const thread = this.threads.id(e.pid, e.tid);
     // Own keys only: a cat of "toString" or "__proto__" is no GPU category.
-    const gpuKind = Object.hasOwn(GPU_CATS, cat) ? GPU_CATS[cat] : undefined;
-    if (gpuKind) return this.gpuOp(gpuKind, e, args, start, end);
+    if (Object.hasOwn(GPU_CATS, cat)) return this.gpuOp(GPU_CATS[cat], e, args, start, end);
     if (CALL_CATS.has(cat)) {
-      const name = this.names.canonical(e.name);
-      this.cpuCalls.push({
-        name,
-        kind: this.callKind(name),
-        startNs: start,
-        endNs: end,
-        pid: int(e.pid),
-        tid: int(e.tid),
-        rank: this.rank,
-        correlationId: num(args.correlation, -1),
-        stackId: -1,
-      });
+      this.cpuCall(e, args, start, end);
       this.callThreads.push(thread);
       return;
     }
@@ -324,37 +320,67 @@ export class KinetoEventSink {
     return this.ranges.length - 1;
   }
 
+  private cpuCall(e: RawEvent, args: Record<string, unknown>, start: number, end: number): void {
+    const calls = this.cpuCalls;
+    const i = calls.length;
+    calls.reserve(i + 1);
+    const name = calls.names.intern(e.name as string);
+    calls.name[i] = name;
+    calls.kind[i] = this.callKind(name);
+    calls.startNs[i] = start;
+    calls.endNs[i] = end;
+    calls.thread[i] = calls.threads.intern(this.rank, int(e.pid), int(e.tid));
+    calls.correlationId[i] = num(args.correlation, -1);
+    calls.stackId[i] = -1;
+    calls.length = i + 1;
+  }
+
   private gpuOp(
-    kind: GpuOp['kind'],
+    kind: number,
     e: RawEvent,
     args: Record<string, unknown>,
     start: number,
     end: number,
   ): void {
-    const name = this.names.canonical(e.name as string);
-    const op: GpuOp = {
-      kind,
-      name,
-      startNs: start,
-      endNs: end,
-      deviceId: num(args.device, int(e.pid)),
-      streamId: num(args.stream, int(e.tid)),
-      rank: this.rank,
-      launchIndex: -1,
-      stackId: -1,
-      isComm: kind === 'kernel' && this.isComm(name),
-    };
-    if (typeof args.bytes === 'number') op.bytes = args.bytes;
-    if (op.isComm) this.collective(op, args);
-    if (kind === 'memcpy') Object.assign(op, copyKinds(name));
-    this.gpuOps.push(op);
+    const ops = this.gpuOps;
+    const i = ops.length;
+    ops.reserve(i + 1);
+    const name = ops.names.intern(e.name as string);
+    const isComm = kind === KERNEL && this.isComm(name);
+    ops.kind[i] = kind;
+    ops.name[i] = name;
+    ops.shortName[i] = -1;
+    ops.startNs[i] = start;
+    ops.endNs[i] = end;
+    ops.deviceId[i] = num(args.device, int(e.pid));
+    ops.streamId[i] = num(args.stream, int(e.tid));
+    ops.rank[i] = this.rank;
+    ops.launchIndex[i] = -1;
+    ops.stackId[i] = -1;
+    ops.callerStackId[i] = -1;
+    ops.isComm[i] = isComm ? 1 : 0;
+    ops.collective[i] = isComm ? this.opCollective(args) : -1;
+    ops.bytes[i] = typeof args.bytes === 'number' ? args.bytes : NaN;
+    const copy = kind === MEMCPY ? copyKinds(ops.names.at(name)) : undefined;
+    ops.copyKind[i] = copy ? COPY_KINDS.indexOf(copy.copyKind) : ABSENT;
+    ops.srcKind[i] = copy ? MEM_KINDS.indexOf(copy.srcKind) : ABSENT;
+    ops.dstKind[i] = copy ? MEM_KINDS.indexOf(copy.dstKind) : ABSENT;
+    ops.length = i + 1;
     this.gpuCorrelation.push(num(args.correlation, -1));
   }
 
-  /** Names the collective from the kernel's args. */
-  private collective(op: GpuOp, args: Record<string, unknown>): void {
+  /** Index into `gpuOps.collectives` of the collective the kernel's args name, -1 when none. */
+  private opCollective(args: Record<string, unknown>): number {
     const tag = this.collectiveTag(args);
-    if (tag) op.collective = tag;
+    if (!tag) return -1;
+    const key =
+      tag.seq === undefined ? `${tag.group}\0${tag.name}` : `${tag.group}\0${tag.name}\0${tag.seq}`;
+    let id = this.opCollectives.get(key);
+    if (id === undefined) {
+      id = this.gpuOps.collectives.push(tag) - 1;
+      this.opCollectives.set(key, id);
+    }
+    return id;
   }
 
   /**
@@ -377,15 +403,20 @@ export class KinetoEventSink {
     return c;
   }
 
-  private callKind(name: string): CpuCall['kind'] {
-    let kind = this.callKinds.get(name);
-    if (kind === undefined) this.callKinds.set(name, (kind = classifyCudaApi(name)));
+  /** The kind code of the call named `cpuCalls.names` entry `name`. */
+  private callKind(name: number): number {
+    let kind = this.callKinds[name];
+    if (kind === undefined)
+      kind = this.callKinds[name] = CPU_CALL_KINDS.indexOf(
+        classifyCudaApi(this.cpuCalls.names.at(name)),
+      );
     return kind;
   }
 
-  private isComm(name: string): boolean {
-    let comm = this.commNames.get(name);
-    if (comm === undefined) this.commNames.set(name, (comm = isCommKernel(name)));
+  /** Whether the kernel named `gpuOps.names` entry `name` is a communication kernel. */
+  private isComm(name: number): boolean {
+    let comm = this.commNames[name];
+    if (comm === undefined) comm = this.commNames[name] = isCommKernel(this.gpuOps.names.at(name));
     return comm;
   }
 
@@ -456,7 +487,8 @@ function int(v: unknown): number {
   return m ? Number(m[0]) : 0;
 }
 
-const MEM_KINDS: Record<string, MemKind> = {
+/** Kineto's memory kind names. */
+const TRACE_MEM_KINDS: Record<string, MemKind> = {
   Pageable: 'pageable',
   Pinned: 'pinned',
   Device: 'device',
@@ -469,7 +501,7 @@ function copyKinds(name: string): { copyKind: CopyKind; srcKind: MemKind; dstKin
   const ends = /\((\w+) -> (\w+)\)/.exec(name);
   return {
     copyKind: dir ? (dir[1] as CopyKind) : 'other',
-    srcKind: (ends && MEM_KINDS[ends[1]]) || 'unknown',
-    dstKind: (ends && MEM_KINDS[ends[2]]) || 'unknown',
+    srcKind: (ends && TRACE_MEM_KINDS[ends[1]]) || 'unknown',
+    dstKind: (ends && TRACE_MEM_KINDS[ends[2]]) || 'unknown',
   };
 }

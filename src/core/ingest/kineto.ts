@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { DeviceInfo, MemoryEvent, Profile } from '../model';
 import { StackTable, emptyProfile } from '../model';
+import type { CpuCalls } from '../model-cpu-calls';
+import type { GpuOps } from '../model-gpu-ops';
 import { EventBudget } from './event-budget';
 import { JsonTraceScanner, TraceFormatError } from './json-stream';
 import { KinetoEventSink } from './kineto-events';
@@ -193,23 +195,22 @@ function buildProfile(
   }
   linkLaunches(sink);
   const stacks = new KinetoStacks(sink, new StackTable());
-  const callPoints = pointsOf(sink.cpuCalls, sink.callThreads);
+  const calls = sink.cpuCalls;
+  const callPoints = pointsOf(sink.callThreads, (i) => calls.startNs[i]);
   const callStacks = stacks.resolve(callPoints);
   // Autograd-thread launches: the stack of the backward() call they serve. A launch with no stack
   // of its own (no forward op linked) takes it as its stack; one with a forward op's stack keeps
   // that and carries the caller's on its GPU ops.
   const callers = backwardCallerStacks(sink, stacks.table, (p) => stacks.ownStacks(p), callPoints);
-  sink.cpuCalls.forEach((c, i) => (c.stackId = callStacks[i] >= 0 ? callStacks[i] : callers[i]));
-  for (const op of sink.gpuOps) {
-    if (op.launchIndex < 0) continue;
-    op.stackId = sink.cpuCalls[op.launchIndex].stackId;
-    const caller = callers[op.launchIndex];
-    if (caller >= 0 && caller !== op.stackId) op.callerStackId = caller;
-  }
-  const rangeStacks = stacks.resolve(pointsOf(sink.ranges, sink.rangeThreads));
+  for (let i = 0; i < calls.length; i++)
+    calls.stackId[i] = callStacks[i] >= 0 ? callStacks[i] : callers[i];
+  linkOpStacks(sink.gpuOps, calls, callers);
+  const rangeStacks = stacks.resolve(pointsOf(sink.rangeThreads, (i) => sink.ranges[i].startNs));
   sink.ranges.forEach((r, i) => (r.stackId = rangeStacks[i]));
   profile.memoryEvents = memoryEventsWithStacks(sink);
   profile.stacks = stacks.table.stacks;
+  profile.gpuOps.trim();
+  profile.cpuCalls.trim();
   if (sink.malformed > 0)
     profile.warnings.push(`${sink.malformed} malformed trace events were skipped`);
   if (sink.dropped > 0)
@@ -217,12 +218,23 @@ function buildProfile(
   return profile;
 }
 
-/** Where each call or range starts, on its thread. */
-function pointsOf(items: readonly { startNs: number }[], threads: readonly number[]): ThreadPoints {
-  const points = newPoints(items.length);
-  for (let i = 0; i < items.length; i++) {
+/** GPU ops take their launching call's stack, and the backward() caller's where it differs. */
+function linkOpStacks(ops: GpuOps, calls: CpuCalls, callers: ArrayLike<number>): void {
+  for (let i = 0; i < ops.length; i++) {
+    const launch = ops.launchIndex[i];
+    if (launch < 0) continue;
+    const stack = (ops.stackId[i] = calls.stackId[launch]);
+    const caller = callers[launch];
+    if (caller >= 0 && caller !== stack) ops.callerStackId[i] = caller;
+  }
+}
+
+/** Where each call, range or memory event (on `threads[i]`, at `startOf(i)`) starts. */
+function pointsOf(threads: readonly number[], startOf: (i: number) => number): ThreadPoints {
+  const points = newPoints(threads.length);
+  for (let i = 0; i < threads.length; i++) {
     points.thread[i] = threads[i];
-    points.ts[i] = items[i].startNs;
+    points.ts[i] = startOf(i);
   }
   return points;
 }
@@ -239,10 +251,7 @@ function memoryEventsWithStacks(sink: KinetoEventSink): MemoryEvent[] {
     const r = ranges[ops.range[i]];
     spans.addSpan(rangeThreads[ops.range[i]], r.startNs, r.endNs);
   }
-  const points = pointsOf(
-    memoryEvents.map((m) => ({ startNs: m.tsNs })),
-    sink.memoryThreads,
-  );
+  const points = pointsOf(sink.memoryThreads, (i) => memoryEvents[i].tsNs);
   const enclosing = innermostSpans(spans, points);
   memoryEvents.forEach((m, i) => {
     if (enclosing[i] >= 0) m.stackId = ranges[ops.range[enclosing[i]]].stackId;
@@ -254,22 +263,24 @@ function memoryEventsWithStacks(sink: KinetoEventSink): MemoryEvent[] {
 function linkLaunches(sink: KinetoEventSink): void {
   const callByCorrelation = new Map<number, number>();
   const callAt = new Map<string, number>();
-  sink.cpuCalls.forEach((c, i) => {
-    if (c.correlationId >= 0) callByCorrelation.set(c.correlationId, i);
-    else callAt.set(`${sink.callThreads[i]}@${c.startNs}`, i);
-  });
+  const { cpuCalls: calls, gpuOps: ops } = sink;
+  for (let i = 0; i < calls.length; i++) {
+    const corr = calls.correlationId[i];
+    if (corr >= 0) callByCorrelation.set(corr, i);
+    else callAt.set(`${sink.callThreads[i]}@${calls.startNs[i]}`, i);
+  }
   for (const [id, thread, ts] of sink.launchFlowStart.entries()) {
     const i = callAt.get(`${thread}@${ts}`);
     if (i !== undefined) {
-      sink.cpuCalls[i].correlationId = Number(id);
+      calls.correlationId[i] = Number(id);
       callByCorrelation.set(Number(id), i);
     }
   }
-  sink.gpuOps.forEach((op, i) => {
+  for (let i = 0; i < ops.length; i++) {
     const corr = sink.gpuCorrelation[i];
     const call = corr >= 0 ? callByCorrelation.get(corr) : undefined;
-    if (call !== undefined) op.launchIndex = call;
-  });
+    if (call !== undefined) ops.launchIndex[i] = call;
+  }
 }
 
 function devicesOf(props: unknown, sink: KinetoEventSink): DeviceInfo[] {
@@ -284,10 +295,12 @@ function devicesOf(props: unknown, sink: KinetoEventSink): DeviceInfo[] {
     }
   }
   const known = new Set(devices.map((d) => d.id));
-  for (const op of sink.gpuOps) {
-    if (known.has(op.deviceId)) continue;
-    known.add(op.deviceId);
-    devices.push({ id: op.deviceId, name: `GPU ${op.deviceId}` });
+  const ops = sink.gpuOps;
+  for (let i = 0; i < ops.length; i++) {
+    const id = ops.deviceId[i];
+    if (known.has(id)) continue;
+    known.add(id);
+    devices.push({ id, name: `GPU ${id}` });
   }
   return devices.sort((a, b) => a.id - b.id);
 }

@@ -1,8 +1,9 @@
 /**
  * CPU-side events from an nsys export: NVTX ranges (NVTX_EVENTS) and OS runtime calls (OSRT_API).
  */
-import { classifyOsCall, type CpuCall, type CpuCallKind, type CpuRange } from '../model';
-import { pidOf, tidOf, type NsysDb } from './nsys-db';
+import { classifyOsCall, type CpuRange } from '../model';
+import { CPU_CALL_KINDS, type CpuCalls } from '../model-cpu-calls';
+import { pidOf, StringIdInterner, tidOf, type NsysDb } from './nsys-db';
 import { widen, type Span } from './nsys-gpu';
 
 /** NVTX_EVENTS.eventType values (ENUM_NSYS_EVENT_TYPE). */
@@ -84,7 +85,7 @@ export function readOsrtCalls(
   strings: readonly string[],
   callchainStacks: Map<number, number>,
   rank: number,
-  calls: CpuCall[],
+  calls: CpuCalls,
   span: Span,
 ): void {
   const table = 'OSRT_API';
@@ -94,26 +95,36 @@ export function readOsrtCalls(
   if (cols.has('eventClass')) filters.push(`eventClass NOT IN (${OSRT_MARKER_CLASSES.join(', ')})`);
   if (cols.has('nestingLevel')) filters.push('coalesce(nestingLevel, 0) = 0');
   const where = filters.join(' AND ');
-  const kindById: (CpuCallKind | undefined)[] = [];
+  const names = new StringIdInterner(strings, calls.names);
+  /** CpuCalls kind code by index in calls.names. */
+  const kindByName: number[] = [];
+  // The thread of the previous row, split once (calls come in runs from one thread).
+  let lastGtid = NaN;
+  let thread = 0;
   const wanted = ['start', 'end', 'globalTid', 'nameId', 'callchainId'];
-  for (const [start, end, gtid, nameId, chain] of ndb.rows(table, wanted, where)) {
-    if (typeof start !== 'number' || typeof end !== 'number') continue;
-    const id = typeof nameId === 'number' ? nameId : -1;
-    const name = strings[id] ?? '';
-    let kind = kindById[id];
-    if (kind === undefined && id >= 0) kindById[id] = kind = classifyOsCall(name);
-    const g = (gtid as number | null) ?? 0;
-    calls.push({
-      name,
-      kind: kind ?? 'os-other',
-      startNs: start,
-      endNs: end,
-      pid: pidOf(g),
-      tid: tidOf(g),
-      rank,
-      correlationId: 0,
-      stackId: typeof chain === 'number' ? (callchainStacks.get(chain) ?? -1) : -1,
-    });
-    widen(span, start, end);
+  for (const page of ndb.pages(table, wanted, where)) {
+    calls.reserve(calls.length + page.length);
+    for (const [start, end, gtid, nameId, chain] of page) {
+      if (typeof start !== 'number' || typeof end !== 'number') continue;
+      const name = names.of(typeof nameId === 'number' ? nameId : -1);
+      let kind = kindByName[name];
+      if (kind === undefined)
+        kindByName[name] = kind = CPU_CALL_KINDS.indexOf(classifyOsCall(calls.names.at(name)));
+      const g = (gtid as number | null) ?? 0;
+      if (g !== lastGtid) {
+        lastGtid = g;
+        thread = calls.threads.intern(rank, pidOf(g), tidOf(g));
+      }
+      const i = calls.length;
+      calls.name[i] = name;
+      calls.kind[i] = kind;
+      calls.startNs[i] = start;
+      calls.endNs[i] = end;
+      calls.thread[i] = thread;
+      calls.correlationId[i] = 0;
+      calls.stackId[i] = typeof chain === 'number' ? (callchainStacks.get(chain) ?? -1) : -1;
+      calls.length = i + 1;
+      widen(span, start, end);
+    }
   }
 }

@@ -4,6 +4,7 @@
  * Every table is optional (nsys creates them lazily), so callers ask `has()` / `columns()` first.
  */
 import Database from 'better-sqlite3';
+import type { StringTable } from '../model-columns';
 import { readablePath } from './sqlite-readonly';
 
 /** A raw row from a `.raw()` statement: one value per selected column. */
@@ -212,6 +213,37 @@ export function readStrings(ndb: NsysDb): string[] {
     if (typeof id === 'number') strings[id] = typeof value === 'string' ? value : '';
   }
   return strings;
+}
+
+/** Ids above this are interned without the cache (a hostile id must not size a huge array). */
+const MAX_CACHED_IDS = 1 << 24;
+
+/**
+ * Interns the StringIds strings that rows name by id into a column table's StringTable, once per
+ * id: a typed cache (id → table index + 1, 0 not yet seen) spares the hash lookup of the string
+ * on each of millions of rows.
+ */
+export class StringIdInterner {
+  private readonly cache: Int32Array;
+
+  constructor(
+    private readonly strings: readonly string[],
+    private readonly table: StringTable,
+  ) {
+    this.cache = new Int32Array(Math.min(strings.length, MAX_CACHED_IDS));
+  }
+
+  /** Table index of the string with StringIds id `id` ('' for an unknown id). */
+  of(id: unknown): number {
+    if (typeof id === 'number' && id >>> 0 === id && id < this.cache.length) {
+      const cached = this.cache[id];
+      if (cached !== 0) return cached - 1;
+      const index = this.table.intern(this.strings[id] ?? '');
+      this.cache[id] = index + 1;
+      return index;
+    }
+    return this.table.intern(this.strings[id as number] ?? '');
+  }
 }
 
 /** Splits a globalTid / globalPid (`vm << 48 | pid << 24 | tid`, below 2^53) without 32-bit ops. */

@@ -1,18 +1,14 @@
 /**
  * CUDA activity from an nsys export: runtime/driver API calls (CUPTI_ACTIVITY_KIND_RUNTIME) and the
  * GPU operations they launched (KERNEL, MEMCPY, MEMSET), linked by correlationId within a process.
- * One pass per table over `.raw()` rows; names are resolved through the preloaded StringIds array.
+ * One pass per table over `.raw()` rows, written straight into the Profile's column tables; names
+ * are interned once per StringIds id.
  */
-import {
-  classifyCudaApi,
-  isCommKernel,
-  type CopyKind,
-  type CpuCall,
-  type CpuCallKind,
-  type GpuOp,
-  type MemKind,
-} from '../model';
-import { pidOf, processKey, tidOf, type NsysDb, type RawRow } from './nsys-db';
+import { classifyCudaApi, isCommKernel } from '../model';
+import { ABSENT } from '../model-columns';
+import { CPU_CALL_KINDS, type CpuCalls } from '../model-cpu-calls';
+import { COPY_KINDS, KERNEL, MEM_KINDS, MEMCPY, MEMSET, type GpuOps } from '../model-gpu-ops';
+import { pidOf, processKey, StringIdInterner, tidOf, type NsysDb, type RawRow } from './nsys-db';
 
 /** Running min/max over every event read, for the profile span. */
 export interface Span {
@@ -147,13 +143,15 @@ export function readRuntimeCalls(
   strings: readonly string[],
   callchainStacks: Map<number, number>,
   rank: number,
-  calls: CpuCall[],
+  calls: CpuCalls,
   span: Span,
 ): LaunchLinker {
   const table = 'CUPTI_ACTIVITY_KIND_RUNTIME';
   if (!ndb.has(table)) return new LaunchLinker();
   const linker = new LaunchLinker(ndb.rowidSpan(table));
-  const kindById: (CpuCallKind | undefined)[] = [];
+  const names = new StringIdInterner(strings, calls.names);
+  /** CpuCalls kind code by index in calls.names. */
+  const kindByName: number[] = [];
   // callchainId is only worth reading (every column costs per row) when some chain has Python frames.
   const cols = ['start', 'end', 'globalTid', 'correlationId', 'nameId'];
   if (callchainStacks.size > 0) cols.push('callchainId');
@@ -161,9 +159,10 @@ export function readRuntimeCalls(
   // splits are float divisions and remainders (globalTid is above 2^32).
   let lastGtid = NaN;
   let proc = 0;
-  let pid = 0;
-  let tid = 0;
-  for (const page of ndb.pages(table, cols))
+  let thread = 0;
+  for (const page of ndb.pages(table, cols)) {
+    calls.reserve(calls.length + page.length);
+    let i = calls.length;
     for (const row of page) {
       const start = row[0] as number;
       const end = row[1] as number;
@@ -171,32 +170,29 @@ export function readRuntimeCalls(
       if (gtid !== lastGtid) {
         lastGtid = gtid;
         proc = processKey(gtid);
-        pid = pidOf(gtid);
-        tid = tidOf(gtid);
+        thread = calls.threads.intern(rank, pidOf(gtid), tidOf(gtid));
       }
       const corr = (row[3] as number | null) ?? 0;
-      const nameId = row[4] as number;
+      const name = names.of(row[4]);
+      let kind = kindByName[name];
+      if (kind === undefined)
+        kindByName[name] = kind = CPU_CALL_KINDS.indexOf(classifyCudaApi(calls.names.at(name)));
       const chain = row[5] as number | null | undefined;
-      const name = strings[nameId] ?? '';
-      let kind = kindById[nameId];
-      if (kind === undefined) kindById[nameId] = kind = classifyCudaApi(name);
-      const index = calls.length;
       const stackId = chain == null ? -1 : (callchainStacks.get(chain) ?? -1);
       if (stackId >= 0) linker.anyStack = true;
-      calls.push({
-        name,
-        kind,
-        startNs: start,
-        endNs: end,
-        pid,
-        tid,
-        rank,
-        correlationId: corr,
-        stackId,
-      });
-      linker.add(corr, proc, index);
+      calls.name[i] = name;
+      calls.kind[i] = kind;
+      calls.startNs[i] = start;
+      calls.endNs[i] = end;
+      calls.thread[i] = thread;
+      calls.correlationId[i] = corr;
+      calls.stackId[i] = stackId;
+      linker.add(corr, proc, i);
       widen(span, start, end);
+      i++;
     }
+    calls.length = i;
+  }
   return linker;
 }
 
@@ -213,76 +209,67 @@ function launchOf(row: RawRow, linker: LaunchLinker): number {
 }
 
 /**
- * Reads kernels; the name is demangledName, falling back to shortName (kept as GpuOp.shortName).
- * Each op is one object literal with every field it will have (two shapes: with and without
- * shortName), never a property added afterwards: an added property moves the object's fields to
- * a separate backing store, one more allocation per kernel for the GC to copy.
+ * Reads kernels; the name is demangledName, falling back to shortName (kept as the op's shortName
+ * when it differs from the name).
  */
 export function readKernels(
   ndb: NsysDb,
   strings: readonly string[],
   linker: LaunchLinker,
-  calls: readonly CpuCall[],
+  calls: CpuCalls,
   rank: number,
-  ops: GpuOp[],
+  ops: GpuOps,
   span: Span,
 ): void {
   const table = 'CUPTI_ACTIVITY_KIND_KERNEL';
   if (!ndb.has(table)) return;
-  const commById: (boolean | undefined)[] = [];
+  const names = new StringIdInterner(strings, ops.names);
+  /** isComm (0 / 1) by index in ops.names. */
+  const commByName: number[] = [];
   // The process of the previous row (kernels come in runs from one process), split once.
   let lastGpid: unknown = undefined;
   let proc: number | null = null;
-  for (const page of ndb.pages(table, [...OP_COLUMNS, 'demangledName', 'shortName']))
+  for (const page of ndb.pages(table, [...OP_COLUMNS, 'demangledName', 'shortName'])) {
+    ops.reserve(ops.length + page.length);
+    let i = ops.length;
     for (const row of page) {
       const gpid = row[5] as number | null;
       if (gpid !== lastGpid) {
         lastGpid = gpid;
         proc = gpid === null ? null : processKey(gpid);
       }
-      const nameId = (row[6] ?? row[7]) as number | null;
-      const name = nameId === null ? '' : (strings[nameId] ?? '');
-      let isComm = nameId === null ? false : commById[nameId];
-      if (isComm === undefined) commById[nameId as number] = isComm = isCommKernel(name);
+      const name = names.of(row[6] ?? row[7]);
+      let isComm = commByName[name];
+      if (isComm === undefined)
+        commByName[name] = isComm = isCommKernel(ops.names.at(name)) ? 1 : 0;
+      const shortId = row[7] as number | null;
+      // Equal strings have equal indices: a shortName equal to the name is not kept.
+      const short = shortId === null || !strings[shortId] ? -1 : names.of(shortId);
       const startNs = row[0] as number;
       const endNs = row[1] as number;
-      const deviceId = (row[2] as number | null) ?? 0;
-      const streamId = (row[3] as number | null) ?? 0;
       const launchIndex = linker.find((row[4] as number | null) ?? 0, proc);
-      const stackId = launchIndex >= 0 && linker.anyStack ? calls[launchIndex].stackId : -1;
-      const shortId = row[7] as number | null;
-      const short = shortId === null ? undefined : strings[shortId];
-      // Field order as in GpuOp, shortName last (where it was always added).
-      ops.push(
-        short && short !== name
-          ? {
-              kind: 'kernel',
-              name,
-              startNs,
-              endNs,
-              deviceId,
-              streamId,
-              rank,
-              launchIndex,
-              stackId,
-              isComm,
-              shortName: short,
-            }
-          : {
-              kind: 'kernel',
-              name,
-              startNs,
-              endNs,
-              deviceId,
-              streamId,
-              rank,
-              launchIndex,
-              stackId,
-              isComm,
-            },
-      );
+      ops.kind[i] = KERNEL;
+      ops.name[i] = name;
+      ops.shortName[i] = short === name ? -1 : short;
+      ops.startNs[i] = startNs;
+      ops.endNs[i] = endNs;
+      ops.deviceId[i] = (row[2] as number | null) ?? 0;
+      ops.streamId[i] = (row[3] as number | null) ?? 0;
+      ops.rank[i] = rank;
+      ops.launchIndex[i] = launchIndex;
+      ops.stackId[i] = launchIndex >= 0 && linker.anyStack ? calls.stackId[launchIndex] : -1;
+      ops.callerStackId[i] = -1;
+      ops.isComm[i] = isComm;
+      ops.collective[i] = -1;
+      ops.bytes[i] = NaN;
+      ops.copyKind[i] = ABSENT;
+      ops.srcKind[i] = ABSENT;
+      ops.dstKind[i] = ABSENT;
       widen(span, startNs, endNs);
+      i++;
     }
+    ops.length = i;
+  }
 }
 
 /** CUPTI copy kinds (ENUM_CUDA_MEMCPY_OPER), abbreviated as the nsys UI names them. */
@@ -299,75 +286,104 @@ const COPY_NAMES = [
   'HtoH',
   'PtoP',
 ];
-const COPY_KINDS: Record<number, CopyKind> = { 1: 'HtoD', 2: 'DtoH', 8: 'DtoD', 10: 'PtoP' };
-/** ENUM_CUDA_MEM_KIND: 0 pageable, 1 pinned, 2 device, 3 array, 4 managed, 5 device static, 6 managed static. */
-const MEM_KINDS: Record<number, MemKind> = {
-  0: 'pageable',
-  1: 'pinned',
-  2: 'device',
-  4: 'managed',
-  5: 'device',
-  6: 'managed',
+/** GpuOps copyKind code by CUPTI copy kind (the others: 'other'). */
+const COPY_CODES: Record<number, number> = {
+  1: COPY_KINDS.indexOf('HtoD'),
+  2: COPY_KINDS.indexOf('DtoH'),
+  8: COPY_KINDS.indexOf('DtoD'),
+  10: COPY_KINDS.indexOf('PtoP'),
 };
+const OTHER_COPY = COPY_KINDS.indexOf('other');
+/**
+ * GpuOps memory kind code by ENUM_CUDA_MEM_KIND: 0 pageable, 1 pinned, 2 device, 3 array,
+ * 4 managed, 5 device static, 6 managed static (the others: 'unknown').
+ */
+const MEM_CODES: Record<number, number> = {
+  0: MEM_KINDS.indexOf('pageable'),
+  1: MEM_KINDS.indexOf('pinned'),
+  2: MEM_KINDS.indexOf('device'),
+  4: MEM_KINDS.indexOf('managed'),
+  5: MEM_KINDS.indexOf('device'),
+  6: MEM_KINDS.indexOf('managed'),
+};
+const UNKNOWN_MEM = MEM_KINDS.indexOf('unknown');
 
-function memKind(v: unknown): MemKind {
-  return typeof v === 'number' ? (MEM_KINDS[v] ?? 'unknown') : 'unknown';
+function memCode(v: unknown): number {
+  return typeof v === 'number' ? (MEM_CODES[v] ?? UNKNOWN_MEM) : UNKNOWN_MEM;
 }
 
-/** Reads memcpy (named `Memcpy HtoD` …) and memset (named `Memset`) operations, one literal each. */
+/**
+ * Writes the columns a memcpy and a memset op share, at row `i`, from a row starting with
+ * OP_COLUMNS then bytes (the caller writes the kinds of memory).
+ */
+function writeCopyOp(
+  ops: GpuOps,
+  i: number,
+  row: RawRow,
+  kind: number,
+  name: number,
+  rank: number,
+  linker: LaunchLinker,
+  calls: CpuCalls,
+): void {
+  const launchIndex = launchOf(row, linker);
+  ops.kind[i] = kind;
+  ops.name[i] = name;
+  ops.shortName[i] = -1;
+  ops.startNs[i] = row[0] as number;
+  ops.endNs[i] = row[1] as number;
+  ops.deviceId[i] = (row[2] as number | null) ?? 0;
+  ops.streamId[i] = (row[3] as number | null) ?? 0;
+  ops.rank[i] = rank;
+  ops.launchIndex[i] = launchIndex;
+  ops.stackId[i] = launchIndex >= 0 ? calls.stackId[launchIndex] : -1;
+  ops.callerStackId[i] = -1;
+  ops.isComm[i] = 0;
+  ops.collective[i] = -1;
+  ops.bytes[i] = (row[6] as number | null) ?? 0;
+}
+
+/** Reads memcpy (named `Memcpy HtoD` …) and memset (named `Memset`) operations. */
 export function readCopies(
   ndb: NsysDb,
   linker: LaunchLinker,
-  calls: readonly CpuCall[],
+  calls: CpuCalls,
   rank: number,
-  ops: GpuOp[],
+  ops: GpuOps,
   span: Span,
 ): void {
   const base = [...OP_COLUMNS, 'bytes'];
-  for (const row of ndb.rows('CUPTI_ACTIVITY_KIND_MEMCPY', [
-    ...base,
-    'copyKind',
-    'srcKind',
-    'dstKind',
-  ])) {
-    const launchIndex = launchOf(row, linker);
-    const copy = (row[7] as number | null) ?? 0;
-    const op: GpuOp = {
-      kind: 'memcpy',
-      name: `Memcpy ${COPY_NAMES[copy] ?? 'Unknown'}`,
-      startNs: row[0] as number,
-      endNs: row[1] as number,
-      deviceId: (row[2] as number | null) ?? 0,
-      streamId: (row[3] as number | null) ?? 0,
-      rank,
-      launchIndex,
-      stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
-      isComm: false,
-      bytes: (row[6] as number | null) ?? 0,
-      copyKind: COPY_KINDS[copy] ?? 'other',
-      srcKind: memKind(row[8]),
-      dstKind: memKind(row[9]),
-    };
-    ops.push(op);
-    widen(span, op.startNs, op.endNs);
+  /** ops.names index of `Memcpy <kind>` by its COPY_NAMES entry. */
+  const copyNames = new Map<string, number>();
+  const copyColumns = [...base, 'copyKind', 'srcKind', 'dstKind'];
+  for (const page of ndb.pages('CUPTI_ACTIVITY_KIND_MEMCPY', copyColumns)) {
+    ops.reserve(ops.length + page.length);
+    for (const row of page) {
+      const i = ops.length;
+      const copy = (row[7] as number | null) ?? 0;
+      const label = COPY_NAMES[copy] ?? 'Unknown';
+      let name = copyNames.get(label);
+      if (name === undefined) copyNames.set(label, (name = ops.names.intern(`Memcpy ${label}`)));
+      writeCopyOp(ops, i, row, MEMCPY, name, rank, linker, calls);
+      ops.copyKind[i] = COPY_CODES[copy] ?? OTHER_COPY;
+      ops.srcKind[i] = memCode(row[8]);
+      ops.dstKind[i] = memCode(row[9]);
+      ops.length = i + 1;
+      widen(span, row[0] as number, row[1] as number);
+    }
   }
-  for (const row of ndb.rows('CUPTI_ACTIVITY_KIND_MEMSET', [...base, 'memKind'])) {
-    const launchIndex = launchOf(row, linker);
-    const op: GpuOp = {
-      kind: 'memset',
-      name: 'Memset',
-      startNs: row[0] as number,
-      endNs: row[1] as number,
-      deviceId: (row[2] as number | null) ?? 0,
-      streamId: (row[3] as number | null) ?? 0,
-      rank,
-      launchIndex,
-      stackId: launchIndex >= 0 ? calls[launchIndex].stackId : -1,
-      isComm: false,
-      bytes: (row[6] as number | null) ?? 0,
-      dstKind: memKind(row[7]),
-    };
-    ops.push(op);
-    widen(span, op.startNs, op.endNs);
+  let memset = -1;
+  for (const page of ndb.pages('CUPTI_ACTIVITY_KIND_MEMSET', [...base, 'memKind'])) {
+    ops.reserve(ops.length + page.length);
+    for (const row of page) {
+      const i = ops.length;
+      if (memset < 0) memset = ops.names.intern('Memset');
+      writeCopyOp(ops, i, row, MEMSET, memset, rank, linker, calls);
+      ops.copyKind[i] = ABSENT;
+      ops.srcKind[i] = ABSENT;
+      ops.dstKind[i] = memCode(row[7]);
+      ops.length = i + 1;
+      widen(span, row[0] as number, row[1] as number);
+    }
   }
 }

@@ -44,7 +44,8 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
   try {
     // Row counts up front from the rowid spans (two b-tree edge lookups per table; nsys deletes no
     // rows): a too-large export is refused before anything is read.
-    const rows = ACTIVITY_TABLES.reduce((n, t) => n + ndb.rowidSpan(t), 0);
+    const spans = new Map(ACTIVITY_TABLES.map((t) => [t, ndb.rowidSpan(t)]));
+    const rows = [...spans.values()].reduce((n, s) => n + s, 0);
     (options.budget ?? new EventBudget()).take(rows, path, 'activity rows');
     const meta = readMeta(ndb);
     const profile = emptyProfile({
@@ -72,6 +73,16 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
       ? readPythonCallchains(ndb, 'OSRT_CALLCHAINS', strings, stacks)
       : new Map<number, number>();
 
+    // The column tables are sized once for every row (OSRT's outer calls are fewer than its rows).
+    const rowsOf = (...tables: string[]) => tables.reduce((n, t) => n + (spans.get(t) ?? 0), 0);
+    profile.cpuCalls.reserve(rowsOf('CUPTI_ACTIVITY_KIND_RUNTIME', 'OSRT_API'));
+    profile.gpuOps.reserve(
+      rowsOf(
+        'CUPTI_ACTIVITY_KIND_KERNEL',
+        'CUPTI_ACTIVITY_KIND_MEMCPY',
+        'CUPTI_ACTIVITY_KIND_MEMSET',
+      ),
+    );
     const span: Span = { min: Infinity, max: -Infinity };
     // Runtime calls first: their indices in cpuCalls are what GpuOp.launchIndex points at.
     const linker = readRuntimeCalls(ndb, strings, cudaStacks, rank, profile.cpuCalls, span);
@@ -79,6 +90,8 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
     readKernels(ndb, strings, linker, profile.cpuCalls, rank, profile.gpuOps, span);
     readCopies(ndb, linker, profile.cpuCalls, rank, profile.gpuOps, span);
     readOsrtCalls(ndb, strings, osrtStacks, rank, profile.cpuCalls, span);
+    profile.cpuCalls.trim();
+    profile.gpuOps.trim();
     readNvtxRanges(ndb, strings, rank, profile.ranges, span, warnings);
     profile.stacks = stacks.stacks;
     profile.devices = readDevices(ndb);

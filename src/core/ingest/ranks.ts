@@ -7,8 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Profile } from '../model';
+import type { CollectiveTag, Profile } from '../model';
+import type { StringTable } from '../model-columns';
 import { emptyProfile } from '../model';
+import type { CpuCalls } from '../model-cpu-calls';
+import type { GpuOps } from '../model-gpu-ops';
 import { alignRankClocks, type RankClock } from './clock-align';
 import { EventBudget, EventBudgetError } from './event-budget';
 import { identityOfRead, pickRankFiles, readRankFile, type RankFileRead } from './rank-files';
@@ -129,6 +132,8 @@ function merge(dir: string, reads: RankFileRead[], ids: RankIdentity[]): Profile
         `${ids[i].file}: a ${read.profile.source.format} trace among ${merged.source.format} traces`,
       );
   }
+  merged.gpuOps.trim();
+  merged.cpuCalls.trim();
   const { alignment, warnings } = alignRankClocks(merged, clocks);
   const offset = new Map(alignment.map((a) => [a.rank, a.offsetNs]));
   for (const s of metricSlices)
@@ -151,23 +156,15 @@ function byRankThenName(a: string, b: string): number {
 function append(merged: Profile, p: Profile, rank: number): void {
   const stackBase = merged.stacks.length;
   const callBase = merged.cpuCalls.length;
-  const shift = (id: number, base: number): number => (id >= 0 ? id + base : -1);
   // Loops, not push(...spread): spreading a huge array overflows the call stack.
   for (const s of p.stacks) merged.stacks.push(s);
-  for (const c of p.cpuCalls)
-    merged.cpuCalls.push({ ...c, rank, stackId: shift(c.stackId, stackBase) });
-  for (const op of p.gpuOps)
-    merged.gpuOps.push({
-      ...op,
-      rank,
-      launchIndex: shift(op.launchIndex, callBase),
-      stackId: shift(op.stackId, stackBase),
-    });
+  appendCpuCalls(merged.cpuCalls, p.cpuCalls, rank, stackBase);
+  appendGpuOps(merged.gpuOps, p.gpuOps, rank, stackBase, callBase);
   for (const r of p.ranges)
-    merged.ranges.push({ ...r, rank, stackId: shift(r.stackId, stackBase) });
+    merged.ranges.push({ ...r, rank, stackId: rebased(r.stackId, stackBase) });
   for (const m of p.memory) merged.memory.push({ ...m, rank });
   for (const m of p.memoryEvents)
-    merged.memoryEvents.push({ ...m, rank, stackId: shift(m.stackId, stackBase) });
+    merged.memoryEvents.push({ ...m, rank, stackId: rebased(m.stackId, stackBase) });
   for (const m of p.metrics) merged.metrics.push({ ...m });
   // Every rank's own devices: rank 1's GPU 0 is another GPU than rank 0's, often another model.
   for (const d of p.devices) merged.devices.push({ ...d, rank });
@@ -176,4 +173,88 @@ function append(merged: Profile, p: Profile, rank: number): void {
     merged.source.producer = p.source.producer;
     merged.source.schemaVersion = p.source.schemaVersion;
   }
+}
+
+/** `id + base`, or -1 for none. */
+function rebased(id: number, base: number): number {
+  return id >= 0 ? id + base : -1;
+}
+
+/** For each string of `from`, its index in `to` (interned there). */
+function stringMap(from: StringTable, to: StringTable): Int32Array {
+  const map = new Int32Array(from.size);
+  for (let k = 0; k < from.size; k++) map[k] = to.intern(from.at(k));
+  return map;
+}
+
+/** Appends rank `rank`'s calls `b` to `a`: names and threads re-interned, stacks re-based. */
+function appendCpuCalls(a: CpuCalls, b: CpuCalls, rank: number, stackBase: number): void {
+  const n = b.length;
+  const at = a.length;
+  a.reserve(at + n);
+  const names = stringMap(b.names, a.names);
+  // A call's rank is its thread's: b's threads become rank `rank`'s.
+  const threads = new Int32Array(b.threads.size);
+  for (let k = 0; k < threads.length; k++)
+    threads[k] = a.threads.intern(rank, b.threads.pid[k], b.threads.tid[k]);
+  a.kind.set(b.kind.subarray(0, n), at);
+  a.startNs.set(b.startNs.subarray(0, n), at);
+  a.endNs.set(b.endNs.subarray(0, n), at);
+  a.correlationId.set(b.correlationId.subarray(0, n), at);
+  for (let i = 0; i < n; i++) {
+    a.name[at + i] = names[b.name[i]];
+    a.thread[at + i] = threads[b.thread[i]];
+    a.stackId[at + i] = rebased(b.stackId[i], stackBase);
+  }
+  a.length = at + n;
+}
+
+/** Appends rank `rank`'s ops `b` to `a`: names and collectives re-interned, indices re-based. */
+function appendGpuOps(
+  a: GpuOps,
+  b: GpuOps,
+  rank: number,
+  stackBase: number,
+  callBase: number,
+): void {
+  const n = b.length;
+  const at = a.length;
+  a.reserve(at + n);
+  const names = stringMap(b.names, a.names);
+  const collectives = collectiveMap(b, a);
+  for (const col of ['kind', 'isComm', 'copyKind', 'srcKind', 'dstKind'] as const)
+    a[col].set(b[col].subarray(0, n), at);
+  for (const col of ['startNs', 'endNs', 'bytes'] as const) a[col].set(b[col].subarray(0, n), at);
+  a.deviceId.set(b.deviceId.subarray(0, n), at);
+  a.streamId.set(b.streamId.subarray(0, n), at);
+  a.rank.fill(rank, at, at + n);
+  for (let i = 0; i < n; i++) {
+    const j = at + i;
+    a.name[j] = names[b.name[i]];
+    a.shortName[j] = b.shortName[i] < 0 ? -1 : names[b.shortName[i]];
+    a.launchIndex[j] = rebased(b.launchIndex[i], callBase);
+    a.stackId[j] = rebased(b.stackId[i], stackBase);
+    a.callerStackId[j] = rebased(b.callerStackId[i], stackBase);
+    a.collective[j] = b.collective[i] < 0 ? -1 : collectives[b.collective[i]];
+  }
+  a.length = at + n;
+}
+
+/**
+ * For each collective of `from`, its index in `to`'s (added there when new; identical tags share
+ * one, as `GpuOps.internCollective` keeps them, but found by key: a rank has thousands).
+ */
+function collectiveMap(from: GpuOps, to: GpuOps): Int32Array {
+  const key = (c: CollectiveTag): string => `${c.group}\0${c.name}\0${c.seq ?? ''}`;
+  const index = new Map<string, number>();
+  to.collectives.forEach((c, k) => {
+    if (!index.has(key(c))) index.set(key(c), k);
+  });
+  const map = new Int32Array(from.collectives.length);
+  from.collectives.forEach((c, k) => {
+    let id = index.get(key(c));
+    if (id === undefined) index.set(key(c), (id = to.collectives.push(c) - 1));
+    map[k] = id;
+  });
+  return map;
 }

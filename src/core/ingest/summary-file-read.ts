@@ -7,7 +7,10 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import type { CpuCall, CpuRange, DeviceInfo, Frame, GpuOp, Profile, Stack } from '../model';
+import type { CollectiveTag, CpuRange, DeviceInfo, Frame, Profile, Stack } from '../model';
+import { ABSENT, type StringTable } from '../model-columns';
+import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
+import { COPY_KINDS, GPU_OP_KINDS, GpuOps, MEM_KINDS } from '../model-gpu-ops';
 import type { MemoryEvent, MemorySample, MetricSample } from '../model';
 import type { EventBudget } from './event-budget';
 import type { RankFileRead } from './rank-files';
@@ -142,9 +145,11 @@ export function decodeSummary(
   const stacks = buildStacks(columnsOf('stackLengths'), columnsOf('stackFrames'), frames, fail);
   const sizes = { stacks: stacks.length, cpuCalls: rows('cpuCalls') };
   const get = <T>(t: TableName): T[] => rowsOf<T>(t, columnsOf(t), rows(t), strings, sizes, fail);
+  const checked = (t: 'gpuOps' | 'cpuCalls'): CheckedColumns =>
+    checkedColumns(t, columnsOf(t), rows(t), strings, sizes, fail);
   // In file order (TABLES), each table read once.
-  const cpuCalls = get<CpuCall>('cpuCalls');
-  const gpuOps = get<GpuOp>('gpuOps');
+  const cpuCalls = cpuCallsOf(checked('cpuCalls'), rows('cpuCalls'));
+  const gpuOps = gpuOpsOf(checked('gpuOps'), rows('gpuOps'));
   const ranges = get<CpuRange>('ranges');
   const memory = get<MemorySample>('memory');
   const memoryEvents = get<MemoryEvent>('memoryEvents');
@@ -195,19 +200,14 @@ function inflate(data: Buffer, max: number): Buffer | null {
 /** One cell's value from its column at row `i` (undefined: the field is absent). */
 type Cell = (i: number) => unknown;
 
-/**
- * Builds a table's records from its columns, each cell checked (strings, enum codes, indices).
- * Each field gets its own decoder, and each record starts as a copy of a template holding the
- * fields every record has, so records share one shape (this runs once per cell of the trace).
- */
-function rowsOf<T>(
+/** The cell decoders of a table's fields, in the schema's order. */
+function fieldCells(
   name: TableName,
   cols: Map<string, ArrayLike<number>>,
-  n: number,
   strings: readonly string[],
   sizes: Partial<Record<'stacks' | 'cpuCalls', number>>,
   fail: (why: string) => never,
-): T[] {
+): { key: string; cell: Cell }[] {
   const spec = TABLES[name] as Readonly<Record<string, Column | null>>;
   // The message is built only on failure.
   const bad = (i: number, key: string, why: string): never => fail(`${name}[${i}].${key}: ${why}`);
@@ -263,6 +263,23 @@ function rowsOf<T>(
   const fields: { key: string; cell: Cell }[] = [];
   for (const [key, col] of Object.entries(spec))
     if (col) fields.push({ key, cell: decoder(key, col) });
+  return fields;
+}
+
+/**
+ * Builds a table's records from its columns, each cell checked (strings, enum codes, indices).
+ * Each field gets its own decoder, and each record starts as a copy of a template holding the
+ * fields every record has, so records share one shape (this runs once per cell of the trace).
+ */
+function rowsOf<T>(
+  name: TableName,
+  cols: Map<string, ArrayLike<number>>,
+  n: number,
+  strings: readonly string[],
+  sizes: Partial<Record<'stacks' | 'cpuCalls', number>>,
+  fail: (why: string) => never,
+): T[] {
+  const fields = fieldCells(name, cols, strings, sizes, fail);
   // One template per set of fields present (few: the optional fields a reader fills together),
   // holding them in the schema's order, so each record is a copy with exactly its own fields.
   const templates = new Map<number, Record<string, unknown>>();
@@ -290,6 +307,128 @@ function rowsOf<T>(
     out[i] = row as T;
   }
   return out;
+}
+
+/** Checks every cell of a table, row by row (as `rowsOf` meets them: the same first failure). */
+function checkCells(fields: readonly { cell: Cell }[], n: number): void {
+  for (let i = 0; i < n; i++) for (const f of fields) f.cell(i);
+}
+
+/** A table's decoded columns, checked cell by cell, and how to read them into a column table. */
+interface CheckedColumns {
+  cols: Readonly<Record<string, ArrayLike<number>>>;
+  strings: readonly string[];
+  /** Summary string `x` interned in `names` (each string looked up once). */
+  str: (names: StringTable, x: number) => number;
+  /** Summary enum code `x` (1 + index into the spec's values) as a code into `values`. */
+  code: (key: string, values: readonly string[], x: number) => number;
+}
+
+/** Checks the table `name`'s cells (see checkCells) and gives the readers of its columns. */
+function checkedColumns(
+  name: 'gpuOps' | 'cpuCalls',
+  cols: Map<string, ArrayLike<number>>,
+  n: number,
+  strings: readonly string[],
+  sizes: Partial<Record<'stacks' | 'cpuCalls', number>>,
+  fail: (why: string) => never,
+): CheckedColumns {
+  checkCells(fieldCells(name, cols, strings, sizes, fail), n);
+  const spec = TABLES[name] as Readonly<Record<string, Column | null>>;
+  const interned = new Map<StringTable, Int32Array>();
+  const codes = new Map<string, number[]>();
+  return {
+    cols: Object.fromEntries(cols),
+    strings,
+    str: (names, x) => {
+      let ids = interned.get(names);
+      if (!ids) interned.set(names, (ids = new Int32Array(strings.length).fill(-1)));
+      return ids[x] >= 0 ? ids[x] : (ids[x] = names.intern(strings[x]));
+    },
+    code: (key, values, x) => {
+      let map = codes.get(key);
+      if (!map) {
+        const col = spec[key] as Extract<Column, { type: 'enum' }>;
+        codes.set(key, (map = [ABSENT, ...col.values.map((v) => values.indexOf(v))]));
+      }
+      return map[x];
+    },
+  };
+}
+
+/** The GPU op table from its checked columns. */
+function gpuOpsOf(c: CheckedColumns, n: number): GpuOps {
+  const ops = new GpuOps();
+  ops.reserve(n);
+  const { kind, name, shortName, startNs, endNs, deviceId, streamId, rank } = c.cols;
+  const { launchIndex, stackId, callerStackId, isComm, bytes, copyKind, srcKind, dstKind } = c.cols;
+  const collective = collectiveReader(c, ops);
+  for (let i = 0; i < n; i++) {
+    ops.kind[i] = c.code('kind', GPU_OP_KINDS, kind[i]);
+    ops.name[i] = c.str(ops.names, name[i]);
+    ops.shortName[i] = shortName[i] < 0 ? -1 : c.str(ops.names, shortName[i]);
+    ops.startNs[i] = startNs[i];
+    ops.endNs[i] = endNs[i];
+    ops.deviceId[i] = deviceId[i];
+    ops.streamId[i] = streamId[i];
+    ops.rank[i] = rank[i];
+    ops.launchIndex[i] = launchIndex[i];
+    ops.stackId[i] = stackId[i];
+    // An absent optional reference is stored as -2.
+    ops.callerStackId[i] = callerStackId[i] < 0 ? -1 : callerStackId[i];
+    ops.isComm[i] = isComm[i];
+    ops.collective[i] = collective(i);
+    ops.bytes[i] = bytes[i];
+    ops.copyKind[i] = c.code('copyKind', COPY_KINDS, copyKind[i]);
+    ops.srcKind[i] = c.code('srcKind', MEM_KINDS, srcKind[i]);
+    ops.dstKind[i] = c.code('dstKind', MEM_KINDS, dstKind[i]);
+  }
+  ops.length = n;
+  ops.trim();
+  return ops;
+}
+
+/**
+ * Row i's collective as an index into `ops.collectives` (-1: none); identical tags share one, as
+ * `GpuOps.internCollective` keeps them, found by key.
+ */
+function collectiveReader(c: CheckedColumns, ops: GpuOps): (i: number) => number {
+  const {
+    collective: present,
+    'collective.group': group,
+    'collective.name': name,
+    'collective.seq': seq,
+  } = c.cols;
+  const index = new Map<string, number>();
+  return (i) => {
+    if (present[i] !== 1) return -1;
+    const tag: CollectiveTag = { group: c.strings[group[i]], name: c.strings[name[i]] };
+    if (!Number.isNaN(seq[i])) tag.seq = seq[i];
+    const key = `${tag.group}\0${tag.name}\0${tag.seq ?? ''}`;
+    let id = index.get(key);
+    if (id === undefined) index.set(key, (id = ops.collectives.push(tag) - 1));
+    return id;
+  };
+}
+
+/** The CPU call table from its checked columns. */
+function cpuCallsOf(c: CheckedColumns, n: number): CpuCalls {
+  const calls = new CpuCalls();
+  calls.reserve(n);
+  const { name, kind, startNs, endNs, pid, tid, rank, stackId } = c.cols;
+  for (let i = 0; i < n; i++) {
+    calls.name[i] = c.str(calls.names, name[i]);
+    calls.kind[i] = c.code('kind', CPU_CALL_KINDS, kind[i]);
+    calls.startNs[i] = startNs[i];
+    calls.endNs[i] = endNs[i];
+    calls.thread[i] = calls.threads.intern(rank[i], pid[i], tid[i]);
+    // Not kept in summaries (nothing after reading uses it).
+    calls.correlationId[i] = 0;
+    calls.stackId[i] = stackId[i];
+  }
+  calls.length = n;
+  calls.trim();
+  return calls;
 }
 
 /** Stacks from their lengths and frame indices (every index checked). */
@@ -322,11 +461,15 @@ function buildStacks(
 
 /** Adds `ns` to every time of a profile (a summary read into a folder with another time base). */
 function shiftTimes(p: Profile, ns: number): void {
-  for (const list of [p.gpuOps, p.cpuCalls, p.ranges])
-    for (const x of list) {
-      x.startNs += ns;
-      x.endNs += ns;
+  for (const t of [p.gpuOps, p.cpuCalls])
+    for (let i = 0; i < t.length; i++) {
+      t.startNs[i] += ns;
+      t.endNs[i] += ns;
     }
+  for (const x of p.ranges) {
+    x.startNs += ns;
+    x.endNs += ns;
+  }
   for (const list of [p.memory, p.memoryEvents, p.metrics]) for (const x of list) x.tsNs += ns;
   p.spanStartNs += ns;
   p.spanEndNs += ns;

@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { Frame, Profile } from '../model';
+import { ABSENT, type StringTable } from '../model-columns';
+import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
+import { COPY_KINDS, GPU_OP_KINDS, GpuOps, MEM_KINDS } from '../model-gpu-ops';
 import type { RankFileRead } from './rank-files';
 import {
   type Column,
@@ -29,8 +32,9 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
     throw new Error('a merged rank folder cannot be summarized: summarize each rank');
   const strings = new Interner();
   const { frames, lengths, frameIds } = flattenStacks(p);
-  // The stack tables are columns already; the others are records read field by field.
-  const rows: Record<TableName, readonly object[] | Float64Array> = {
+  // The stack tables are columns already, ops and calls column tables; the others are records
+  // read field by field.
+  const rows: Record<TableName, readonly object[] | Float64Array | GpuOps | CpuCalls> = {
     devices: p.devices,
     frames,
     stackLengths: lengths,
@@ -52,10 +56,15 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
     const kept = new Map<string, Float64Array>();
     const chunks: Uint8Array[] = [];
     for (const [key, col] of leaves) {
+      const where = `${name}.${key}`;
       const values =
         list instanceof Float64Array
           ? list
-          : columnValues(list, key, col, strings, `${name}.${key}`);
+          : list instanceof GpuOps
+            ? gpuOpValues(list, key, col, strings, where)
+            : list instanceof CpuCalls
+              ? cpuCallValues(list, key, col, strings, where)
+              : columnValues(list, key, col, strings, where);
       const base = col.type === 'num' && col.base ? kept.get(col.base) : undefined;
       const enc = chooseEncoding(col, values, base);
       const bytes = encodeValues(enc, values, base);
@@ -216,6 +225,147 @@ function columnValues(
         out[i] = v === undefined ? NaN : v === NO_OBJECT ? (optional ? NaN : 0) : (v as number);
       }
       break;
+  }
+  return out;
+}
+
+/**
+ * One column of the GPU op table as `columnValues` makes it of records (the same numbers), read
+ * from the table's columns.
+ */
+function gpuOpValues(
+  ops: GpuOps,
+  key: string,
+  col: Column,
+  strings: Interner,
+  where: string,
+): Float64Array {
+  const n = ops.length;
+  switch (key) {
+    case 'kind':
+      return enumCodes(ops.kind, n, GPU_OP_KINDS, col, where);
+    case 'copyKind':
+      return enumCodes(ops.copyKind, n, COPY_KINDS, col, where);
+    case 'srcKind':
+    case 'dstKind':
+      return enumCodes(ops[key], n, MEM_KINDS, col, where);
+    case 'name':
+    case 'shortName':
+      return stringIds(ops[key], n, ops.names, strings);
+    case 'callerStackId':
+      // An absent optional reference is stored as -2.
+      return Float64Array.from(ops.callerStackId.subarray(0, n), (v) => (v < 0 ? -2 : v));
+    case 'isComm':
+      return Float64Array.from(ops.isComm.subarray(0, n));
+    case 'collective':
+      return Float64Array.from(ops.collective.subarray(0, n), (c) => (c < 0 ? 0 : 1));
+    case 'collective.group':
+    case 'collective.name': {
+      const field = key === 'collective.group' ? 'group' : 'name';
+      const ids = ops.collectives.map((c) => c[field]);
+      return Float64Array.from(ops.collective.subarray(0, n), (c) =>
+        c < 0 ? -1 : strings.id(ids[c]),
+      );
+    }
+    case 'collective.seq':
+      return Float64Array.from(ops.collective.subarray(0, n), (c) =>
+        c < 0 ? NaN : (ops.collectives[c].seq ?? NaN),
+      );
+    case 'startNs':
+    case 'endNs':
+    case 'deviceId':
+    case 'streamId':
+    case 'rank':
+    case 'launchIndex':
+    case 'stackId':
+    case 'bytes':
+      return numbers(ops[key], n, col, where);
+  }
+  throw new Error(`cannot summarize: ${where} is no GPU op column`);
+}
+
+/** One column of the CPU call table (see gpuOpValues). */
+function cpuCallValues(
+  calls: CpuCalls,
+  key: string,
+  col: Column,
+  strings: Interner,
+  where: string,
+): Float64Array {
+  const n = calls.length;
+  const perThread = (of: readonly number[]): Float64Array =>
+    numbers(
+      Float64Array.from(calls.thread.subarray(0, n), (t) => of[t]),
+      n,
+      col,
+      where,
+    );
+  switch (key) {
+    case 'name':
+      return stringIds(calls.name, n, calls.names, strings);
+    case 'kind':
+      return enumCodes(calls.kind, n, CPU_CALL_KINDS, col, where);
+    case 'pid':
+      return perThread(calls.threads.pid);
+    case 'tid':
+      return perThread(calls.threads.tid);
+    case 'rank':
+      return perThread(calls.threads.rank);
+    case 'startNs':
+    case 'endNs':
+    case 'stackId':
+      return numbers(calls[key], n, col, where);
+  }
+  throw new Error(`cannot summarize: ${where} is no CPU call column`);
+}
+
+/** A number column's first `n` values, checked as `columnValues` checks them (NaN: absent). */
+function numbers(v: ArrayLike<number>, n: number, col: Column, where: string): Float64Array {
+  const optional = 'optional' in col && col.optional === true;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    if (!Number.isFinite(x) && !(optional && Number.isNaN(x)))
+      throw new Error(`cannot summarize: ${where} holds ${x}`);
+    out[i] = x;
+  }
+  return out;
+}
+
+/** A string column (indices into `names`, -1 for none) as indices into the summary's strings. */
+function stringIds(
+  ids: Int32Array,
+  n: number,
+  names: StringTable,
+  strings: Interner,
+): Float64Array {
+  // Each name's summary index, taken when first met (so strings keep the rows' order).
+  const summaryId = new Int32Array(names.size).fill(-1);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const id = ids[i];
+    if (id < 0) out[i] = -1;
+    else out[i] = summaryId[id] >= 0 ? summaryId[id] : (summaryId[id] = strings.id(names.at(id)));
+  }
+  return out;
+}
+
+/** An enum column's codes (into `values`, ABSENT for none) as the summary's (1 + spec index, 0). */
+function enumCodes(
+  codes: Uint8Array,
+  n: number,
+  values: readonly string[],
+  col: Column,
+  where: string,
+): Float64Array {
+  const spec = col.type === 'enum' ? col.values : [];
+  const code = values.map((v) => spec.indexOf(v) + 1);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = codes[i];
+    if (c === ABSENT) continue; // 0: absent
+    if (!(code[c] > 0)) throw new Error(`cannot summarize: ${where} is "${values[c]}"`);
+    out[i] = code[c];
   }
   return out;
 }

@@ -3,7 +3,8 @@
  * (reference texts: "cudaMalloc above 1 ms" — fragmentation, or cudaFree synchronizing the device).
  */
 import { formatNs } from '../format';
-import type { CpuCall } from '../model';
+import { CALL_ALLOC, CALL_FREE } from '../model-cpu-calls';
+import { callThreadKey } from '../cpu-threads';
 import { adviceFor } from './advice';
 import { type LocatedCost, aggregateLocations } from './locations';
 import type { Interval } from '../intervals';
@@ -12,22 +13,25 @@ import { addCut, claimIdle, replayLater, replaying } from './savings';
 
 export const allocStalls = replaying((profile, ctx) => {
   // One pass, no array of every allocation call (a million-call trace holds many).
+  const calls = profile.cpuCalls;
+  const { kind, startNs, endNs } = calls;
   let allCount = 0;
   let allNs = 0;
-  const slow: CpuCall[] = [];
-  for (const c of profile.cpuCalls) {
-    if (c.kind !== 'alloc' && c.kind !== 'free') continue;
+  const slow: number[] = [];
+  for (let c = 0; c < calls.length; c++) {
+    if (kind[c] !== CALL_ALLOC && kind[c] !== CALL_FREE) continue;
     allCount++;
-    allNs = allNs + c.endNs - c.startNs;
-    if (c.endNs - c.startNs > ctx.thresholds.slowAllocNs) slow.push(c);
+    allNs = allNs + endNs[c] - startNs[c];
+    if (endNs[c] - startNs[c] > ctx.thresholds.slowAllocNs) slow.push(c);
   }
   if (slow.length === 0) return [];
-  const slowNs = slow.reduce((s, c) => s + c.endNs - c.startNs, 0);
-  const worst = slow.reduce((a, b) => (b.endNs - b.startNs > a.endNs - a.startNs ? b : a));
-  const names = [...new Set(slow.map((c) => c.name.replace(/_v\d+$/, '')))].join(', ');
-  const costs: LocatedCost[] = slow.map((c) => ({ stackId: c.stackId, ns: c.endNs - c.startNs }));
+  const dur = (c: number) => endNs[c] - startNs[c];
+  const slowNs = slow.reduce((s, c) => s + endNs[c] - startNs[c], 0);
+  const worstNs = dur(slow.reduce((a, b) => (dur(b) > dur(a) ? b : a)));
+  const names = [...new Set(slow.map((c) => calls.nameOf(c).replace(/_v\d+$/, '')))].join(', ');
+  const costs: LocatedCost[] = slow.map((c) => ({ stackId: calls.stackId[c], ns: dur(c) }));
   const cuts = new Map<string, Interval[]>();
-  for (const c of slow) addCut(cuts, c, c.startNs, c.endNs);
+  for (const c of slow) addCut(cuts, callThreadKey(calls, c), startNs[c], endNs[c]);
   const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
     (g) => g.cause === 'allocation',
   );
@@ -38,7 +42,7 @@ export const allocStalls = replaying((profile, ctx) => {
       title: `${slow.length} slow CUDA allocation calls (${formatNs(slowNs)})`,
       message:
         `${slow.length} of ${allCount} allocation/free calls (${names}) took longer than ` +
-        `${formatNs(ctx.thresholds.slowAllocNs)}: ${formatNs(slowNs)} in total, the worst ${formatNs(worst.endNs - worst.startNs)}. ` +
+        `${formatNs(ctx.thresholds.slowAllocNs)}: ${formatNs(slowNs)} in total, the worst ${formatNs(worstNs)}. ` +
         `All allocation calls took ${formatNs(allNs)}.`,
       // Savings: replay without the slow calls (a pre-allocated pool takes them out of the run):
       // only the GPU idle they caused counts, not CPU time the GPU spent busy anyway.
@@ -49,7 +53,7 @@ export const allocStalls = replaying((profile, ctx) => {
         slowCount: slow.length,
         allocCallCount: allCount,
         slowNs,
-        worstNs: worst.endNs - worst.startNs,
+        worstNs,
         allAllocNs: allNs,
       },
       locations: aggregateLocations(ctx, costs),

@@ -10,13 +10,23 @@
  * - the launch call itself (lazy module loading or JIT on a first launch);
  * - queued: launched before the GPU went idle, then waiting (an event, another stream, a copy).
  */
-import type { CpuCall, CpuRange, Profile } from '../model';
+import type { CpuRange, Profile } from '../model';
+import {
+  CALL_ALLOC,
+  CALL_FREE,
+  CALL_LAUNCH,
+  CALL_MEMCPY,
+  CALL_OS_WAIT,
+  CALL_SYNC,
+  type CpuCalls,
+} from '../model-cpu-calls';
 import type { IdleCause } from '../report-types';
 import {
+  callThreadKey,
   callsByThread,
-  isLaunchLike,
   overlapWithCalls,
   threadKey,
+  ThreadCalls,
   userRangesByThread,
 } from '../cpu-threads';
 import { SortedSpans } from '../sorted-spans';
@@ -44,15 +54,15 @@ export interface GapExplanation {
   stackId: number;
   /** Profile.ranges index (a quiet range, a DataLoader fetch, a range around a wait), or -1. */
   rangeIndex: number;
-  /** host-sync: the sync or blocking copy that returned into the gap. */
-  blocker?: CpuCall;
+  /** host-sync: Profile.cpuCalls index of the sync or blocking copy that returned into the gap. */
+  blocker?: number;
 }
 
 /** One CPU thread's calls, launches, user ranges and DataLoader ranges, for window queries. */
 interface ThreadIndex {
-  calls: SortedSpans<CpuCall>;
+  calls: ThreadCalls;
   /** Built on first use (a range covering most of a gap's window: often never). */
-  launches: () => SortedSpans<CpuCall>;
+  launches: () => ThreadCalls;
   ranges: SortedSpans<IndexedRange>;
   loaders: SortedSpans<IndexedRange>;
 }
@@ -71,7 +81,7 @@ export const isDataLoaderRange = (name: string): boolean => DATA_LOADER.test(nam
 
 /** Explains gaps; builds each thread's index on first use (most threads never launch). */
 export class GapExplainer {
-  private readonly byThread: Map<string, CpuCall[]>;
+  private readonly byThread: Map<string, ThreadCalls>;
   private readonly rangesByThread: Map<string, number[]>;
   private readonly loadersByThread = new Map<string, IndexedRange[]>();
   private readonly built = new Map<string, ThreadIndex>();
@@ -102,12 +112,17 @@ export class GapExplainer {
    */
   splitCause(gapStart: number, gapEnd: number, launchIndex: number): GapCause {
     if (launchIndex < 0) return 'unknown';
-    const launch = this.profile.cpuCalls[launchIndex];
-    const before = Math.max(0, Math.min(launch.startNs, gapEnd) - gapStart);
-    const during = Math.max(0, Math.min(launch.endNs, gapEnd) - Math.max(launch.startNs, gapStart));
+    const calls = this.profile.cpuCalls;
+    const launchStart = calls.startNs[launchIndex];
+    const before = Math.max(0, Math.min(launchStart, gapEnd) - gapStart);
+    const during = Math.max(
+      0,
+      Math.min(calls.endNs[launchIndex], gapEnd) - Math.max(launchStart, gapStart),
+    );
     const after = gapEnd - gapStart - before - during;
     // A copy call in progress is a blocking copy waiting for its turn: queued, not a slow launch.
-    if (launch.kind === 'launch' && during > before && during >= after) return 'slow-launch';
+    if (calls.kind[launchIndex] === CALL_LAUNCH && during > before && during >= after)
+      return 'slow-launch';
     if (before <= during || before < after) return 'queued';
     return 'late-launch';
   }
@@ -121,29 +136,29 @@ export class GapExplainer {
   ): GapExplanation {
     const cause = this.splitCause(gapStart, gapEnd, launchIndex);
     if (cause === 'slow-launch')
-      return { cause, stackId: this.profile.cpuCalls[launchIndex].stackId, rangeIndex: -1 };
+      return { cause, stackId: this.profile.cpuCalls.stackId[launchIndex], rangeIndex: -1 };
     if (cause !== 'late-launch') return { cause, stackId: nextStackId, rangeIndex: -1 };
-    return this.cpuWork(this.profile.cpuCalls[launchIndex], gapStart, nextStackId);
+    return this.cpuWork(launchIndex, gapStart, nextStackId);
   }
 
-  /** What the launching thread did in [gapStart, launch start). */
-  private cpuWork(launch: CpuCall, gapStart: number, nextStackId: number): GapExplanation {
-    const windowNs = launch.startNs - gapStart;
-    const key = threadKey(launch);
-    const index = this.index(key);
-    const calls = index.calls.overlapping(gapStart, launch.startNs);
-    const waits = calls.filter((c) => c.kind === 'os-wait');
-    const allocs = calls.filter((c) => c.kind === 'alloc' || c.kind === 'free');
-    const rangeIndex = this.quietRange(index, launch, gapStart);
-    if (overlapWithCalls(waits, gapStart, launch.startNs) >= windowNs / 2)
-      return { cause: 'os-wait', stackId: longest(waits).stackId, rangeIndex };
-    if (overlapWithCalls(allocs, gapStart, launch.startNs) >= windowNs / 2)
-      return { cause: 'allocation', stackId: longest(allocs).stackId, rangeIndex: -1 };
+  /** What the thread of the launch call `launch` did in [gapStart, launch start). */
+  private cpuWork(launch: number, gapStart: number, nextStackId: number): GapExplanation {
+    const all = this.profile.cpuCalls;
+    const { kind, startNs, endNs } = all;
+    const launchStart = startNs[launch];
+    const windowNs = launchStart - gapStart;
+    const index = this.index(callThreadKey(all, launch));
+    const calls = index.calls.overlapping(gapStart, launchStart);
+    const waits = calls.filter((i) => kind[i] === CALL_OS_WAIT);
+    const allocs = calls.filter((i) => kind[i] === CALL_ALLOC || kind[i] === CALL_FREE);
+    const rangeIndex = this.quietRange(index, launchStart, gapStart);
+    if (overlapWithCalls(all, waits, gapStart, launchStart) >= windowNs / 2)
+      return { cause: 'os-wait', stackId: all.stackId[longest(all, waits)], rangeIndex };
+    if (overlapWithCalls(all, allocs, gapStart, launchStart) >= windowNs / 2)
+      return { cause: 'allocation', stackId: all.stackId[longest(all, allocs)], rangeIndex: -1 };
     const loader = index.loaders
-      .overlapping(gapStart, launch.startNs)
-      .find(
-        (r) => Math.min(r.endNs, launch.startNs) - Math.max(r.startNs, gapStart) >= windowNs / 2,
-      );
+      .overlapping(gapStart, launchStart)
+      .find((r) => Math.min(r.endNs, launchStart) - Math.max(r.startNs, gapStart) >= windowNs / 2);
     if (loader)
       return {
         cause: 'data-loader',
@@ -153,10 +168,13 @@ export class GapExplainer {
     // A sync (or synchronous copy) that returned after the GPU went idle: the CPU had been waiting,
     // so nothing was queued ahead and the GPU idles while the CPU prepares the next launch.
     const sync = calls.find(
-      (c) =>
-        (c.kind === 'sync' || c.kind === 'memcpy') && c.endNs >= gapStart && c.startNs < gapStart,
+      (i) =>
+        (kind[i] === CALL_SYNC || kind[i] === CALL_MEMCPY) &&
+        endNs[i] >= gapStart &&
+        startNs[i] < gapStart,
     );
-    if (sync) return { cause: 'host-sync', stackId: sync.stackId, rangeIndex: -1, blocker: sync };
+    if (sync !== undefined)
+      return { cause: 'host-sync', stackId: all.stackId[sync], rangeIndex: -1, blocker: sync };
     if (rangeIndex >= 0) return { cause: 'cpu-range', stackId: nextStackId, rangeIndex };
     return { cause: 'late-launch', stackId: nextStackId, rangeIndex: -1 };
   }
@@ -164,16 +182,17 @@ export class GapExplainer {
   private index(key: string): ThreadIndex {
     let t = this.built.get(key);
     if (!t) {
-      const calls = this.byThread.get(key) ?? [];
+      const all = this.profile.cpuCalls;
+      const calls = this.byThread.get(key) ?? new ThreadCalls(all, new Int32Array(0));
       const ranges = (this.rangesByThread.get(key) ?? []).map((idx) => ({
         idx,
         startNs: this.profile.ranges[idx].startNs,
         endNs: this.profile.ranges[idx].endNs,
       }));
-      let launches: SortedSpans<CpuCall> | undefined;
+      let launches: ThreadCalls | undefined;
       t = {
-        calls: new SortedSpans(calls),
-        launches: () => (launches ??= new SortedSpans(calls.filter(isLaunchLike))),
+        calls,
+        launches: () => (launches ??= calls.filter((i) => all.isLaunchLike(i))),
         ranges: new SortedSpans(ranges),
         loaders: new SortedSpans(this.loadersByThread.get(key) ?? []),
       };
@@ -184,17 +203,17 @@ export class GapExplainer {
 
   /**
    * The innermost user range on the launching thread that covers most of the CPU-side window
-   * [gapStart, launch) and launched no GPU work itself, or -1.
+   * [gapStart, launchStart) and launched no GPU work itself, or -1.
    */
-  private quietRange(index: ThreadIndex, launch: CpuCall, gapStart: number): number {
-    const windowNs = launch.startNs - gapStart;
+  private quietRange(index: ThreadIndex, launchStart: number, gapStart: number): number {
+    const windowNs = launchStart - gapStart;
     let best = -1;
     // Ranges that end by gapStart cover none of the window: start after them.
     const ranges = index.ranges.items;
     for (let i = index.ranges.firstEndingAfter(gapStart); i < ranges.length; i++) {
       const { idx, startNs, endNs } = ranges[i];
-      if (startNs >= launch.startNs) break;
-      const cover = Math.min(endNs, launch.startNs) - Math.max(startNs, gapStart);
+      if (startNs >= launchStart) break;
+      const cover = Math.min(endNs, launchStart) - Math.max(startNs, gapStart);
       if (cover < windowNs / 2) continue;
       const launched = index.launches().anyStartIn(startNs, endNs);
       if (!launched && (best < 0 || startNs >= this.profile.ranges[best].startNs)) best = idx;
@@ -203,6 +222,8 @@ export class GapExplainer {
   }
 }
 
-function longest(calls: CpuCall[]): CpuCall {
-  return calls.reduce((a, b) => (b.endNs - b.startNs > a.endNs - a.startNs ? b : a));
+/** The longest of the calls `idx` (the first of equals). */
+function longest(calls: CpuCalls, idx: readonly number[]): number {
+  const dur = (i: number) => calls.endNs[i] - calls.startNs[i];
+  return idx.reduce((a, b) => (dur(b) > dur(a) ? b : a));
 }

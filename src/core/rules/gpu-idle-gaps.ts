@@ -194,6 +194,8 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
     { gaps: topGaps },
   );
   return [
-    top === 'queued' || top === 'unknown' ? finding : replayLater(finding, gapWhatIf(topGaps)),
+    top === 'queued' || top === 'unknown'
+      ? finding
+      : replayLater(finding, gapWhatIf(profile, topGaps)),
   ];
 });

@@ -8,7 +8,8 @@
  * too, counted apart in the evidence. How this differs from NVIDIA's rule: docs/rules.md.
  */
 import { formatNs } from '../format';
-import type { CpuCall, Profile } from '../model';
+import type { Profile } from '../model';
+import { CALL_MEMCPY, CALL_SYNC, type CpuCalls } from '../model-cpu-calls';
 import { callsByThread } from '../cpu-threads';
 import { idleAfter, rankBusy } from '../device-timelines';
 import { type LocatedCost, aggregateLocations } from './locations';
@@ -18,14 +19,15 @@ import { claimIdle, replayLater, replaying } from './savings';
 /** A sync starting this soon after an async copy returns is the copy's completion. */
 const FOLLOW_NS = 50_000;
 
-/** Calls that block the host until the GPU catches up (classifyCudaApi's `sync`). */
-export function isBlockingSync(c: CpuCall): boolean {
-  return c.kind === 'sync';
+/** Whether call i blocks the host until the GPU catches up (classifyCudaApi's `sync`). */
+export function isBlockingSync(calls: CpuCalls, i: number): boolean {
+  return calls.kind[i] === CALL_SYNC;
 }
 
 /** The blocking syncs of a profile, one per API call, and whether each completes an async copy. */
 export interface BlockingSyncs {
-  calls: CpuCall[];
+  /** Indexes into Profile.cpuCalls. */
+  calls: number[];
   /** Parallel to `calls`: the call right before it on its thread was an async copy. */
   afterCopy: boolean[];
 }
@@ -35,21 +37,23 @@ export interface BlockingSyncs {
  * (cuStreamSynchronize under cudaStreamSynchronize when driver calls are traced) is left out.
  */
 export function blockingSyncs(profile: Profile): BlockingSyncs {
-  const calls: CpuCall[] = [];
+  const all = profile.cpuCalls;
+  const { kind, startNs, endNs } = all;
+  const calls: number[] = [];
   const afterCopy: boolean[] = [];
-  for (const list of callsByThread(profile.cpuCalls).values()) {
+  for (const list of callsByThread(all).values()) {
     let outerEnd = -Infinity;
-    let prev: CpuCall | undefined;
-    for (const c of list) {
-      if (isBlockingSync(c)) {
-        if (c.startNs < outerEnd && c.endNs <= outerEnd) continue;
-        outerEnd = c.endNs;
+    let prev = -1;
+    for (const c of list.idx) {
+      if (isBlockingSync(all, c)) {
+        if (startNs[c] < outerEnd && endNs[c] <= outerEnd) continue;
+        outerEnd = endNs[c];
         calls.push(c);
         afterCopy.push(
-          prev !== undefined &&
-            prev.kind === 'memcpy' &&
-            /Async/i.test(prev.name) &&
-            c.startNs - prev.endNs <= FOLLOW_NS,
+          prev >= 0 &&
+            kind[prev] === CALL_MEMCPY &&
+            /Async/i.test(all.nameOf(prev)) &&
+            startNs[c] - endNs[prev] <= FOLLOW_NS,
         );
       }
       prev = c;
@@ -61,31 +65,36 @@ export function blockingSyncs(profile: Profile): BlockingSyncs {
 export const hostSync = replaying((profile, ctx) => {
   const { calls: syncs, afterCopy } = blockingSyncs(profile);
   if (syncs.length === 0) return [];
+  const calls = profile.cpuCalls;
   const busy = rankBusy(profile);
   let blockedNs = 0;
   let drainNs = 0;
   let afterCopyCount = 0;
   const costs: LocatedCost[] = [];
   syncs.forEach((c, k) => {
-    blockedNs += c.endNs - c.startNs;
+    const start = calls.startNs[c];
+    const end = calls.endNs[c];
+    blockedNs += end - start;
     if (afterCopy[k]) afterCopyCount++;
-    const merged = busy.get(c.rank) ?? [];
+    const merged = busy.get(calls.rankOf(c)) ?? [];
     // Only inside the GPU span: before the first GPU op nothing had been queued to drain (the
     // wait for the first launch is start-up), after the last one nothing was waiting.
-    const drain =
-      merged.length > 0 && c.endNs >= merged[0].startNs ? idleAfter(merged, c.endNs) : 0;
+    const drain = merged.length > 0 && end >= merged[0].startNs ? idleAfter(merged, end) : 0;
     drainNs += drain;
-    costs.push({ stackId: c.stackId, ns: c.endNs - c.startNs + drain });
+    costs.push({ stackId: calls.stackId[c], ns: end - start + drain });
   });
   // A sync that returned while the GPU was still busy cost nothing: fire on the drained idle time.
   if (drainNs < ctx.thresholds.minGapNs) return [];
-  const names = [...new Set(syncs.map((c) => c.name.replace(/_v\d+$/, '')))].slice(0, 4).join(', ');
+  const names = [...new Set(syncs.map((c) => calls.nameOf(c).replace(/_v\d+$/, '')))]
+    .slice(0, 4)
+    .join(', ');
   const copyText =
     afterCopyCount > 0
       ? ` ${afterCopyCount} of them waited for a copy just queued (PyTorch's .item(), .cpu(), .tolist()).`
       : '';
   const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
-    (g) => g.cause === 'host-sync' && g.blocker?.kind === 'sync',
+    (g) =>
+      g.cause === 'host-sync' && g.blocker !== undefined && calls.kind[g.blocker] === CALL_SYNC,
   );
   const finding = claimIdle(
     {

@@ -5,7 +5,7 @@
  * explained on the cheap path and tallied per cause, so every idle nanosecond inside a device's
  * span has exactly one cause.
  */
-import type { CpuCall, Profile } from '../model';
+import type { Profile } from '../model';
 import type { GapStat, SourceRef } from '../report-types';
 import { deviceTimelines } from '../device-timelines';
 import { GAP_CAUSE_TEXT, type GapCause, GapExplainer } from './gap-causes';
@@ -23,10 +23,10 @@ export interface IdleGap {
   stackId: number;
   /** Profile.ranges index for 'cpu-range', 'data-loader' and for waits inside a range, else -1. */
   rangeIndex: number;
-  /** The call that launched the op after the gap, when known. */
-  launch?: CpuCall;
-  /** host-sync: the sync or blocking copy that returned into the gap. */
-  blocker?: CpuCall;
+  /** Profile.cpuCalls index of the call that launched the op after the gap, or -1 when unknown. */
+  launchIndex: number;
+  /** host-sync: Profile.cpuCalls index of the sync or blocking copy that returned into the gap. */
+  blocker?: number;
 }
 
 /** Idle time and gap count of one cause over the gaps smaller than minGapNs. */
@@ -68,16 +68,17 @@ function computeGaps(profile: Profile, minGapNs: number): GapSet {
   const explainer = new GapExplainer(profile);
   const gaps: IdleGap[] = [];
   const small = new Map<GapCause, SmallGapTally>();
+  const ops = profile.gpuOps;
   for (const tl of deviceTimelines(profile)) {
     let opIdx = 0;
     for (let k = 1; k < tl.busy.length; k++) {
       const startNs = tl.busy[k - 1].endNs;
       const endNs = tl.busy[k].startNs;
       // The first op of the next busy interval is the one the GPU waited for.
-      while (opIdx < tl.ops.length && tl.ops[opIdx].startNs < endNs) opIdx++;
-      const next = tl.ops[opIdx];
-      const launchIndex = next?.launchIndex ?? -1;
-      const stackId = next?.stackId ?? -1;
+      while (opIdx < tl.ops.length && ops.startNs[tl.ops[opIdx]] < endNs) opIdx++;
+      const next = opIdx < tl.ops.length ? tl.ops[opIdx] : -1;
+      const launchIndex = next >= 0 ? ops.launchIndex[next] : -1;
+      const stackId = next >= 0 ? ops.stackId[next] : -1;
       if (endNs - startNs >= minGapNs) {
         const why = explainer.explain(startNs, endNs, launchIndex, stackId);
         gaps.push({
@@ -86,7 +87,7 @@ function computeGaps(profile: Profile, minGapNs: number): GapSet {
           startNs,
           endNs,
           ...why,
-          launch: launchIndex >= 0 ? profile.cpuCalls[launchIndex] : undefined,
+          launchIndex,
         });
         continue;
       }

@@ -10,6 +10,7 @@
  * GPU kernels is 'unknown'.
  */
 import type { Profile } from '../model';
+import { KERNEL } from '../model-gpu-ops';
 import type { Classification, Finding } from '../report-types';
 import { allocStalls } from './alloc-stalls';
 import { topLevelOpNs } from '../cpu-threads';
@@ -123,12 +124,13 @@ export function classifyDetail(
   let kernelNs = 0;
   let gemmNs = 0;
   let commNs = 0;
-  for (const op of profile.gpuOps) {
-    if (op.kind !== 'kernel') continue;
-    const d = op.endNs - op.startNs;
+  const ops = profile.gpuOps;
+  for (let i = 0; i < ops.length; i++) {
+    if (ops.kind[i] !== KERNEL) continue;
+    const d = ops.endNs[i] - ops.startNs[i];
     kernelNs += d;
-    if (op.isComm) commNs += d;
-    else if (isGemmKernel(op.name)) gemmNs += d;
+    if (ops.isComm[i]) commNs += d;
+    else if (isGemmKernel(ops.nameOf(i))) gemmNs += d;
   }
   const timelines = deviceTimelines(profile);
   const span = timelines.reduce((s, t) => s + t.lastNs - t.firstNs, 0);

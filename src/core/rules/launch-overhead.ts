@@ -6,7 +6,8 @@
  */
 import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
-import { topLevelOpNs } from '../cpu-threads';
+import { callThreadKey, topLevelOpNs } from '../cpu-threads';
+import { KERNEL } from '../model-gpu-ops';
 import { deviceTimelines } from '../device-timelines';
 import { percentile } from '../numbers';
 import { type LocatedCost, aggregateLocations } from './locations';
@@ -19,26 +20,29 @@ export const launchOverhead = replaying((profile, ctx) => {
   let kernels = 0;
   let kernelNs = 0;
   let starvedIdle = 0;
+  const ops = profile.gpuOps;
+  const { kind, startNs, endNs, launchIndex } = ops;
+  const calls = profile.cpuCalls;
   for (const tl of deviceTimelines(profile)) {
     spanNs += tl.lastNs - tl.firstNs;
     let busyEnd = -Infinity;
     for (const op of tl.ops) {
-      if (op.kind === 'kernel') {
+      if (kind[op] === KERNEL) {
         kernels++;
-        kernelNs += op.endNs - op.startNs;
-        const gap = op.startNs - busyEnd;
+        kernelNs += endNs[op] - startNs[op];
+        const gap = startNs[op] - busyEnd;
         // Starved: the GPU went idle before the CPU even started the launch call (the call is
         // read only after a small gap: most kernels have none).
         if (
           gap > 0 &&
           gap < minGap &&
-          op.launchIndex >= 0 &&
-          profile.cpuCalls[op.launchIndex].startNs >= busyEnd
+          launchIndex[op] >= 0 &&
+          calls.startNs[launchIndex[op]] >= busyEnd
         ) {
           starvedIdle += gap;
         }
       }
-      busyEnd = Math.max(busyEnd, op.endNs);
+      busyEnd = Math.max(busyEnd, endNs[op]);
     }
   }
   if (kernels === 0 || spanNs === 0) return [];
@@ -54,17 +58,17 @@ export const launchOverhead = replaying((profile, ctx) => {
   for (const tl of deviceTimelines(profile)) {
     let busyEnd = -Infinity;
     for (const op of tl.ops) {
-      if (op.kind === 'kernel') {
-        kernelDurs.push(op.endNs - op.startNs);
-        const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
-        if (call) launchDurs.push(call.endNs - call.startNs);
-        const gap = op.startNs - busyEnd;
-        if (call && gap > 0 && gap < minGap && call.startNs >= busyEnd) {
-          starved.push({ stackId: op.stackId, ns: gap });
-          addCut(cuts, call, busyEnd, call.startNs);
+      if (kind[op] === KERNEL) {
+        kernelDurs.push(endNs[op] - startNs[op]);
+        const call = launchIndex[op];
+        if (call >= 0) launchDurs.push(calls.endNs[call] - calls.startNs[call]);
+        const gap = startNs[op] - busyEnd;
+        if (call >= 0 && gap > 0 && gap < minGap && calls.startNs[call] >= busyEnd) {
+          starved.push({ stackId: ops.stackId[op], ns: gap });
+          addCut(cuts, callThreadKey(calls, call), busyEnd, calls.startNs[call]);
         }
       }
-      busyEnd = Math.max(busyEnd, op.endNs);
+      busyEnd = Math.max(busyEnd, endNs[op]);
     }
   }
   kernelDurs.sort((a, b) => a - b);

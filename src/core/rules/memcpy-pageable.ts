@@ -5,42 +5,59 @@
  * memcpy-sync's, whatever its memory, so no copy is claimed by both rules.
  */
 import { formatNs, formatBytes } from '../format';
-import type { GpuOp, Profile } from '../model';
+import type { Profile } from '../model';
+import { COPY_KINDS, MEM_KINDS, MEMCPY } from '../model-gpu-ops';
 import { ns } from '../numbers';
 import { type LocatedCost, aggregateLocations } from './locations';
-import { isSyncCopyApi } from './memcpy-sync';
+import { bytesOf, isSyncCopyApi } from './memcpy-sync';
 import type { Rule } from './types';
 
 /** Pageable copies move at roughly half the pinned bandwidth (staging copy + DMA). */
 const PAGEABLE_SLOWDOWN = 0.5;
 
-/** Whether the copy's call is a synchronous copy API (unlinked copies are kept: pageable anyway). */
-function launchedBySyncApi(profile: Profile, op: GpuOp): boolean {
-  const call = op.launchIndex >= 0 ? profile.cpuCalls[op.launchIndex] : undefined;
-  return call !== undefined && isSyncCopyApi(call);
+const HTOD = COPY_KINDS.indexOf('HtoD');
+const DTOH = COPY_KINDS.indexOf('DtoH');
+const PAGEABLE = MEM_KINDS.indexOf('pageable');
+
+/** Whether op i's call is a synchronous copy API (unlinked copies are kept: pageable anyway). */
+function launchedBySyncApi(profile: Profile, i: number): boolean {
+  const call = profile.gpuOps.launchIndex[i];
+  return call >= 0 && call < profile.cpuCalls.length && isSyncCopyApi(profile.cpuCalls, call);
 }
 
-/** Host↔device copies with a pageable host end, made with an async API (or an unlinked call). */
-export function pageableCopies(profile: Profile): GpuOp[] {
-  return profile.gpuOps.filter(
-    (op) =>
-      op.kind === 'memcpy' &&
-      ((op.copyKind === 'HtoD' && op.srcKind === 'pageable') ||
-        (op.copyKind === 'DtoH' && op.dstKind === 'pageable')) &&
-      !launchedBySyncApi(profile, op),
-  );
+/**
+ * Host↔device copies with a pageable host end, made with an async API (or an unlinked call), as
+ * indexes into Profile.gpuOps.
+ */
+export function pageableCopies(profile: Profile): number[] {
+  const ops = profile.gpuOps;
+  const out: number[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    if (ops.kind[i] !== MEMCPY) continue;
+    const pageable =
+      (ops.copyKind[i] === HTOD && ops.srcKind[i] === PAGEABLE) ||
+      (ops.copyKind[i] === DTOH && ops.dstKind[i] === PAGEABLE);
+    if (pageable && !launchedBySyncApi(profile, i)) out.push(i);
+  }
+  return out;
+}
+
+/** The stack of call `i`, -1 when there is no such call. */
+function callStackId(profile: Profile, i: number): number {
+  return i >= 0 && i < profile.cpuCalls.length ? profile.cpuCalls.stackId[i] : -1;
 }
 
 export const memcpyPageable: Rule = (profile, ctx) => {
+  const ops = profile.gpuOps;
   const copies = pageableCopies(profile);
-  const copyNs = copies.reduce((s, op) => s + op.endNs - op.startNs, 0);
+  const copyNs = copies.reduce((s, i) => s + ops.endNs[i] - ops.startNs[i], 0);
   if (copies.length === 0 || copyNs < ctx.thresholds.minGapNs) return [];
-  const bytes = copies.reduce((s, op) => s + (op.bytes ?? 0), 0);
+  const bytes = copies.reduce((s, i) => s + bytesOf(ops, i), 0);
   const gbps = copyNs > 0 ? bytes / copyNs : 0;
-  const htod = copies.filter((op) => op.copyKind === 'HtoD').length;
-  const costs: LocatedCost[] = copies.map((op) => ({
-    stackId: op.stackId >= 0 ? op.stackId : (profile.cpuCalls[op.launchIndex]?.stackId ?? -1),
-    ns: op.endNs - op.startNs,
+  const htod = copies.filter((i) => ops.copyKind[i] === HTOD).length;
+  const costs: LocatedCost[] = copies.map((i) => ({
+    stackId: ops.stackId[i] >= 0 ? ops.stackId[i] : callStackId(profile, ops.launchIndex[i]),
+    ns: ops.endNs[i] - ops.startNs[i],
   }));
   return [
     {

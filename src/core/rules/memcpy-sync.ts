@@ -7,7 +7,9 @@
  * synchronize) is counted by host-sync, at its synchronize. Differences from NVIDIA: docs/rules.md.
  */
 import { formatNs, formatBytes } from '../format';
-import type { CpuCall, GpuOp, Profile } from '../model';
+import type { Profile } from '../model';
+import { CALL_MEMCPY, type CpuCalls } from '../model-cpu-calls';
+import { COPY_KINDS, type GpuOps, MEMCPY } from '../model-gpu-ops';
 import { callsByThread } from '../cpu-threads';
 import { type LocatedCost, aggregateLocations } from './locations';
 import { findIdleGaps } from './idle-gaps';
@@ -17,16 +19,38 @@ import { claimIdle, replayLater, replaying } from './savings';
 const SMALL_HTOD_BYTES = 64_000;
 
 export interface SyncCopy {
-  call: CpuCall;
-  /** The copy on the GPU, when the trace links it to its call. */
-  op: GpuOp | undefined;
+  /** The copy call (an index into Profile.cpuCalls). */
+  call: number;
+  /** The copy on the GPU (an index into Profile.gpuOps), -1 when the trace does not link it. */
+  op: number;
   /** CPU time blocked: the copy call. */
   blockedNs: number;
 }
 
-/** Whether a copy API call returns only when its copy is done. */
-export function isSyncCopyApi(c: CpuCall): boolean {
-  return c.kind === 'memcpy' && !/Async/i.test(c.name);
+/** Whether copy API call i returns only when its copy is done. */
+export function isSyncCopyApi(calls: CpuCalls, i: number): boolean {
+  return calls.kind[i] === CALL_MEMCPY && !/Async/i.test(calls.nameOf(i));
+}
+
+/** Bytes op i moved, 0 when not recorded. */
+export function bytesOf(ops: GpuOps, i: number): number {
+  const b = ops.bytes[i];
+  return Number.isNaN(b) ? 0 : b;
+}
+
+/** Whether some call of `calls` is a synchronous copy API call. */
+function anySyncCopyApi(calls: CpuCalls): boolean {
+  for (let i = 0; i < calls.length; i++) if (isSyncCopyApi(calls, i)) return true;
+  return false;
+}
+
+/** The copy each call launched (call index → op index), for copies linked to their call. */
+function copyOpByCall(profile: Profile): Map<number, number> {
+  const ops = profile.gpuOps;
+  const out = new Map<number, number>();
+  for (let i = 0; i < ops.length; i++)
+    if (ops.kind[i] === MEMCPY && ops.launchIndex[i] >= 0) out.set(ops.launchIndex[i], i);
+  return out;
 }
 
 /**
@@ -35,22 +59,24 @@ export function isSyncCopyApi(c: CpuCall): boolean {
  */
 export function syncCopyCalls(profile: Profile): SyncCopy[] {
   // Most traces copy only asynchronously: then there is nothing to find.
-  if (!profile.cpuCalls.some(isSyncCopyApi)) return [];
-  const opByCall = new Map<CpuCall, GpuOp>();
-  for (const op of profile.gpuOps)
-    if (op.kind === 'memcpy' && op.launchIndex >= 0)
-      opByCall.set(profile.cpuCalls[op.launchIndex], op);
+  const all = profile.cpuCalls;
+  if (!anySyncCopyApi(all)) return [];
+  const ops = profile.gpuOps;
+  const opByCall = copyOpByCall(profile);
+  const { kind, startNs, endNs } = all;
   const copies: SyncCopy[] = [];
-  for (const calls of callsByThread(profile.cpuCalls).values()) {
+  for (const calls of callsByThread(all).values()) {
     let outerEnd = -Infinity;
-    for (const call of calls) {
-      if (call.kind !== 'memcpy' || (call.startNs < outerEnd && call.endNs <= outerEnd)) continue;
-      outerEnd = call.endNs;
-      if (!isSyncCopyApi(call)) continue;
-      const op = opByCall.get(call);
-      if (op?.copyKind === 'HtoD' && (op.bytes ?? 0) <= SMALL_HTOD_BYTES) continue;
-      if (op?.copyKind === 'DtoD') continue;
-      copies.push({ call, op, blockedNs: call.endNs - call.startNs });
+    for (const call of calls.idx) {
+      if (kind[call] !== CALL_MEMCPY || (startNs[call] < outerEnd && endNs[call] <= outerEnd))
+        continue;
+      outerEnd = endNs[call];
+      if (!isSyncCopyApi(all, call)) continue;
+      const op = opByCall.get(call) ?? -1;
+      const copyKind = op >= 0 ? COPY_KINDS[ops.copyKind[op]] : undefined;
+      if (copyKind === 'HtoD' && bytesOf(ops, op) <= SMALL_HTOD_BYTES) continue;
+      if (copyKind === 'DtoD') continue;
+      copies.push({ call, op, blockedNs: endNs[call] - startNs[call] });
     }
   }
   return copies;
@@ -60,18 +86,26 @@ export const memcpySync = replaying((profile, ctx) => {
   const copies = syncCopyCalls(profile);
   const blockedNs = copies.reduce((s, c) => s + c.blockedNs, 0);
   if (copies.length === 0 || blockedNs < ctx.thresholds.minGapNs) return [];
-  const copyNs = copies.reduce((s, c) => s + (c.op ? c.op.endNs - c.op.startNs : 0), 0);
-  const bytes = copies.reduce((s, c) => s + (c.op?.bytes ?? 0), 0);
+  const ops = profile.gpuOps;
+  const calls = profile.cpuCalls;
+  const copyNs = copies.reduce(
+    (s, c) => s + (c.op >= 0 ? ops.endNs[c.op] - ops.startNs[c.op] : 0),
+    0,
+  );
+  const bytes = copies.reduce((s, c) => s + (c.op >= 0 ? bytesOf(ops, c.op) : 0), 0);
   const dirs = new Map<string, number>();
-  for (const c of copies)
-    dirs.set(c.op?.copyKind ?? 'other', (dirs.get(c.op?.copyKind ?? 'other') ?? 0) + 1);
+  for (const c of copies) {
+    const dir = (c.op >= 0 ? COPY_KINDS[ops.copyKind[c.op]] : undefined) ?? 'other';
+    dirs.set(dir, (dirs.get(dir) ?? 0) + 1);
+  }
   const dirText = [...dirs].map(([d, n]) => `${n} ${d}`).join(', ');
   const costs: LocatedCost[] = copies.map((c) => ({
-    stackId: c.op?.stackId ?? c.call.stackId,
+    stackId: c.op >= 0 ? ops.stackId[c.op] : calls.stackId[c.call],
     ns: c.blockedNs,
   }));
   const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
-    (g) => g.cause === 'host-sync' && g.blocker?.kind === 'memcpy',
+    (g) =>
+      g.cause === 'host-sync' && g.blocker !== undefined && calls.kind[g.blocker] === CALL_MEMCPY,
   );
   const finding = claimIdle(
     {

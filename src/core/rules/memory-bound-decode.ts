@@ -14,6 +14,7 @@ import { type LocatedCost, aggregateLocations } from './locations';
 import { isGemmKernel, isMemoryBoundKernel } from './kernel-classes';
 import type { Rule } from './types';
 import { adviceFor } from './advice';
+import { KERNEL } from '../model-gpu-ops';
 
 /**
  * Halving the bytes a memory-bound kernel moves about halves its time: FP16 → FP8 weights and KV
@@ -21,19 +22,35 @@ import { adviceFor } from './advice';
  */
 const QUANT_BYTES_SAVED = 0.5;
 
+const OTHER = 0;
+const GEMM = 1;
+const MEMORY_BOUND = 2;
+
+/** Per interned name: GEMM, MEMORY_BOUND (and not a GEMM) or OTHER (one regex test per name). */
+function memoryBoundNames(names: readonly string[]): Uint8Array {
+  return Uint8Array.from(names, (n) =>
+    isGemmKernel(n) ? GEMM : isMemoryBoundKernel(n) ? MEMORY_BOUND : OTHER,
+  );
+}
+
 export const memoryBoundDecode: Rule = (profile, ctx) => {
   let kernelNs = 0;
   let gemmNs = 0;
   let memNs = 0;
   const byName = new Map<string, number>();
-  for (const op of profile.gpuOps) {
-    if (op.kind !== 'kernel' || op.isComm) continue;
-    const d = op.endNs - op.startNs;
+  const ops = profile.gpuOps;
+  const { kind, isComm, startNs, endNs } = ops;
+  const memoryBound = memoryBoundNames(ops.names.values);
+  for (let i = 0; i < ops.length; i++) {
+    if (kind[i] !== KERNEL || isComm[i]) continue;
+    const d = endNs[i] - startNs[i];
     kernelNs += d;
-    if (isGemmKernel(op.name)) gemmNs += d;
-    else if (isMemoryBoundKernel(op.name)) {
+    const family = memoryBound[ops.name[i]];
+    if (family === GEMM) gemmNs += d;
+    else if (family === MEMORY_BOUND) {
       memNs += d;
-      byName.set(op.name, (byName.get(op.name) ?? 0) + d);
+      const name = ops.nameOf(i);
+      byName.set(name, (byName.get(name) ?? 0) + d);
     }
   }
   if (kernelNs < ctx.thresholds.minGapNs) return [];
@@ -42,10 +59,10 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
   if (memPct < ctx.thresholds.memoryBoundPct || gemmPct >= 50) return [];
   // Per-kernel costs only once the rule fires: millions of them otherwise become garbage at once.
   const costs: LocatedCost[] = [];
-  for (const op of profile.gpuOps) {
-    if (op.kind !== 'kernel' || op.isComm) continue;
-    if (!isGemmKernel(op.name) && isMemoryBoundKernel(op.name))
-      costs.push({ stackId: op.stackId, ns: op.endNs - op.startNs });
+  for (let i = 0; i < ops.length; i++) {
+    if (kind[i] !== KERNEL || isComm[i]) continue;
+    if (memoryBound[ops.name[i]] === MEMORY_BOUND)
+      costs.push({ stackId: ops.stackId[i], ns: endNs[i] - startNs[i] });
   }
   const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
   const evidence: Finding['evidence'] = {

@@ -9,14 +9,17 @@ import type { Finding } from '../report-types';
 import { ns } from '../numbers';
 import { type LocatedCost, aggregateLocations } from './locations';
 import type { Rule } from './types';
+import { KERNEL } from '../model-gpu-ops';
 
 export const ncclImbalance: Rule = (profile, ctx) => {
+  const ops = profile.gpuOps;
+  const { kind, isComm, rank, deviceId, startNs, endNs } = ops;
   const perGpu = new Map<string, { ns: number; count: number }>();
-  for (const op of profile.gpuOps) {
-    if (op.kind !== 'kernel' || !op.isComm) continue;
-    const key = `${op.rank}:${op.deviceId}`;
+  for (let i = 0; i < ops.length; i++) {
+    if (kind[i] !== KERNEL || !isComm[i]) continue;
+    const key = `${rank[i]}:${deviceId[i]}`;
     const e = perGpu.get(key) ?? { ns: 0, count: 0 };
-    e.ns += op.endNs - op.startNs;
+    e.ns += endNs[i] - startNs[i];
     e.count++;
     perGpu.set(key, e);
   }
@@ -30,9 +33,10 @@ export const ncclImbalance: Rule = (profile, ctx) => {
     const [rank, dev] = k.split(':');
     return profile.rankCount > 1 ? `rank ${rank}` : `GPU ${dev}`;
   };
-  const costs: LocatedCost[] = profile.gpuOps
-    .filter((op) => op.isComm && `${op.rank}:${op.deviceId}` === maxKey)
-    .map((op) => ({ stackId: op.stackId, ns: op.endNs - op.startNs }));
+  const costs: LocatedCost[] = [];
+  for (let i = 0; i < ops.length; i++)
+    if (isComm[i] && `${rank[i]}:${deviceId[i]}` === maxKey)
+      costs.push({ stackId: ops.stackId[i], ns: endNs[i] - startNs[i] });
   const evidence: Finding['evidence'] = {
     imbalancePct: Number(imbalancePct.toFixed(2)),
     maxCommNs: max.ns,

@@ -5,8 +5,9 @@
  * overlapped with compute kernels on the same device.
  */
 import { formatNs, formatPct } from '../format';
-import { busyNs, type Interval, unionIntervals } from '../intervals';
+import { busyNs, unionOfSorted } from '../intervals';
 import { deviceTimelines } from '../device-timelines';
+import { KERNEL } from '../model-gpu-ops';
 import { ns } from '../numbers';
 import { type LocatedCost, aggregateLocations } from './locations';
 import type { Rule } from './types';
@@ -17,24 +18,29 @@ export const ncclOverhead: Rule = (profile, ctx) => {
   let exposedNs = 0;
   let commCount = 0;
   const costs: LocatedCost[] = [];
+  const ops = profile.gpuOps;
+  const { kind, startNs, endNs, isComm } = ops;
   for (const tl of deviceTimelines(profile)) {
-    const comm: Interval[] = [];
-    const compute: Interval[] = [];
+    // Op indexes, in start order as the timeline holds them.
+    const comm: number[] = [];
+    const compute: number[] = [];
     for (const op of tl.ops) {
-      if (op.kind !== 'kernel') continue;
-      kernelNs += op.endNs - op.startNs;
-      if (op.isComm) {
-        commNs += op.endNs - op.startNs;
+      if (kind[op] !== KERNEL) continue;
+      const d = endNs[op] - startNs[op];
+      kernelNs += d;
+      if (isComm[op]) {
+        commNs += d;
         commCount++;
         comm.push(op);
-        costs.push({ stackId: op.stackId, ns: op.endNs - op.startNs });
+        costs.push({ stackId: ops.stackId[op], ns: d });
       } else compute.push(op);
     }
     // Exposed communication: comm time during which no compute kernel ran on this device (none
     // without comm kernels: skipping the unions there saves two passes over every kernel).
     if (comm.length === 0) continue;
-    const both = busyNs([...unionIntervals(comm), ...unionIntervals(compute)]);
-    exposedNs += both - busyNs(compute);
+    const computeUnion = unionOfSorted(startNs, endNs, compute);
+    const both = busyNs([...unionOfSorted(startNs, endNs, comm), ...computeUnion]);
+    exposedNs += both - busyNs(computeUnion);
   }
   if (kernelNs === 0 || commCount === 0) return [];
   const pct = (commNs / kernelNs) * 100;

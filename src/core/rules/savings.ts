@@ -7,11 +7,11 @@
  * The rules leave their what-ifs to be replayed (replayLater): runRules replays those of every
  * rule together in one pass over the ops (resolveReplays), a rule called on its own replays its own.
  */
-import type { CpuCall, Profile } from '../model';
+import type { Profile } from '../model';
 import type { Interval } from '../intervals';
 import type { Finding } from '../report-types';
 import { type WhatIf, replayAll } from '../replay';
-import { threadKey } from '../cpu-threads';
+import { callThreadKey } from '../cpu-threads';
 import type { GapCause } from './gap-causes';
 import { type IdleGap, smallGapTallies } from './idle-gaps';
 import type { Rule } from './types';
@@ -107,15 +107,14 @@ export function settleIdleClaims(
   }
 }
 
-/** Adds [startNs, endNs) to the CPU time a what-if removes from `call`'s thread. */
+/** Adds [startNs, endNs) to the CPU time a what-if removes from the thread `key` (threadKey). */
 export function addCut(
   cuts: Map<string, Interval[]>,
-  call: CpuCall,
+  key: string,
   startNs: number,
   endNs: number,
 ): void {
   if (!(endNs > startNs)) return;
-  const key = threadKey(call);
   const list = cuts.get(key);
   const cut = { startNs, endNs };
   if (list) list.push(cut);
@@ -127,17 +126,20 @@ export function addCut(
  * call (CPU-side causes), the in-gap part of a slow launch call, the sync that drained the queue.
  * Queued and unknown gaps have nothing the trace says can be removed.
  */
-export function gapWhatIf(gaps: readonly IdleGap[]): WhatIf {
+export function gapWhatIf(profile: Profile, gaps: readonly IdleGap[]): WhatIf {
+  const calls = profile.cpuCalls;
   const cuts = new Map<string, Interval[]>();
-  const nonBlocking = new Set<CpuCall>();
+  const nonBlocking = new Set<number>();
   for (const g of gaps) {
-    const launch = g.launch;
-    if (!launch) continue;
+    const launch = g.launchIndex;
+    if (launch < 0) continue;
+    const key = callThreadKey(calls, launch);
+    const start = calls.startNs[launch];
     if (g.cause === 'slow-launch')
-      addCut(cuts, launch, Math.max(launch.startNs, g.startNs), Math.min(launch.endNs, g.endNs));
-    else if (g.cause === 'host-sync' && g.blocker) nonBlocking.add(g.blocker);
+      addCut(cuts, key, Math.max(start, g.startNs), Math.min(calls.endNs[launch], g.endNs));
+    else if (g.cause === 'host-sync' && g.blocker !== undefined) nonBlocking.add(g.blocker);
     else if (g.cause !== 'queued' && g.cause !== 'unknown')
-      addCut(cuts, launch, g.startNs, Math.min(launch.startNs, g.endNs));
+      addCut(cuts, key, g.startNs, Math.min(start, g.endNs));
   }
   return { cuts, nonBlocking };
 }

@@ -18,7 +18,10 @@ export const slowLaunch = replaying((profile, ctx) => {
   );
   const idleNs = gaps.reduce((s, g) => s + g.endNs - g.startNs, 0);
   if (idleNs < MIN_GAPS_NS_FACTOR * ctx.thresholds.minGapNs) return [];
-  const callNs = gaps.map((g) => (g.launch ? g.launch.endNs - g.launch.startNs : 0));
+  const calls = profile.cpuCalls;
+  const callNs = gaps.map((g) =>
+    g.launchIndex >= 0 ? calls.endNs[g.launchIndex] - calls.startNs[g.launchIndex] : 0,
+  );
   const worst = Math.max(...callNs);
   const finding = claimIdle(
     {
@@ -49,5 +52,5 @@ export const slowLaunch = replaying((profile, ctx) => {
     },
     { gaps },
   );
-  return [replayLater(finding, gapWhatIf(gaps))];
+  return [replayLater(finding, gapWhatIf(profile, gaps))];
 });

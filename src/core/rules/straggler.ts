@@ -150,8 +150,9 @@ class RankWork {
       list.push({ startNs, endNs, ref });
     };
     const stackRef = cache((id: number) => (id >= 0 ? ctx.locate(id) : null));
-    for (const op of profile.gpuOps)
-      if (!op.isComm) add(op.rank, op.startNs, op.endNs, stackRef(op.stackId));
+    const ops = profile.gpuOps;
+    for (let i = 0; i < ops.length; i++)
+      if (!ops.isComm[i]) add(ops.rank[i], ops.startNs[i], ops.endNs[i], stackRef(ops.stackId[i]));
     for (const r of outermostOps(profile)) add(r.rank, r.startNs, r.endNs, stackRef(r.stackId));
     const byThread = new Map<string, number[]>();
     profile.ranges.forEach((r, i) => {

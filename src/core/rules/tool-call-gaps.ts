@@ -7,20 +7,21 @@
  * share of each step that a GPU serving loop would spend idle.
  */
 import { formatNs, formatPct } from '../format';
-import type { CpuCall, Profile } from '../model';
+import type { Profile } from '../model';
+import { CALL_OS_WAIT } from '../model-cpu-calls';
 import type { Finding } from '../report-types';
 import { busyNs, overlapNs } from '../intervals';
 import { pushTo } from '../collections';
 import {
+  callThreadKey,
   callsByThread,
   overlapWithCalls,
+  ThreadCalls,
   threadKey,
   userRangesByThread,
-  isLaunchLike,
 } from '../cpu-threads';
 import { rankBusy } from '../device-timelines';
 import { ns } from '../numbers';
-import { SortedSpans } from '../sorted-spans';
 import { aggregateLocations, aggregateRangeLocations } from './locations';
 import type { Interval } from '../intervals';
 import { replay } from '../replay';
@@ -37,7 +38,8 @@ interface Blocked {
   rangeIndex: number;
   parentIndex: number;
   blockedNs: number;
-  waits: CpuCall[];
+  /** The OS waits (indexes into Profile.cpuCalls) that blocked it. */
+  waits: number[];
 }
 
 /**
@@ -51,8 +53,9 @@ export function drivingThreads(
   rangesByThread: Map<string, number[]>,
 ): Set<string> {
   const out = new Set<string>();
-  for (const [key, calls] of callsByThread(profile.cpuCalls))
-    if (calls.some(isLaunchLike)) out.add(key);
+  const all = profile.cpuCalls;
+  for (const [key, calls] of callsByThread(all))
+    if (calls.some((i) => all.isLaunchLike(i))) out.add(key);
   if (out.size > 0 || profile.gpuOps.length > 0) return out;
   const best = new Map<string, { key: string; ns: number; main: boolean }>();
   for (const [key, idxs] of rangesByThread) {
@@ -69,31 +72,35 @@ export function drivingThreads(
 }
 
 function blockedRanges(profile: Profile, minNs: number): Blocked[] {
-  const byThread = callsByThread(profile.cpuCalls);
+  const all = profile.cpuCalls;
+  const byThread = callsByThread(all);
   const busy = rankBusy(profile);
   const rangesByThread = userRangesByThread(profile);
   const driving = drivingThreads(profile, rangesByThread);
   const out: Blocked[] = [];
   for (const [key, idxs] of rangesByThread) {
     if (!driving.has(key)) continue;
-    const calls = byThread.get(key) ?? [];
-    const waitsAll = new SortedSpans(calls.filter((c) => c.kind === 'os-wait'));
+    const calls = byThread.get(key) ?? new ThreadCalls(all, new Int32Array(0));
+    const waitsAll = calls.filter((i) => all.kind[i] === CALL_OS_WAIT);
     // The thread's launches are only looked at for ranges blocked long enough (often none).
-    let launches: SortedSpans<CpuCall> | undefined;
+    let launches: ThreadCalls | undefined;
     const launchedIn = (from: number, to: number) =>
-      (launches ??= new SortedSpans(calls.filter(isLaunchLike))).anyStartIn(from, to);
+      (launches ??= calls.filter((i) => all.isLaunchLike(i))).anyStartIn(from, to);
     const candidates = new Set<number>();
-    const info = new Map<number, { blockedNs: number; waits: CpuCall[] }>();
+    const info = new Map<number, { blockedNs: number; waits: number[] }>();
     for (const idx of idxs) {
       const r = profile.ranges[idx];
       const dur = r.endNs - r.startNs;
       const waits = waitsAll.overlapping(r.startNs, r.endNs);
-      let blocked = overlapWithCalls(waits, r.startNs, r.endNs);
+      let blocked = overlapWithCalls(all, waits, r.startNs, r.endNs);
       // Time the GPU was busy anyway (async work queued before the call) is not lost.
       const rankUnion = busy.get(r.rank) ?? [];
       for (const w of waits) {
         blocked -= overlapNs(
-          { startNs: Math.max(w.startNs, r.startNs), endNs: Math.min(w.endNs, r.endNs) },
+          {
+            startNs: Math.max(all.startNs[w], r.startNs),
+            endNs: Math.min(all.endNs[w], r.endNs),
+          },
           rankUnion,
         );
       }
@@ -140,6 +147,7 @@ export const toolCallGaps: Rule = (profile, ctx) => {
     pushTo(groups, key, b);
   }
   const hasGpu = profile.gpuOps.length > 0;
+  const calls = profile.cpuCalls;
   const span = Math.max(1, profile.spanEndNs - profile.spanStartNs);
   const findings: Finding[] = [];
   for (const [name, list] of groups) {
@@ -156,7 +164,7 @@ export const toolCallGaps: Rule = (profile, ctx) => {
     if (sharePct < ctx.thresholds.toolCallPct) continue;
     const waits = list.flatMap((b) => b.waits);
     const saving = replaySaving(profile, ctx.thresholds.minGapNs, list);
-    const waitNames = [...new Set(waits.map((w) => w.name))].slice(0, 4).join(', ');
+    const waitNames = [...new Set(waits.map((w) => calls.nameOf(w)))].slice(0, 4).join(', ');
     const where = stepNs > 0 ? `of each ${stepName} step` : 'of the trace';
     const gpuText = hasGpu
       ? 'The GPU had no work during these calls.'
@@ -197,7 +205,7 @@ export const toolCallGaps: Rule = (profile, ctx) => {
         ),
         ...aggregateLocations(
           ctx,
-          waits.map((w) => ({ stackId: w.stackId, ns: w.endNs - w.startNs })),
+          waits.map((w) => ({ stackId: calls.stackId[w], ns: calls.endNs[w] - calls.startNs[w] })),
         ),
       ],
       fix: loader
@@ -233,11 +241,17 @@ function replaySaving(
   minGapNs: number,
   list: readonly Blocked[],
 ): { gpuNs: number; loopNs: number; claim: IdleGap[] } {
+  const calls = profile.cpuCalls;
   const cuts = new Map<string, Interval[]>();
   for (const b of list) {
     const r = profile.ranges[b.rangeIndex];
     for (const w of b.waits)
-      addCut(cuts, w, Math.max(w.startNs, r.startNs), Math.min(w.endNs, r.endNs));
+      addCut(
+        cuts,
+        callThreadKey(calls, w),
+        Math.max(calls.startNs[w], r.startNs),
+        Math.min(calls.endNs[w], r.endNs),
+      );
   }
   // The run is the loop around the calls: the latest end of a range on the thread that holds one
   // of them (the loop or its last step), not the thread's last event (interpreter exit).

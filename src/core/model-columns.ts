@@ -1,0 +1,107 @@
+/**
+ * Building blocks of the Profile's columnar tables (model-gpu-ops.ts, model-cpu-calls.ts): typed
+ * columns that grow while a reader appends rows, interned strings, and the CPU thread table.
+ */
+
+/** A typed-array constructor of the kinds the tables use. */
+type ColumnArray = Float64Array | Int32Array | Uint8Array;
+
+/** `a` copied into a new array of the same type and `length` (rows beyond a's are zero). */
+export function resized<T extends ColumnArray>(a: T, length: number): T {
+  const Ctor = a.constructor as new (n: number) => T;
+  const b = new Ctor(length);
+  b.set(length >= a.length ? a : a.subarray(0, length));
+  return b;
+}
+
+/**
+ * Capacity after growing from `cap` to hold at least `need` rows: exactly `need` for an empty
+ * table (a reader that knows its row count reserves it once, with no spare rows to trim), else
+ * doubling, so appends are amortized O(1).
+ */
+export function grownCapacity(cap: number, need: number): number {
+  if (cap === 0) return need;
+  let next = Math.max(16, cap);
+  while (next < need) next *= 2;
+  return next;
+}
+
+/** Strings held once each; rows keep their index. */
+export class StringTable {
+  readonly values: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  intern(s: string): number {
+    let id = this.index.get(s);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(s);
+      this.index.set(s, id);
+    }
+    return id;
+  }
+
+  at(id: number): string {
+    return this.values[id];
+  }
+
+  get size(): number {
+    return this.values.length;
+  }
+}
+
+/** A CPU thread: the (rank, pid, tid) triple a call or range ran on. */
+export interface ThreadId {
+  rank: number;
+  pid: number;
+  tid: number;
+}
+
+/**
+ * The CPU threads of a profile, each interned once: calls keep the thread's index, so grouping by
+ * thread is grouping by one small integer (pid and tid can be above 2^32 in Kineto traces).
+ */
+export class ThreadTable {
+  readonly rank: number[] = [];
+  readonly pid: number[] = [];
+  readonly tid: number[] = [];
+  private readonly index = new Map<number, Map<number, Map<number, number>>>();
+  // The last thread interned: consecutive rows are mostly on the same thread.
+  private lastRank = NaN;
+  private lastPid = NaN;
+  private lastTid = NaN;
+  private lastId = -1;
+
+  intern(rank: number, pid: number, tid: number): number {
+    if (rank === this.lastRank && pid === this.lastPid && tid === this.lastTid) return this.lastId;
+    let pids = this.index.get(rank);
+    if (!pids) this.index.set(rank, (pids = new Map<number, Map<number, number>>()));
+    let tids = pids.get(pid);
+    if (!tids) pids.set(pid, (tids = new Map<number, number>()));
+    let id = tids.get(tid);
+    if (id === undefined) {
+      id = this.rank.length;
+      this.rank.push(rank);
+      this.pid.push(pid);
+      this.tid.push(tid);
+      tids.set(tid, id);
+    }
+    this.lastRank = rank;
+    this.lastPid = pid;
+    this.lastTid = tid;
+    this.lastId = id;
+    return id;
+  }
+
+  get size(): number {
+    return this.rank.length;
+  }
+
+  /** `rank:pid:tid`, the thread's key across ranks (cpu-threads.ts threadKey). */
+  key(id: number): string {
+    return `${this.rank[id]}:${this.pid[id]}:${this.tid[id]}`;
+  }
+}
+
+/** Code of an optional enum column's "absent". */
+export const ABSENT = 255;

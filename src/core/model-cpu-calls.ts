@@ -1,0 +1,131 @@
+/**
+ * The Profile's CPU calls (CUDA runtime / driver and OS runtime calls) as columns, row i of every
+ * column being call i.
+ *
+ * Invariants: every column holds at least `length` rows; `name` indexes `names`; `kind` is a code
+ * into CPU_CALL_KINDS; `thread` indexes `threads` (rank, pid and tid of the call); `stackId`
+ * indexes Profile.stacks (-1: none); `correlationId` is the trace's (0 when it has none). Times are
+ * integer ns in Float64Arrays. Rows are in the reader's order: GpuOps.launchIndex points at them,
+ * so they are never reordered once ops refer to them.
+ */
+import type { CpuCall, CpuCallKind } from './model';
+import { grownCapacity, resized, StringTable, ThreadTable } from './model-columns';
+
+export const CPU_CALL_KINDS: readonly CpuCallKind[] = [
+  'launch',
+  'memcpy',
+  'memset',
+  'sync',
+  'alloc',
+  'free',
+  'os-wait',
+  'os-other',
+  'other',
+];
+/** `kind` column codes. */
+export const CALL_LAUNCH = 0;
+export const CALL_MEMCPY = 1;
+export const CALL_MEMSET = 2;
+export const CALL_SYNC = 3;
+export const CALL_ALLOC = 4;
+export const CALL_FREE = 5;
+export const CALL_OS_WAIT = 6;
+
+export class CpuCalls {
+  length = 0;
+  name = new Int32Array(0);
+  kind = new Uint8Array(0);
+  startNs = new Float64Array(0);
+  endNs = new Float64Array(0);
+  thread = new Int32Array(0);
+  correlationId = new Float64Array(0);
+  stackId = new Int32Array(0);
+  readonly names = new StringTable();
+  readonly threads = new ThreadTable();
+  private capacity = 0;
+
+  /** A table holding `calls` (tests and small readers build calls as objects). */
+  static from(calls: readonly CpuCall[]): CpuCalls {
+    const t = new CpuCalls();
+    t.reserve(calls.length);
+    for (const c of calls) t.push(c);
+    return t;
+  }
+
+  /** Makes room for `n` rows in all. */
+  reserve(n: number): void {
+    if (n > this.capacity) this.resizeAll(grownCapacity(this.capacity, n));
+  }
+
+  /** Drops spare capacity (once reading is done). */
+  trim(): void {
+    if (this.capacity > this.length) this.resizeAll(this.length);
+  }
+
+  private resizeAll(cap: number): void {
+    this.name = resized(this.name, cap);
+    this.kind = resized(this.kind, cap);
+    this.startNs = resized(this.startNs, cap);
+    this.endNs = resized(this.endNs, cap);
+    this.thread = resized(this.thread, cap);
+    this.correlationId = resized(this.correlationId, cap);
+    this.stackId = resized(this.stackId, cap);
+    this.capacity = cap;
+  }
+
+  /** Appends one call; returns its index. */
+  push(c: CpuCall): number {
+    const i = this.length;
+    if (i >= this.capacity) this.reserve(i + 1);
+    this.name[i] = this.names.intern(c.name);
+    this.kind[i] = CPU_CALL_KINDS.indexOf(c.kind);
+    this.startNs[i] = c.startNs;
+    this.endNs[i] = c.endNs;
+    this.thread[i] = this.threads.intern(c.rank, c.pid, c.tid);
+    this.correlationId[i] = c.correlationId;
+    this.stackId[i] = c.stackId;
+    this.length = i + 1;
+    return i;
+  }
+
+  nameOf(i: number): string {
+    return this.names.at(this.name[i]);
+  }
+
+  kindOf(i: number): CpuCallKind {
+    return CPU_CALL_KINDS[this.kind[i]];
+  }
+
+  rankOf(i: number): number {
+    return this.threads.rank[this.thread[i]];
+  }
+
+  pidOf(i: number): number {
+    return this.threads.pid[this.thread[i]];
+  }
+
+  tidOf(i: number): number {
+    return this.threads.tid[this.thread[i]];
+  }
+
+  /** Whether call i put work on the GPU (a kernel launch, copy or memset). */
+  isLaunchLike(i: number): boolean {
+    return this.kind[i] <= CALL_MEMSET;
+  }
+
+  /** Call i as an object (a copy). For cold paths only. */
+  get(i: number): CpuCall {
+    const t = this.thread[i];
+    return {
+      name: this.nameOf(i),
+      kind: this.kindOf(i),
+      startNs: this.startNs[i],
+      endNs: this.endNs[i],
+      pid: this.threads.pid[t],
+      tid: this.threads.tid[t],
+      rank: this.threads.rank[t],
+      correlationId: this.correlationId[i],
+      stackId: this.stackId[i],
+    };
+  }
+}

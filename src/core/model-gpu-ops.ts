@@ -1,0 +1,170 @@
+/**
+ * The Profile's GPU ops (kernels, copies, memsets) as columns: one typed array per field, row i of
+ * every column is op i. Millions of ops cost ~70 bytes each here instead of an object apiece (which
+ * made GC the largest cost of a 5 M-kernel trace).
+ *
+ * Invariants: every column holds at least `length` rows (rows past it are spare capacity); `name`
+ * and `shortName` index `names` (`shortName` -1: none); `launchIndex` indexes Profile.cpuCalls (-1:
+ * unknown); `stackId` / `callerStackId` index Profile.stacks (-1: none); `collective` indexes
+ * `collectives` (-1: none); `bytes` is NaN when not recorded; `copyKind` / `srcKind` / `dstKind`
+ * are codes into COPY_KINDS / MEM_KINDS, ABSENT when not recorded. Times are integer ns (exact in
+ * a Float64Array up to 2^53, never boxed). Rows are in the reader's order, not sorted.
+ */
+import type { CollectiveTag, CopyKind, GpuOp, GpuOpKind, MemKind } from './model';
+import { ABSENT, grownCapacity, resized, StringTable } from './model-columns';
+
+export const GPU_OP_KINDS: readonly GpuOpKind[] = ['kernel', 'memcpy', 'memset'];
+export const COPY_KINDS: readonly CopyKind[] = ['HtoD', 'DtoH', 'DtoD', 'PtoP', 'other'];
+export const MEM_KINDS: readonly MemKind[] = ['pageable', 'pinned', 'device', 'managed', 'unknown'];
+/** `kind` column codes. */
+export const KERNEL = 0;
+export const MEMCPY = 1;
+export const MEMSET = 2;
+
+const codeOf = <T>(values: readonly T[], v: T | undefined): number =>
+  v === undefined ? ABSENT : values.indexOf(v);
+
+export class GpuOps {
+  length = 0;
+  kind = new Uint8Array(0);
+  name = new Int32Array(0);
+  shortName = new Int32Array(0);
+  startNs = new Float64Array(0);
+  endNs = new Float64Array(0);
+  deviceId = new Int32Array(0);
+  streamId = new Int32Array(0);
+  rank = new Int32Array(0);
+  launchIndex = new Int32Array(0);
+  stackId = new Int32Array(0);
+  callerStackId = new Int32Array(0);
+  isComm = new Uint8Array(0);
+  collective = new Int32Array(0);
+  bytes = new Float64Array(0);
+  copyKind = new Uint8Array(0);
+  srcKind = new Uint8Array(0);
+  dstKind = new Uint8Array(0);
+  readonly names = new StringTable();
+  readonly collectives: CollectiveTag[] = [];
+  private readonly collectiveIds = new Map<string, number>();
+  private capacity = 0;
+
+  /** A table holding `ops` (tests and small readers build ops as objects). */
+  static from(ops: readonly GpuOp[]): GpuOps {
+    const t = new GpuOps();
+    t.reserve(ops.length);
+    for (const op of ops) t.push(op);
+    return t;
+  }
+
+  /** Makes room for `n` rows in all (readers that know their row count call it once). */
+  reserve(n: number): void {
+    if (n > this.capacity) this.resizeAll(grownCapacity(this.capacity, n));
+  }
+
+  /** Drops spare capacity (once reading is done). */
+  trim(): void {
+    if (this.capacity > this.length) this.resizeAll(this.length);
+  }
+
+  private resizeAll(cap: number): void {
+    this.kind = resized(this.kind, cap);
+    this.name = resized(this.name, cap);
+    this.shortName = resized(this.shortName, cap);
+    this.startNs = resized(this.startNs, cap);
+    this.endNs = resized(this.endNs, cap);
+    this.deviceId = resized(this.deviceId, cap);
+    this.streamId = resized(this.streamId, cap);
+    this.rank = resized(this.rank, cap);
+    this.launchIndex = resized(this.launchIndex, cap);
+    this.stackId = resized(this.stackId, cap);
+    this.callerStackId = resized(this.callerStackId, cap);
+    this.isComm = resized(this.isComm, cap);
+    this.collective = resized(this.collective, cap);
+    this.bytes = resized(this.bytes, cap);
+    this.copyKind = resized(this.copyKind, cap);
+    this.srcKind = resized(this.srcKind, cap);
+    this.dstKind = resized(this.dstKind, cap);
+    this.capacity = cap;
+  }
+
+  /** Appends one op; returns its index. */
+  push(op: GpuOp): number {
+    const i = this.length;
+    if (i >= this.capacity) this.reserve(i + 1);
+    this.kind[i] = GPU_OP_KINDS.indexOf(op.kind);
+    this.name[i] = this.names.intern(op.name);
+    this.shortName[i] = op.shortName === undefined ? -1 : this.names.intern(op.shortName);
+    this.startNs[i] = op.startNs;
+    this.endNs[i] = op.endNs;
+    this.deviceId[i] = op.deviceId;
+    this.streamId[i] = op.streamId;
+    this.rank[i] = op.rank;
+    this.launchIndex[i] = op.launchIndex;
+    this.stackId[i] = op.stackId;
+    this.callerStackId[i] = op.callerStackId ?? -1;
+    this.isComm[i] = op.isComm ? 1 : 0;
+    this.collective[i] = op.collective ? this.internCollective(op.collective) : -1;
+    this.bytes[i] = op.bytes ?? NaN;
+    this.copyKind[i] = codeOf(COPY_KINDS, op.copyKind);
+    this.srcKind[i] = codeOf(MEM_KINDS, op.srcKind);
+    this.dstKind[i] = codeOf(MEM_KINDS, op.dstKind);
+    this.length = i + 1;
+    return i;
+  }
+
+  /** Index of `tag` in `collectives` (identical tags share one). */
+  internCollective(tag: CollectiveTag): number {
+    const key = `${tag.group}\0${tag.name}\0${tag.seq}`;
+    let id = this.collectiveIds.get(key);
+    if (id === undefined) {
+      id = this.collectives.push(tag) - 1;
+      this.collectiveIds.set(key, id);
+    }
+    return id;
+  }
+
+  nameOf(i: number): string {
+    return this.names.at(this.name[i]);
+  }
+
+  /** The `shortName` of op i, or undefined. */
+  shortNameOf(i: number): string | undefined {
+    const s = this.shortName[i];
+    return s < 0 ? undefined : this.names.at(s);
+  }
+
+  kindOf(i: number): GpuOpKind {
+    return GPU_OP_KINDS[this.kind[i]];
+  }
+
+  collectiveOf(i: number): CollectiveTag | undefined {
+    const c = this.collective[i];
+    return c < 0 ? undefined : this.collectives[c];
+  }
+
+  /** Op i as an object (a copy: writing to it changes nothing here). For cold paths only. */
+  get(i: number): GpuOp {
+    const op: GpuOp = {
+      kind: this.kindOf(i),
+      name: this.nameOf(i),
+      startNs: this.startNs[i],
+      endNs: this.endNs[i],
+      deviceId: this.deviceId[i],
+      streamId: this.streamId[i],
+      rank: this.rank[i],
+      launchIndex: this.launchIndex[i],
+      stackId: this.stackId[i],
+      isComm: this.isComm[i] === 1,
+    };
+    const short = this.shortNameOf(i);
+    if (short !== undefined) op.shortName = short;
+    if (this.callerStackId[i] >= 0) op.callerStackId = this.callerStackId[i];
+    const tag = this.collectiveOf(i);
+    if (tag) op.collective = tag;
+    if (!Number.isNaN(this.bytes[i])) op.bytes = this.bytes[i];
+    if (this.copyKind[i] !== ABSENT) op.copyKind = COPY_KINDS[this.copyKind[i]];
+    if (this.srcKind[i] !== ABSENT) op.srcKind = MEM_KINDS[this.srcKind[i]];
+    if (this.dstKind[i] !== ABSENT) op.dstKind = MEM_KINDS[this.dstKind[i]];
+    return op;
+  }
+}
