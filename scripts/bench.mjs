@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { readSourceTrace, tileBytes, writeTiledKineto } from './bench/gen-kineto.mjs';
 import { writeTiledNsys } from './bench/gen-nsys.mjs';
+import { compareReports, OBJECT_MODEL_COMMIT } from './bench/equality.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cache = path.join(root, '.cache', 'bench');
@@ -26,6 +27,12 @@ const quick = process.argv.includes('--quick');
 const timelineOnly = process.argv.includes('--timeline');
 const KINETO_TARGETS_MIB = quick ? [100] : [100, 500, 1200];
 const NSYS_TARGET_KERNELS = quick ? [1_000_000] : [1_000_000, 5_000_000];
+/** The rank-folder row: this many ranks, each a copy of the smallest Kineto input. */
+const RANKS = quick ? 4 : 16;
+// `--baseline REF`: the commit whose Reports this tree's are compared with (default: the last
+// object-model Profile).
+const baselineAt = process.argv.indexOf('--baseline');
+const BASELINE = baselineAt > 0 ? process.argv[baselineAt + 1] : OBJECT_MODEL_COMMIT;
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 const fmtMiB = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
@@ -187,6 +194,20 @@ async function main() {
     results.nsys.push({ file: name, bytes, read, sql, floor, report });
   }
 
+  if (!timelineOnly) {
+    const folder = rankFolderInput(kInputs[0], RANKS);
+    log(`${path.basename(folder)}: loadTrace + buildReport of ${RANKS} ranks …`);
+    const report = measure('report', folder, core, workspace);
+    const one = results.kineto[0].report;
+    results.rankFolder = {
+      folder: path.basename(folder),
+      ranks: RANKS,
+      rankBytes: results.kineto[0].bytes,
+      one,
+      report,
+    };
+  }
+
   // Kernel timeline frames on the 1 M-kernel nsys input (the smallest nsys target).
   const tlFile = nsysInputs()[0];
   log(`${path.basename(tlFile)}: kernel timeline columns + zoom frames …`);
@@ -204,6 +225,14 @@ async function main() {
   for (let i = 0; i < 5; i++)
     activation.push(measure('activate', path.join(root, 'dist/extension.js')));
   results.activation = activation;
+  log(`Reports of every fixture and the 1 M-kernel input: this tree vs ${BASELINE} …`);
+  results.equality = await compareReports({
+    root,
+    cache,
+    fixtures,
+    commit: BASELINE,
+    extra: [nsysInputs()[0]],
+  });
   results.totalMs = performance.now() - t0;
   fs.writeFileSync(path.join(cache, 'results.json'), JSON.stringify(results, null, 2));
   print(results);
@@ -283,12 +312,39 @@ function print(r) {
       `  ${x.file}: ${x.report.files} files; CodeLens p50 ${fmtMs(lens.p50)} p99 ${fmtMs(lens.p99)} (n=${lens.n}); hover p50 ${fmtMs(hover.p50)} p99 ${fmtMs(hover.p99)} (n=${hover.n})`,
     );
   }
+  if (r.rankFolder) printRankFolder(r.rankFolder, r.machine.cpus);
   if (r.timeline) printTimeline(r.timeline);
   const act = r.activation.map((a) => a.ms).sort((a, b) => a - b);
   console.log(
     `\nActivation: require(dist/extension.js) with a stub vscode module, median of ${act.length}: ${fmtMs(act[act.length >> 1])} (min ${fmtMs(act[0])}); trace loading runs in the language server process, not the extension host.`,
   );
+  const eq = r.equality;
+  console.log(
+    `\nReports before and after (CLI JSON, ${eq.commit} vs this tree): ${eq.identical} of ${eq.inputs} inputs byte-identical${eq.differ.length ? `; differ: ${eq.differ.join('; ')}` : ''}`,
+  );
   console.log(`\nTotal bench time ${fmtMs(r.totalMs)}; results in .cache/bench/results.json`);
+}
+
+/** The rank folder next to its baseline: one rank's time × ranks ÷ cores, one rank's peak RSS. */
+function printRankFolder(f, cpus) {
+  const { one, report } = f;
+  console.log(
+    `\nRank folder (${f.folder}: ${f.ranks} ranks of ${fmtMiB(f.rankBytes)}, each a copy of the smallest Kineto input)`,
+  );
+  console.log(
+    `  loadTrace + buildReport ${fmtMs(report.ms)} (${fmtMs(report.cpuMs)} CPU), peak RSS ${report.rssMiB.toFixed(0)} MiB; baseline: one rank ${fmtMs(one.ms)}, × ${f.ranks} ranks ÷ ${cpus} cores = ${fmtMs((one.ms * f.ranks) / cpus)}; one rank's peak RSS ${one.rssMiB.toFixed(0)} MiB`,
+  );
+}
+
+/** A folder of `ranks` links to `file`, named rank0.json … (rank-names.ts reads the rank there). */
+function rankFolderInput(file, ranks) {
+  const dir = path.join(cache, `ranks-${path.basename(file, '.json')}x${ranks}`);
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < ranks; i++) {
+    const link = path.join(dir, `rank${i}.json`);
+    if (!fs.existsSync(link)) fs.symlinkSync(path.relative(dir, file), link);
+  }
+  return dir;
 }
 
 /**
