@@ -175,7 +175,8 @@ async function summarize(args: SummarizeArgs): Promise<string> {
   const traceBytes = fs.statSync(args.trace).size;
   return (
     `wrote ${args.out}: ${formatBytes(bytes)} from ${formatBytes(traceBytes)} ` +
-    `(${p.gpuOps.length} GPU ops, ${p.cpuCalls.length} calls, ${p.ranges.length} ranges) ` +
+    `(${p.gpuOps.length} GPU ops, ${p.cpuCalls.length} calls, ` +
+    `${p.ranges.length + p.operators.length} ranges) ` +
     `in ${((Date.now() - t0) / 1000).toFixed(2)} s`
   );
 }

@@ -9,6 +9,7 @@
  */
 import type { Profile } from './model';
 import { type GpuOps, KERNEL } from './model-gpu-ops';
+import type { CpuRanges } from './model-cpu-ranges';
 import type { LineStat } from './report-types';
 import type { ResolvedFrame, StackResolver } from './stack-resolver';
 
@@ -180,11 +181,13 @@ export function attributeLines(
     }
   }
 
-  for (const r of outermostOps(profile)) {
-    const f = stacks.frames(r.stackId)[0] ?? (fallback ? stacks.libraryFrame(r.stackId) : null);
+  const operators = profile.operators;
+  for (const i of outermostOps(operators)) {
+    const stackId = operators.stackId[i];
+    const f = stacks.frames(stackId)[0] ?? (fallback ? stacks.libraryFrame(stackId) : null);
     if (!f) continue;
     const a = get(f);
-    a.stat.cpuOpNs += r.endNs - r.startNs;
+    a.stat.cpuOpNs += operators.endNs[i] - operators.startNs[i];
     a.stat.opCount++;
   }
 
@@ -199,25 +202,31 @@ export function attributeLines(
   return { lines, unattributedNs, libraryNs };
 }
 
-/** CPU operators not nested inside another operator of the same thread (so time is not counted twice). */
-function outermostOps(profile: Profile): { startNs: number; endNs: number; stackId: number }[] {
-  const ops = profile.ranges
-    .filter((r) => r.kind === 'op')
-    .sort(
-      (a, b) =>
-        a.rank - b.rank ||
-        a.pid - b.pid ||
-        a.tid - b.tid ||
-        a.startNs - b.startNs ||
-        b.endNs - a.endNs,
+/**
+ * Indexes of the operators not nested inside another operator of the same thread (so time is not
+ * counted twice), by rank, pid, tid and start (outer first).
+ */
+function outermostOps(ops: CpuRanges): number[] {
+  const { thread, startNs, endNs } = ops;
+  const { rank, pid, tid } = ops.threads;
+  const order = Array.from({ length: ops.length }, (_, i) => i).sort((a, b) => {
+    const ta = thread[a];
+    const tb = thread[b];
+    return (
+      rank[ta] - rank[tb] ||
+      pid[ta] - pid[tb] ||
+      tid[ta] - tid[tb] ||
+      startNs[a] - startNs[b] ||
+      endNs[b] - endNs[a] ||
+      a - b
     );
-  const out: { startNs: number; endNs: number; stackId: number }[] = [];
-  let last: (typeof ops)[number] | undefined;
-  for (const r of ops) {
-    const sameThread = last && last.rank === r.rank && last.pid === r.pid && last.tid === r.tid;
-    if (sameThread && last && r.endNs <= last.endNs) continue;
-    out.push(r);
-    last = r;
+  });
+  const out: number[] = [];
+  let last = -1;
+  for (const i of order) {
+    if (last >= 0 && thread[last] === thread[i] && endNs[i] <= endNs[last]) continue;
+    out.push(i);
+    last = i;
   }
   return out;
 }

@@ -20,6 +20,7 @@
  * (and its group and seq: an operator takes them from the `record_param_comms` op inside it).
  */
 import type { CollectiveTag, CpuRange, Profile } from './model';
+import type { CpuRanges } from './model-cpu-ranges';
 import { KERNEL } from './model-gpu-ops';
 
 /** One collective on one rank. */
@@ -116,23 +117,21 @@ export function collectivesByRank(profile: Profile): Map<number, Collective[]> {
       ...seqOf(tag),
     });
   }
-  const tags = new CommTags(profile.ranges);
+  addOperators(profile.operators, (c) => add('op', c));
   profile.ranges.forEach((r, i) => {
-    const source = rangeSource(r);
+    const source = userRangeSource(r);
     const kind = source ? collectiveKind(r.name) : null;
     if (!source || !kind) return;
-    const tag = source === 'op' ? tags.inside(r) : undefined;
     add(source, {
       rank: r.rank,
       kind,
-      group: tag?.group ?? '',
+      group: '',
       name: r.name,
       startNs: r.startNs,
       endNs: r.endNs,
       stackId: r.stackId,
-      rangeIndex: r.kind === 'op' ? -1 : i,
+      rangeIndex: i,
       gpu: false,
-      ...seqOf(tag),
     });
   });
   const out = new Map<number, Collective[]>();
@@ -148,8 +147,31 @@ export function collectivesByRank(profile: Profile): Map<number, Collective[]> {
   return out;
 }
 
-function rangeSource(r: CpuRange): Source | null {
-  if (r.kind === 'op') return C10D_OP.test(r.name) ? 'op' : null;
+/** The `c10d::` operators named after a collective, with the group and seq their tags name. */
+function addOperators(ops: CpuRanges, add: (c: Collective) => void): void {
+  const tags = new CommTags(ops);
+  // By name index: the collective kind of a `c10d::` operator's name, null for any other.
+  const kinds = ops.names.values.map((name) => (C10D_OP.test(name) ? collectiveKind(name) : null));
+  for (let i = 0; i < ops.length; i++) {
+    const kind = kinds[ops.name[i]];
+    if (!kind) continue;
+    const tag = tags.inside(i);
+    add({
+      rank: ops.rankOf(i),
+      kind,
+      group: tag?.group ?? '',
+      name: ops.nameOf(i),
+      startNs: ops.startNs[i],
+      endNs: ops.endNs[i],
+      stackId: ops.stackId[i],
+      rangeIndex: -1,
+      gpu: false,
+      ...seqOf(tag),
+    });
+  }
+}
+
+function userRangeSource(r: CpuRange): Source | null {
   if (r.kind === 'step') return null;
   if (WORK_RECORD.test(r.name)) return 'work';
   return USER_COLLECTIVE.test(r.name) ? 'user' : null;
@@ -160,32 +182,36 @@ function rangeSource(r: CpuRange): Source | null {
  * collective operator, on the caller's thread), by rank and thread in start order.
  */
 class CommTags {
-  private readonly byThread = new Map<string, CpuRange[]>();
+  /** Operator indexes by thread (index into `ops.threads`). */
+  private readonly byThread = new Map<number, number[]>();
 
-  constructor(ranges: readonly CpuRange[]) {
-    for (const r of ranges) {
-      if (r.kind !== 'op' || !r.collective || !collectiveKind(r.collective.name)) continue;
-      const key = `${r.rank}:${r.pid}:${r.tid}`;
-      const list = this.byThread.get(key);
-      if (list) list.push(r);
-      else this.byThread.set(key, [r]);
+  constructor(private readonly ops: CpuRanges) {
+    const named = ops.collectives.map((c) => collectiveKind(c.name) !== null);
+    for (let i = 0; i < ops.length; i++) {
+      const c = ops.collective[i];
+      if (c < 0 || !named[c]) continue;
+      const list = this.byThread.get(ops.thread[i]);
+      if (list) list.push(i);
+      else this.byThread.set(ops.thread[i], [i]);
     }
-    for (const list of this.byThread.values()) list.sort((a, b) => a.startNs - b.startNs);
+    const start = ops.startNs;
+    for (const list of this.byThread.values()) list.sort((a, b) => start[a] - start[b]);
   }
 
-  /** The collective named by the first `record_param_comms` within `op` on its thread. */
-  inside(op: CpuRange): CollectiveTag | undefined {
-    const list = this.byThread.get(`${op.rank}:${op.pid}:${op.tid}`);
+  /** The collective named by the first `record_param_comms` within operator `op` on its thread. */
+  inside(op: number): CollectiveTag | undefined {
+    const list = this.byThread.get(this.ops.thread[op]);
     if (!list) return undefined;
+    const { startNs, endNs } = this.ops;
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (list[mid].startNs < op.startNs) lo = mid + 1;
+      if (startNs[list[mid]] < startNs[op]) lo = mid + 1;
       else hi = mid;
     }
     const r = list[lo];
-    return r && r.endNs <= op.endNs ? r.collective : undefined;
+    return r !== undefined && endNs[r] <= endNs[op] ? this.ops.collectiveOf(r) : undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 /** CPU threads of a profile: calls and user ranges per thread, and the time they cover. */
-import { type Interval, unionIntervals } from './intervals';
+import { type Interval, unionIntervals, unionOfSorted } from './intervals';
 import type { Profile } from './model';
 import type { CpuCalls } from './model-cpu-calls';
 
@@ -152,11 +152,10 @@ export function overlapWithCalls(
   return total;
 }
 
-/** Indexes of user ranges (not framework ops) per thread, sorted by start. */
+/** Indexes of user ranges (Profile.ranges) per thread, sorted by start. */
 export function userRangesByThread(profile: Profile): Map<string, number[]> {
   const map = new Map<string, number[]>();
   profile.ranges.forEach((r, idx) => {
-    if (r.kind === 'op') return;
     const key = threadKey(r);
     const list = map.get(key);
     if (list) list.push(idx);
@@ -169,22 +168,19 @@ export function userRangesByThread(profile: Profile): Map<string, number[]> {
 
 /** Framework operator CPU time (torch cpu_op ranges) per thread with nesting merged; 0 when none. */
 export function topLevelOpNs(profile: Profile): number {
-  // Threads by rank, pid and tid (no key string per range: there can be millions).
-  const byThread = new Map<number, Map<number, Map<number, Interval[]>>>();
-  for (const r of profile.ranges) {
-    if (r.kind !== 'op') continue;
-    let pids = byThread.get(r.rank);
-    if (!pids) byThread.set(r.rank, (pids = new Map<number, Map<number, Interval[]>>()));
-    let tids = pids.get(r.pid);
-    if (!tids) pids.set(r.pid, (tids = new Map<number, Interval[]>()));
-    const list = tids.get(r.tid);
-    if (list) list.push(r);
-    else tids.set(r.tid, [r]);
+  const ops = profile.operators;
+  // Operator indexes by thread (index into the table's threads: there can be millions).
+  const byThread = new Map<number, number[]>();
+  for (let i = 0; i < ops.length; i++) {
+    const list = byThread.get(ops.thread[i]);
+    if (list) list.push(i);
+    else byThread.set(ops.thread[i], [i]);
   }
+  const { startNs, endNs } = ops;
   let total = 0;
-  for (const pids of byThread.values())
-    for (const tids of pids.values())
-      for (const list of tids.values())
-        for (const i of unionIntervals(list)) total += i.endNs - i.startNs;
+  for (const list of byThread.values()) {
+    list.sort((a, b) => startNs[a] - startNs[b]);
+    for (const i of unionOfSorted(startNs, endNs, list)) total += i.endNs - i.startNs;
+  }
   return total;
 }

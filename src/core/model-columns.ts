@@ -97,6 +97,21 @@ export class ThreadTable {
     return this.rank.length;
   }
 
+  /**
+   * Threads of rank r become rank `ranks[r]` (a rank folder's final numbering); threads that now
+   * coincide merge. Returns the new index of each old thread, in first-seen order as before.
+   */
+  renumberRanks(ranks: readonly number[]): Int32Array {
+    const old = { rank: this.rank.splice(0), pid: this.pid.splice(0), tid: this.tid.splice(0) };
+    this.index.clear();
+    this.lastRank = NaN;
+    this.lastId = -1;
+    const to = new Int32Array(old.rank.length);
+    for (let k = 0; k < to.length; k++)
+      to[k] = this.intern(ranks[old.rank[k]], old.pid[k], old.tid[k]);
+    return to;
+  }
+
   /** `rank:pid:tid`, the thread's key across ranks (cpu-threads.ts threadKey). */
   key(id: number): string {
     return `${this.rank[id]}:${this.pid[id]}:${this.tid[id]}`;

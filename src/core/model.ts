@@ -1,9 +1,19 @@
 /**
  * The normalized Profile every reader produces and every later stage consumes.
  * Times are integer nanoseconds on the trace's own clock; readers never mix clocks.
+ *
+ * The records that number in the millions are columnar tables, one typed array per field with
+ * strings interned (model-gpu-ops.ts, model-cpu-calls.ts, model-cpu-ranges.ts; each file states its
+ * table's invariants): GPU ops, CPU calls and framework operators. Row indexes are the records'
+ * identities: GpuOps.launchIndex points into cpuCalls, every `stackId` into `stacks`, and no row
+ * is reordered once read (later stages sort index arrays, never the tables). A rank folder's
+ * tables hold every rank's rows, each carrying its rank (ops in a column, calls and operators
+ * through their thread). The interfaces below (GpuOp, CpuCall, CpuRange) are the shape of one row,
+ * as tests build them and as `get(i)` returns them for cold paths.
  */
 
 import { CpuCalls } from './model-cpu-calls';
+import { CpuRanges } from './model-cpu-ranges';
 import { GpuOps } from './model-gpu-ops';
 
 export type TraceFormat = 'nsys-sqlite' | 'kineto-json';
@@ -219,7 +229,10 @@ export interface Profile {
   gpuOps: GpuOps;
   /** CPU calls in columns (model-cpu-calls.ts); `CpuCall` is the shape of one row. */
   cpuCalls: CpuCalls;
+  /** User ranges (NVTX, record_function annotations, ProfilerStep#N): kind other than 'op'. */
   ranges: CpuRange[];
+  /** Framework operators (torch cpu_op ranges, kind 'op') in columns (model-cpu-ranges.ts). */
+  operators: CpuRanges;
   /** Interned stacks; GpuOp/CpuCall/CpuRange refer to them by index. */
   stacks: Stack[];
   memory: MemorySample[];
@@ -267,6 +280,7 @@ export function emptyProfile(source: ProfileSource): Profile {
     gpuOps: new GpuOps(),
     cpuCalls: new CpuCalls(),
     ranges: [],
+    operators: new CpuRanges(),
     stacks: [],
     memory: [],
     memoryEvents: [],

@@ -139,7 +139,6 @@ export function locateRanges(profile: Profile, stacks: StackResolver): RangeLoca
   const byName = new Map<string, SourceRef | null>();
   const ambiguous = new Map<string, SourceRef[]>();
   const out = profile.ranges.map((r) => {
-    if (r.kind === 'op') return null;
     const fromStack = stacks.innermost(r.stackId);
     if (fromStack) return fromStack;
     if (byName.has(r.name)) return byName.get(r.name) ?? null;
@@ -166,7 +165,6 @@ export function locateRanges(profile: Profile, stacks: StackResolver): RangeLoca
 export function rangeStats(profile: Profile, locations: RangeLocations): RangeStat[] {
   const stats = new Map<string, RangeStat>();
   profile.ranges.forEach((r, i) => {
-    if (r.kind === 'op') return;
     let s = stats.get(r.name);
     if (!s) {
       s = { name: r.name, count: 0, wallNs: 0, gpuNs: 0, location: locations.sites[i] };
@@ -185,7 +183,6 @@ export function rangeStats(profile: Profile, locations: RangeLocations): RangeSt
   type Ev = { t: number; kind: 0 | 1; idx: number }; // 0 end, 1 start
   const byThread = new Map<string, { evs: Ev[]; launches: number[] }>();
   profile.ranges.forEach((r, i) => {
-    if (r.kind === 'op') return;
     const key = `${r.rank}:${r.pid}:${r.tid}`;
     let th = byThread.get(key);
     if (!th) byThread.set(key, (th = { evs: [], launches: [] }));

@@ -8,6 +8,7 @@
  * GPU ops, the CPU operator time of outermost operators there (as LineStat.cpuOpNs).
  */
 import type { Profile } from './model';
+import type { CpuRanges } from './model-cpu-ranges';
 import type { RankSpread, SourceRef } from './report-types';
 import type { RuleContext } from './rules/types';
 
@@ -36,7 +37,9 @@ export function lineRankSpread(profile: Profile, ctx: RuleContext): RankSpread[]
     for (let i = 0; i < ops.length; i++)
       add(ops.rank[i], ops.stackId[i], ops.endNs[i] - ops.startNs[i]);
   } else {
-    for (const r of outermostOps(profile)) add(r.rank, r.stackId, r.endNs - r.startNs);
+    const operators = profile.operators;
+    for (const i of outermostOps(operators))
+      add(operators.rankOf(i), operators.stackId[i], operators.endNs[i] - operators.startNs[i]);
   }
   const all = [...ranks].sort((a, b) => a - b);
   const out: RankSpread[] = [];
@@ -63,24 +66,26 @@ export function lineRankSpread(profile: Profile, ctx: RuleContext): RankSpread[]
     .slice(0, MAX_LINES);
 }
 
-/** Operator ranges (torch cpu_op) not nested in another operator of the same thread. */
-export function outermostOps(profile: Profile): Profile['ranges'] {
-  const byThread = new Map<string, Profile['ranges']>();
-  for (const r of profile.ranges) {
-    if (r.kind !== 'op') continue;
-    const k = `${r.rank}:${r.pid}:${r.tid}`;
-    const l = byThread.get(k);
-    if (l) l.push(r);
-    else byThread.set(k, [r]);
+/**
+ * Indexes of the operators (torch cpu_op) not nested in another operator of the same thread,
+ * thread by thread (in order of first appearance), each thread's by start.
+ */
+export function outermostOps(ops: CpuRanges): number[] {
+  const byThread = new Map<number, number[]>();
+  for (let i = 0; i < ops.length; i++) {
+    const l = byThread.get(ops.thread[i]);
+    if (l) l.push(i);
+    else byThread.set(ops.thread[i], [i]);
   }
-  const out: Profile['ranges'] = [];
+  const { startNs, endNs } = ops;
+  const out: number[] = [];
   for (const list of byThread.values()) {
-    list.sort((a, b) => a.startNs - b.startNs);
+    list.sort((a, b) => startNs[a] - startNs[b] || a - b);
     let end = -Infinity;
-    for (const r of list) {
-      if (r.startNs < end) continue;
-      end = r.endNs;
-      out.push(r);
+    for (const i of list) {
+      if (startNs[i] < end) continue;
+      end = endNs[i];
+      out.push(i);
     }
   }
   return out;

@@ -74,7 +74,7 @@ export function buildTimelineColumns(profile: Profile, stacks: StackResolver): T
   const nameIds = new Map<string, number>();
   const sites: LaunchSite[] = [];
   const siteIds = new Map<string, number>();
-  const ranges = profile.ranges.filter((r) => r.kind !== 'op');
+  const ranges = profile.ranges;
   const ops = profile.gpuOps;
   const calls = profile.cpuCalls;
   const launches: number[] = [];

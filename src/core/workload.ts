@@ -73,15 +73,22 @@ export function detectWorkload(
   let optimizerRanges = 0;
   let decodeRanges = 0;
   let prefillRanges = 0;
-  const seen = new Map<string, number>();
-  for (const r of profile.ranges) {
-    let flags = seen.get(r.name);
-    if (flags === undefined) seen.set(r.name, (flags = rangeFlags(r.kind, r.name)));
+  const tally = (flags: number): void => {
     if (flags & BACKWARD_OP) backwardOps++;
     if (flags & OPTIMIZER) optimizerRanges++;
     if (flags & DECODE) decodeRanges++;
     if (flags & PREFILL) prefillRanges++;
+  };
+  const seen = new Map<string, number>();
+  for (const r of profile.ranges) {
+    let flags = seen.get(r.name);
+    if (flags === undefined) seen.set(r.name, (flags = rangeFlags(r.kind, r.name)));
+    tally(flags);
   }
+  // Operators by name index: each distinct name tested once.
+  const operators = profile.operators;
+  const opFlags = operators.names.values.map((name) => rangeFlags('op', name));
+  for (let i = 0; i < operators.length; i++) tally(opFlags[operators.name[i]]);
 
   const engine =
     ENGINES.find(

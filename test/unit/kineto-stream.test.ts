@@ -119,6 +119,7 @@ void test('kineto ranks: a folder of two rank traces merges into one profile', a
   const mergedOps = rowsOf(merged.gpuOps);
   assert.deepEqual(new Set(mergedOps.map((o) => o.rank)), new Set([0, 1]));
   assert.deepEqual(new Set(merged.ranges.map((o) => o.rank)), new Set([0, 1]));
+  assert.deepEqual(new Set(rowsOf(merged.operators).map((o) => o.rank)), new Set([0, 1]));
   // Indices are re-based: rank 1's launches and stacks point at rank 1's calls.
   for (const op of mergedOps.filter((o) => o.launchIndex >= 0))
     assert.equal(rowAt(merged.cpuCalls, op.launchIndex)?.rank, op.rank);
@@ -130,4 +131,54 @@ void test('kineto ranks: a folder of two rank traces merges into one profile', a
 
   await assert.rejects(readRankFolder(tmp()), /no trace files/);
   await assert.rejects(readRankFolder(dir, { maxFiles: 1 }), /limit/);
+});
+
+void test('kineto operators: cpu_op events fill Profile.operators, user ranges and steps stay in ranges', async () => {
+  const ev = (cat: string, name: string, ts: number, dur: number, args = {}) => ({
+    ph: 'X',
+    cat,
+    name,
+    pid: 5,
+    tid: 6,
+    ts,
+    dur,
+    args,
+  });
+  const trace = [
+    ev('cpu_op', 'ProfilerStep#3', 0, 100),
+    ev('user_annotation', 'forward', 1, 50),
+    ev('cpu_op', 'c10d::allreduce_', 2, 10),
+    ev('cpu_op', 'record_param_comms', 3, 2, {
+      'Collective name': 'allreduce',
+      'Process Group Name': '0',
+      Seq: 4,
+    }),
+    ev('cpu_op', 'aten::mm', 20, 5, { 'Call stack': 'model.py(12): forward' }),
+    { ph: 'i', name: '[memory]', pid: 5, tid: 6, ts: 21, args: { Addr: 7, Bytes: 64 } },
+  ];
+  const file = path.join(tmp(), 'ops.json');
+  fs.writeFileSync(file, JSON.stringify({ traceEvents: trace }));
+  const profile = await readKineto(file);
+  assert.deepEqual(
+    profile.ranges.map((r) => [r.name, r.kind]),
+    [
+      ['ProfilerStep#3', 'step'],
+      ['forward', 'annotation'],
+    ],
+  );
+  const ops = rowsOf(profile.operators);
+  assert.deepEqual(
+    ops.map((r) => [r.name, r.kind, r.startNs, r.endNs, r.pid, r.tid, r.rank, r.domain]),
+    [
+      ['c10d::allreduce_', 'op', 2000, 12000, 5, 6, 0, ''],
+      ['record_param_comms', 'op', 3000, 5000, 5, 6, 0, ''],
+      ['aten::mm', 'op', 20000, 25000, 5, 6, 0, ''],
+    ],
+  );
+  assert.deepEqual(ops[1].collective, { group: '0', name: 'allreduce', seq: 4 });
+  assert.equal(ops[0].collective, undefined);
+  // The legacy call stack of aten::mm is its own stack and the stack of the allocation inside it.
+  const mm = profile.stacks[ops[2].stackId];
+  assert.deepEqual([mm[0].file, mm[0].line], ['model.py', 12]);
+  assert.equal(profile.memoryEvents[0].stackId, ops[2].stackId);
 });

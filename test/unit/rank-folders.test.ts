@@ -157,6 +157,20 @@ void test('rank folders: ranks on several nodes (subfolders, tensorboard host na
   );
   assert.equal(kernelsByRank(p).get(1), rawKernels(NSRES));
   assert.equal(kernelsByRank(p).get(2), rawKernels(B200));
+  // Files are read in the order node-a/rank0, node-b/rank0, node-a/rank1 …: the rank each row
+  // carries is the global one, for operators and calls too (they carry it through their thread).
+  // (A cpu_op named ProfilerStep#N is a step range, not an operator.)
+  const rawOps = (file: string) =>
+    loadTrace(file).events.filter(
+      (e) => e.ph === 'X' && e.cat === 'cpu_op' && !/^ProfilerStep#/.test(e.name ?? ''),
+    ).length;
+  const opsOfRank = (r: number) =>
+    Array.from({ length: p.operators.length }, (_, i) => p.operators.rankOf(i)).filter(
+      (x) => x === r,
+    ).length;
+  assert.equal(opsOfRank(1), rawOps(NSRES));
+  assert.equal(opsOfRank(2), rawOps(B200));
+  assert.equal(opsOfRank(0) + opsOfRank(3), 2 * rawOps(A100));
   // The host a trace records (top-level host_name) and torch.profiler's `<host>_<pid>` names.
   const hostName = loadTrace(NSRES).top.host_name;
   assert.equal(typeof hostName, 'string');

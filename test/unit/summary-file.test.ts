@@ -172,6 +172,21 @@ void test('one summary gives its trace Report, on every shared fixture', async (
   }
 });
 
+void test('a summary read and written again holds the same bytes: user ranges and operators keep their order in its range table', async () => {
+  const out = tmp();
+  for (const name of [
+    'h100-bert-small-stack.json.gz',
+    'v100-resnet50-legacy-callstack.pt.trace.json.gz',
+  ]) {
+    const sum = path.join(out, summaryName(name));
+    await summarize(fixture('torch', name), sum);
+    const bytes = fs.readFileSync(sum);
+    const read = decodeSummary(bytes, sum, { budget: new EventBudget() });
+    assert.ok(read.profile.ranges.length > 0 && read.profile.operators.length > 0, name);
+    assert.ok(encodeSummary(read, read.traceName ?? name).equals(bytes), name);
+  }
+});
+
 void test('a folder holding traces and their summaries reads each rank once, from its summary unless the trace is newer', async () => {
   const dir = ownFixture('ranks', 'gloo-torch');
   const both = traceFolder(

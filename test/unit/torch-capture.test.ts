@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { readKineto } from '../../src/core/ingest/kineto';
 import { repoRoot } from './fixtures';
+import { rowsOf } from './table-rows';
 
 // Debian's python3-torch lives under the system interpreter only (the pyenv python3 lacks it).
 const PYTHON = '/usr/bin/python3';
@@ -42,14 +43,13 @@ void test('torch capture --exact-lines: ops land on the lines that call them', a
   requireTorch();
   const profile = await readKineto(capture(['--exact-lines', '--workspace', workspace]));
   assert.equal(profile.source.producer, 'Kineto (legacy)');
+  const operators = rowsOf(profile.operators);
   assert.ok(
-    !profile.ranges.some((r) => r.name.startsWith('gpulens/')),
+    ![...profile.ranges, ...operators].some((r) => r.name.startsWith('gpulens/')),
     'markers stay out of ranges',
   );
   const linesOf = (opName: string) => {
-    const ops = profile.ranges.filter(
-      (r) => r.kind === 'op' && r.name === opName && r.stackId >= 0,
-    );
+    const ops = operators.filter((r) => r.kind === 'op' && r.name === opName && r.stackId >= 0);
     return ops.map((r) => profile.stacks[r.stackId][0]);
   };
   const expectations: [string, string][] = [
@@ -72,7 +72,7 @@ void test('torch capture --exact-lines: ops land on the lines that call them', a
   const modelLine = lineOf('y = model(x)');
   const addmm = linesOf('aten::addmm');
   assert.ok(addmm.some((f) => f.line === modelLine && f.function === 'forward'));
-  const inHelper = profile.ranges
+  const inHelper = operators
     .filter((r) => r.name === 'aten::relu' && r.stackId >= 0)
     .map((r) => profile.stacks[r.stackId])
     .find((st) => st[0].function === 'hidden_layer');
@@ -85,6 +85,7 @@ void test('torch capture --exact-lines: ops land on the lines that call them', a
 void test('torch capture without --exact-lines still loads', async () => {
   requireTorch();
   const profile = await readKineto(capture([]));
-  assert.ok(profile.ranges.some((r) => r.kind === 'op' && r.name === 'aten::addmm'));
-  assert.ok(profile.ranges.every((r) => r.stackId === -1));
+  const operators = rowsOf(profile.operators);
+  assert.ok(operators.some((r) => r.kind === 'op' && r.name === 'aten::addmm'));
+  assert.ok([...profile.ranges, ...operators].every((r) => r.stackId === -1));
 });

@@ -109,6 +109,13 @@ function shift(p: Profile, offsets: Map<number, number>): void {
     calls.startNs[i] += o;
     calls.endNs[i] += o;
   }
+  const operators = p.operators;
+  const operatorOffset = operators.threads.rank.map(at);
+  for (let i = 0; i < operators.length; i++) {
+    const o = operatorOffset[operators.thread[i]];
+    operators.startNs[i] += o;
+    operators.endNs[i] += o;
+  }
   for (const x of p.ranges) {
     const o = at(x.rank);
     x.startNs += o;

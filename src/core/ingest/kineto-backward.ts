@@ -47,10 +47,9 @@ export function backwardCallerStacks(
   queries: ThreadPoints,
 ): Int32Array {
   const out = new Int32Array(queries.length).fill(-1);
-  const { ops, rangeThreads } = sink;
+  const { ops } = sink;
   const autograd = new Set<number>();
-  for (let i = 0; i < ops.length; i++)
-    if (ops.backward[i]) autograd.add(rangeThreads[ops.range[i]]);
+  for (let i = 0; i < ops.length; i++) if (ops.backward[i]) autograd.add(ops.thread[i]);
   if (autograd.size === 0) return out;
   const calls = findCalls(sink, table, ownStacks);
   if (calls.length === 0) return out;
@@ -111,10 +110,8 @@ function findCalls(sink: KinetoEventSink, table: StackTable, ownStacks: OwnStack
   // Operators: a call runs from the first op through an entry point to the next op that is not.
   const opSpans = new SpanTable();
   for (let i = 0; i < sink.ops.length; i++) {
-    const r = sink.ops.range[i];
-    const thread = sink.rangeThreads[r];
     if (sink.ops.backward[i]) continue;
-    opSpans.addSpan(thread, sink.ranges[r].startNs, sink.ranges[r].endNs);
+    opSpans.addSpan(sink.ops.thread[i], sink.ops.start[i], sink.ops.end[i]);
   }
   const all = Array.from({ length: opSpans.length }, (_, i) => i);
   const opStacks = ownStacks(pointsAt(all, opSpans));

@@ -1,7 +1,7 @@
 /**
  * Sorts Kineto trace events, one at a time as the stream yields them, into the Profile's GPU ops,
- * CPU calls, ranges and memory samples, and keeps what the stack pass needs (python_function
- * frames, operator call stacks, sequence numbers, flows, exact-line markers). Nothing else of an
+ * CPU calls, operators, user ranges and memory samples, and keeps what the stack pass needs
+ * (python_function frames, operator call stacks, sequence numbers, flows, exact-line markers). Nothing else of an
  * event is kept, so memory follows the Profile, not the file.
  */
 import type {
@@ -15,9 +15,9 @@ import type {
 import { classifyCudaApi, isCommKernel } from '../model';
 import { ABSENT } from '../model-columns';
 import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
+import { CPU_RANGE_KINDS, CpuRanges } from '../model-cpu-ranges';
 import { COPY_KINDS, GpuOps, KERNEL, MEMCPY, MEMSET, MEM_KINDS } from '../model-gpu-ops';
 import {
-  Columns,
   FlowPoints,
   INITIAL_CAPACITY,
   Interner,
@@ -90,13 +90,16 @@ export class PyFrames extends SpanTable {
 const WIDE = -0x80000000;
 
 /**
- * Operator events (cpu_op): their range (whose thread, start and end are the op's), sequence
- * number, direction and legacy call stack.
+ * Operator events (cpu_op): their span on their thread (index into the sink's `threads`), where
+ * they were filed, sequence number, direction and legacy call stack.
  */
-export class OpRows extends Columns {
+export class OpRows extends SpanTable {
   /** Distinct `Call stack` argument texts. */
   readonly callStacks = new Interner();
-  /** Index into the sink's `ranges`. */
+  /**
+   * Index into the sink's `operators`; `~u` for user range u (an operator named ProfilerStep#N,
+   * as older torch writes its steps, is a step range).
+   */
   range = new Int32Array(INITIAL_CAPACITY);
   seq = new Float64Array(INITIAL_CAPACITY);
   /** 1 for a backward op (autograd thread): `Fwd thread id` > 0 or an autograd engine name. */
@@ -104,15 +107,19 @@ export class OpRows extends Columns {
   /** Index into `callStacks`, -1 when the op has none. */
   callStack = new Int32Array(INITIAL_CAPACITY);
 
-  add(op: { range: number; seq: number; backward: boolean; callStack: string }): void {
-    const i = this.nextRow();
+  add(
+    span: { thread: number; start: number; end: number },
+    op: { range: number; seq: number; backward: boolean; callStack: string },
+  ): void {
+    const i = this.addSpan(span.thread, span.start, span.end);
     this.range[i] = op.range;
     this.seq[i] = op.seq;
     this.backward[i] = op.backward ? 1 : 0;
     this.callStack[i] = op.callStack === '' ? -1 : this.callStacks.id(op.callStack);
   }
 
-  protected resize(capacity: number): void {
+  protected override resize(capacity: number): void {
+    super.resize(capacity);
     this.range = grown(this.range, capacity);
     this.seq = grown(this.seq, capacity);
     this.backward = grown(this.backward, capacity);
@@ -147,9 +154,14 @@ export class KinetoEventSink {
   readonly cpuCalls = new CpuCalls();
   /** Thread (index into `threads.keys`) of each CPU call. */
   readonly callThreads: number[] = [];
+  /** User ranges (annotations, steps); `stackId` resolved by the reader. */
   readonly ranges: CpuRange[] = [];
-  /** Thread of each range. */
+  /** Thread of each user range. */
   readonly rangeThreads: number[] = [];
+  /** Row of each user range in the trace's sequence of user ranges and operators (range-order). */
+  readonly userRangeRows: number[] = [];
+  /** Operators (cpu_op) in columns; `stackId` resolved by the reader (spans also in `ops`). */
+  readonly operators = new CpuRanges();
   readonly memory: MemorySample[] = [];
   /** Allocations and frees (`[memory]` events with an `Addr`); stacks resolved by the reader. */
   readonly memoryEvents: MemoryEvent[] = [];
@@ -166,7 +178,7 @@ export class KinetoEventSink {
   readonly launchFlowStart = new FlowPoints();
   readonly fwdbwdStart = new FlowPoints();
   readonly fwdbwdEnd = new FlowPoints();
-  /** Names of ranges, held once each (ops and calls intern theirs in their tables' `names`). */
+  /** Names of user ranges, held once each (operators, ops and calls intern theirs in `names`). */
   private readonly names = new Interner();
   /** By index into `cpuCalls.names`: the call kind's code. */
   private readonly callKinds: number[] = [];
@@ -277,20 +289,20 @@ export class KinetoEventSink {
     // Kineto-less builds (Debian's torch 1.13) write events without any cat: aten ops and
     // record_function ranges are told apart by the operator namespace.
     if (OP_CATS.has(cat) || (cat === '' && e.name.includes('::'))) {
-      const range = this.range(e.name, 'op', thread, e, start, end);
-      // torch's collective metadata op (inside the c10d:: operator): group, name and `Seq`.
-      if (e.name === 'record_param_comms') {
-        const tag = this.collectiveTag(args);
-        if (tag) this.ranges[range].collective = tag;
-      }
-      this.ops.add({
-        range,
-        seq: num(args['Sequence number'], -1),
-        // Forward ops carry `Fwd thread id` 0; a backward op names its forward thread (ids from 1).
-        backward:
-          num(args['Fwd thread id'], 0) > 0 || e.name.startsWith('autograd::engine::evaluate'),
-        callStack: typeof args['Call stack'] === 'string' ? args['Call stack'] : '',
-      });
+      const range = isStep(e.name)
+        ? ~this.range(e.name, 'op', thread, e, start, end)
+        : this.operator(e, args, start, end);
+      this.ops.add(
+        { thread, start, end },
+        {
+          range,
+          seq: num(args['Sequence number'], -1),
+          // Forward ops carry `Fwd thread id` 0; a backward op names its forward thread (from 1).
+          backward:
+            num(args['Fwd thread id'], 0) > 0 || e.name.startsWith('autograd::engine::evaluate'),
+          callStack: typeof args['Call stack'] === 'string' ? args['Call stack'] : '',
+        },
+      );
       return;
     }
     if (cat === '') this.range(e.name, 'annotation', thread, e, start, end);
@@ -304,7 +316,7 @@ export class KinetoEventSink {
     start: number,
     end: number,
   ): number {
-    const isStep = /^ProfilerStep#\d+$/.test(name);
+    this.userRangeRows.push(this.ranges.length + this.operators.length);
     this.ranges.push({
       name: this.names.canonical(name),
       startNs: start,
@@ -313,11 +325,30 @@ export class KinetoEventSink {
       tid: int(e.tid),
       rank: this.rank,
       domain: '',
-      kind: isStep ? 'step' : kind,
+      kind: isStep(name) ? 'step' : kind,
       stackId: -1,
     });
     this.rangeThreads.push(thread);
     return this.ranges.length - 1;
+  }
+
+  /** Files an operator (not a step) in `operators`; returns its index. */
+  private operator(e: RawEvent, args: Record<string, unknown>, start: number, end: number): number {
+    const ops = this.operators;
+    const i = ops.length;
+    ops.reserve(i + 1);
+    ops.name[i] = ops.names.intern(e.name as string);
+    ops.kind[i] = OP_KIND;
+    ops.startNs[i] = start;
+    ops.endNs[i] = end;
+    ops.thread[i] = ops.threads.intern(this.rank, int(e.pid), int(e.tid));
+    ops.domain[i] = ops.names.intern('');
+    ops.stackId[i] = -1;
+    // torch's collective metadata op (inside the c10d:: operator): group, name and `Seq`.
+    const tag = e.name === 'record_param_comms' ? this.collectiveTag(args) : undefined;
+    ops.collective[i] = tag ? ops.internCollective(tag) : -1;
+    ops.length = i + 1;
+    return i;
   }
 
   private cpuCall(e: RawEvent, args: Record<string, unknown>, start: number, end: number): void {
@@ -468,6 +499,14 @@ export class KinetoEventSink {
         : null;
     if (points) points.set(String(e.id), this.threads.id(e.pid, e.tid), ts);
   }
+}
+
+/** `kind` code of an operator. */
+const OP_KIND = CPU_RANGE_KINDS.indexOf('op');
+
+/** ProfilerStep#N: an iteration range, whatever the event's category. */
+function isStep(name: string): boolean {
+  return /^ProfilerStep#\d+$/.test(name);
 }
 
 /** A JSON scalar (or absent): safe to stringify. */

@@ -5,7 +5,7 @@
  * Every lookup is "the innermost span on this thread that holds time t", answered for all queries
  * of a thread at once by one sort and a sweep with a stack of open spans (no O(n²) scans).
  */
-import type { CpuRange, Frame, StackTable } from '../model';
+import type { Frame, StackTable } from '../model';
 import { parseExactLineMarker } from './kineto-exact-lines';
 import { SpanTable, TaggedSpans, type ThreadPoints, newPoints } from './kineto-columns';
 import type { KinetoEventSink } from './kineto-events';
@@ -87,8 +87,7 @@ export class KinetoStacks {
       const cs = ops.callStack[i];
       if (cs < 0) continue;
       if (legacyIds[cs] === -2) legacyIds[cs] = legacyCallStack(ops.callStacks.values[cs], table);
-      const r = sink.ranges[ops.range[i]];
-      this.legacy.add(sink.rangeThreads[ops.range[i]], r.startNs, r.endNs, legacyIds[cs]);
+      this.legacy.add(ops.thread[i], ops.start[i], ops.end[i], legacyIds[cs]);
     }
   }
 
@@ -135,10 +134,8 @@ export class KinetoStacks {
    * number` (the forward op on another thread with the same number), else by a `fwdbwd` flow.
    */
   private backwardSpans(): TaggedSpans {
-    const { ops, fwdbwdStart, fwdbwdEnd, ranges, rangeThreads } = this.sink;
-    // An op's thread and span are its range's.
-    const thread = (i: number): number => rangeThreads[ops.range[i]];
-    const span = (i: number): CpuRange => ranges[ops.range[i]];
+    const { ops, fwdbwdStart, fwdbwdEnd } = this.sink;
+    const thread = ops.thread;
     // The first forward op of each sequence number that a backward op asks for (only those: an
     // inference trace numbers every op and has no backward op).
     const forwardBySeq = new Map<number, number>();
@@ -149,16 +146,13 @@ export class KinetoStacks {
     const forwardOf = new Map<number, number>();
     for (let i = 0; i < ops.length; i++) {
       const f = ops.backward[i] && ops.seq[i] >= 0 ? (forwardBySeq.get(ops.seq[i]) ?? -1) : -1;
-      if (f >= 0 && thread(f) !== thread(i)) forwardOf.set(i, f);
+      if (f >= 0 && thread[f] !== thread[i]) forwardOf.set(i, f);
     }
     // fwdbwd flows: the start point lies in the forward op, the end point in the backward op.
     const ids = [...fwdbwdEnd.ids()].filter((id) => fwdbwdStart.has(id));
     if (ids.length > 0) {
-      const opSpans = new SpanTable();
-      for (let i = 0; i < ops.length; i++)
-        opSpans.addSpan(thread(i), span(i).startNs, span(i).endNs);
-      const starts = innermostSpans(opSpans, fwdbwdStart.points(ids));
-      const ends = innermostSpans(opSpans, fwdbwdEnd.points(ids));
+      const starts = innermostSpans(ops, fwdbwdStart.points(ids));
+      const ends = innermostSpans(ops, fwdbwdEnd.points(ids));
       ids.forEach((_, j) => {
         if (starts[j] >= 0 && ends[j] >= 0 && !forwardOf.has(ends[j]))
           forwardOf.set(ends[j], starts[j]);
@@ -167,13 +161,13 @@ export class KinetoStacks {
     const pairs = [...forwardOf];
     const fwd = newPoints(pairs.length);
     pairs.forEach(([, f], j) => {
-      fwd.thread[j] = thread(f);
-      fwd.ts[j] = span(f).startNs;
+      fwd.thread[j] = thread[f];
+      fwd.ts[j] = ops.start[f];
     });
     const fwdStacks = this.ownStacks(fwd);
     const spans = new TaggedSpans();
     pairs.forEach(([b], j) => {
-      if (fwdStacks[j] >= 0) spans.add(thread(b), span(b).startNs, span(b).endNs, fwdStacks[j]);
+      if (fwdStacks[j] >= 0) spans.add(thread[b], ops.start[b], ops.end[b], fwdStacks[j]);
     });
     return spans;
   }

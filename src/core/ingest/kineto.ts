@@ -11,7 +11,8 @@ import type { GpuOps } from '../model-gpu-ops';
 import { EventBudget } from './event-budget';
 import { JsonTraceScanner, TraceFormatError } from './json-stream';
 import { KinetoEventSink } from './kineto-events';
-import { SpanTable, type ThreadPoints, newPoints } from './kineto-columns';
+import { setRangeOrder } from './range-order';
+import { type ThreadPoints, newPoints } from './kineto-columns';
 import { KinetoStacks, innermostSpans } from './kineto-stacks';
 import { backwardCallerStacks } from './kineto-backward';
 
@@ -95,7 +96,8 @@ export async function readKinetoDetailed(
   if (scanner.eventCount === 0)
     throw new Error(`${path}: not a readable trace: it holds no events`);
   const profile = buildProfile(path, scanner.form, sink, top);
-  if (profile.gpuOps.length + profile.cpuCalls.length + profile.ranges.length === 0)
+  const { gpuOps, cpuCalls, ranges, operators } = profile;
+  if (gpuOps.length + cpuCalls.length + ranges.length + operators.length === 0)
     profile.warnings.push(
       `None of the ${scanner.eventCount} events is one GPU Lens reads (GPU operations, CUDA ` +
         `calls, operators, annotations): is this a torch.profiler trace?`,
@@ -187,6 +189,8 @@ function buildProfile(
   profile.gpuOps = sink.gpuOps;
   profile.cpuCalls = sink.cpuCalls;
   profile.ranges = sink.ranges;
+  profile.operators = sink.operators;
+  setRangeOrder(profile, Int32Array.from(sink.userRangeRows));
   profile.memory = sink.memory.sort((a, b) => a.tsNs - b.tsNs);
   profile.devices = devicesOf(top.get('deviceProperties'), sink);
   if (sink.spanStart <= sink.spanEnd) {
@@ -205,12 +209,12 @@ function buildProfile(
   for (let i = 0; i < calls.length; i++)
     calls.stackId[i] = callStacks[i] >= 0 ? callStacks[i] : callers[i];
   linkOpStacks(sink.gpuOps, calls, callers);
-  const rangeStacks = stacks.resolve(pointsOf(sink.rangeThreads, (i) => sink.ranges[i].startNs));
-  sink.ranges.forEach((r, i) => (r.stackId = rangeStacks[i]));
+  linkRangeStacks(sink, stacks);
   profile.memoryEvents = memoryEventsWithStacks(sink);
   profile.stacks = stacks.table.stacks;
   profile.gpuOps.trim();
   profile.cpuCalls.trim();
+  profile.operators.trim();
   if (sink.malformed > 0)
     profile.warnings.push(`${sink.malformed} malformed trace events were skipped`);
   if (sink.dropped > 0)
@@ -226,6 +230,33 @@ function linkOpStacks(ops: GpuOps, calls: CpuCalls, callers: ArrayLike<number>):
     const stack = (ops.stackId[i] = calls.stackId[launch]);
     const caller = callers[launch];
     if (caller >= 0 && caller !== stack) ops.callerStackId[i] = caller;
+  }
+}
+
+/**
+ * User ranges and operators take the stack at their start, resolved in the trace's order of the
+ * two (stacks are interned as they are found: this order keeps the stack table's).
+ */
+function linkRangeStacks(sink: KinetoEventSink, stacks: KinetoStacks): void {
+  const { ops, operators, ranges, rangeThreads, userRangeRows } = sink;
+  const points = newPoints(ranges.length + operators.length);
+  // Operator j is the j-th op row filed as an operator (the others are ProfilerStep ranges), and
+  // the rows of the sequence that are no user range's are the operators' in order.
+  const opRows = new Int32Array(operators.length);
+  for (let i = 0, j = 0; i < ops.length; i++) if (ops.range[i] >= 0) opRows[j++] = i;
+  for (let k = 0, u = 0, j = 0; k < points.length; k++) {
+    if (u < userRangeRows.length && userRangeRows[u] === k) {
+      points.thread[k] = rangeThreads[u];
+      points.ts[k] = ranges[u++].startNs;
+    } else {
+      points.thread[k] = ops.thread[opRows[j]];
+      points.ts[k] = ops.start[opRows[j++]];
+    }
+  }
+  const found = stacks.resolve(points);
+  for (let k = 0, u = 0, j = 0; k < points.length; k++) {
+    if (u < userRangeRows.length && userRangeRows[u] === k) ranges[u++].stackId = found[k];
+    else operators.stackId[j++] = found[k];
   }
 }
 
@@ -245,16 +276,13 @@ function pointsOf(threads: readonly number[], startOf: (i: number) => number): T
  * their kernels do); -1 outside any operator.
  */
 function memoryEventsWithStacks(sink: KinetoEventSink): MemoryEvent[] {
-  const { ops, ranges, rangeThreads, memoryEvents } = sink;
-  const spans = new SpanTable();
-  for (let i = 0; i < ops.length; i++) {
-    const r = ranges[ops.range[i]];
-    spans.addSpan(rangeThreads[ops.range[i]], r.startNs, r.endNs);
-  }
+  const { ops, operators, ranges, memoryEvents } = sink;
   const points = pointsOf(sink.memoryThreads, (i) => memoryEvents[i].tsNs);
-  const enclosing = innermostSpans(spans, points);
+  const enclosing = innermostSpans(ops, points);
   memoryEvents.forEach((m, i) => {
-    if (enclosing[i] >= 0) m.stackId = ranges[ops.range[enclosing[i]]].stackId;
+    if (enclosing[i] < 0) return;
+    const r = ops.range[enclosing[i]];
+    m.stackId = r >= 0 ? operators.stackId[r] : ranges[~r].stackId;
   });
   return memoryEvents.sort((a, b) => a.tsNs - b.tsNs);
 }

@@ -11,6 +11,7 @@ import type { CollectiveTag, Profile } from '../model';
 import type { StringTable } from '../model-columns';
 import { emptyProfile } from '../model';
 import type { CpuCalls } from '../model-cpu-calls';
+import type { CpuRanges } from '../model-cpu-ranges';
 import type { GpuOps } from '../model-gpu-ops';
 import { alignRankClocks, type RankClock } from './clock-align';
 import { EventBudget, EventBudgetError } from './event-budget';
@@ -65,7 +66,11 @@ export async function readRankFolder(
   const total = sizes.reduce((a, b) => a + b, 0);
   const budget = options.budget ?? new EventBudget();
 
-  const reads: RankFileRead[] = [];
+  // Each rank is appended to the merged tables as soon as it is read and its own Profile dropped,
+  // so a folder never holds more than the merged Profile and one rank's reading. Ranks are only
+  // known once every file's identity is (rank-names.ts): until then file i stands as rank i.
+  let merged: Profile | undefined;
+  const parts: RankPart[] = [];
   const ids: RankIdentity[] = [];
   let done = 0;
   let baseUs: number | undefined;
@@ -87,10 +92,37 @@ export async function readRankFolder(
     }
     done += sizes[i];
     baseUs ??= read.baseUs || undefined;
-    reads.push(read);
     ids.push(identityOfRead(names[i], read));
+    merged ??= emptyProfile({
+      path: dir,
+      format: read.profile.source.format,
+      producer: '',
+      schemaVersion: '',
+    });
+    parts.push(appendPart(merged, read, i));
   }
-  return merge(dir, reads, ids);
+  return finish(merged as Profile, parts, ids);
+}
+
+/** What the merge keeps of one rank's read once its rows are in the merged tables. */
+interface RankPart {
+  format: Profile['source']['format'];
+  warnings: string[];
+  metrics: { from: number; to: number };
+  span: { start: number; end: number };
+  sessionStartNs?: bigint;
+}
+
+function appendPart(merged: Profile, read: RankFileRead, provisionalRank: number): RankPart {
+  const from = merged.metrics.length;
+  append(merged, read.profile, provisionalRank);
+  return {
+    format: read.profile.source.format,
+    warnings: read.profile.warnings,
+    metrics: { from, to: merged.metrics.length },
+    span: { start: read.profile.spanStartNs, end: read.profile.spanEndNs },
+    sessionStartNs: read.sessionStartNs,
+  };
 }
 
 /** Trace files of the subfolders of `dir` (per-node layouts), by subfolder name. */
@@ -101,49 +133,58 @@ async function subfolderFiles(dir: string): Promise<Map<string, string[]>> {
   return out;
 }
 
-function merge(dir: string, reads: RankFileRead[], ids: RankIdentity[]): Profile {
-  const merged = emptyProfile({
-    path: dir,
-    format: reads[0].profile.source.format,
-    producer: '',
-    schemaVersion: '',
-  });
+/**
+ * Gives every row its rank (rank-names.ts, from all the files' identities), then puts every rank
+ * on the reference rank's clock (clock-align.ts).
+ */
+function finish(merged: Profile, parts: RankPart[], ids: RankIdentity[]): Profile {
   const ranks = assignRanks(ids);
+  if (ranks.some((r, i) => r !== i)) renumberRanks(merged, ranks);
   const seen = new Set<number>();
   const clocks: RankClock[] = [];
-  const metricSlices: { rank: number; from: number; to: number }[] = [];
-  const spans: { rank: number; start: number; end: number }[] = [];
-  for (const [i, read] of reads.entries()) {
+  for (const [i, part] of parts.entries()) {
     const rank = ranks[i];
     if (seen.has(rank)) merged.warnings.push(`${ids[i].file}: rank ${rank} appears more than once`);
     seen.add(rank);
-    const from = merged.metrics.length;
-    append(merged, read.profile, rank);
-    metricSlices.push({ rank, from, to: merged.metrics.length });
-    spans.push({ rank, start: read.profile.spanStartNs, end: read.profile.spanEndNs });
+    merged.warnings.push(...part.warnings.map((w) => `rank ${rank}: ${w}`));
     clocks.push({
       rank,
       file: ids[i].file,
       host: ids[i].host,
-      sessionStartNs: read.sessionStartNs,
+      sessionStartNs: part.sessionStartNs,
     });
-    if (read.profile.source.format !== merged.source.format)
+    if (part.format !== merged.source.format)
       merged.warnings.push(
-        `${ids[i].file}: a ${read.profile.source.format} trace among ${merged.source.format} traces`,
+        `${ids[i].file}: a ${part.format} trace among ${merged.source.format} traces`,
       );
   }
   merged.gpuOps.trim();
   merged.cpuCalls.trim();
+  merged.operators.trim();
   const { alignment, warnings } = alignRankClocks(merged, clocks);
   const offset = new Map(alignment.map((a) => [a.rank, a.offsetNs]));
-  for (const s of metricSlices)
-    for (let k = s.from; k < s.to; k++) merged.metrics[k].tsNs += offset.get(s.rank) ?? 0;
-  merged.spanStartNs = Math.min(...spans.map((s) => s.start + (offset.get(s.rank) ?? 0)));
-  merged.spanEndNs = Math.max(...spans.map((s) => s.end + (offset.get(s.rank) ?? 0)));
+  const shiftOf = (i: number) => offset.get(ranks[i]) ?? 0;
+  parts.forEach(({ metrics }, i) => {
+    for (let k = metrics.from; k < metrics.to; k++) merged.metrics[k].tsNs += shiftOf(i);
+  });
+  merged.spanStartNs = Math.min(...parts.map((p, i) => p.span.start + shiftOf(i)));
+  merged.spanEndNs = Math.max(...parts.map((p, i) => p.span.end + shiftOf(i)));
   merged.warnings.push(...warnings);
   merged.rankAlignment = alignment;
   merged.rankCount = seen.size;
   return merged;
+}
+
+/** Rows appended as rank i (file i) become rank `ranks[i]`; threads of one rank merge. */
+function renumberRanks(p: Profile, ranks: readonly number[]): void {
+  const ops = p.gpuOps;
+  for (let i = 0; i < ops.length; i++) ops.rank[i] = ranks[ops.rank[i]];
+  for (const table of [p.cpuCalls, p.operators]) {
+    const to = table.threads.renumberRanks(ranks);
+    for (let i = 0; i < table.length; i++) table.thread[i] = to[table.thread[i]];
+  }
+  for (const list of [p.ranges, p.memory, p.memoryEvents, p.devices])
+    for (const x of list) x.rank = ranks[x.rank ?? 0];
 }
 
 function byRankThenName(a: string, b: string): number {
@@ -160,6 +201,7 @@ function append(merged: Profile, p: Profile, rank: number): void {
   for (const s of p.stacks) merged.stacks.push(s);
   appendCpuCalls(merged.cpuCalls, p.cpuCalls, rank, stackBase);
   appendGpuOps(merged.gpuOps, p.gpuOps, rank, stackBase, callBase);
+  appendOperators(merged.operators, p.operators, rank, stackBase);
   for (const r of p.ranges)
     merged.ranges.push({ ...r, rank, stackId: rebased(r.stackId, stackBase) });
   for (const m of p.memory) merged.memory.push({ ...m, rank });
@@ -168,7 +210,6 @@ function append(merged: Profile, p: Profile, rank: number): void {
   for (const m of p.metrics) merged.metrics.push({ ...m });
   // Every rank's own devices: rank 1's GPU 0 is another GPU than rank 0's, often another model.
   for (const d of p.devices) merged.devices.push({ ...d, rank });
-  merged.warnings.push(...p.warnings.map((w) => `rank ${rank}: ${w}`));
   if (!merged.source.producer) {
     merged.source.producer = p.source.producer;
     merged.source.schemaVersion = p.source.schemaVersion;
@@ -205,6 +246,30 @@ function appendCpuCalls(a: CpuCalls, b: CpuCalls, rank: number, stackBase: numbe
     a.name[at + i] = names[b.name[i]];
     a.thread[at + i] = threads[b.thread[i]];
     a.stackId[at + i] = rebased(b.stackId[i], stackBase);
+  }
+  a.length = at + n;
+}
+
+/** Appends rank `rank`'s operators `b` to `a` as appendCpuCalls does calls (and collectives). */
+function appendOperators(a: CpuRanges, b: CpuRanges, rank: number, stackBase: number): void {
+  const n = b.length;
+  const at = a.length;
+  a.reserve(at + n);
+  const names = stringMap(b.names, a.names);
+  const threads = new Int32Array(b.threads.size);
+  for (let k = 0; k < threads.length; k++)
+    threads[k] = a.threads.intern(rank, b.threads.pid[k], b.threads.tid[k]);
+  const collectives = Int32Array.from(b.collectives, (c) => a.internCollective(c));
+  a.kind.set(b.kind.subarray(0, n), at);
+  a.startNs.set(b.startNs.subarray(0, n), at);
+  a.endNs.set(b.endNs.subarray(0, n), at);
+  for (let i = 0; i < n; i++) {
+    const j = at + i;
+    a.name[j] = names[b.name[i]];
+    a.domain[j] = names[b.domain[i]];
+    a.thread[j] = threads[b.thread[i]];
+    a.stackId[j] = rebased(b.stackId[i], stackBase);
+    a.collective[j] = b.collective[i] < 0 ? -1 : collectives[b.collective[i]];
   }
   a.length = at + n;
 }

@@ -10,10 +10,12 @@ import * as zlib from 'node:zlib';
 import type { CollectiveTag, CpuRange, DeviceInfo, Frame, Profile, Stack } from '../model';
 import { ABSENT, type StringTable } from '../model-columns';
 import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
+import { CPU_RANGE_KINDS, CpuRanges } from '../model-cpu-ranges';
 import { COPY_KINDS, GPU_OP_KINDS, GpuOps, MEM_KINDS } from '../model-gpu-ops';
 import type { MemoryEvent, MemorySample, MetricSample } from '../model';
 import type { EventBudget } from './event-budget';
 import type { RankFileRead } from './rank-files';
+import { setRangeOrder } from './range-order';
 import {
   type Column,
   type TableName,
@@ -150,7 +152,13 @@ export function decodeSummary(
   // In file order (TABLES), each table read once.
   const cpuCalls = cpuCallsOf(checked('cpuCalls'), rows('cpuCalls'));
   const gpuOps = gpuOpsOf(checked('gpuOps'), rows('gpuOps'));
-  const ranges = get<CpuRange>('ranges');
+  const { ranges, operators, userRows } = rangesOf(
+    columnsOf('ranges'),
+    rows('ranges'),
+    strings,
+    sizes,
+    fail,
+  );
   const memory = get<MemorySample>('memory');
   const memoryEvents = get<MemoryEvent>('memoryEvents');
   const metrics = get<MetricSample>('metrics');
@@ -161,6 +169,7 @@ export function decodeSummary(
     gpuOps,
     cpuCalls,
     ranges,
+    operators,
     stacks,
     memory,
     memoryEvents,
@@ -170,6 +179,7 @@ export function decodeSummary(
     rankCount: meta.rankCount,
     warnings: meta.warnings,
   };
+  setRangeOrder(profile, userRows);
   // As the Kineto reader does with a folder's base (kineto-events.ts `ns`): every time of the
   // file is taken relative to it (exactly so between epoch-clock files; a file whose own clock
   // needed no base lands as far off as its trace would, to within the doubles' rounding there).
@@ -278,14 +288,18 @@ function rowsOf<T>(
   strings: readonly string[],
   sizes: Partial<Record<'stacks' | 'cpuCalls', number>>,
   fail: (why: string) => never,
+  /** The rows to build (default: all `n`). */
+  only?: readonly number[],
 ): T[] {
   const fields = fieldCells(name, cols, strings, sizes, fail);
   // One template per set of fields present (few: the optional fields a reader fills together),
   // holding them in the schema's order, so each record is a copy with exactly its own fields.
   const templates = new Map<number, Record<string, unknown>>();
   const values: unknown[] = new Array<unknown>(fields.length);
-  const out = new Array<T>(n);
-  for (let i = 0; i < n; i++) {
+  const count = only ? only.length : n;
+  const out = new Array<T>(count);
+  for (let r = 0; r < count; r++) {
+    const i = only ? only[r] : r;
     let mask = 0;
     for (let k = 0; k < fields.length; k++) {
       const x = fields[k].cell(i);
@@ -304,7 +318,7 @@ function rowsOf<T>(
     }
     const row: Record<string, unknown> = { ...template };
     for (let k = 0; k < fields.length; k++) if (mask & (1 << k)) row[fields[k].key] = values[k];
-    out[i] = row as T;
+    out[r] = row as T;
   }
   return out;
 }
@@ -326,7 +340,7 @@ interface CheckedColumns {
 
 /** Checks the table `name`'s cells (see checkCells) and gives the readers of its columns. */
 function checkedColumns(
-  name: 'gpuOps' | 'cpuCalls',
+  name: 'gpuOps' | 'cpuCalls' | 'ranges',
   cols: Map<string, ArrayLike<number>>,
   n: number,
   strings: readonly string[],
@@ -411,6 +425,64 @@ function collectiveReader(c: CheckedColumns, ops: GpuOps): (i: number) => number
   };
 }
 
+/**
+ * The range table's rows: its operators (kind 'op') into their columns, the user ranges as
+ * records, and where each user range stood among them (range-order.ts). Every cell is checked
+ * first, row by row, as `rowsOf` checks them.
+ */
+function rangesOf(
+  cols: Map<string, ArrayLike<number>>,
+  n: number,
+  strings: readonly string[],
+  sizes: Partial<Record<'stacks' | 'cpuCalls', number>>,
+  fail: (why: string) => never,
+): { ranges: CpuRange[]; operators: CpuRanges; userRows: Int32Array } {
+  const c = checkedColumns('ranges', cols, n, strings, sizes, fail);
+  const { name, kind, startNs, endNs, pid, tid, rank, domain, stackId } = c.cols;
+  const op = CPU_RANGE_KINDS.indexOf('op');
+  const isOp = (i: number): boolean => c.code('kind', CPU_RANGE_KINDS, kind[i]) === op;
+  const userRows: number[] = [];
+  let count = 0;
+  for (let i = 0; i < n; i++) if (isOp(i)) count++;
+  const ops = new CpuRanges();
+  ops.reserve(count);
+  const collective = rangeCollectiveReader(c, ops);
+  for (let i = 0; i < n; i++) {
+    if (!isOp(i)) {
+      userRows.push(i);
+      continue;
+    }
+    const j = ops.length;
+    ops.name[j] = c.str(ops.names, name[i]);
+    ops.kind[j] = op;
+    ops.startNs[j] = startNs[i];
+    ops.endNs[j] = endNs[i];
+    ops.thread[j] = ops.threads.intern(rank[i], pid[i], tid[i]);
+    ops.domain[j] = c.str(ops.names, domain[i]);
+    ops.stackId[j] = stackId[i];
+    ops.collective[j] = collective(i);
+    ops.length = j + 1;
+  }
+  const ranges = rowsOf<CpuRange>('ranges', cols, n, strings, sizes, fail, userRows);
+  return { ranges, operators: ops, userRows: Int32Array.from(userRows) };
+}
+
+/** Row i's collective as an index into `ops.collectives` (-1: none). */
+function rangeCollectiveReader(c: CheckedColumns, ops: CpuRanges): (i: number) => number {
+  const {
+    collective: present,
+    'collective.group': group,
+    'collective.name': name,
+    'collective.seq': seq,
+  } = c.cols;
+  return (i) => {
+    if (present[i] !== 1) return -1;
+    const tag: CollectiveTag = { group: c.strings[group[i]], name: c.strings[name[i]] };
+    if (!Number.isNaN(seq[i])) tag.seq = seq[i];
+    return ops.internCollective(tag);
+  };
+}
+
 /** The CPU call table from its checked columns. */
 function cpuCallsOf(c: CheckedColumns, n: number): CpuCalls {
   const calls = new CpuCalls();
@@ -461,7 +533,7 @@ function buildStacks(
 
 /** Adds `ns` to every time of a profile (a summary read into a folder with another time base). */
 function shiftTimes(p: Profile, ns: number): void {
-  for (const t of [p.gpuOps, p.cpuCalls])
+  for (const t of [p.gpuOps, p.cpuCalls, p.operators])
     for (let i = 0; i < t.length; i++) {
       t.startNs[i] += ns;
       t.endNs[i] += ns;

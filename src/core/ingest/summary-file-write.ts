@@ -8,8 +8,10 @@ import * as zlib from 'node:zlib';
 import type { Frame, Profile } from '../model';
 import { ABSENT, type StringTable } from '../model-columns';
 import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
+import { CPU_RANGE_KINDS, type CpuRanges } from '../model-cpu-ranges';
 import { COPY_KINDS, GPU_OP_KINDS, GpuOps, MEM_KINDS } from '../model-gpu-ops';
 import type { RankFileRead } from './rank-files';
+import { combinedRangeOrder } from './range-order';
 import {
   type Column,
   type StoredColumn,
@@ -32,16 +34,16 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
     throw new Error('a merged rank folder cannot be summarized: summarize each rank');
   const strings = new Interner();
   const { frames, lengths, frameIds } = flattenStacks(p);
-  // The stack tables are columns already, ops and calls column tables; the others are records
-  // read field by field.
-  const rows: Record<TableName, readonly object[] | Float64Array | GpuOps | CpuCalls> = {
+  // The stack tables are columns already, ops and calls column tables, the range table user
+  // ranges and operators in one sequence; the others are records read field by field.
+  const rows: Record<TableName, readonly object[] | Float64Array | GpuOps | CpuCalls | Ranges> = {
     devices: p.devices,
     frames,
     stackLengths: lengths,
     stackFrames: frameIds,
     cpuCalls: p.cpuCalls,
     gpuOps: p.gpuOps,
-    ranges: p.ranges,
+    ranges: { user: p.ranges, operators: p.operators, order: combinedRangeOrder(p) },
     memory: p.memory,
     memoryEvents: p.memoryEvents,
     metrics: p.metrics,
@@ -64,7 +66,9 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
             ? gpuOpValues(list, key, col, strings, where)
             : list instanceof CpuCalls
               ? cpuCallValues(list, key, col, strings, where)
-              : columnValues(list, key, col, strings, where);
+              : 'order' in list
+                ? rangeValues(list, key, col, strings, where)
+                : columnValues(list, key, col, strings, where);
       const base = col.type === 'num' && col.base ? kept.get(col.base) : undefined;
       const enc = chooseEncoding(col, values, base);
       const bytes = encodeValues(enc, values, base);
@@ -82,7 +86,8 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
     // Level 3: on a 1 M-kernel export's 123 MB of columns, 2.4x faster than the default level 6
     // for a 15 % larger file (7.6 vs 6.6 MB).
     gzipped.push(zlib.gzipSync(Buffer.concat(chunks), { level: 3 }));
-    tables[name] = { rows: list.length, columns, gz: gzipped[gzipped.length - 1].length };
+    const n = 'order' in list ? list.order.length : list.length;
+    tables[name] = { rows: n, columns, gz: gzipped[gzipped.length - 1].length };
   }
   const meta: SummaryMeta = {
     traceName,
@@ -317,6 +322,96 @@ function cpuCallValues(
       return numbers(calls[key], n, col, where);
   }
   throw new Error(`cannot summarize: ${where} is no CPU call column`);
+}
+
+/**
+ * The range table: user ranges and operators in one sequence (`order`, range-order.ts), as GPU
+ * Lens kept them in one list before operators had a table of their own.
+ */
+interface Ranges {
+  user: readonly object[];
+  operators: CpuRanges;
+  order: Int32Array;
+}
+
+/**
+ * One column of the range table: the user ranges' values as `columnValues` makes them, the
+ * operators' from their columns, merged in `order`. Strings go into the summary's table in row
+ * order (as they did from one list): each part interns them in its own table first.
+ */
+function rangeValues(
+  t: Ranges,
+  key: string,
+  col: Column,
+  strings: Interner,
+  where: string,
+): Float64Array {
+  const local = col.type === 'str' ? new Interner() : strings;
+  const user = columnValues(t.user, key, col, local, where);
+  const ops = operatorValues(t.operators, key, col, local, where);
+  const out = new Float64Array(t.order.length);
+  for (let k = 0; k < out.length; k++) {
+    const j = t.order[k];
+    out[k] = j < 0 ? user[~j] : ops[j];
+  }
+  if (local !== strings) {
+    const global = new Int32Array(local.list.length).fill(-1);
+    for (let k = 0; k < out.length; k++) {
+      const id = out[k];
+      if (id >= 0)
+        out[k] = global[id] >= 0 ? global[id] : (global[id] = strings.id(local.list[id]));
+    }
+  }
+  return out;
+}
+
+/** One column of the operator table (see gpuOpValues and cpuCallValues). */
+function operatorValues(
+  ops: CpuRanges,
+  key: string,
+  col: Column,
+  strings: Interner,
+  where: string,
+): Float64Array {
+  const n = ops.length;
+  const perThread = (of: readonly number[]): Float64Array =>
+    numbers(
+      Float64Array.from(ops.thread.subarray(0, n), (t) => of[t]),
+      n,
+      col,
+      where,
+    );
+  switch (key) {
+    case 'name':
+    case 'domain':
+      return stringIds(ops[key], n, ops.names, strings);
+    case 'kind':
+      return enumCodes(ops.kind, n, CPU_RANGE_KINDS, col, where);
+    case 'pid':
+      return perThread(ops.threads.pid);
+    case 'tid':
+      return perThread(ops.threads.tid);
+    case 'rank':
+      return perThread(ops.threads.rank);
+    case 'startNs':
+    case 'endNs':
+    case 'stackId':
+      return numbers(ops[key], n, col, where);
+    case 'collective':
+      return Float64Array.from(ops.collective.subarray(0, n), (c) => (c < 0 ? 0 : 1));
+    case 'collective.group':
+    case 'collective.name': {
+      const field = key === 'collective.group' ? 'group' : 'name';
+      return Float64Array.from(ops.collective.subarray(0, n), (c) =>
+        c < 0 ? -1 : strings.id(ops.collectives[c][field]),
+      );
+    }
+    case 'collective.seq':
+      return Float64Array.from(ops.collective.subarray(0, n), (c) =>
+        c < 0 ? NaN : (ops.collectives[c].seq ?? NaN),
+      );
+  }
+  throw new Error(`cannot summarize: ${where} is no operator column`);
 }
 
 /** A number column's first `n` values, checked as `columnValues` checks them (NaN: absent). */

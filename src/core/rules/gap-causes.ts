@@ -52,7 +52,10 @@ export interface GapExplanation {
   cause: GapCause;
   /** Stack to show the gap at (the launch, the wait, the allocation, the sync), or -1. */
   stackId: number;
-  /** Profile.ranges index (a quiet range, a DataLoader fetch, a range around a wait), or -1. */
+  /**
+   * Profile.ranges index (a quiet range, a DataLoader fetch, a range around a wait), or -1 (also
+   * for a DataLoader fetch that is an operator: located by its stack).
+   */
   rangeIndex: number;
   /** host-sync: Profile.cpuCalls index of the sync or blocking copy that returned into the gap. */
   blocker?: number;
@@ -64,13 +67,18 @@ interface ThreadIndex {
   /** Built on first use (a range covering most of a gap's window: often never). */
   launches: () => ThreadCalls;
   ranges: SortedSpans<IndexedRange>;
-  loaders: SortedSpans<IndexedRange>;
+  loaders: SortedSpans<Loader>;
 }
 
 interface IndexedRange {
   idx: number;
   startNs: number;
   endNs: number;
+}
+
+/** A DataLoader fetch: a user range (`idx`) or an operator (`idx` -1), with its stack. */
+interface Loader extends IndexedRange {
+  stackId: number;
 }
 
 /** A DataLoader fetch as torch.profiler names it (`enumerate(DataLoader)#…__next__`) or NVTX does. */
@@ -83,26 +91,45 @@ export const isDataLoaderRange = (name: string): boolean => DATA_LOADER.test(nam
 export class GapExplainer {
   private readonly byThread: Map<string, ThreadCalls>;
   private readonly rangesByThread: Map<string, number[]>;
-  private readonly loadersByThread = new Map<string, IndexedRange[]>();
+  private readonly loadersByThread = new Map<string, Loader[]>();
   private readonly built = new Map<string, ThreadIndex>();
 
   constructor(private readonly profile: Profile) {
     this.byThread = callsByThread(profile.cpuCalls);
     this.rangesByThread = userRangesByThread(profile);
-    // DataLoader fetches can be framework ops (legacy Kineto), so all range kinds are searched;
+    // DataLoader fetches can be framework ops (legacy Kineto), so operators are searched too;
     // the name test runs once per distinct name (names are interned strings).
     const isLoader = new Map<string, boolean>();
     profile.ranges.forEach((r: CpuRange, idx) => {
       let hit = isLoader.get(r.name);
       if (hit === undefined) isLoader.set(r.name, (hit = DATA_LOADER.test(r.name)));
-      if (!hit) return;
-      const key = threadKey(r);
-      const list = this.loadersByThread.get(key);
-      const item = { idx, startNs: r.startNs, endNs: r.endNs };
-      if (list) list.push(item);
-      else this.loadersByThread.set(key, [item]);
+      if (hit)
+        this.addLoader(threadKey(r), {
+          idx,
+          startNs: r.startNs,
+          endNs: r.endNs,
+          stackId: r.stackId,
+        });
     });
+    const ops = profile.operators;
+    const opLoader = ops.names.values.map((name) => DATA_LOADER.test(name));
+    for (let i = 0; i < ops.length; i++) {
+      if (!opLoader[ops.name[i]]) continue;
+      const { startNs, endNs, stackId } = ops;
+      this.addLoader(ops.threads.key(ops.thread[i]), {
+        idx: -1,
+        startNs: startNs[i],
+        endNs: endNs[i],
+        stackId: stackId[i],
+      });
+    }
     for (const list of this.loadersByThread.values()) list.sort((a, b) => a.startNs - b.startNs);
+  }
+
+  private addLoader(key: string, item: Loader): void {
+    const list = this.loadersByThread.get(key);
+    if (list) list.push(item);
+    else this.loadersByThread.set(key, [item]);
   }
 
   /**
@@ -159,12 +186,7 @@ export class GapExplainer {
     const loader = index.loaders
       .overlapping(gapStart, launchStart)
       .find((r) => Math.min(r.endNs, launchStart) - Math.max(r.startNs, gapStart) >= windowNs / 2);
-    if (loader)
-      return {
-        cause: 'data-loader',
-        stackId: this.profile.ranges[loader.idx].stackId,
-        rangeIndex: loader.idx,
-      };
+    if (loader) return { cause: 'data-loader', stackId: loader.stackId, rangeIndex: loader.idx };
     // A sync (or synchronous copy) that returned after the GPU went idle: the CPU had been waiting,
     // so nothing was queued ahead and the GPU idles while the CPU prepares the next launch.
     const sync = calls.find(

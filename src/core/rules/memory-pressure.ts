@@ -41,19 +41,20 @@ export function heldPool(samples: readonly MemorySample[], capacity: number): bo
 
 /** The innermost framework op (with a stack) running on the rank at `ts`, for a location. */
 function opStackAt(profile: Profile, rank: number, ts: number): number {
+  const { thread, stackId, startNs, endNs } = profile.operators;
+  const ranks = profile.operators.threads.rank;
   let best = -1;
   let bestStart = -Infinity;
-  for (const r of profile.ranges) {
+  for (let i = 0; i < profile.operators.length; i++) {
     if (
-      r.kind === 'op' &&
-      r.rank === rank &&
-      r.stackId >= 0 &&
-      r.startNs <= ts &&
-      r.endNs >= ts &&
-      r.startNs > bestStart
+      ranks[thread[i]] === rank &&
+      stackId[i] >= 0 &&
+      startNs[i] <= ts &&
+      endNs[i] >= ts &&
+      startNs[i] > bestStart
     ) {
-      best = r.stackId;
-      bestStart = r.startNs;
+      best = stackId[i];
+      bestStart = startNs[i];
     }
   }
   return best;

@@ -153,10 +153,17 @@ class RankWork {
     const ops = profile.gpuOps;
     for (let i = 0; i < ops.length; i++)
       if (!ops.isComm[i]) add(ops.rank[i], ops.startNs[i], ops.endNs[i], stackRef(ops.stackId[i]));
-    for (const r of outermostOps(profile)) add(r.rank, r.startNs, r.endNs, stackRef(r.stackId));
+    const operators = profile.operators;
+    for (const i of outermostOps(operators))
+      add(
+        operators.rankOf(i),
+        operators.startNs[i],
+        operators.endNs[i],
+        stackRef(operators.stackId[i]),
+      );
     const byThread = new Map<string, number[]>();
     profile.ranges.forEach((r, i) => {
-      if (r.kind === 'step' || r.kind === 'op') return;
+      if (r.kind === 'step') return;
       const k = `${r.rank}:${r.pid}:${r.tid}`;
       const l = byThread.get(k);
       if (l) l.push(i);

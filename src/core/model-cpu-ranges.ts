@@ -1,0 +1,128 @@
+/**
+ * CPU ranges as columns: the Profile's framework operators (torch `cpu_op` events such as
+ * aten::linear, `Profile.operators`), which outnumber every other record of a Kineto trace, row i
+ * of every column being operator i.
+ *
+ * Invariants: every column holds at least `length` rows; `name` and `domain` index `names`;
+ * `kind` is a code into CPU_RANGE_KINDS; `thread` indexes `threads`; `stackId` indexes
+ * Profile.stacks (-1: none); `collective` indexes `collectives` (-1: none). Times are integer ns in
+ * Float64Arrays. Rows are in the reader's order.
+ */
+import type { CollectiveTag, CpuRange } from './model';
+import { grownCapacity, resized, StringTable, ThreadTable } from './model-columns';
+
+export const CPU_RANGE_KINDS: readonly CpuRange['kind'][] = ['nvtx', 'annotation', 'step', 'op'];
+
+export class CpuRanges {
+  length = 0;
+  name = new Int32Array(0);
+  kind = new Uint8Array(0);
+  startNs = new Float64Array(0);
+  endNs = new Float64Array(0);
+  thread = new Int32Array(0);
+  domain = new Int32Array(0);
+  stackId = new Int32Array(0);
+  collective = new Int32Array(0);
+  readonly names = new StringTable();
+  readonly threads = new ThreadTable();
+  readonly collectives: CollectiveTag[] = [];
+  private readonly collectiveIds = new Map<string, number>();
+  private capacity = 0;
+
+  /** A table holding `ranges` (tests and small readers build ranges as objects). */
+  static from(ranges: readonly CpuRange[]): CpuRanges {
+    const t = new CpuRanges();
+    t.reserve(ranges.length);
+    for (const r of ranges) t.push(r);
+    return t;
+  }
+
+  /** Makes room for `n` rows in all. */
+  reserve(n: number): void {
+    if (n > this.capacity) this.resizeAll(grownCapacity(this.capacity, n));
+  }
+
+  /** Drops spare capacity (once reading is done). */
+  trim(): void {
+    if (this.capacity > this.length) this.resizeAll(this.length);
+  }
+
+  private resizeAll(cap: number): void {
+    this.name = resized(this.name, cap);
+    this.kind = resized(this.kind, cap);
+    this.startNs = resized(this.startNs, cap);
+    this.endNs = resized(this.endNs, cap);
+    this.thread = resized(this.thread, cap);
+    this.domain = resized(this.domain, cap);
+    this.stackId = resized(this.stackId, cap);
+    this.collective = resized(this.collective, cap);
+    this.capacity = cap;
+  }
+
+  /** Appends one range; returns its index. */
+  push(r: CpuRange): number {
+    const i = this.length;
+    if (i >= this.capacity) this.reserve(i + 1);
+    this.name[i] = this.names.intern(r.name);
+    this.kind[i] = CPU_RANGE_KINDS.indexOf(r.kind);
+    this.startNs[i] = r.startNs;
+    this.endNs[i] = r.endNs;
+    this.thread[i] = this.threads.intern(r.rank, r.pid, r.tid);
+    this.domain[i] = this.names.intern(r.domain);
+    this.stackId[i] = r.stackId;
+    this.collective[i] = r.collective ? this.internCollective(r.collective) : -1;
+    this.length = i + 1;
+    return i;
+  }
+
+  /** Index of `tag` in `collectives` (identical tags share one). */
+  internCollective(tag: CollectiveTag): number {
+    const key = `${tag.group}\0${tag.name}\0${tag.seq}`;
+    let id = this.collectiveIds.get(key);
+    if (id === undefined) {
+      id = this.collectives.push(tag) - 1;
+      this.collectiveIds.set(key, id);
+    }
+    return id;
+  }
+
+  nameOf(i: number): string {
+    return this.names.at(this.name[i]);
+  }
+
+  rankOf(i: number): number {
+    return this.threads.rank[this.thread[i]];
+  }
+
+  pidOf(i: number): number {
+    return this.threads.pid[this.thread[i]];
+  }
+
+  tidOf(i: number): number {
+    return this.threads.tid[this.thread[i]];
+  }
+
+  collectiveOf(i: number): CollectiveTag | undefined {
+    const c = this.collective[i];
+    return c < 0 ? undefined : this.collectives[c];
+  }
+
+  /** Range i as an object (a copy). For cold paths only. */
+  get(i: number): CpuRange {
+    const t = this.thread[i];
+    const r: CpuRange = {
+      name: this.nameOf(i),
+      startNs: this.startNs[i],
+      endNs: this.endNs[i],
+      pid: this.threads.pid[t],
+      tid: this.threads.tid[t],
+      rank: this.threads.rank[t],
+      domain: this.names.at(this.domain[i]),
+      kind: CPU_RANGE_KINDS[this.kind[i]],
+      stackId: this.stackId[i],
+    };
+    const tag = this.collectiveOf(i);
+    if (tag) r.collective = tag;
+    return r;
+  }
+}
