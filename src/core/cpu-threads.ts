@@ -1,5 +1,5 @@
 /** CPU threads of a profile: calls and user ranges per thread, and the time they cover. */
-import { type Interval, unionIntervals, unionOfSorted } from './intervals';
+import { type Interval, sortByStart, unionIntervals, unionOfSorted } from './intervals';
 import type { Profile } from './model';
 import type { CpuCalls } from './model-cpu-calls';
 
@@ -119,15 +119,11 @@ function groupCallsByThread(calls: CpuCalls): Map<string, ThreadCalls> {
   const map = new Map<string, ThreadCalls>();
   for (const t of order) {
     const list = lists[t];
-    if (!isSorted(startNs, list)) list.sort((a, b) => startNs[a] - startNs[b] || a - b);
+    // In trace order: runs sorted by start (a reader's tables one after another, per tiled copy).
+    sortByStart(startNs, list);
     map.set(calls.threads.key(t), new ThreadCalls(calls, list));
   }
   return map;
-}
-
-function isSorted(startNs: Float64Array, list: Int32Array): boolean {
-  for (let k = 1; k < list.length; k++) if (startNs[list[k]] < startNs[list[k - 1]]) return false;
-  return true;
 }
 
 /**

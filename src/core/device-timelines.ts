@@ -1,6 +1,6 @@
 /** Each GPU's timeline (its ops and the union of their busy intervals) and each rank's busy union. */
 import { pushTo } from './collections';
-import { type Interval, unionIntervals, unionOfSorted } from './intervals';
+import { type Interval, sortByStart, unionIntervals, unionOfSorted } from './intervals';
 import type { Profile } from './model';
 import type { GpuOps } from './model-gpu-ops';
 
@@ -40,7 +40,8 @@ function computeDeviceTimelines(profile: Profile): DeviceTimeline[] {
   const { startNs, endNs } = ops;
   const out: DeviceTimeline[] = [];
   for (const list of opsPerDevice(ops)) {
-    if (!isSortedByStart(startNs, list)) list.sort((a, b) => startNs[a] - startNs[b] || a - b); // stable: ties keep trace order
+    // Readers append kernels, then copies, then memsets, each in start order: a few sorted runs.
+    sortByStart(startNs, list);
     const busy = unionOfSorted(startNs, endNs, list);
     let busyNs = 0;
     for (const i of busy) busyNs += i.endNs - i.startNs;
@@ -82,11 +83,6 @@ function opsPerDevice(ops: GpuOps): Int32Array[] {
   const filled = new Array<number>(counts.length).fill(0);
   for (let i = 0; i < ops.length; i++) lists[deviceOf[i]][filled[deviceOf[i]]++] = i;
   return lists;
-}
-
-function isSortedByStart(startNs: Float64Array, list: Int32Array): boolean {
-  for (let k = 1; k < list.length; k++) if (startNs[list[k]] < startNs[list[k - 1]]) return false;
-  return true;
 }
 
 /**

@@ -96,3 +96,64 @@ export function overlapNs(a: Interval, merged: readonly Interval[]): number {
   }
   return total;
 }
+
+/**
+ * Sorts span indexes `idx` by `starts[idx[k]]`, in place and stable (ties keep their order): a
+ * natural merge sort. Traces' rows are mostly a few runs already in start order (a reader appends
+ * kernels, then copies; tiled exports repeat the runs), so merging the runs pairwise costs a few
+ * linear passes where a comparator sort of millions of rows cost seconds. Any order sorts (more
+ * runs, more passes); `idx` already sorted costs one pass.
+ */
+export function sortByStart(starts: Float64Array, idx: Int32Array): void {
+  let runs = runBounds(starts, idx);
+  if (runs.length <= 2) return;
+  let from: Int32Array = idx;
+  let to: Int32Array = new Int32Array(idx.length);
+  while (runs.length > 2) {
+    const next = [0];
+    // Merges runs pairwise; an odd last run is copied as it is.
+    for (let r = 0; r + 1 < runs.length; r += 2) {
+      const end = runs[Math.min(r + 2, runs.length - 1)];
+      mergeRuns(starts, from, to, runs[r], runs[r + 1], end);
+      next.push(end);
+    }
+    [from, to] = [to, from];
+    runs = next;
+  }
+  if (from !== idx) idx.set(from);
+}
+
+/** Where each run of `idx` ascending by start begins, then idx.length. */
+function runBounds(starts: Float64Array, idx: Int32Array): number[] {
+  const bounds = [0];
+  for (let k = 1; k < idx.length; k++) if (starts[idx[k]] < starts[idx[k - 1]]) bounds.push(k);
+  bounds.push(idx.length);
+  return bounds;
+}
+
+/** Merges from[lo, mid) and from[mid, hi), each sorted, into to[lo, hi); ties take the left run. */
+function mergeRuns(
+  starts: Float64Array,
+  from: Int32Array,
+  to: Int32Array,
+  lo: number,
+  mid: number,
+  hi: number,
+): void {
+  // The left run's part before the right run's first start is copied as it is (neighbouring runs
+  // of a tiled trace overlap only partly), as is what is left of either run at the end.
+  let a = lo;
+  let top = mid;
+  const first = starts[from[mid]];
+  while (a < top) {
+    const m = (a + top) >> 1;
+    if (starts[from[m]] <= first) a = m + 1;
+    else top = m;
+  }
+  to.set(from.subarray(lo, a), lo);
+  let b = mid;
+  let k = a;
+  while (a < mid && b < hi) to[k++] = starts[from[b]] < starts[from[a]] ? from[b++] : from[a++];
+  to.set(from.subarray(a, mid), k);
+  to.set(from.subarray(b, hi), k + mid - a);
+}

@@ -238,14 +238,14 @@ function processIndexes(calls: CpuCalls): {
   processOfCall: Int32Array;
   processKeys: string[];
 } {
-  const { threads } = calls;
+  const { threads, thread, length } = calls;
   const byKey = new Map<string, number>();
   const processKeys: string[] = [];
   // Processes numbered in order of their first call, as a walk over the calls meets them.
   const ofThread = new Int32Array(threads.size).fill(-1);
-  const processOfCall = new Int32Array(calls.length);
-  for (let i = 0; i < calls.length; i++) {
-    const t = calls.thread[i];
+  const processOfCall = new Int32Array(length);
+  for (let i = 0; i < length; i++) {
+    const t = thread[i];
     if (ofThread[t] < 0) {
       const key = `${threads.rank[t]}:${threads.pid[t]}`;
       let found = byKey.get(key);

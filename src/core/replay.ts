@@ -52,19 +52,25 @@ class Cuts {
   private readonly before: Float64Array;
 
   constructor(intervals: readonly Interval[]) {
-    const merged = [...intervals]
+    const sorted = intervals
       .filter((i) => i.endNs > i.startNs)
-      .sort((a, b) => a.startNs - b.startNs)
-      .reduce<Interval[]>((acc, i) => {
-        const last = acc[acc.length - 1];
-        if (last && i.startNs <= last.endNs) last.endNs = Math.max(last.endNs, i.endNs);
-        else acc.push({ startNs: i.startNs, endNs: i.endNs });
-        return acc;
-      }, []);
-    this.starts = Float64Array.from(merged.map((i) => i.startNs));
-    this.ends = Float64Array.from(merged.map((i) => i.endNs));
-    this.before = new Float64Array(merged.length + 1);
-    merged.forEach((i, k) => (this.before[k + 1] = this.before[k] + (i.endNs - i.startNs)));
+      .sort((a, b) => a.startNs - b.startNs);
+    // Merged into plain arrays (a what-if can cut hundreds of thousands of intervals).
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (const i of sorted) {
+      const last = ends.length - 1;
+      if (last >= 0 && i.startNs <= ends[last]) ends[last] = Math.max(ends[last], i.endNs);
+      else {
+        starts.push(i.startNs);
+        ends.push(i.endNs);
+      }
+    }
+    this.starts = Float64Array.from(starts);
+    this.ends = Float64Array.from(ends);
+    this.before = new Float64Array(starts.length + 1);
+    for (let k = 0; k < starts.length; k++)
+      this.before[k + 1] = this.before[k] + (ends[k] - starts[k]);
   }
 
   /** Index of the first cut starting at or after the last query (queries mostly ascend). */

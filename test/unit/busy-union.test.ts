@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gapsBetween, unionIntervals } from '../../src/core/intervals';
+import { gapsBetween, sortByStart, unionIntervals } from '../../src/core/intervals';
 import { deviceTimelines } from '../../src/core/device-timelines';
 import { readFixture } from './rule-helpers';
 import { fixture } from './fixtures';
@@ -63,4 +63,29 @@ void test('unionIntervals: a zero-length interval inside a gap splits it, one to
       [20, 30],
     ],
   );
+});
+
+void test('sortByStart: sorts indexes as a stable comparator sort does (runs, ties, any order)', () => {
+  // A small LCG: the same pseudo-random inputs on every run.
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const cases: number[][] = [
+    [],
+    [5],
+    [1, 2, 3],
+    [3, 2, 1],
+    [0, 4, 4, 8, 1, 4, 9, 0, 4], // three runs with ties across them
+    Array.from({ length: 500 }, () => rand(50)), // many short runs, many ties
+    [
+      ...Array.from({ length: 300 }, (_, k) => k * 2),
+      ...Array.from({ length: 200 }, (_, k) => k * 3),
+    ],
+  ];
+  for (const values of cases) {
+    const starts = Float64Array.from(values);
+    const idx = Int32Array.from(values.keys());
+    const expected = Array.from(idx).sort((a, b) => starts[a] - starts[b] || a - b);
+    sortByStart(starts, idx);
+    assert.deepEqual(Array.from(idx), expected);
+  }
 });

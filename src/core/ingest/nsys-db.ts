@@ -27,6 +27,49 @@ const KNOWN_TABLES = [
 /** Rows per page read by `NsysDb.pages` (4k rows measured faster than 32k). */
 const PAGE_ROWS = 4096;
 
+/** The queries and rowid bounds of a paged read (`NsysDb.pagePlan`), plain data for a worker. */
+export interface PagePlan {
+  /** The query of the whole table, used when it has no rowids (`range` null). */
+  whole: string;
+  /** The query of one page: rows with rowid in (?, ?]. */
+  range: string | null;
+  /** The smallest rowid above ?, to skip a gap. */
+  next: string;
+  min: number | null;
+  max: number | null;
+  pageRows: number;
+}
+
+/**
+ * The rows of `plan` a page at a time. Pages of rowid ranges read through `.all()` cost about half
+ * of a row-by-row `.iterate()`, which crosses into native code once per row. Self-contained (no
+ * names from outside its body), so that the runtime-table worker runs its source text too
+ * (nsys-runtime-scan.ts).
+ */
+export function* walkPages(db: Database.Database, plan: PagePlan): Generator<RawRow[]> {
+  if (plan.range === null) {
+    yield db.prepare(plan.whole).raw().all() as RawRow[];
+    return;
+  }
+  const { min, max, pageRows } = plan;
+  if (min === null || max === null) return;
+  const range = db.prepare(plan.range).raw();
+  const nextRowid = db.prepare(plan.next).pluck();
+  let lo = min - 1;
+  while (lo < max) {
+    const rows = range.all(lo, lo + pageRows) as RawRow[];
+    lo += pageRows;
+    if (rows.length > 0) {
+      yield rows;
+    } else {
+      // Skip a gap in the rowids (rows deleted) with one index seek.
+      const next = nextRowid.get(lo) as number | null;
+      if (next === null) return;
+      lo = next - 1;
+    }
+  }
+}
+
 /** An open export plus its table/column catalogue (read once from sqlite_master). */
 export class NsysDb {
   private readonly tables: Set<string>;
@@ -34,6 +77,8 @@ export class NsysDb {
 
   private constructor(
     readonly db: Database.Database,
+    /** The file the connection reads (a private copy for a file in WAL mode). */
+    readonly file: string,
     tables: Set<string>,
     private readonly dispose: () => void,
   ) {
@@ -79,7 +124,7 @@ export class NsysDb {
           `StringIds, CUPTI_ACTIVITY_KIND_KERNEL or NVTX_EVENTS is present)`,
       );
     }
-    return new NsysDb(db, tables, source.dispose);
+    return new NsysDb(db, source.path, tables, source.dispose);
   }
 
   has(table: string): boolean {
@@ -101,47 +146,36 @@ export class NsysDb {
   }
 
   /**
-   * Raw rows of `SELECT <wanted> FROM table [WHERE where]` in rowid order, a page at a time. Each
-   * wanted column that this schema lacks is selected as NULL, so row positions stay fixed across
-   * versions. A missing table yields nothing. Pages of rowid ranges read through `.all()` cost
-   * about half of a row-by-row `.iterate()`, which crosses into native code once per row.
+   * Raw rows of `SELECT <wanted> FROM table [WHERE where]` in rowid order, a page at a time (see
+   * `walkPages`). A missing table yields nothing.
    */
   *pages(table: string, wanted: readonly string[], where = ''): Generator<RawRow[]> {
-    if (!this.has(table)) return;
+    const plan = this.pagePlan(table, wanted, where);
+    if (plan) yield* walkPages(this.db, plan);
+  }
+
+  /**
+   * How `walkPages` reads `SELECT <wanted> FROM table [WHERE where]`, or null for a missing table.
+   * Each wanted column that this schema lacks is selected as NULL, so row positions stay fixed
+   * across versions.
+   */
+  pagePlan(table: string, wanted: readonly string[], where = ''): PagePlan | null {
+    if (!this.has(table)) return null;
     const have = this.columns(table);
     const select = wanted.map((c) => (have.has(c) ? `"${c}"` : 'NULL')).join(', ');
     const cond = where ? ` AND (${where})` : '';
-    let range: Database.Statement;
+    const whole = `SELECT ${select} FROM "${table}"${where ? ` WHERE ${where}` : ''}`;
+    const range = `SELECT ${select} FROM "${table}" WHERE rowid > ? AND rowid <= ?${cond}`;
     let bounds: [number | null, number | null];
     try {
-      range = this.db
-        .prepare(`SELECT ${select} FROM "${table}" WHERE rowid > ? AND rowid <= ?${cond}`)
-        .raw();
+      this.db.prepare(range);
       bounds = this.rowidBounds(table);
     } catch {
       // A table without rowid (none known in nsys exports): one plain query.
-      yield this.db
-        .prepare(`SELECT ${select} FROM "${table}"${where ? ` WHERE ${where}` : ''}`)
-        .raw()
-        .all() as RawRow[];
-      return;
+      return { whole, range: null, next: '', min: null, max: null, pageRows: PAGE_ROWS };
     }
-    const [min, max] = bounds;
-    if (min === null || max === null) return;
-    const nextRowid = this.db.prepare(`SELECT min(rowid) FROM "${table}" WHERE rowid > ?`).pluck();
-    let lo = min - 1;
-    while (lo < max) {
-      const rows = range.all(lo, lo + PAGE_ROWS) as RawRow[];
-      lo += PAGE_ROWS;
-      if (rows.length > 0) {
-        yield rows;
-      } else {
-        // Skip a gap in the rowids (rows deleted) with one index seek.
-        const next = nextRowid.get(lo) as number | null;
-        if (next === null) return;
-        lo = next - 1;
-      }
-    }
+    const next = `SELECT min(rowid) FROM "${table}" WHERE rowid > ?`;
+    return { whole, range, next, min: bounds[0], max: bounds[1], pageRows: PAGE_ROWS };
   }
 
   /**

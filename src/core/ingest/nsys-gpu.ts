@@ -9,6 +9,7 @@ import { ABSENT } from '../model-columns';
 import { CPU_CALL_KINDS, type CpuCalls } from '../model-cpu-calls';
 import { COPY_KINDS, KERNEL, MEM_KINDS, MEMCPY, MEMSET, type GpuOps } from '../model-gpu-ops';
 import { pidOf, processKey, StringIdInterner, tidOf, type NsysDb, type RawRow } from './nsys-db';
+import type { RuntimeColumns } from './nsys-runtime-scan';
 
 /** Running min/max over every event read, for the profile span. */
 export interface Span {
@@ -43,12 +44,13 @@ export class LaunchLinker {
   anyStack = false;
 
   /**
-   * `expected`: about how many calls will be added. The table starts large enough to hold them
-   * without growing (each growth rehashes every id), capped so that a bogus hint stays cheap.
+   * `expected`: about how many calls will be added (the rowid span, which the event budget has
+   * bounded). The table starts large enough to hold them without growing: each growth rehashes
+   * every id.
    */
   constructor(expected = 0) {
     let capacity = 1 << 16;
-    while (capacity < 2 * Math.min(expected, MAX_PRESIZED_CALLS)) capacity *= 2;
+    while (capacity < 2 * expected) capacity *= 2;
     this.keys = new Uint32Array(capacity);
     this.values = new Int32Array(capacity);
   }
@@ -127,58 +129,77 @@ export class LaunchLinker {
   }
 }
 
-/** Presizing stops here (4 M calls: 64 MiB of table); larger traces grow from there. */
-const MAX_PRESIZED_CALLS = 1 << 22;
-
 function isUint32(v: number): boolean {
   return v >>> 0 === v;
 }
 
 /**
- * Reads CUPTI_ACTIVITY_KIND_RUNTIME into `calls` (runtime and driver calls alike; their sync
- * calls are here, so CUPTI_ACTIVITY_KIND_SYNCHRONIZATION is not read again).
+ * Reads the runtime table's rows (nsys-runtime-scan.ts) into `calls`, a chunk at a time (runtime
+ * and driver calls alike; their sync calls are here, so CUPTI_ACTIVITY_KIND_SYNCHRONIZATION is not
+ * read again), and links their correlation ids in `linker`.
  */
-export function readRuntimeCalls(
-  ndb: NsysDb,
-  strings: readonly string[],
-  callchainStacks: Map<number, number>,
-  rank: number,
-  calls: CpuCalls,
-  span: Span,
-): LaunchLinker {
-  const table = 'CUPTI_ACTIVITY_KIND_RUNTIME';
-  if (!ndb.has(table)) return new LaunchLinker();
-  const linker = new LaunchLinker(ndb.rowidSpan(table));
-  const names = new StringIdInterner(strings, calls.names);
+export class RuntimeCallReader {
+  readonly linker: LaunchLinker;
+  private readonly names: StringIdInterner;
   /** CpuCalls kind code by index in calls.names. */
-  const kindByName: number[] = [];
-  // callchainId is only worth reading (every column costs per row) when some chain has Python frames.
-  const cols = ['start', 'end', 'globalTid', 'correlationId', 'nameId'];
-  if (callchainStacks.size > 0) cols.push('callchainId');
+  private readonly kindByName: number[] = [];
   // The thread of the previous row, split once: calls come in runs from one thread, and the
   // splits are float divisions and remainders (globalTid is above 2^32).
-  let lastGtid = NaN;
-  let proc = 0;
-  let thread = 0;
-  for (const page of ndb.pages(table, cols)) {
-    calls.reserve(calls.length + page.length);
-    let i = calls.length;
-    for (const row of page) {
-      const start = row[0] as number;
-      const end = row[1] as number;
-      const gtid = (row[2] as number | null) ?? 0;
+  private lastGtid = NaN;
+  private proc = 0;
+  private thread = 0;
+
+  /** `expected`: about how many rows will be added, to size the linker. */
+  constructor(
+    strings: readonly string[],
+    private readonly callchainStacks: Map<number, number>,
+    private readonly rank: number,
+    private readonly calls: CpuCalls,
+    private readonly span: Span,
+    expected: number,
+  ) {
+    this.linker = new LaunchLinker(expected);
+    this.names = new StringIdInterner(strings, calls.names);
+  }
+
+  /** Appends the rows of `rows` to the calls. */
+  add(rows: RuntimeColumns): void {
+    const { calls, linker, names, kindByName, span } = this;
+    const { startNs, endNs, globalTid, correlationId, nameId, callchainId, odd } = rows;
+    let { lastGtid, proc, thread } = this;
+    let nextOdd = 0;
+    calls.reserve(calls.length + rows.length);
+    const first = calls.length;
+    for (let r = 0; r < rows.length; r++) {
+      let start: number, end: number, gtid: number, corr: number, nameOf: unknown, chain: unknown;
+      if (nextOdd < odd.length && odd[nextOdd][0] === r) {
+        // A row as read (the typed columns would change its values): what a raw row reader does.
+        const row = odd[nextOdd++][1];
+        start = row[0] as number;
+        end = row[1] as number;
+        gtid = (row[2] as number | null) ?? 0;
+        corr = (row[3] as number | null) ?? 0;
+        nameOf = row[4];
+        chain = row[5];
+      } else {
+        start = startNs[r];
+        end = endNs[r];
+        gtid = globalTid[r];
+        corr = correlationId[r];
+        nameOf = nameId[r];
+        chain = callchainId === null || Number.isNaN(callchainId[r]) ? null : callchainId[r];
+      }
+      const i = first + r;
       if (gtid !== lastGtid) {
         lastGtid = gtid;
         proc = processKey(gtid);
-        thread = calls.threads.intern(rank, pidOf(gtid), tidOf(gtid));
+        thread = calls.threads.intern(this.rank, pidOf(gtid), tidOf(gtid));
       }
-      const corr = (row[3] as number | null) ?? 0;
-      const name = names.of(row[4]);
+      const name = names.of(nameOf);
       let kind = kindByName[name];
       if (kind === undefined)
         kindByName[name] = kind = CPU_CALL_KINDS.indexOf(classifyCudaApi(calls.names.at(name)));
-      const chain = row[5] as number | null | undefined;
-      const stackId = chain == null ? -1 : (callchainStacks.get(chain) ?? -1);
+      const stackId = chain == null ? -1 : (this.callchainStacks.get(chain as number) ?? -1);
       if (stackId >= 0) linker.anyStack = true;
       calls.name[i] = name;
       calls.kind[i] = kind;
@@ -189,11 +210,12 @@ export function readRuntimeCalls(
       calls.stackId[i] = stackId;
       linker.add(corr, proc, i);
       widen(span, start, end);
-      i++;
     }
-    calls.length = i;
+    calls.length = first + rows.length;
+    this.lastGtid = lastGtid;
+    this.proc = proc;
+    this.thread = thread;
   }
-  return linker;
 }
 
 /** The columns every GPU operation table starts with: start, end, deviceId, streamId, then these two. */
@@ -209,34 +231,69 @@ function launchOf(row: RawRow, linker: LaunchLinker): number {
 }
 
 /**
+ * What links the kernels read by `readKernels` to their launching calls once the runtime table is
+ * read (`linkKernels`): each kernel's correlationId and process, and its own span.
+ */
+export interface KernelLinks {
+  /** Index in ops of the first kernel. */
+  first: number;
+  correlationId: Uint32Array;
+  /** processKey of globalPid; NaN where globalPid is null (old schemas). */
+  proc: Float64Array;
+  /** Kernels with a value the columns above would change (see RuntimeColumns.odd), as read. */
+  odd: Map<number, RawRow>;
+  /** Whether an odd row has a non-number start or end (its span is taken row by row). */
+  oddSpan: boolean;
+  span: Span;
+}
+
+/**
  * Reads kernels; the name is demangledName, falling back to shortName (kept as the op's shortName
- * when it differs from the name).
+ * when it differs from the name). Their launching calls are filled in by `linkKernels`.
+ * `afterPage` runs after each page of rows.
  */
 export function readKernels(
   ndb: NsysDb,
   strings: readonly string[],
-  linker: LaunchLinker,
-  calls: CpuCalls,
   rank: number,
   ops: GpuOps,
-  span: Span,
-): void {
+  afterPage: () => void = () => undefined,
+): KernelLinks {
   const table = 'CUPTI_ACTIVITY_KIND_KERNEL';
-  if (!ndb.has(table)) return;
+  const count = ndb.has(table) ? ndb.rowidSpan(table) : 0;
+  const links: KernelLinks = {
+    first: ops.length,
+    correlationId: new Uint32Array(count),
+    proc: new Float64Array(count),
+    odd: new Map(),
+    oddSpan: false,
+    span: { min: Infinity, max: -Infinity },
+  };
+  if (!ndb.has(table)) return links;
   const names = new StringIdInterner(strings, ops.names);
   /** isComm (0 / 1) by index in ops.names. */
   const commByName: number[] = [];
   // The process of the previous row (kernels come in runs from one process), split once.
   let lastGpid: unknown = undefined;
-  let proc: number | null = null;
+  let proc = NaN;
+  let { correlationId: corrs, proc: procs } = links;
   for (const page of ndb.pages(table, [...OP_COLUMNS, 'demangledName', 'shortName'])) {
     ops.reserve(ops.length + page.length);
     let i = ops.length;
+    if (i - links.first + page.length > corrs.length) {
+      // More rows than the rowid span said (a table without rowids).
+      const size = 2 * (i - links.first + page.length);
+      const [oldCorrs, oldProcs] = [corrs, procs];
+      corrs = links.correlationId = new Uint32Array(size);
+      procs = links.proc = new Float64Array(size);
+      corrs.set(oldCorrs);
+      procs.set(oldProcs);
+    }
     for (const row of page) {
       const gpid = row[5] as number | null;
       if (gpid !== lastGpid) {
         lastGpid = gpid;
-        proc = gpid === null ? null : processKey(gpid);
+        proc = gpid === null ? NaN : processKey(gpid);
       }
       const name = names.of(row[6] ?? row[7]);
       let isComm = commByName[name];
@@ -247,7 +304,22 @@ export function readKernels(
       const short = shortId === null || !strings[shortId] ? -1 : names.of(shortId);
       const startNs = row[0] as number;
       const endNs = row[1] as number;
-      const launchIndex = linker.find((row[4] as number | null) ?? 0, proc);
+      const corr = (row[4] as number | null) ?? 0;
+      const k = i - links.first;
+      const numbers = typeof startNs === 'number' && typeof endNs === 'number';
+      if (numbers) widen(links.span, startNs, endNs);
+      else links.oddSpan = true;
+      if (
+        numbers &&
+        typeof corr === 'number' &&
+        isUint32(corr) &&
+        typeof (gpid ?? 0) === 'number'
+      ) {
+        corrs[k] = corr;
+        procs[k] = proc;
+      } else {
+        links.odd.set(k, row);
+      }
       ops.kind[i] = KERNEL;
       ops.name[i] = name;
       ops.shortName[i] = short === name ? -1 : short;
@@ -256,8 +328,6 @@ export function readKernels(
       ops.deviceId[i] = (row[2] as number | null) ?? 0;
       ops.streamId[i] = (row[3] as number | null) ?? 0;
       ops.rank[i] = rank;
-      ops.launchIndex[i] = launchIndex;
-      ops.stackId[i] = launchIndex >= 0 && linker.anyStack ? calls.stackId[launchIndex] : -1;
       ops.callerStackId[i] = -1;
       ops.isComm[i] = isComm;
       ops.collective[i] = -1;
@@ -265,10 +335,47 @@ export function readKernels(
       ops.copyKind[i] = ABSENT;
       ops.srcKind[i] = ABSENT;
       ops.dstKind[i] = ABSENT;
-      widen(span, startNs, endNs);
       i++;
     }
     ops.length = i;
+    afterPage();
+  }
+  return links;
+}
+
+/**
+ * Fills the launchIndex and stackId of the kernels `readKernels` read, once `linker` holds the
+ * runtime calls, and widens `span` by them: after the runtime calls, as a reader of the runtime
+ * table then the kernel table would.
+ */
+export function linkKernels(
+  ops: GpuOps,
+  links: KernelLinks,
+  linker: LaunchLinker,
+  calls: CpuCalls,
+  span: Span,
+): void {
+  const { first, correlationId, proc, odd } = links;
+  const count = ops.length - first;
+  const withStack = linker.anyStack;
+  for (let k = 0; k < count; k++) {
+    const row = odd.size > 0 ? odd.get(k) : undefined;
+    const p = proc[k];
+    const launchIndex = row
+      ? launchOf(row, linker)
+      : linker.find(correlationId[k], Number.isNaN(p) ? null : p);
+    ops.launchIndex[first + k] = launchIndex;
+    ops.stackId[first + k] = launchIndex >= 0 && withStack ? calls.stackId[launchIndex] : -1;
+  }
+  if (!links.oddSpan) {
+    // The span of numbers is the same whichever order they come in.
+    widen(span, links.span.min, links.span.max);
+    return;
+  }
+  for (let k = 0; k < count; k++) {
+    const row = odd.get(k);
+    if (row) widen(span, row[0] as number, row[1] as number);
+    else widen(span, ops.startNs[first + k], ops.endNs[first + k]);
   }
 }
 

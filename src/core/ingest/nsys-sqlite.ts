@@ -13,7 +13,8 @@ import {
 import { EventBudget } from './event-budget';
 import { errorText, NsysDb, readMeta, readStrings } from './nsys-db';
 import { readNvtxRanges, readOsrtCalls } from './nsys-cpu';
-import { readCopies, readKernels, readRuntimeCalls, type Span } from './nsys-gpu';
+import { linkKernels, readCopies, readKernels, RuntimeCallReader, type Span } from './nsys-gpu';
+import { startRuntimeScan } from './nsys-runtime-scan';
 import { readPythonCallchains, stringsMayHavePython } from './nsys-stacks';
 
 export interface NsysReadOptions {
@@ -21,6 +22,11 @@ export interface NsysReadOptions {
   rank?: number;
   /** Activity rows counted against this budget before any is read (default: a fresh one). */
   budget?: EventBudget;
+  /**
+   * Read the CUDA API table on a second thread while this one reads the kernels: by default when
+   * both tables are large enough for the overlap to pay (nsys-runtime-scan.ts).
+   */
+  runtimeWorker?: boolean;
 }
 
 /** The tables whose rows become ops, calls, ranges or samples (what memory grows with). */
@@ -84,10 +90,30 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
       ),
     );
     const span: Span = { min: Infinity, max: -Infinity };
-    // Runtime calls first: their indices in cpuCalls are what GpuOp.launchIndex points at.
-    const linker = readRuntimeCalls(ndb, strings, cudaStacks, rank, profile.cpuCalls, span);
+    // The runtime table is read (on a second thread when large) while this one reads the kernels,
+    // taking its chunks of rows between pages; the kernels are linked to their launching calls
+    // once both are in.
+    const runtime = startRuntimeScan(ndb, cudaStacks.size > 0, options.runtimeWorker);
+    const calls = new RuntimeCallReader(
+      strings,
+      cudaStacks,
+      rank,
+      profile.cpuCalls,
+      span,
+      spans.get('CUPTI_ACTIVITY_KIND_RUNTIME') ?? 0,
+    );
+    const take = (wait: boolean): void => {
+      for (let chunk = runtime.next(wait); chunk; chunk = runtime.next(wait)) calls.add(chunk);
+    };
+    try {
+      const links = readKernels(ndb, strings, rank, profile.gpuOps, () => take(false));
+      take(true);
+      linkKernels(profile.gpuOps, links, calls.linker, profile.cpuCalls, span);
+    } finally {
+      runtime.abandon();
+    }
+    const linker = calls.linker;
     const cudaCallCount = profile.cpuCalls.length;
-    readKernels(ndb, strings, linker, profile.cpuCalls, rank, profile.gpuOps, span);
     readCopies(ndb, linker, profile.cpuCalls, rank, profile.gpuOps, span);
     readOsrtCalls(ndb, strings, osrtStacks, rank, profile.cpuCalls, span);
     profile.cpuCalls.trim();

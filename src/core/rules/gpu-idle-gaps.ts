@@ -9,7 +9,7 @@ import { formatNs, formatPct } from '../format';
 import type { Finding, Fix } from '../report-types';
 import { pushTo } from '../collections';
 import { deviceTimelines } from '../device-timelines';
-import { SortedSpans } from '../sorted-spans';
+import type { Interval } from '../intervals';
 import { aggregateRefs } from './locations';
 import {
   GAP_CAUSE_TEXT,
@@ -128,8 +128,13 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
   if (gapNs === 0) return [];
   const byCause = new Map<GapCause, IdleGap[]>();
   for (const g of gaps) pushTo(byCause, g.cause, g);
-  const causeNs = (c: GapCause) =>
-    (byCause.get(c) ?? []).reduce((s, g) => s + g.endNs - g.startNs, 0);
+  // Each cause's idle time, summed once (the sort below would otherwise re-sum it per comparison).
+  const nsOf = new Map<GapCause, number>();
+  for (const [c, list] of byCause) {
+    const ns = list.reduce((s, g) => s + g.endNs - g.startNs, 0);
+    nsOf.set(c, ns);
+  }
+  const causeNs = (c: GapCause) => nsOf.get(c) ?? 0;
   const causes = [...byCause.keys()].sort((a, b) => causeNs(b) - causeNs(a));
   const top = causes[0];
 
@@ -138,13 +143,12 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
   for (const t of timelines) {
     const size = (t.lastNs - t.firstNs) / CHUNKS;
     if (size <= 0) continue;
-    const spans = new SortedSpans(t.busy);
     for (let c = 0; c < CHUNKS; c++) {
       const s = t.firstNs + c * size;
       let b = 0;
       // Only intervals that overlap the chunk add anything (the others add max(0, ≤ 0) = 0): start
       // at the first one ending after the chunk's start instead of walking every interval per chunk.
-      for (let k = spans.firstEndingAfter(s); k < t.busy.length; k++) {
+      for (let k = firstEndingAfter(t.busy, s); k < t.busy.length; k++) {
         const i = t.busy[k];
         if (i.startNs >= s + size) break;
         b += Math.max(0, Math.min(i.endNs, s + size) - Math.max(i.startNs, s));
@@ -199,3 +203,18 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
       : replayLater(finding, gapWhatIf(profile, topGaps)),
   ];
 });
+
+/**
+ * Index of the first interval of a merged union ending after `t` (binary search: a merged union's
+ * ends ascend, so no running maximum of the ends is needed, as SortedSpans keeps for raw spans).
+ */
+function firstEndingAfter(merged: readonly Interval[], t: number): number {
+  let lo = 0;
+  let hi = merged.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (merged[mid].endNs > t) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

@@ -67,7 +67,7 @@ export function smallGapTallies(profile: Profile, minGapNs: number): Map<GapCaus
 function computeGaps(profile: Profile, minGapNs: number): GapSet {
   const explainer = new GapExplainer(profile);
   const gaps: IdleGap[] = [];
-  const small = new Map<GapCause, SmallGapTally>();
+  const small = new SmallGaps();
   const ops = profile.gpuOps;
   for (const tl of deviceTimelines(profile)) {
     let opIdx = 0;
@@ -91,15 +91,47 @@ function computeGaps(profile: Profile, minGapNs: number): GapSet {
         });
         continue;
       }
-      const cause = explainer.splitCause(startNs, endNs, launchIndex);
-      let t = small.get(cause);
-      if (!t) small.set(cause, (t = { ns: 0, gaps: 0, byStack: new Map() }));
-      t.ns += endNs - startNs;
-      t.gaps++;
-      t.byStack.set(stackId, (t.byStack.get(stackId) ?? 0) + endNs - startNs);
+      small.add(explainer.splitCause(startNs, endNs, launchIndex), stackId, endNs - startNs);
     }
   }
-  return { gaps, small };
+  return { gaps, small: small.finish() };
+}
+
+/**
+ * Tallies the small gaps per cause and stack. Consecutive gaps mostly share both: the current
+ * stack's sum is kept in a local and written to its map when the cause or stack changes (the same
+ * additions in the same order, without two map lookups for each of millions of gaps).
+ */
+class SmallGaps {
+  private readonly tallies = new Map<GapCause, SmallGapTally>();
+  private cause: GapCause | undefined;
+  private tally: SmallGapTally | undefined;
+  private stackId = 0;
+  private stackNs = 0;
+
+  add(cause: GapCause, stackId: number, ns: number): void {
+    if (cause !== this.cause || stackId !== this.stackId || !this.tally) {
+      this.flush();
+      let t = this.tallies.get(cause);
+      if (!t) this.tallies.set(cause, (t = { ns: 0, gaps: 0, byStack: new Map() }));
+      this.cause = cause;
+      this.tally = t;
+      this.stackId = stackId;
+      this.stackNs = t.byStack.get(stackId) ?? 0;
+    }
+    this.tally.ns += ns;
+    this.tally.gaps++;
+    this.stackNs += ns;
+  }
+
+  finish(): Map<GapCause, SmallGapTally> {
+    this.flush();
+    return this.tallies;
+  }
+
+  private flush(): void {
+    this.tally?.byStack.set(this.stackId, this.stackNs);
+  }
 }
 
 /** Where a gap is shown: its range's call site, else its stack's workspace line. */

@@ -37,10 +37,13 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
   let kernelNs = 0;
   let gemmNs = 0;
   let memNs = 0;
-  const byName = new Map<string, number>();
   const ops = profile.gpuOps;
   const { kind, isComm, startNs, endNs } = ops;
   const memoryBound = memoryBoundNames(ops.names.values);
+  // Time per memory-bound name id, and the ids in order of first kernel (no string per kernel).
+  const nameNs = new Float64Array(ops.names.size);
+  const seen: number[] = [];
+  const isSeen = new Uint8Array(ops.names.size);
   for (let i = 0; i < ops.length; i++) {
     if (kind[i] !== KERNEL || isComm[i]) continue;
     const d = endNs[i] - startNs[i];
@@ -49,8 +52,12 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
     if (family === GEMM) gemmNs += d;
     else if (family === MEMORY_BOUND) {
       memNs += d;
-      const name = ops.nameOf(i);
-      byName.set(name, (byName.get(name) ?? 0) + d);
+      const name = ops.name[i];
+      if (!isSeen[name]) {
+        isSeen[name] = 1;
+        seen.push(name);
+      }
+      nameNs[name] += d;
     }
   }
   if (kernelNs < ctx.thresholds.minGapNs) return [];
@@ -64,7 +71,10 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
     if (memoryBound[ops.name[i]] === MEMORY_BOUND)
       costs.push({ stackId: ops.stackId[i], ns: endNs[i] - startNs[i] });
   }
-  const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const top = seen
+    .map((id): [string, number] => [ops.names.at(id), nameNs[id]])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3);
   const evidence: Finding['evidence'] = {
     memoryBoundPct: Number(memPct.toFixed(2)),
     gemmPct: Number(gemmPct.toFixed(2)),

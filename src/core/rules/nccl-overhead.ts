@@ -7,7 +7,7 @@
 import { formatNs, formatPct } from '../format';
 import { busyNs, unionOfSorted } from '../intervals';
 import { deviceTimelines } from '../device-timelines';
-import { KERNEL } from '../model-gpu-ops';
+import { type GpuOps, KERNEL } from '../model-gpu-ops';
 import { ns } from '../numbers';
 import { type LocatedCost, aggregateLocations } from './locations';
 import type { Rule } from './types';
@@ -15,15 +15,11 @@ import type { Rule } from './types';
 export const ncclOverhead: Rule = (profile, ctx) => {
   let kernelNs = 0;
   let commNs = 0;
-  let exposedNs = 0;
   let commCount = 0;
-  const costs: LocatedCost[] = [];
   const ops = profile.gpuOps;
   const { kind, startNs, endNs, isComm } = ops;
+  // Summed in the timelines' order, as the costs below are (sums of non-integer ns depend on it).
   for (const tl of deviceTimelines(profile)) {
-    // Op indexes, in start order as the timeline holds them.
-    const comm: number[] = [];
-    const compute: number[] = [];
     for (const op of tl.ops) {
       if (kind[op] !== KERNEL) continue;
       const d = endNs[op] - startNs[op];
@@ -31,20 +27,25 @@ export const ncclOverhead: Rule = (profile, ctx) => {
       if (isComm[op]) {
         commNs += d;
         commCount++;
-        comm.push(op);
-        costs.push({ stackId: ops.stackId[op], ns: d });
-      } else compute.push(op);
+      }
     }
-    // Exposed communication: comm time during which no compute kernel ran on this device (none
-    // without comm kernels: skipping the unions there saves two passes over every kernel).
-    if (comm.length === 0) continue;
-    const computeUnion = unionOfSorted(startNs, endNs, compute);
-    const both = busyNs([...unionOfSorted(startNs, endNs, comm), ...computeUnion]);
-    exposedNs += both - busyNs(computeUnion);
   }
   if (kernelNs === 0 || commCount === 0) return [];
   const pct = (commNs / kernelNs) * 100;
   if (pct < ctx.thresholds.commWarnPct) return [];
+  // The comm kernels' locations and exposed time only once the rule fires.
+  const costs: LocatedCost[] = [];
+  let exposedNs = 0;
+  for (const tl of deviceTimelines(profile)) {
+    const before = costs.length;
+    for (const op of tl.ops) {
+      if (kind[op] === KERNEL && isComm[op])
+        costs.push({ stackId: ops.stackId[op], ns: endNs[op] - startNs[op] });
+    }
+    // Exposed communication: comm time during which no compute kernel ran on this device (none
+    // without comm kernels: the op lists and unions are only built where there are some).
+    if (costs.length > before) exposedNs += exposedCommNs(ops, tl.ops);
+  }
   const bound = pct >= ctx.thresholds.commBoundPct;
   return [
     {
@@ -79,3 +80,16 @@ export const ncclOverhead: Rule = (profile, ctx) => {
     },
   ];
 };
+
+/** Comm kernel time of a device's ops (in start order) that overlaps no compute kernel. */
+function exposedCommNs(ops: GpuOps, deviceOps: Int32Array): number {
+  const { kind, startNs, endNs, isComm } = ops;
+  const comm: number[] = [];
+  const compute: number[] = [];
+  for (const op of deviceOps) {
+    if (kind[op] === KERNEL) (isComm[op] ? comm : compute).push(op);
+  }
+  const computeUnion = unionOfSorted(startNs, endNs, compute);
+  const both = busyNs([...unionOfSorted(startNs, endNs, comm), ...computeUnion]);
+  return both - busyNs(computeUnion);
+}

@@ -130,10 +130,12 @@ export function gapWhatIf(profile: Profile, gaps: readonly IdleGap[]): WhatIf {
   const calls = profile.cpuCalls;
   const cuts = new Map<string, Interval[]>();
   const nonBlocking = new Set<number>();
+  // One key string per thread, not per gap (there can be hundreds of thousands of gaps).
+  const keys: string[] = [];
   for (const g of gaps) {
     const launch = g.launchIndex;
     if (launch < 0) continue;
-    const key = callThreadKey(calls, launch);
+    const key = (keys[calls.thread[launch]] ??= callThreadKey(calls, launch));
     const start = calls.startNs[launch];
     if (g.cause === 'slow-launch')
       addCut(cuts, key, Math.max(start, g.startNs), Math.min(calls.endNs[launch], g.endNs));
