@@ -1,13 +1,14 @@
 /**
- * Building blocks of the Profile's columnar tables (model-gpu-ops.ts, model-cpu-calls.ts): typed
- * columns that grow while a reader appends rows, interned strings, and the CPU thread table.
+ * Building blocks of the Profile's columnar tables (model-gpu-ops.ts, model-cpu-calls.ts,
+ * model-cpu-ranges.ts): typed columns that grow while a reader appends rows, interned strings, and
+ * the CPU thread table.
  */
 
 /** A typed-array constructor of the kinds the tables use. */
 type ColumnArray = Float64Array | Int32Array | Uint8Array;
 
 /** `a` copied into a new array of the same type and `length` (rows beyond a's are zero). */
-export function resized<T extends ColumnArray>(a: T, length: number): T {
+function resized<T extends ColumnArray>(a: T, length: number): T {
   const Ctor = a.constructor as new (n: number) => T;
   const b = new Ctor(length);
   b.set(length >= a.length ? a : a.subarray(0, length));
@@ -19,11 +20,44 @@ export function resized<T extends ColumnArray>(a: T, length: number): T {
  * table (a reader that knows its row count reserves it once, with no spare rows to trim), else
  * doubling, so appends are amortized O(1).
  */
-export function grownCapacity(cap: number, need: number): number {
+function grownCapacity(cap: number, need: number): number {
   if (cap === 0) return need;
   let next = Math.max(16, cap);
   while (next < need) next *= 2;
   return next;
+}
+
+/**
+ * A table of typed-array columns (the fields named by `columns`), row i of each being row i of the
+ * table. Readers `reserve` rows, write the columns and set `length`; `trim` drops spare rows.
+ */
+export abstract class ColumnTable {
+  length = 0;
+  private capacity = 0;
+  /** The fields of the subclass that are columns. */
+  protected abstract readonly columns: readonly string[];
+
+  /** Makes room for `n` rows in all (readers that know their row count call it once). */
+  reserve(n: number): void {
+    if (n > this.capacity) this.resizeAll(grownCapacity(this.capacity, n));
+  }
+
+  /** Drops spare capacity (once reading is done). */
+  trim(): void {
+    if (this.capacity > this.length) this.resizeAll(this.length);
+  }
+
+  /** Index of a new last row (its cells are zero until written). */
+  protected nextRow(): number {
+    if (this.length >= this.capacity) this.reserve(this.length + 1);
+    return this.length++;
+  }
+
+  private resizeAll(cap: number): void {
+    const self = this as unknown as Record<string, ColumnArray>;
+    for (const c of this.columns) self[c] = resized(self[c], cap);
+    this.capacity = cap;
+  }
 }
 
 /** Strings held once each; rows keep their index. */

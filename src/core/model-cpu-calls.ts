@@ -9,7 +9,7 @@
  * so they are never reordered once ops refer to them.
  */
 import type { CpuCall, CpuCallKind } from './model';
-import { grownCapacity, resized, StringTable, ThreadTable } from './model-columns';
+import { ColumnTable, StringTable, ThreadTable } from './model-columns';
 
 export const CPU_CALL_KINDS: readonly CpuCallKind[] = [
   'launch',
@@ -31,8 +31,16 @@ export const CALL_ALLOC = 4;
 export const CALL_FREE = 5;
 export const CALL_OS_WAIT = 6;
 
-export class CpuCalls {
-  length = 0;
+export class CpuCalls extends ColumnTable {
+  protected readonly columns = [
+    'name',
+    'kind',
+    'startNs',
+    'endNs',
+    'thread',
+    'correlationId',
+    'stackId',
+  ] as const;
   name = new Int32Array(0);
   kind = new Uint8Array(0);
   startNs = new Float64Array(0);
@@ -42,7 +50,6 @@ export class CpuCalls {
   stackId = new Int32Array(0);
   readonly names = new StringTable();
   readonly threads = new ThreadTable();
-  private capacity = 0;
 
   /** A table holding `calls` (tests and small readers build calls as objects). */
   static from(calls: readonly CpuCall[]): CpuCalls {
@@ -52,31 +59,9 @@ export class CpuCalls {
     return t;
   }
 
-  /** Makes room for `n` rows in all. */
-  reserve(n: number): void {
-    if (n > this.capacity) this.resizeAll(grownCapacity(this.capacity, n));
-  }
-
-  /** Drops spare capacity (once reading is done). */
-  trim(): void {
-    if (this.capacity > this.length) this.resizeAll(this.length);
-  }
-
-  private resizeAll(cap: number): void {
-    this.name = resized(this.name, cap);
-    this.kind = resized(this.kind, cap);
-    this.startNs = resized(this.startNs, cap);
-    this.endNs = resized(this.endNs, cap);
-    this.thread = resized(this.thread, cap);
-    this.correlationId = resized(this.correlationId, cap);
-    this.stackId = resized(this.stackId, cap);
-    this.capacity = cap;
-  }
-
   /** Appends one call; returns its index. */
   push(c: CpuCall): number {
-    const i = this.length;
-    if (i >= this.capacity) this.reserve(i + 1);
+    const i = this.nextRow();
     this.name[i] = this.names.intern(c.name);
     this.kind[i] = CPU_CALL_KINDS.indexOf(c.kind);
     this.startNs[i] = c.startNs;
@@ -84,7 +69,6 @@ export class CpuCalls {
     this.thread[i] = this.threads.intern(c.rank, c.pid, c.tid);
     this.correlationId[i] = c.correlationId;
     this.stackId[i] = c.stackId;
-    this.length = i + 1;
     return i;
   }
 

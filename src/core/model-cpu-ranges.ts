@@ -9,12 +9,21 @@
  * Float64Arrays. Rows are in the reader's order.
  */
 import type { CollectiveTag, CpuRange } from './model';
-import { grownCapacity, resized, StringTable, ThreadTable } from './model-columns';
+import { ColumnTable, StringTable, ThreadTable } from './model-columns';
 
 export const CPU_RANGE_KINDS: readonly CpuRange['kind'][] = ['nvtx', 'annotation', 'step', 'op'];
 
-export class CpuRanges {
-  length = 0;
+export class CpuRanges extends ColumnTable {
+  protected readonly columns = [
+    'name',
+    'kind',
+    'startNs',
+    'endNs',
+    'thread',
+    'domain',
+    'stackId',
+    'collective',
+  ] as const;
   name = new Int32Array(0);
   kind = new Uint8Array(0);
   startNs = new Float64Array(0);
@@ -27,7 +36,6 @@ export class CpuRanges {
   readonly threads = new ThreadTable();
   readonly collectives: CollectiveTag[] = [];
   private readonly collectiveIds = new Map<string, number>();
-  private capacity = 0;
 
   /** A table holding `ranges` (tests and small readers build ranges as objects). */
   static from(ranges: readonly CpuRange[]): CpuRanges {
@@ -37,32 +45,9 @@ export class CpuRanges {
     return t;
   }
 
-  /** Makes room for `n` rows in all. */
-  reserve(n: number): void {
-    if (n > this.capacity) this.resizeAll(grownCapacity(this.capacity, n));
-  }
-
-  /** Drops spare capacity (once reading is done). */
-  trim(): void {
-    if (this.capacity > this.length) this.resizeAll(this.length);
-  }
-
-  private resizeAll(cap: number): void {
-    this.name = resized(this.name, cap);
-    this.kind = resized(this.kind, cap);
-    this.startNs = resized(this.startNs, cap);
-    this.endNs = resized(this.endNs, cap);
-    this.thread = resized(this.thread, cap);
-    this.domain = resized(this.domain, cap);
-    this.stackId = resized(this.stackId, cap);
-    this.collective = resized(this.collective, cap);
-    this.capacity = cap;
-  }
-
   /** Appends one range; returns its index. */
   push(r: CpuRange): number {
-    const i = this.length;
-    if (i >= this.capacity) this.reserve(i + 1);
+    const i = this.nextRow();
     this.name[i] = this.names.intern(r.name);
     this.kind[i] = CPU_RANGE_KINDS.indexOf(r.kind);
     this.startNs[i] = r.startNs;
@@ -71,7 +56,6 @@ export class CpuRanges {
     this.domain[i] = this.names.intern(r.domain);
     this.stackId[i] = r.stackId;
     this.collective[i] = r.collective ? this.internCollective(r.collective) : -1;
-    this.length = i + 1;
     return i;
   }
 

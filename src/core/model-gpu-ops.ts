@@ -11,7 +11,7 @@
  * a Float64Array up to 2^53, never boxed). Rows are in the reader's order, not sorted.
  */
 import type { CollectiveTag, CopyKind, GpuOp, GpuOpKind, MemKind } from './model';
-import { ABSENT, grownCapacity, resized, StringTable } from './model-columns';
+import { ABSENT, ColumnTable, StringTable } from './model-columns';
 
 export const GPU_OP_KINDS: readonly GpuOpKind[] = ['kernel', 'memcpy', 'memset'];
 export const COPY_KINDS: readonly CopyKind[] = ['HtoD', 'DtoH', 'DtoD', 'PtoP', 'other'];
@@ -24,8 +24,26 @@ export const MEMSET = 2;
 const codeOf = <T>(values: readonly T[], v: T | undefined): number =>
   v === undefined ? ABSENT : values.indexOf(v);
 
-export class GpuOps {
-  length = 0;
+export class GpuOps extends ColumnTable {
+  protected readonly columns = [
+    'kind',
+    'name',
+    'shortName',
+    'startNs',
+    'endNs',
+    'deviceId',
+    'streamId',
+    'rank',
+    'launchIndex',
+    'stackId',
+    'callerStackId',
+    'isComm',
+    'collective',
+    'bytes',
+    'copyKind',
+    'srcKind',
+    'dstKind',
+  ] as const;
   kind = new Uint8Array(0);
   name = new Int32Array(0);
   shortName = new Int32Array(0);
@@ -46,7 +64,6 @@ export class GpuOps {
   readonly names = new StringTable();
   readonly collectives: CollectiveTag[] = [];
   private readonly collectiveIds = new Map<string, number>();
-  private capacity = 0;
 
   /** A table holding `ops` (tests and small readers build ops as objects). */
   static from(ops: readonly GpuOp[]): GpuOps {
@@ -56,41 +73,9 @@ export class GpuOps {
     return t;
   }
 
-  /** Makes room for `n` rows in all (readers that know their row count call it once). */
-  reserve(n: number): void {
-    if (n > this.capacity) this.resizeAll(grownCapacity(this.capacity, n));
-  }
-
-  /** Drops spare capacity (once reading is done). */
-  trim(): void {
-    if (this.capacity > this.length) this.resizeAll(this.length);
-  }
-
-  private resizeAll(cap: number): void {
-    this.kind = resized(this.kind, cap);
-    this.name = resized(this.name, cap);
-    this.shortName = resized(this.shortName, cap);
-    this.startNs = resized(this.startNs, cap);
-    this.endNs = resized(this.endNs, cap);
-    this.deviceId = resized(this.deviceId, cap);
-    this.streamId = resized(this.streamId, cap);
-    this.rank = resized(this.rank, cap);
-    this.launchIndex = resized(this.launchIndex, cap);
-    this.stackId = resized(this.stackId, cap);
-    this.callerStackId = resized(this.callerStackId, cap);
-    this.isComm = resized(this.isComm, cap);
-    this.collective = resized(this.collective, cap);
-    this.bytes = resized(this.bytes, cap);
-    this.copyKind = resized(this.copyKind, cap);
-    this.srcKind = resized(this.srcKind, cap);
-    this.dstKind = resized(this.dstKind, cap);
-    this.capacity = cap;
-  }
-
   /** Appends one op; returns its index. */
   push(op: GpuOp): number {
-    const i = this.length;
-    if (i >= this.capacity) this.reserve(i + 1);
+    const i = this.nextRow();
     this.kind[i] = GPU_OP_KINDS.indexOf(op.kind);
     this.name[i] = this.names.intern(op.name);
     this.shortName[i] = op.shortName === undefined ? -1 : this.names.intern(op.shortName);
@@ -108,7 +93,6 @@ export class GpuOps {
     this.copyKind[i] = codeOf(COPY_KINDS, op.copyKind);
     this.srcKind[i] = codeOf(MEM_KINDS, op.srcKind);
     this.dstKind[i] = codeOf(MEM_KINDS, op.dstKind);
-    this.length = i + 1;
     return i;
   }
 
