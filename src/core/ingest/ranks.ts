@@ -7,8 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CollectiveTag, Profile } from '../model';
-import type { StringTable } from '../model-columns';
+import type { Profile } from '../model';
+import type { StringTable, ThreadTable } from '../model-columns';
 import { emptyProfile } from '../model';
 import type { CpuCalls } from '../model-cpu-calls';
 import type { CpuRanges } from '../model-cpu-ranges';
@@ -228,16 +228,20 @@ function stringMap(from: StringTable, to: StringTable): Int32Array {
   return map;
 }
 
+/** For each thread of `from`, its index in `to` as a thread of rank `rank` (a row's rank is its thread's). */
+function threadMap(from: ThreadTable, to: ThreadTable, rank: number): Int32Array {
+  const map = new Int32Array(from.size);
+  for (let k = 0; k < from.size; k++) map[k] = to.intern(rank, from.pid[k], from.tid[k]);
+  return map;
+}
+
 /** Appends rank `rank`'s calls `b` to `a`: names and threads re-interned, stacks re-based. */
 function appendCpuCalls(a: CpuCalls, b: CpuCalls, rank: number, stackBase: number): void {
   const n = b.length;
   const at = a.length;
   a.reserve(at + n);
   const names = stringMap(b.names, a.names);
-  // A call's rank is its thread's: b's threads become rank `rank`'s.
-  const threads = new Int32Array(b.threads.size);
-  for (let k = 0; k < threads.length; k++)
-    threads[k] = a.threads.intern(rank, b.threads.pid[k], b.threads.tid[k]);
+  const threads = threadMap(b.threads, a.threads, rank);
   a.kind.set(b.kind.subarray(0, n), at);
   a.startNs.set(b.startNs.subarray(0, n), at);
   a.endNs.set(b.endNs.subarray(0, n), at);
@@ -256,9 +260,7 @@ function appendOperators(a: CpuRanges, b: CpuRanges, rank: number, stackBase: nu
   const at = a.length;
   a.reserve(at + n);
   const names = stringMap(b.names, a.names);
-  const threads = new Int32Array(b.threads.size);
-  for (let k = 0; k < threads.length; k++)
-    threads[k] = a.threads.intern(rank, b.threads.pid[k], b.threads.tid[k]);
+  const threads = threadMap(b.threads, a.threads, rank);
   const collectives = Int32Array.from(b.collectives, (c) => a.internCollective(c));
   a.kind.set(b.kind.subarray(0, n), at);
   a.startNs.set(b.startNs.subarray(0, n), at);
@@ -286,7 +288,7 @@ function appendGpuOps(
   const at = a.length;
   a.reserve(at + n);
   const names = stringMap(b.names, a.names);
-  const collectives = collectiveMap(b, a);
+  const collectives = Int32Array.from(b.collectives, (c) => a.internCollective(c));
   for (const col of ['kind', 'isComm', 'copyKind', 'srcKind', 'dstKind'] as const)
     a[col].set(b[col].subarray(0, n), at);
   for (const col of ['startNs', 'endNs', 'bytes'] as const) a[col].set(b[col].subarray(0, n), at);
@@ -303,23 +305,4 @@ function appendGpuOps(
     a.collective[j] = b.collective[i] < 0 ? -1 : collectives[b.collective[i]];
   }
   a.length = at + n;
-}
-
-/**
- * For each collective of `from`, its index in `to`'s (added there when new; identical tags share
- * one, as `GpuOps.internCollective` keeps them, but found by key: a rank has thousands).
- */
-function collectiveMap(from: GpuOps, to: GpuOps): Int32Array {
-  const key = (c: CollectiveTag): string => `${c.group}\0${c.name}\0${c.seq ?? ''}`;
-  const index = new Map<string, number>();
-  to.collectives.forEach((c, k) => {
-    if (!index.has(key(c))) index.set(key(c), k);
-  });
-  const map = new Int32Array(from.collectives.length);
-  from.collectives.forEach((c, k) => {
-    let id = index.get(key(c));
-    if (id === undefined) index.set(key(c), (id = to.collectives.push(c) - 1));
-    map[k] = id;
-  });
-  return map;
 }
