@@ -1,6 +1,6 @@
 /** Each GPU's timeline (its ops and the union of their busy intervals) and each rank's busy union. */
 import { pushTo } from './collections';
-import { type Interval, sortByStart, unionIntervals, unionOfSorted } from './intervals';
+import { IntervalList, sortByStart } from './intervals';
 import type { Profile } from './model';
 import type { GpuOps } from './model-gpu-ops';
 
@@ -10,7 +10,8 @@ export interface DeviceTimeline {
   deviceId: number;
   /** Indexes into Profile.gpuOps of the device's ops, in start order (ties in trace order). */
   ops: Int32Array;
-  busy: Interval[];
+  /** The merged union of the ops' intervals (gap k − 1 lies before interval k). */
+  busy: IntervalList;
   busyNs: number;
   firstNs: number;
   lastNs: number;
@@ -21,7 +22,7 @@ export interface DeviceTimeline {
  * the same grouping of millions of ops. The length check drops a memo when the array has grown.
  */
 const timelineMemo = new WeakMap<GpuOps, { n: number; value: DeviceTimeline[] }>();
-const rankBusyMemo = new WeakMap<GpuOps, { n: number; value: Map<number, Interval[]> }>();
+const rankBusyMemo = new WeakMap<GpuOps, { n: number; value: Map<number, IntervalList> }>();
 
 /**
  * Groups GPU ops (kernels, copies, memsets) per (rank, device) and merges their intervals. The
@@ -42,17 +43,16 @@ function computeDeviceTimelines(profile: Profile): DeviceTimeline[] {
   for (const list of opsPerDevice(ops)) {
     // Readers append kernels, then copies, then memsets, each in start order: a few sorted runs.
     sortByStart(startNs, list);
-    const busy = unionOfSorted(startNs, endNs, list);
-    let busyNs = 0;
-    for (const i of busy) busyNs += i.endNs - i.startNs;
+    const busy = IntervalList.ofSorted(startNs, endNs, list);
+    const empty = busy.length === 0;
     out.push({
       rank: ops.rank[list[0]],
       deviceId: ops.deviceId[list[0]],
       ops: list,
       busy,
-      busyNs,
-      firstNs: busy[0]?.startNs ?? 0,
-      lastNs: busy[busy.length - 1]?.endNs ?? 0,
+      busyNs: busy.totalNs(),
+      firstNs: empty ? 0 : busy.starts[0],
+      lastNs: empty ? 0 : busy.ends[busy.length - 1],
     });
   }
   return out.sort((a, b) => a.rank - b.rank || a.deviceId - b.deviceId);
@@ -89,7 +89,7 @@ function opsPerDevice(ops: GpuOps): Int32Array[] {
  * Union of all devices' busy intervals per rank (the rank's GPUs are busy when any of them is).
  * Memoized per profile like deviceTimelines: treat the result as read-only.
  */
-export function rankBusy(profile: Profile): Map<number, Interval[]> {
+export function rankBusy(profile: Profile): Map<number, IntervalList> {
   const memo = rankBusyMemo.get(profile.gpuOps);
   if (memo && memo.n === profile.gpuOps.length) return memo.value;
   const value = computeRankBusy(profile);
@@ -97,30 +97,13 @@ export function rankBusy(profile: Profile): Map<number, Interval[]> {
   return value;
 }
 
-function computeRankBusy(profile: Profile): Map<number, Interval[]> {
-  const byDevices = new Map<number, Interval[][]>();
+function computeRankBusy(profile: Profile): Map<number, IntervalList> {
+  const byDevices = new Map<number, IntervalList[]>();
   for (const tl of deviceTimelines(profile)) pushTo(byDevices, tl.rank, tl.busy);
-  const byRank = new Map<number, Interval[]>();
+  const byRank = new Map<number, IntervalList>();
   for (const [rank, lists] of byDevices) {
-    // One device: its busy list is already a merged union (unionIntervals would copy it as is).
-    byRank.set(rank, lists.length === 1 ? lists[0] : unionIntervals(lists.flat()));
+    // One device: its busy list is the rank's union as it is.
+    byRank.set(rank, lists.length === 1 ? lists[0] : IntervalList.union(lists));
   }
   return byRank;
-}
-
-/**
- * GPU idle time from `ts` until the next busy interval of a merged union starts: 0 when the GPU was
- * busy at `ts` or never busy again (nothing was waiting for it).
- */
-export function idleAfter(merged: readonly Interval[], ts: number): number {
-  let lo = 0;
-  let hi = merged.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (merged[mid].endNs <= ts) lo = mid + 1;
-    else hi = mid;
-  }
-  const next = merged[lo];
-  if (!next || next.startNs <= ts) return 0;
-  return next.startNs - ts;
 }

@@ -31,28 +31,119 @@ export function unionIntervals(intervals: readonly Interval[]): Interval[] {
 }
 
 /**
- * unionIntervals of the spans `idx` picks from the `starts` / `ends` columns, `idx` in start order
- * (a device's ops): reversed spans are dropped, the rest merged as unionIntervals merges them.
+ * unionIntervals of the spans `idx` picks from the `starts` / `ends` columns, `idx` in start order,
+ * as objects (IntervalList.ofSorted has the columnar union).
  */
 export function unionOfSorted(
   starts: Float64Array,
   ends: Float64Array,
   idx: ArrayLike<number>,
 ): Interval[] {
-  const out: Interval[] = [];
-  let last: Interval | undefined;
-  for (let k = 0; k < idx.length; k++) {
-    const s = starts[idx[k]];
-    const e = ends[idx[k]];
-    if (!(e >= s)) continue;
-    if (last && s <= last.endNs) {
-      if (e > last.endNs) last.endNs = e;
-    } else {
-      last = { startNs: s, endNs: e };
-      out.push(last);
-    }
-  }
+  const merged = IntervalList.ofSorted(starts, ends, idx);
+  const out = new Array<Interval>(merged.length);
+  for (let k = 0; k < merged.length; k++)
+    out[k] = { startNs: merged.starts[k], endNs: merged.ends[k] };
   return out;
+}
+
+/**
+ * A merged union of [start, end) intervals as two columns: interval k is [starts[k], ends[k]), in
+ * start order, none overlapping or touching the next, so the ends ascend too. The idle gap before
+ * interval k (k ≥ 1) is [ends[k - 1], starts[k]). A device's busy time takes this form because a
+ * trace whose GPU ops are all apart has one interval per op: millions of {startNs, endNs} objects
+ * cost hundreds of MB and seconds of garbage collection, two columns cost 16 bytes an interval.
+ */
+export class IntervalList {
+  static readonly EMPTY = new IntervalList(new Float64Array(0), new Float64Array(0));
+  readonly length: number;
+
+  /** `starts` / `ends` must already be a merged union (ofSorted and union build them). */
+  constructor(
+    readonly starts: Float64Array,
+    readonly ends: Float64Array,
+  ) {
+    this.length = starts.length;
+  }
+
+  /**
+   * The union of the spans `idx` picks from the `starts` / `ends` columns, `idx` in start order (a
+   * device's ops): reversed spans are dropped, the rest merged as unionIntervals merges them.
+   */
+  static ofSorted(starts: Float64Array, ends: Float64Array, idx: ArrayLike<number>): IntervalList {
+    const outStarts = new Float64Array(idx.length);
+    const outEnds = new Float64Array(idx.length);
+    let n = 0;
+    for (let k = 0; k < idx.length; k++) {
+      const s = starts[idx[k]];
+      const e = ends[idx[k]];
+      if (!(e >= s)) continue;
+      if (n > 0 && s <= outEnds[n - 1]) {
+        if (e > outEnds[n - 1]) outEnds[n - 1] = e;
+      } else {
+        outStarts[n] = s;
+        outEnds[n] = e;
+        n++;
+      }
+    }
+    // Apart spans (the common case at scale) fill the columns: only merged ones leave rows to drop.
+    return n === idx.length
+      ? new IntervalList(outStarts, outEnds)
+      : new IntervalList(outStarts.slice(0, n), outEnds.slice(0, n));
+  }
+
+  /** The union of several merged lists (a rank's devices): each list is one sorted run to merge. */
+  static union(lists: readonly IntervalList[]): IntervalList {
+    const total = lists.reduce((n, l) => n + l.length, 0);
+    const starts = new Float64Array(total);
+    const ends = new Float64Array(total);
+    let at = 0;
+    for (const l of lists) {
+      starts.set(l.starts, at);
+      ends.set(l.ends, at);
+      at += l.length;
+    }
+    const idx = new Int32Array(total);
+    for (let k = 0; k < total; k++) idx[k] = k;
+    sortByStart(starts, idx);
+    return IntervalList.ofSorted(starts, ends, idx);
+  }
+
+  /** Total length of the intervals, summed in start order. */
+  totalNs(): number {
+    let total = 0;
+    for (let k = 0; k < this.length; k++) total += this.ends[k] - this.starts[k];
+    return total;
+  }
+
+  /** Index of the first interval ending after `t` (this.length when none does). */
+  firstEndingAfter(t: number): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ends[mid] > t) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** Length of the overlap of [startNs, endNs) with the union (binary search, then a walk). */
+  overlapNs(startNs: number, endNs: number): number {
+    let total = 0;
+    for (let k = this.firstEndingAfter(startNs); k < this.length && this.starts[k] < endNs; k++)
+      total += Math.min(endNs, this.ends[k]) - Math.max(startNs, this.starts[k]);
+    return total;
+  }
+
+  /**
+   * Idle time from `ts` until the next interval starts: 0 when `ts` lies in an interval or after
+   * the last one (for a GPU's busy union: it was busy, or nothing was waiting for it).
+   */
+  idleAfter(ts: number): number {
+    const k = this.firstEndingAfter(ts);
+    if (k >= this.length || this.starts[k] <= ts) return 0;
+    return this.starts[k] - ts;
+  }
 }
 
 /** Whether no interval ends before it starts and none starts before the previous one. */
@@ -72,29 +163,12 @@ export function busyNs(intervals: readonly Interval[]): number {
   return total;
 }
 
-/** Gaps between consecutive intervals of a merged, sorted union. */
-export function gapsBetween(merged: readonly Interval[]): Interval[] {
+/** The gaps between consecutive intervals of a union, one object each (for small unions). */
+export function gapsBetween(merged: IntervalList): Interval[] {
   const gaps: Interval[] = [];
-  for (let k = 1; k < merged.length; k++) {
-    gaps.push({ startNs: merged[k - 1].endNs, endNs: merged[k].startNs });
-  }
+  for (let k = 1; k < merged.length; k++)
+    gaps.push({ startNs: merged.ends[k - 1], endNs: merged.starts[k] });
   return gaps;
-}
-
-/** Length of the overlap of [a) with a merged, sorted union (binary search, then a walk). */
-export function overlapNs(a: Interval, merged: readonly Interval[]): number {
-  let lo = 0;
-  let hi = merged.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (merged[mid].endNs <= a.startNs) lo = mid + 1;
-    else hi = mid;
-  }
-  let total = 0;
-  for (let k = lo; k < merged.length && merged[k].startNs < a.endNs; k++) {
-    total += Math.min(a.endNs, merged[k].endNs) - Math.max(a.startNs, merged[k].startNs);
-  }
-  return total;
 }
 
 /**

@@ -8,7 +8,8 @@
  * One device's figures: GPU memory when the trace records any, else host memory (a CPU-only
  * capture); of several devices, the one nearest its capacity (else the largest peak).
  */
-import { findDevice, type MemoryEvent, type Profile } from './model';
+import { findDevice, type Profile } from './model';
+import { MEMORY_DEVICES, type MemoryEvents } from './model-memory';
 import type { LineStat, MemoryPeak, SourceRef } from './report-types';
 import { emptyLineStat } from './attribute';
 import type { ResolvedFrame, StackResolver } from './stack-resolver';
@@ -41,7 +42,8 @@ export function lineKey(f: Located): string {
 }
 
 interface DevicePeak {
-  events: MemoryEvent[];
+  /** The device's events: indexes into Profile.memoryEvents, in time order. */
+  events: number[];
   /** Index of the event after which the peak was reached. */
   at: number;
   peakBytes: number;
@@ -54,33 +56,37 @@ interface DevicePeak {
  * when recorded, else the sum of the trace's own live allocations. A free whose allocation came
  * before the trace changes nothing the trace made; an address allocated again replaces the old.
  */
-function devicePeak(events: MemoryEvent[], capacity: number | null): DevicePeak {
+function devicePeak(table: MemoryEvents, events: number[], capacity: number | null): DevicePeak {
+  const { addr, bytes, totalAllocated } = table;
   const live = new Map<number, number>();
   let traced = 0;
   let best: DevicePeak = { events, at: -1, peakBytes: -1, tracedBytes: 0, capacity };
   events.forEach((e, i) => {
-    const prev = live.get(e.addr);
-    if (e.bytes !== 0 && prev !== undefined) {
+    const prev = live.get(addr[e]);
+    if (bytes[e] !== 0 && prev !== undefined) {
       traced -= prev;
-      live.delete(e.addr);
+      live.delete(addr[e]);
     }
-    if (e.bytes > 0) {
-      live.set(e.addr, e.bytes);
-      traced += e.bytes;
+    if (bytes[e] > 0) {
+      live.set(addr[e], bytes[e]);
+      traced += bytes[e];
     }
-    const total = Math.max(e.totalAllocated ?? traced, traced);
+    // NaN: no running total recorded.
+    const recorded = totalAllocated[e];
+    const total = Math.max(Number.isNaN(recorded) ? traced : recorded, traced);
     if (total > best.peakBytes) best = { ...best, at: i, peakBytes: total, tracedBytes: traced };
   });
   return best;
 }
 
-/** The allocations still live after event `at`: the index of each allocating event. */
-function liveAt(events: readonly MemoryEvent[], at: number): number[] {
+/** The allocations still live after `events[at]`: each allocating event (its table index). */
+function liveAt(table: MemoryEvents, events: readonly number[], at: number): number[] {
+  const { addr, bytes } = table;
   const live = new Map<number, number>();
   for (let i = 0; i <= at; i++) {
     const e = events[i];
-    if (e.bytes > 0) live.set(e.addr, i);
-    else if (e.bytes < 0) live.delete(e.addr);
+    if (bytes[e] > 0) live.set(addr[e], e);
+    else if (bytes[e] < 0) live.delete(addr[e]);
   }
   return [...live.values()];
 }
@@ -93,11 +99,16 @@ export function memoryAtPeak<T extends Located>(
   profile: Profile,
   locate: (stackId: number) => T | null,
 ): MemoryAnalysis<T> | null {
-  const kind = profile.memoryEvents.some((e) => e.device === 'gpu') ? 'gpu' : 'cpu';
-  const groups = new Map<string, MemoryEvent[]>();
-  for (const e of profile.memoryEvents) {
-    if (e.device !== kind) continue;
-    const key = `${e.rank}:${e.deviceId}`;
+  const table = profile.memoryEvents;
+  const { rank, deviceId, tsNs, bytes, stackId } = table;
+  let anyGpu = false;
+  for (let e = 0; e < table.length && !anyGpu; e++) anyGpu = table.isGpu(e);
+  const kind = anyGpu ? 'gpu' : 'cpu';
+  const code = MEMORY_DEVICES.indexOf(kind);
+  const groups = new Map<string, number[]>();
+  for (let e = 0; e < table.length; e++) {
+    if (table.device[e] !== code) continue;
+    const key = `${rank[e]}:${deviceId[e]}`;
     const g = groups.get(key);
     if (g) g.push(e);
     else groups.set(key, [e]);
@@ -106,11 +117,11 @@ export function memoryAtPeak<T extends Located>(
   const share = (p: DevicePeak): number => (p.capacity ? p.peakBytes / p.capacity : -1);
   for (const events of groups.values()) {
     // Merged ranks append their events: time order per device (stable for equal times).
-    events.sort((a, b) => a.tsNs - b.tsNs);
+    events.sort((a, b) => tsNs[a] - tsNs[b] || a - b);
     const e = events[0];
     const capacity =
-      kind === 'gpu' ? (findDevice(profile, e.rank, e.deviceId)?.totalMemoryBytes ?? null) : null;
-    const p = devicePeak(events, capacity);
+      kind === 'gpu' ? (findDevice(profile, rank[e], deviceId[e])?.totalMemoryBytes ?? null) : null;
+    const p = devicePeak(table, events, capacity);
     if (p.at < 0) continue;
     if (
       !chosen ||
@@ -134,14 +145,14 @@ export function memoryAtPeak<T extends Located>(
     return m;
   };
   for (const e of events) {
-    const m = e.bytes > 0 ? lineOf(e.stackId) : null;
-    if (m) m.allocBytes += e.bytes;
+    const m = bytes[e] > 0 ? lineOf(stackId[e]) : null;
+    if (m) m.allocBytes += bytes[e];
   }
   let unattributedBytes = 0;
-  for (const i of liveAt(events, at)) {
-    const m = lineOf(events[i].stackId);
-    if (m) m.liveAtPeakBytes += events[i].bytes;
-    else unattributedBytes += events[i].bytes;
+  for (const e of liveAt(table, events, at)) {
+    const m = lineOf(stackId[e]);
+    if (m) m.liveAtPeakBytes += bytes[e];
+    else unattributedBytes += bytes[e];
   }
   const sorted = [...lines.entries()].sort(
     (a, b) => b[1].liveAtPeakBytes - a[1].liveAtPeakBytes || b[1].allocBytes - a[1].allocBytes,
@@ -159,9 +170,9 @@ export function memoryAtPeak<T extends Located>(
   return {
     peak: {
       device: kind,
-      rank: peakEvent.rank,
-      deviceId: peakEvent.deviceId,
-      tsNs: peakEvent.tsNs,
+      rank: rank[peakEvent],
+      deviceId: deviceId[peakEvent],
+      tsNs: tsNs[peakEvent],
       peakBytes,
       capacityBytes: capacity,
       capacityPct: capacity ? Number(((100 * peakBytes) / capacity).toFixed(2)) : null,

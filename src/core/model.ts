@@ -15,6 +15,7 @@
 import { CpuCalls } from './model-cpu-calls';
 import { CpuRanges } from './model-cpu-ranges';
 import { GpuOps } from './model-gpu-ops';
+import { MemoryEvents, MemorySamples } from './model-memory';
 
 export type TraceFormat = 'nsys-sqlite' | 'kineto-json';
 
@@ -235,9 +236,13 @@ export interface Profile {
   operators: CpuRanges;
   /** Interned stacks; GpuOp/CpuCall/CpuRange refer to them by index. */
   stacks: Stack[];
-  memory: MemorySample[];
-  /** Allocations and frees with their operator's stack, in time order ([] when not recorded). */
-  memoryEvents: MemoryEvent[];
+  /** Allocator samples in columns (model-memory.ts); `MemorySample` is the shape of one row. */
+  memory: MemorySamples;
+  /**
+   * Allocations and frees with their operator's stack, in time order (empty when not recorded),
+   * in columns (model-memory.ts); `MemoryEvent` is the shape of one row.
+   */
+  memoryEvents: MemoryEvents;
   metrics: MetricSample[];
   /** Trace span (first to last event of any kind), for traces with no GPU ops. */
   spanStartNs: number;
@@ -282,8 +287,8 @@ export function emptyProfile(source: ProfileSource): Profile {
     ranges: [],
     operators: new CpuRanges(),
     stacks: [],
-    memory: [],
-    memoryEvents: [],
+    memory: new MemorySamples(),
+    memoryEvents: new MemoryEvents(),
     metrics: [],
     spanStartNs: 0,
     spanEndNs: 0,

@@ -130,9 +130,9 @@ export function timelineTracks(
   const tracks: TimelineTrack[] = [];
   for (const { rank, deviceId: id, busy: merged } of deviceTimelines(profile)) {
     const busy = new Array<number>(buckets).fill(0);
-    for (const iv of merged) {
-      let t = iv.startNs - startNs;
-      const end = iv.endNs - startNs;
+    for (let k = 0; k < merged.length; k++) {
+      let t = merged.starts[k] - startNs;
+      const end = merged.ends[k] - startNs;
       while (t < end) {
         const b = Math.min(buckets - 1, Math.floor(t / bucketNs));
         const bucketEnd = (b + 1) * bucketNs;

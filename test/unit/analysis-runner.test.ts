@@ -81,23 +81,24 @@ void test('Cancel settles at once and ends the worker', async () => {
 });
 
 void test('a heap exhausted in the worker is a message, not a crash', async () => {
-  // 1 M tiny kernels need ~220 MB of heap (docs/benchmarks.md); the worker gets 64 MB.
+  // 1 M user ranges hold ~140 MB of heap once loaded (one object each; kernels are columns, and
+  // 1 M of them fit in 64 MB now); the worker gets 64 MB.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gl-oom-'));
   try {
-    const file = path.join(dir, 'kernels-1m.json.gz');
+    const file = path.join(dir, 'ranges-1m.json.gz');
     const gen = (await import(
       path.join(repoRoot, 'scripts', 'bench', 'gen-kineto-kernels.mjs')
     )) as {
-      writeTinyKernelTrace: (out: string, count: number) => Promise<void>;
+      writeTinyRangeTrace: (out: string, count: number) => Promise<void>;
     };
-    await gen.writeTinyKernelTrace(file, 1_000_000);
+    await gen.writeTinyRangeTrace(file, 1_000_000);
     const err = await runAnalysis(job(file), { workerPath, heapMb: 64 }).then(
-      () => assert.fail('1 M kernels loaded in a 64 MB heap'),
+      () => assert.fail('1 M ranges loaded in a 64 MB heap'),
       (e: unknown) => e as Error,
     );
     assert.match(
       err.message,
-      /ran out of memory analyzing kernels-1m\.json\.gz \(heap limit 64 MB\)/,
+      /ran out of memory analyzing ranges-1m\.json\.gz \(heap limit 64 MB\)/,
     );
     assert.doesNotMatch(err.message, /\n/);
     await workersGone();

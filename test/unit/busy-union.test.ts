@@ -5,7 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gapsBetween, sortByStart, unionIntervals } from '../../src/core/intervals';
+import {
+  type Interval,
+  IntervalList,
+  gapsBetween,
+  sortByStart,
+  unionIntervals,
+} from '../../src/core/intervals';
 import { deviceTimelines } from '../../src/core/device-timelines';
 import { readFixture } from './rule-helpers';
 import { fixture } from './fixtures';
@@ -41,8 +47,9 @@ void test('busy union (V100 ResNet-50): zero-duration kernels split the idle gap
   const ours = gapsBetween(tl.busy).map((g) => `${g.startNs - first}+${g.endNs - g.startNs}`);
   assert.deepEqual(ours, rawGaps);
   // Without the zero-length ops the same trace has fewer, longer gaps: they do separate.
-  const ops = Array.from(tl.ops, (i) => profile.gpuOps.get(i));
-  const dropped = unionIntervals(ops.filter((o) => o.endNs > o.startNs));
+  const { startNs, endNs } = profile.gpuOps;
+  const longer = tl.ops.filter((i) => endNs[i] > startNs[i]);
+  const dropped = IntervalList.ofSorted(startNs, endNs, longer);
   assert.ok(gapsBetween(dropped).length < ours.length);
 });
 
@@ -88,4 +95,62 @@ void test('sortByStart: sorts indexes as a stable comparator sort does (runs, ti
     sortByStart(starts, idx);
     assert.deepEqual(Array.from(idx), expected);
   }
+});
+
+void test('IntervalList: ofSorted and union merge as unionIntervals does; overlapNs and idleAfter agree with a scan', () => {
+  let seed = 11;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  // Three "devices" of spans in start order, some zero-length, some reversed, some touching.
+  const devices = [0, 1, 2].map(() => {
+    const spans: Interval[] = [];
+    let t = 0;
+    for (let k = 0; k < 200; k++) {
+      t += rand(6);
+      spans.push({ startNs: t, endNs: t + rand(8) - 1 });
+    }
+    return spans;
+  });
+  const columns = (spans: Interval[]) => ({
+    starts: Float64Array.from(spans, (s) => s.startNs),
+    ends: Float64Array.from(spans, (s) => s.endNs),
+    idx: Int32Array.from(spans.keys()),
+  });
+  const pairs = (l: IntervalList) => Array.from(l.starts, (s, k) => [s, l.ends[k]]);
+  const lists = devices.map((spans) => {
+    const { starts, ends, idx } = columns(spans);
+    const list = IntervalList.ofSorted(starts, ends, idx);
+    assert.deepEqual(
+      pairs(list),
+      unionIntervals(spans).map((i) => [i.startNs, i.endNs]),
+    );
+    return list;
+  });
+  const all = unionIntervals(devices.flat());
+  const union = IntervalList.union(lists);
+  assert.deepEqual(
+    pairs(union),
+    all.map((i) => [i.startNs, i.endNs]),
+  );
+  assert.equal(
+    union.totalNs(),
+    all.reduce((s, i) => s + i.endNs - i.startNs, 0),
+  );
+  for (let q = 0; q < 300; q++) {
+    const from = rand(500);
+    const to = from + rand(40);
+    const overlap = all.reduce(
+      (s, i) => s + Math.max(0, Math.min(to, i.endNs) - Math.max(from, i.startNs)),
+      0,
+    );
+    assert.equal(union.overlapNs(from, to), overlap, `overlap of [${from}, ${to})`);
+    const inside = all.some((i) => i.startNs <= from && i.endNs > from);
+    const next = all.find((i) => i.startNs > from);
+    assert.equal(
+      union.idleAfter(from),
+      inside || !next ? 0 : next.startNs - from,
+      `idle after ${from}`,
+    );
+  }
+  assert.equal(IntervalList.EMPTY.overlapNs(0, 10), 0);
+  assert.equal(IntervalList.EMPTY.idleAfter(5), 0);
 });

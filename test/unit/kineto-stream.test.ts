@@ -180,5 +180,5 @@ void test('kineto operators: cpu_op events fill Profile.operators, user ranges a
   // The legacy call stack of aten::mm is its own stack and the stack of the allocation inside it.
   const mm = profile.stacks[ops[2].stackId];
   assert.deepEqual([mm[0].file, mm[0].line], ['model.py', 12]);
-  assert.equal(profile.memoryEvents[0].stackId, ops[2].stackId);
+  assert.equal(profile.memoryEvents.get(0).stackId, ops[2].stackId);
 });

@@ -121,6 +121,6 @@ function shift(p: Profile, offsets: Map<number, number>): void {
     x.startNs += o;
     x.endNs += o;
   }
-  for (const m of p.memory) m.tsNs += at(m.rank);
-  for (const m of p.memoryEvents) m.tsNs += at(m.rank);
+  for (const t of [p.memory, p.memoryEvents])
+    for (let i = 0; i < t.length; i++) t.tsNs[i] += at(t.rank[i]);
 }

@@ -4,19 +4,13 @@
  * (python_function frames, operator call stacks, sequence numbers, flows, exact-line markers). Nothing else of an
  * event is kept, so memory follows the Profile, not the file.
  */
-import type {
-  CollectiveTag,
-  CopyKind,
-  CpuRange,
-  MemKind,
-  MemoryEvent,
-  MemorySample,
-} from '../model';
+import type { CollectiveTag, CopyKind, CpuRange, MemKind, MemoryEvent } from '../model';
 import { classifyCudaApi, isCommKernel } from '../model';
 import { ABSENT } from '../model-columns';
 import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
 import { CPU_RANGE_KINDS, CpuRanges } from '../model-cpu-ranges';
 import { COPY_KINDS, GpuOps, KERNEL, MEMCPY, MEMSET, MEM_KINDS } from '../model-gpu-ops';
+import { MemoryEvents, MemorySamples } from '../model-memory';
 import {
   FlowPoints,
   INITIAL_CAPACITY,
@@ -162,11 +156,14 @@ export class KinetoEventSink {
   readonly userRangeRows: number[] = [];
   /** Operators (cpu_op) in columns; `stackId` resolved by the reader (spans also in `ops`). */
   readonly operators = new CpuRanges();
-  readonly memory: MemorySample[] = [];
-  /** Allocations and frees (`[memory]` events with an `Addr`); stacks resolved by the reader. */
-  readonly memoryEvents: MemoryEvent[] = [];
-  /** Thread of each memory event. */
-  readonly memoryThreads: number[] = [];
+  /**
+   * Allocator samples, allocations and frees (`[memory]` events with an `Addr`) and the thread of
+   * each memory event, in trace order: the reader replaces them by their time-ordered copies (so
+   * the unsorted ones can be freed) and resolves the events' stacks.
+   */
+  memory = new MemorySamples();
+  memoryEvents = new MemoryEvents();
+  memoryThreads: number[] = [];
   /** CPU threads by `pid:tid`. */
   readonly threads = new ThreadKeys();
   readonly pyFrames = new PyFrames();

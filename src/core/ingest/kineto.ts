@@ -4,10 +4,11 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import type { DeviceInfo, MemoryEvent, Profile } from '../model';
+import type { DeviceInfo, Profile } from '../model';
 import { StackTable, emptyProfile } from '../model';
 import type { CpuCalls } from '../model-cpu-calls';
 import type { GpuOps } from '../model-gpu-ops';
+import { type MemoryEvents, timeOrder } from '../model-memory';
 import { EventBudget } from './event-budget';
 import { JsonTraceScanner, TraceFormatError } from './json-stream';
 import { KinetoEventSink } from './kineto-events';
@@ -191,7 +192,13 @@ function buildProfile(
   profile.ranges = sink.ranges;
   profile.operators = sink.operators;
   setRangeOrder(profile, Int32Array.from(sink.userRangeRows));
-  profile.memory = sink.memory.sort((a, b) => a.tsNs - b.tsNs);
+  // Spare rows and unsorted memory tables are dropped before the stack pass allocates its indexes
+  // (a large trace's peak): their copies then replace them instead of adding to the pass's.
+  profile.gpuOps.trim();
+  profile.cpuCalls.trim();
+  profile.operators.trim();
+  sortMemory(sink);
+  profile.memory = sink.memory;
   profile.devices = devicesOf(top.get('deviceProperties'), sink);
   if (sink.spanStart <= sink.spanEnd) {
     profile.spanStartNs = sink.spanStart;
@@ -212,9 +219,6 @@ function buildProfile(
   linkRangeStacks(sink, stacks);
   profile.memoryEvents = memoryEventsWithStacks(sink);
   profile.stacks = stacks.table.stacks;
-  profile.gpuOps.trim();
-  profile.cpuCalls.trim();
-  profile.operators.trim();
   if (sink.malformed > 0)
     profile.warnings.push(`${sink.malformed} malformed trace events were skipped`);
   if (sink.dropped > 0)
@@ -271,20 +275,33 @@ function pointsOf(threads: readonly number[], startOf: (i: number) => number): T
 }
 
 /**
- * Allocations and frees in time order, each with the stack of its enclosing operator (the
- * innermost cpu_op of its thread whose span holds it; backward ops have their forward op's, as
- * their kernels do); -1 outside any operator.
+ * Replaces the sink's memory samples and events (with the events' threads) by copies in time
+ * order, equal times in trace order; the unsorted tables are freed.
  */
-function memoryEventsWithStacks(sink: KinetoEventSink): MemoryEvent[] {
+function sortMemory(sink: KinetoEventSink): void {
+  const { memory, memoryEvents, memoryThreads } = sink;
+  sink.memory = memory.permuted(timeOrder(memory.tsNs, memory.length));
+  const order = timeOrder(memoryEvents.tsNs, memoryEvents.length);
+  sink.memoryEvents = memoryEvents.permuted(order);
+  sink.memoryThreads = Array.from(order, (i) => memoryThreads[i]);
+}
+
+/**
+ * Allocations and frees (time-ordered by `sortMemory`), each with the stack of its enclosing
+ * operator (the innermost cpu_op of its thread whose span holds it; backward ops have their
+ * forward op's, as their kernels do); -1 outside any operator.
+ */
+function memoryEventsWithStacks(sink: KinetoEventSink): MemoryEvents {
   const { ops, operators, ranges, memoryEvents } = sink;
-  const points = pointsOf(sink.memoryThreads, (i) => memoryEvents[i].tsNs);
+  const { tsNs, stackId } = memoryEvents;
+  const points = pointsOf(sink.memoryThreads, (i) => tsNs[i]);
   const enclosing = innermostSpans(ops, points);
-  memoryEvents.forEach((m, i) => {
-    if (enclosing[i] < 0) return;
+  for (let i = 0; i < memoryEvents.length; i++) {
+    if (enclosing[i] < 0) continue;
     const r = ops.range[enclosing[i]];
-    m.stackId = r >= 0 ? operators.stackId[r] : ranges[~r].stackId;
-  });
-  return memoryEvents.sort((a, b) => a.tsNs - b.tsNs);
+    stackId[i] = r >= 0 ? operators.stackId[r] : ranges[~r].stackId;
+  }
+  return memoryEvents;
 }
 
 /** GPU op → launching call, by correlation id (from args, else from the ac2g flow ids). */

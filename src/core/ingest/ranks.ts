@@ -183,8 +183,9 @@ function renumberRanks(p: Profile, ranks: readonly number[]): void {
     const to = table.threads.renumberRanks(ranks);
     for (let i = 0; i < table.length; i++) table.thread[i] = to[table.thread[i]];
   }
-  for (const list of [p.ranges, p.memory, p.memoryEvents, p.devices])
-    for (const x of list) x.rank = ranks[x.rank ?? 0];
+  for (const list of [p.ranges, p.devices]) for (const x of list) x.rank = ranks[x.rank ?? 0];
+  for (const t of [p.memory, p.memoryEvents])
+    for (let i = 0; i < t.length; i++) t.rank[i] = ranks[t.rank[i]];
 }
 
 function byRankThenName(a: string, b: string): number {
@@ -204,9 +205,11 @@ function append(merged: Profile, p: Profile, rank: number): void {
   appendOperators(merged.operators, p.operators, rank, stackBase);
   for (const r of p.ranges)
     merged.ranges.push({ ...r, rank, stackId: rebased(r.stackId, stackBase) });
-  for (const m of p.memory) merged.memory.push({ ...m, rank });
-  for (const m of p.memoryEvents)
+  for (let i = 0; i < p.memory.length; i++) merged.memory.push({ ...p.memory.get(i), rank });
+  for (let i = 0; i < p.memoryEvents.length; i++) {
+    const m = p.memoryEvents.get(i);
     merged.memoryEvents.push({ ...m, rank, stackId: rebased(m.stackId, stackBase) });
+  }
   for (const m of p.metrics) merged.metrics.push({ ...m });
   // Every rank's own devices: rank 1's GPU 0 is another GPU than rank 0's, often another model.
   for (const d of p.devices) merged.devices.push({ ...d, rank });

@@ -12,6 +12,7 @@ import { ABSENT, type StringTable } from '../model-columns';
 import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
 import { CPU_RANGE_KINDS, CpuRanges } from '../model-cpu-ranges';
 import { COPY_KINDS, GPU_OP_KINDS, GpuOps, MEM_KINDS } from '../model-gpu-ops';
+import { MemoryEvents, MemorySamples } from '../model-memory';
 import type { MemoryEvent, MemorySample, MetricSample } from '../model';
 import type { EventBudget } from './event-budget';
 import type { RankFileRead } from './rank-files';
@@ -159,8 +160,8 @@ export function decodeSummary(
     sizes,
     fail,
   );
-  const memory = get<MemorySample>('memory');
-  const memoryEvents = get<MemoryEvent>('memoryEvents');
+  const memory = MemorySamples.from(get<MemorySample>('memory'));
+  const memoryEvents = MemoryEvents.from(get<MemoryEvent>('memoryEvents'));
   const metrics = get<MetricSample>('metrics');
   if (at !== buf.length) fail(`${buf.length - at} bytes past the last table`);
   const profile: Profile = {
@@ -542,7 +543,8 @@ function shiftTimes(p: Profile, ns: number): void {
     x.startNs += ns;
     x.endNs += ns;
   }
-  for (const list of [p.memory, p.memoryEvents, p.metrics]) for (const x of list) x.tsNs += ns;
+  for (const t of [p.memory, p.memoryEvents]) for (let i = 0; i < t.length; i++) t.tsNs[i] += ns;
+  for (const x of p.metrics) x.tsNs += ns;
   p.spanStartNs += ns;
   p.spanEndNs += ns;
 }

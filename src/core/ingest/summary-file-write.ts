@@ -10,6 +10,7 @@ import { ABSENT, type StringTable } from '../model-columns';
 import { CPU_CALL_KINDS, CpuCalls } from '../model-cpu-calls';
 import { CPU_RANGE_KINDS, type CpuRanges } from '../model-cpu-ranges';
 import { COPY_KINDS, GPU_OP_KINDS, GpuOps, MEM_KINDS } from '../model-gpu-ops';
+import { MEMORY_DEVICES, MemoryEvents, MemorySamples } from '../model-memory';
 import type { RankFileRead } from './rank-files';
 import { combinedRangeOrder } from './range-order';
 import {
@@ -36,7 +37,10 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
   const { frames, lengths, frameIds } = flattenStacks(p);
   // The stack tables are columns already, ops and calls column tables, the range table user
   // ranges and operators in one sequence; the others are records read field by field.
-  const rows: Record<TableName, readonly object[] | Float64Array | GpuOps | CpuCalls | Ranges> = {
+  const rows: Record<
+    TableName,
+    readonly object[] | Float64Array | GpuOps | CpuCalls | Ranges | MemoryTable
+  > = {
     devices: p.devices,
     frames,
     stackLengths: lengths,
@@ -66,9 +70,11 @@ export function encodeSummary(read: RankFileRead, traceName: string): Buffer {
             ? gpuOpValues(list, key, col, strings, where)
             : list instanceof CpuCalls
               ? cpuCallValues(list, key, col, strings, where)
-              : 'order' in list
-                ? rangeValues(list, key, col, strings, where)
-                : columnValues(list, key, col, strings, where);
+              : list instanceof MemorySamples || list instanceof MemoryEvents
+                ? memoryValues(list, key, col, where)
+                : 'order' in list
+                  ? rangeValues(list, key, col, strings, where)
+                  : columnValues(list, key, col, strings, where);
       const base = col.type === 'num' && col.base ? kept.get(col.base) : undefined;
       const enc = chooseEncoding(col, values, base);
       const bytes = encodeValues(enc, values, base);
@@ -287,6 +293,19 @@ function gpuOpValues(
       return numbers(ops[key], n, col, where);
   }
   throw new Error(`cannot summarize: ${where} is no GPU op column`);
+}
+
+/** A memory table (samples or allocation events). */
+type MemoryTable = MemorySamples | MemoryEvents;
+
+/** One column of a memory table (see gpuOpValues): every field but the device is a number. */
+function memoryValues(table: MemoryTable, key: string, col: Column, where: string): Float64Array {
+  const n = table.length;
+  if (table instanceof MemoryEvents && key === 'device')
+    return enumCodes(table.device, n, MEMORY_DEVICES, col, where);
+  const values = (table as unknown as Record<string, Float64Array | Int32Array | undefined>)[key];
+  if (!values) throw new Error(`cannot summarize: ${where} is no memory column`);
+  return numbers(values, n, col, where);
 }
 
 /** One column of the CPU call table (see gpuOpValues). */

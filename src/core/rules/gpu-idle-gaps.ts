@@ -9,7 +9,6 @@ import { formatNs, formatPct } from '../format';
 import type { Finding, Fix } from '../report-types';
 import { pushTo } from '../collections';
 import { deviceTimelines } from '../device-timelines';
-import type { Interval } from '../intervals';
 import { aggregateRefs } from './locations';
 import {
   GAP_CAUSE_TEXT,
@@ -145,14 +144,7 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
     if (size <= 0) continue;
     for (let c = 0; c < CHUNKS; c++) {
       const s = t.firstNs + c * size;
-      let b = 0;
-      // Only intervals that overlap the chunk add anything (the others add max(0, ≤ 0) = 0): start
-      // at the first one ending after the chunk's start instead of walking every interval per chunk.
-      for (let k = firstEndingAfter(t.busy, s); k < t.busy.length; k++) {
-        const i = t.busy[k];
-        if (i.startNs >= s + size) break;
-        b += Math.max(0, Math.min(i.endNs, s + size) - Math.max(i.startNs, s));
-      }
+      const b = t.busy.overlapNs(s, s + size);
       if ((b / size) * 100 < LOW_CHUNK_PCT) lowChunks++;
     }
   }
@@ -203,18 +195,3 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
       : replayLater(finding, gapWhatIf(profile, topGaps)),
   ];
 });
-
-/**
- * Index of the first interval of a merged union ending after `t` (binary search: a merged union's
- * ends ascend, so no running maximum of the ends is needed, as SortedSpans keeps for raw spans).
- */
-function firstEndingAfter(merged: readonly Interval[], t: number): number {
-  let lo = 0;
-  let hi = merged.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (merged[mid].endNs > t) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}

@@ -11,7 +11,8 @@ import { formatNs } from '../format';
 import type { Profile } from '../model';
 import { CALL_MEMCPY, CALL_SYNC, type CpuCalls } from '../model-cpu-calls';
 import { callsByThread } from '../cpu-threads';
-import { idleAfter, rankBusy } from '../device-timelines';
+import { rankBusy } from '../device-timelines';
+import { IntervalList } from '../intervals';
 import { type LocatedCost, aggregateLocations } from './locations';
 import { findIdleGaps } from './idle-gaps';
 import { claimIdle, replayLater, replaying } from './savings';
@@ -76,10 +77,10 @@ export const hostSync = replaying((profile, ctx) => {
     const end = calls.endNs[c];
     blockedNs += end - start;
     if (afterCopy[k]) afterCopyCount++;
-    const merged = busy.get(calls.rankOf(c)) ?? [];
+    const merged = busy.get(calls.rankOf(c)) ?? IntervalList.EMPTY;
     // Only inside the GPU span: before the first GPU op nothing had been queued to drain (the
     // wait for the first launch is start-up), after the last one nothing was waiting.
-    const drain = merged.length > 0 && end >= merged[0].startNs ? idleAfter(merged, end) : 0;
+    const drain = merged.length > 0 && end >= merged.starts[0] ? merged.idleAfter(end) : 0;
     drainNs += drain;
     costs.push({ stackId: calls.stackId[c], ns: end - start + drain });
   });

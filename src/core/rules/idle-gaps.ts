@@ -70,10 +70,12 @@ function computeGaps(profile: Profile, minGapNs: number): GapSet {
   const small = new SmallGaps();
   const ops = profile.gpuOps;
   for (const tl of deviceTimelines(profile)) {
+    const { busy } = tl;
     let opIdx = 0;
-    for (let k = 1; k < tl.busy.length; k++) {
-      const startNs = tl.busy[k - 1].endNs;
-      const endNs = tl.busy[k].startNs;
+    for (let k = 1; k < busy.length; k++) {
+      // The gap from one busy interval's end to the next one's start.
+      const startNs = busy.ends[k - 1];
+      const endNs = busy.starts[k];
       // The first op of the next busy interval is the one the GPU waited for.
       while (opIdx < tl.ops.length && ops.startNs[tl.ops[opIdx]] < endNs) opIdx++;
       const next = opIdx < tl.ops.length ? tl.ops[opIdx] : -1;

@@ -14,7 +14,7 @@
  */
 import { formatPct, formatBytes } from '../format';
 import { memoryAtPeak } from '../memory-lines';
-import { findDevice, type MemorySample, type Profile } from '../model';
+import { findDevice, type Profile } from '../model';
 import { adviceFor } from './advice';
 import { aggregateLocations } from './locations';
 import type { Rule } from './types';
@@ -27,15 +27,15 @@ const POOL_BAND = 0.05;
  * that band again: tensors allocated and held (a KV-cache pool), not memory that rises and falls
  * with the work. Allocated, not reserved: the caching allocator holds reserved memory in any run.
  */
-export function heldPool(samples: readonly MemorySample[], capacity: number): boolean {
-  const peak = samples.reduce((p, m) => Math.max(p, m.allocatedBytes), 0);
+export function heldPool(allocated: readonly number[], capacity: number): boolean {
+  const peak = allocated.reduce((p, bytes) => Math.max(p, bytes), 0);
   const floor = peak - POOL_BAND * capacity;
-  const first = samples.findIndex((m) => m.allocatedBytes >= floor);
+  const first = allocated.findIndex((bytes) => bytes >= floor);
   // Held for a while: more than two samples from the first one in the band, none below it.
   return (
     first >= 0 &&
-    samples.length - first > 2 &&
-    samples.slice(first).every((m) => m.allocatedBytes >= floor)
+    allocated.length - first > 2 &&
+    allocated.slice(first).every((bytes) => bytes >= floor)
   );
 }
 
@@ -65,17 +65,18 @@ export const memoryPressure: Rule = (profile, ctx) => {
     string,
     { rank: number; deviceId: number; reserved: number; allocated: number; ts: number }
   >();
-  for (const m of profile.memory) {
-    const key = `${m.rank}:${m.deviceId}`;
-    const used = Math.max(m.reservedBytes, m.allocatedBytes);
+  const { rank, deviceId, reservedBytes, allocatedBytes, tsNs } = profile.memory;
+  for (let i = 0; i < profile.memory.length; i++) {
+    const key = `${rank[i]}:${deviceId[i]}`;
+    const used = Math.max(reservedBytes[i], allocatedBytes[i]);
     const p = peaks.get(key);
     if (!p || used > Math.max(p.reserved, p.allocated)) {
       peaks.set(key, {
-        rank: m.rank,
-        deviceId: m.deviceId,
-        reserved: m.reservedBytes,
-        allocated: m.allocatedBytes,
-        ts: m.tsNs,
+        rank: rank[i],
+        deviceId: deviceId[i],
+        reserved: reservedBytes[i],
+        allocated: allocatedBytes[i],
+        ts: tsNs[i],
       });
     }
   }
@@ -93,9 +94,10 @@ export const memoryPressure: Rule = (profile, ctx) => {
   if (!worst || worst.pct < ctx.thresholds.memoryPressurePct) return [];
   const { pct, peak, total } = worst;
   const workload = ctx.workload();
-  const samples = profile.memory.filter(
-    (m) => m.rank === peak.rank && m.deviceId === peak.deviceId,
-  );
+  // The peak device's allocated bytes, sample by sample.
+  const samples: number[] = [];
+  for (let i = 0; i < profile.memory.length; i++)
+    if (rank[i] === peak.rank && deviceId[i] === peak.deviceId) samples.push(allocatedBytes[i]);
   // A pool is the peak itself, not a small allocation under a large reserved-but-unused block.
   const pool =
     heldPool(samples, total) && peak.allocated >= 0.8 * Math.max(peak.reserved, peak.allocated);

@@ -5,7 +5,7 @@
  * overlapped with compute kernels on the same device.
  */
 import { formatNs, formatPct } from '../format';
-import { busyNs, unionOfSorted } from '../intervals';
+import { IntervalList } from '../intervals';
 import { deviceTimelines } from '../device-timelines';
 import { type GpuOps, KERNEL } from '../model-gpu-ops';
 import { ns } from '../numbers';
@@ -89,7 +89,7 @@ function exposedCommNs(ops: GpuOps, deviceOps: Int32Array): number {
   for (const op of deviceOps) {
     if (kind[op] === KERNEL) (isComm[op] ? comm : compute).push(op);
   }
-  const computeUnion = unionOfSorted(startNs, endNs, compute);
-  const both = busyNs([...unionOfSorted(startNs, endNs, comm), ...computeUnion]);
-  return both - busyNs(computeUnion);
+  const computeUnion = IntervalList.ofSorted(startNs, endNs, compute);
+  const both = IntervalList.union([IntervalList.ofSorted(startNs, endNs, comm), computeUnion]);
+  return both.totalNs() - computeUnion.totalNs();
 }

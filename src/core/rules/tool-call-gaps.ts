@@ -10,7 +10,7 @@ import { formatNs, formatPct } from '../format';
 import type { Profile } from '../model';
 import { CALL_OS_WAIT } from '../model-cpu-calls';
 import type { Finding } from '../report-types';
-import { busyNs, overlapNs } from '../intervals';
+import { busyNs, IntervalList } from '../intervals';
 import { pushTo } from '../collections';
 import {
   callThreadKey,
@@ -74,7 +74,9 @@ export function drivingThreads(
 function blockedRanges(profile: Profile, minNs: number): Blocked[] {
   const all = profile.cpuCalls;
   const byThread = callsByThread(all);
-  const busy = rankBusy(profile);
+  // The ranks' busy unions are only needed for ranges with OS waits (often none).
+  let busy: Map<number, IntervalList> | undefined;
+  const rankUnion = (rank: number) => (busy ??= rankBusy(profile)).get(rank) ?? IntervalList.EMPTY;
   const rangesByThread = userRangesByThread(profile);
   const driving = drivingThreads(profile, rangesByThread);
   const out: Blocked[] = [];
@@ -94,14 +96,10 @@ function blockedRanges(profile: Profile, minNs: number): Blocked[] {
       const waits = waitsAll.overlapping(r.startNs, r.endNs);
       let blocked = overlapWithCalls(all, waits, r.startNs, r.endNs);
       // Time the GPU was busy anyway (async work queued before the call) is not lost.
-      const rankUnion = busy.get(r.rank) ?? [];
       for (const w of waits) {
-        blocked -= overlapNs(
-          {
-            startNs: Math.max(all.startNs[w], r.startNs),
-            endNs: Math.min(all.endNs[w], r.endNs),
-          },
-          rankUnion,
+        blocked -= rankUnion(r.rank).overlapNs(
+          Math.max(all.startNs[w], r.startNs),
+          Math.min(all.endNs[w], r.endNs),
         );
       }
       if (blocked >= minNs && blocked >= dur / 2 && !launchedIn(r.startNs, r.endNs)) {
