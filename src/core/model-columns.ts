@@ -60,6 +60,47 @@ export abstract class ColumnTable {
   }
 }
 
+/** The columns every CPU-side table has (ThreadSpanTable). */
+export const THREAD_SPAN_COLUMNS = [
+  'name',
+  'kind',
+  'startNs',
+  'endNs',
+  'thread',
+  'stackId',
+] as const;
+
+/**
+ * A table of spans on CPU threads (calls, operators): a name, a kind code, start and end, the
+ * thread (an index into `threads`, which holds rank, pid and tid) and a stack id per row.
+ */
+export abstract class ThreadSpanTable extends ColumnTable {
+  name = new Int32Array(0);
+  kind = new Uint8Array(0);
+  startNs = new Float64Array(0);
+  endNs = new Float64Array(0);
+  thread = new Int32Array(0);
+  stackId = new Int32Array(0);
+  readonly names = new StringTable();
+  readonly threads = new ThreadTable();
+
+  nameOf(i: number): string {
+    return this.names.at(this.name[i]);
+  }
+
+  rankOf(i: number): number {
+    return this.threads.rank[this.thread[i]];
+  }
+
+  pidOf(i: number): number {
+    return this.threads.pid[this.thread[i]];
+  }
+
+  tidOf(i: number): number {
+    return this.threads.tid[this.thread[i]];
+  }
+}
+
 /** Strings held once each; rows keep their index. */
 export class StringTable {
   readonly values: string[] = [];

@@ -9,7 +9,7 @@
  * so they are never reordered once ops refer to them.
  */
 import type { CpuCall, CpuCallKind } from './model';
-import { ColumnTable, StringTable, ThreadTable } from './model-columns';
+import { THREAD_SPAN_COLUMNS, ThreadSpanTable } from './model-columns';
 
 export const CPU_CALL_KINDS: readonly CpuCallKind[] = [
   'launch',
@@ -31,25 +31,9 @@ export const CALL_ALLOC = 4;
 export const CALL_FREE = 5;
 export const CALL_OS_WAIT = 6;
 
-export class CpuCalls extends ColumnTable {
-  protected readonly columns = [
-    'name',
-    'kind',
-    'startNs',
-    'endNs',
-    'thread',
-    'correlationId',
-    'stackId',
-  ] as const;
-  name = new Int32Array(0);
-  kind = new Uint8Array(0);
-  startNs = new Float64Array(0);
-  endNs = new Float64Array(0);
-  thread = new Int32Array(0);
+export class CpuCalls extends ThreadSpanTable {
+  protected readonly columns = [...THREAD_SPAN_COLUMNS, 'correlationId'] as const;
   correlationId = new Float64Array(0);
-  stackId = new Int32Array(0);
-  readonly names = new StringTable();
-  readonly threads = new ThreadTable();
 
   /** A table holding `calls` (tests and small readers build calls as objects). */
   static from(calls: readonly CpuCall[]): CpuCalls {
@@ -72,24 +56,8 @@ export class CpuCalls extends ColumnTable {
     return i;
   }
 
-  nameOf(i: number): string {
-    return this.names.at(this.name[i]);
-  }
-
   kindOf(i: number): CpuCallKind {
     return CPU_CALL_KINDS[this.kind[i]];
-  }
-
-  rankOf(i: number): number {
-    return this.threads.rank[this.thread[i]];
-  }
-
-  pidOf(i: number): number {
-    return this.threads.pid[this.thread[i]];
-  }
-
-  tidOf(i: number): number {
-    return this.threads.tid[this.thread[i]];
   }
 
   /** Whether call i put work on the GPU (a kernel launch, copy or memset). */

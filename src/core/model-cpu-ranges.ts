@@ -9,31 +9,14 @@
  * Float64Arrays. Rows are in the reader's order.
  */
 import type { CollectiveTag, CpuRange } from './model';
-import { ColumnTable, StringTable, ThreadTable } from './model-columns';
+import { THREAD_SPAN_COLUMNS, ThreadSpanTable } from './model-columns';
 
 export const CPU_RANGE_KINDS: readonly CpuRange['kind'][] = ['nvtx', 'annotation', 'step', 'op'];
 
-export class CpuRanges extends ColumnTable {
-  protected readonly columns = [
-    'name',
-    'kind',
-    'startNs',
-    'endNs',
-    'thread',
-    'domain',
-    'stackId',
-    'collective',
-  ] as const;
-  name = new Int32Array(0);
-  kind = new Uint8Array(0);
-  startNs = new Float64Array(0);
-  endNs = new Float64Array(0);
-  thread = new Int32Array(0);
+export class CpuRanges extends ThreadSpanTable {
+  protected readonly columns = [...THREAD_SPAN_COLUMNS, 'domain', 'collective'] as const;
   domain = new Int32Array(0);
-  stackId = new Int32Array(0);
   collective = new Int32Array(0);
-  readonly names = new StringTable();
-  readonly threads = new ThreadTable();
   readonly collectives: CollectiveTag[] = [];
   private readonly collectiveIds = new Map<string, number>();
 
@@ -68,22 +51,6 @@ export class CpuRanges extends ColumnTable {
       this.collectiveIds.set(key, id);
     }
     return id;
-  }
-
-  nameOf(i: number): string {
-    return this.names.at(this.name[i]);
-  }
-
-  rankOf(i: number): number {
-    return this.threads.rank[this.thread[i]];
-  }
-
-  pidOf(i: number): number {
-    return this.threads.pid[this.thread[i]];
-  }
-
-  tidOf(i: number): number {
-    return this.threads.tid[this.thread[i]];
   }
 
   collectiveOf(i: number): CollectiveTag | undefined {
