@@ -36,9 +36,10 @@ export class ThreadCalls {
 
   /** The calls of this thread for which `keep(call index)` holds, in the same order. */
   filter(keep: (i: number) => boolean): ThreadCalls {
-    const out: number[] = [];
-    for (const i of this.idx) if (keep(i)) out.push(i);
-    return new ThreadCalls(this.calls, Int32Array.from(out));
+    const out = new Int32Array(this.idx.length);
+    let n = 0;
+    for (const i of this.idx) if (keep(i)) out[n++] = i;
+    return new ThreadCalls(this.calls, out.slice(0, n));
   }
 
   some(test: (i: number) => boolean): boolean {

@@ -9,6 +9,7 @@
 import type { Profile } from './model';
 import type { RangeStat, SourceRef } from './report-types';
 import type { StackResolver } from './stack-resolver';
+import { sortByStart } from './intervals';
 
 /**
  * Calls that open a range, followed by a string literal on one line (group 1 is the prefix, group 3
@@ -177,58 +178,149 @@ export function rangeStats(profile: Profile, locations: RangeLocations): RangeSt
     if (!s.location && locations.sites[i]) s.location = locations.sites[i];
   });
 
-  // Sweep per thread: range starts/ends in time order with that thread's launches merged in; an
-  // active set of ranges. Launches are kept as op indexes plus a start-time column rather than an
-  // event object each (a 1 M-kernel export has a million of them).
-  type Ev = { t: number; kind: 0 | 1; idx: number }; // 0 end, 1 start
-  const byThread = new Map<string, { evs: Ev[]; launches: number[] }>();
-  profile.ranges.forEach((r, i) => {
+  if (profile.ranges.length === 0) return sortStats(stats);
+  const gpuNs = rangeGpuNs(profile);
+  for (const [name, ns] of gpuNs) stats.get(name)!.gpuNs = ns;
+  return sortStats(stats);
+}
+
+/** One thread's ranges (Profile.ranges indexes) and the ops its calls launched. */
+interface RangeThread {
+  ranges: number[];
+  launches: Int32Array;
+}
+
+/**
+ * GPU time per range name: per thread, range starts and ends in time order with that thread's
+ * launches merged in, and a count of the active ranges of each name. Columns and index arrays
+ * only (no event object per range; a 1 M-kernel export has a million launches).
+ */
+function rangeGpuNs(profile: Profile): Map<string, number> {
+  const { ranges } = profile;
+  const rangeStart = new Float64Array(ranges.length);
+  const rangeEnd = new Float64Array(ranges.length);
+  const nameIds = new Map<string, number>();
+  const rangeName = new Int32Array(ranges.length);
+  const threads = new Map<string, RangeThread>();
+  ranges.forEach((r, i) => {
+    rangeStart[i] = r.startNs;
+    rangeEnd[i] = r.endNs;
+    let id = nameIds.get(r.name);
+    if (id === undefined) nameIds.set(r.name, (id = nameIds.size));
+    rangeName[i] = id;
     const key = `${r.rank}:${r.pid}:${r.tid}`;
-    let th = byThread.get(key);
-    if (!th) byThread.set(key, (th = { evs: [], launches: [] }));
-    th.evs.push({ t: r.startNs, kind: 1, idx: i }, { t: r.endNs, kind: 0, idx: i });
+    const th = threads.get(key);
+    if (th) th.ranges.push(i);
+    else threads.set(key, { ranges: [i], launches: new Int32Array(0) });
   });
-  if (byThread.size === 0) return sortStats(stats);
-  const launchNs = new Float64Array(profile.gpuOps.length);
+  const launchNs = collectLaunches(profile, threads);
+  const gpu = new Float64Array(nameIds.size);
+  const sweep = new NameSweep(rangeName, nameIds.size);
+  const { gpuOps: ops } = profile;
+  for (const { ranges: list, launches } of threads.values()) {
+    // Stable sorts: ties keep index order, as the event sort did (launch order fixes the order of
+    // the additions to each name's sum).
+    const starts = Int32Array.from(list);
+    const ends = Int32Array.from(list);
+    sortByStart(rangeStart, starts);
+    sortByStart(rangeEnd, ends);
+    sortByStart(launchNs, launches);
+    sweep.reset();
+    let s = 0;
+    let e = 0;
+    for (let k = 0; k < launches.length; k++) {
+      const opIndex = launches[k];
+      // At equal times: starts before launches before ends, so a launch at a range's edge is inside.
+      const t = launchNs[opIndex];
+      for (;;) {
+        const ts = s < starts.length ? rangeStart[starts[s]] : Infinity;
+        const te = e < ends.length ? rangeEnd[ends[e]] : Infinity;
+        if (ts <= te && ts <= t) sweep.start(starts[s++]);
+        else if (te < ts && te < t) sweep.end(ends[e++]);
+        else break;
+      }
+      if (sweep.active.size === 0) continue;
+      const ns = ops.endNs[opIndex] - ops.startNs[opIndex];
+      for (const n of sweep.active) gpu[n] += ns;
+    }
+  }
+  const out = new Map<string, number>();
+  for (const [name, id] of nameIds) out.set(name, gpu[id]);
+  return out;
+}
+
+/**
+ * Each thread's launches (op indexes, in op order) into `threads`; returns each op's launch call
+ * start (the sort key), 0 for ops of other threads.
+ */
+function collectLaunches(profile: Profile, threads: Map<string, RangeThread>): Float64Array {
   const ops = profile.gpuOps;
   const calls = profile.cpuCalls;
-  // Consecutive ops mostly come from the same thread: reuse its lookup instead of a key string each.
-  let lastThread = -1;
-  let lastLaunches: number[] | undefined;
+  const list = [...threads.values()];
+  // Slot of each call thread id in `list`, or -1 (one key string per thread id, not per op).
+  const slotOf = new Int32Array(calls.threads.size).fill(-2);
+  const slot = (thread: number): number => {
+    if (slotOf[thread] === -2) {
+      const th = threads.get(calls.threads.key(thread));
+      slotOf[thread] = th ? list.indexOf(th) : -1;
+    }
+    return slotOf[thread];
+  };
+  const counts = new Int32Array(list.length);
+  const opSlot = new Int32Array(ops.length).fill(-1);
+  const launchNs = new Float64Array(ops.length);
   for (let i = 0; i < ops.length; i++) {
     const li = ops.launchIndex[i];
     if (li < 0) continue;
-    const thread = calls.thread[li];
-    if (thread !== lastThread) {
-      lastThread = thread;
-      lastLaunches = byThread.get(calls.threads.key(thread))?.launches;
-    }
-    if (!lastLaunches) continue;
+    const t = slot(calls.thread[li]);
+    if (t < 0) continue;
+    opSlot[i] = t;
+    counts[t]++;
     launchNs[i] = calls.startNs[li];
-    lastLaunches.push(i);
   }
-  const active = new Set<number>();
-  const names = new Set<string>();
-  for (const { evs, launches } of byThread.values()) {
-    evs.sort((a, b) => a.t - b.t || b.kind - a.kind); // starts before ends at equal times
-    launches.sort((a, b) => launchNs[a] - launchNs[b]);
-    active.clear();
-    let e = 0;
-    for (const opIndex of launches) {
-      // At equal times: starts before launches before ends, so a launch at a range's edge is inside.
-      const t = launchNs[opIndex];
-      for (; e < evs.length && (evs[e].t < t || (evs[e].t === t && evs[e].kind === 1)); e++) {
-        if (evs[e].kind === 1) active.add(evs[e].idx);
-        else active.delete(evs[e].idx);
-      }
-      if (active.size === 0) continue;
-      const ns = ops.endNs[opIndex] - ops.startNs[opIndex];
-      names.clear();
-      for (const ri of active) names.add(profile.ranges[ri].name);
-      for (const n of names) stats.get(n)!.gpuNs += ns;
-    }
+  list.forEach((th, t) => (th.launches = new Int32Array(counts[t])));
+  counts.fill(0);
+  for (let i = 0; i < ops.length; i++) {
+    const t = opSlot[i];
+    if (t >= 0) list[t].launches[counts[t]++] = i;
   }
-  return sortStats(stats);
+  return launchNs;
+}
+
+/**
+ * The ranges active in a sweep (a start adds a range, an end removes it, each at most once, as a
+ * set would) and the names with at least one active range.
+ */
+class NameSweep {
+  readonly active = new Set<number>();
+  private readonly isActive: Uint8Array;
+  private readonly count: Int32Array;
+
+  constructor(
+    private readonly rangeName: Int32Array,
+    names: number,
+  ) {
+    this.isActive = new Uint8Array(rangeName.length);
+    this.count = new Int32Array(names);
+  }
+
+  start(range: number): void {
+    if (this.isActive[range]) return;
+    this.isActive[range] = 1;
+    if (this.count[this.rangeName[range]]++ === 0) this.active.add(this.rangeName[range]);
+  }
+
+  end(range: number): void {
+    if (!this.isActive[range]) return;
+    this.isActive[range] = 0;
+    if (--this.count[this.rangeName[range]] === 0) this.active.delete(this.rangeName[range]);
+  }
+
+  /** Ends every name (a new thread); ranges of the last thread stay marked but are never seen. */
+  reset(): void {
+    for (const n of this.active) this.count[n] = 0;
+    this.active.clear();
+  }
 }
 
 function sortStats(stats: Map<string, RangeStat>): RangeStat[] {

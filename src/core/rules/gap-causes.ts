@@ -24,7 +24,6 @@ import type { IdleCause } from '../report-types';
 import {
   callThreadKey,
   callsByThread,
-  overlapWithCalls,
   threadKey,
   ThreadCalls,
   userRangesByThread,
@@ -171,32 +170,26 @@ export class GapExplainer {
   /** What the thread of the launch call `launch` did in [gapStart, launch start). */
   private cpuWork(launch: number, gapStart: number, nextStackId: number): GapExplanation {
     const all = this.profile.cpuCalls;
-    const { kind, startNs, endNs } = all;
-    const launchStart = startNs[launch];
+    const launchStart = all.startNs[launch];
     const windowNs = launchStart - gapStart;
     const index = this.index(callThreadKey(all, launch));
-    const calls = index.calls.overlapping(gapStart, launchStart);
-    const waits = calls.filter((i) => kind[i] === CALL_OS_WAIT);
-    const allocs = calls.filter((i) => kind[i] === CALL_ALLOC || kind[i] === CALL_FREE);
-    const rangeIndex = this.quietRange(index, launchStart, gapStart);
-    if (overlapWithCalls(all, waits, gapStart, launchStart) >= windowNs / 2)
-      return { cause: 'os-wait', stackId: all.stackId[longest(all, waits)], rangeIndex };
-    if (overlapWithCalls(all, allocs, gapStart, launchStart) >= windowNs / 2)
-      return { cause: 'allocation', stackId: all.stackId[longest(all, allocs)], rangeIndex: -1 };
+    const work = windowWork(index.calls, gapStart, launchStart);
+    if (work.waits.ns >= windowNs / 2) {
+      const rangeIndex = this.quietRange(index, launchStart, gapStart);
+      return { cause: 'os-wait', stackId: all.stackId[work.waits.longest], rangeIndex };
+    }
+    if (work.allocs.ns >= windowNs / 2)
+      return { cause: 'allocation', stackId: all.stackId[work.allocs.longest], rangeIndex: -1 };
     const loader = index.loaders
       .overlapping(gapStart, launchStart)
       .find((r) => Math.min(r.endNs, launchStart) - Math.max(r.startNs, gapStart) >= windowNs / 2);
     if (loader) return { cause: 'data-loader', stackId: loader.stackId, rangeIndex: loader.idx };
     // A sync (or synchronous copy) that returned after the GPU went idle: the CPU had been waiting,
     // so nothing was queued ahead and the GPU idles while the CPU prepares the next launch.
-    const sync = calls.find(
-      (i) =>
-        (kind[i] === CALL_SYNC || kind[i] === CALL_MEMCPY) &&
-        endNs[i] >= gapStart &&
-        startNs[i] < gapStart,
-    );
-    if (sync !== undefined)
+    const sync = work.sync;
+    if (sync >= 0)
       return { cause: 'host-sync', stackId: all.stackId[sync], rangeIndex: -1, blocker: sync };
+    const rangeIndex = this.quietRange(index, launchStart, gapStart);
     if (rangeIndex >= 0) return { cause: 'cpu-range', stackId: nextStackId, rangeIndex };
     return { cause: 'late-launch', stackId: nextStackId, rangeIndex: -1 };
   }
@@ -244,8 +237,74 @@ export class GapExplainer {
   }
 }
 
-/** The longest of the calls `idx` (the first of equals). */
-function longest(calls: CpuCalls, idx: readonly number[]): number {
-  const dur = (i: number) => calls.endNs[i] - calls.startNs[i];
-  return idx.reduce((a, b) => (dur(b) > dur(a) ? b : a));
+/**
+ * The union (nesting merged) of a kind of calls' parts inside a window, built call by call in
+ * start order, and the longest of those calls (the first of equals), or -1.
+ */
+class ClippedUnion {
+  ns = 0;
+  longest = -1;
+  private longestNs = 0;
+  private fromNs = 0;
+  private toNs = -Infinity;
+
+  constructor(
+    private readonly windowStart: number,
+    private readonly windowEnd: number,
+  ) {}
+
+  add(calls: CpuCalls, i: number): void {
+    const dur = calls.endNs[i] - calls.startNs[i];
+    if (this.longest < 0 || dur > this.longestNs) {
+      this.longest = i;
+      this.longestNs = dur;
+    }
+    const s = Math.max(calls.startNs[i], this.windowStart);
+    const e = Math.min(calls.endNs[i], this.windowEnd);
+    if (!(e > s)) return;
+    if (s <= this.toNs) {
+      if (e > this.toNs) this.toNs = e;
+      return;
+    }
+    this.finish();
+    this.fromNs = s;
+    this.toNs = e;
+  }
+
+  /** Adds the open merged interval to `ns` (when a disjoint one starts; once after the last add). */
+  finish(): void {
+    if (this.toNs !== -Infinity) this.ns += this.toNs - this.fromNs;
+  }
+}
+
+/** What a thread's calls overlapping [from, to) did: waits, allocations, the first sync. */
+interface WindowWork {
+  waits: ClippedUnion;
+  allocs: ClippedUnion;
+  /** The first sync or synchronous copy that started before `from` (and ends after it), or -1. */
+  sync: number;
+}
+
+/**
+ * One walk over the thread's calls overlapping [from, to) (ThreadCalls.overlapping without an
+ * array per gap: there can be hundreds of thousands of large gaps).
+ */
+function windowWork(thread: ThreadCalls, from: number, to: number): WindowWork {
+  const { calls, idx } = thread;
+  const { kind, startNs, endNs } = calls;
+  const waits = new ClippedUnion(from, to);
+  const allocs = new ClippedUnion(from, to);
+  let sync = -1;
+  for (let k = thread.firstEndingAfter(from); k < idx.length; k++) {
+    const i = idx[k];
+    if (startNs[i] >= to) break;
+    if (!(endNs[i] > from)) continue;
+    const c = kind[i];
+    if (c === CALL_OS_WAIT) waits.add(calls, i);
+    else if (c === CALL_ALLOC || c === CALL_FREE) allocs.add(calls, i);
+    else if (sync < 0 && (c === CALL_SYNC || c === CALL_MEMCPY) && startNs[i] < from) sync = i;
+  }
+  waits.finish();
+  allocs.finish();
+  return { waits, allocs, sync };
 }

@@ -149,21 +149,40 @@ export function gapLocation(ctx: RuleContext, g: IdleGap): SourceRef | null {
  * crowd out another's lanes), largest first, located through the rule context.
  */
 export function gapStats(profile: Profile, ctx: RuleContext, max = 50): GapStat[] {
-  const perRank = new Map<number, number>();
-  return findIdleGaps(profile, ctx.thresholds.minGapNs)
-    .sort((a, b) => b.endNs - b.startNs - (a.endNs - a.startNs))
-    .filter((g) => {
-      const n = perRank.get(g.rank) ?? 0;
-      perRank.set(g.rank, n + 1);
-      return n < max;
-    })
-    .map((g) => ({
-      rank: g.rank,
-      deviceId: g.deviceId,
-      startNs: g.startNs,
-      endNs: g.endNs,
-      cause: GAP_CAUSE_TEXT[g.cause],
-      causeId: g.cause,
-      location: gapLocation(ctx, g),
-    }));
+  return largestPerRank(findIdleGaps(profile, ctx.thresholds.minGapNs), max).map((g) => ({
+    rank: g.rank,
+    deviceId: g.deviceId,
+    startNs: g.startNs,
+    endNs: g.endNs,
+    cause: GAP_CAUSE_TEXT[g.cause],
+    causeId: g.cause,
+    location: gapLocation(ctx, g),
+  }));
+}
+
+const gapNs = (g: IdleGap): number => g.endNs - g.startNs;
+
+/**
+ * The first `max` gaps of each rank in the stable sort of `gaps` by length (longest first), in
+ * that order: the same as sorting all of them and keeping each rank's first `max`, without sorting
+ * hundreds of thousands of gaps. A rank's kept gaps are those with fewer than `max` gaps of the
+ * rank ahead of them (longer, or as long and earlier); sorting only those keeps the same order.
+ */
+function largestPerRank(gaps: IdleGap[], max: number): IdleGap[] {
+  // Per rank, the kept gaps' positions in `gaps`, longest first (ties in position order).
+  const top = new Map<number, number[]>();
+  gaps.forEach((g, pos) => {
+    let list = top.get(g.rank);
+    if (!list) top.set(g.rank, (list = []));
+    const ns = gapNs(g);
+    // Later gaps lose ties, so a gap enters only when strictly longer than the shortest kept.
+    if (list.length >= max && !(ns > gapNs(gaps[list[list.length - 1]]))) return;
+    let at = list.length;
+    while (at > 0 && ns > gapNs(gaps[list[at - 1]])) at--;
+    list.splice(at, 0, pos);
+    if (list.length > max) list.pop();
+  });
+  const kept = new Uint8Array(gaps.length);
+  for (const list of top.values()) for (const pos of list) kept[pos] = 1;
+  return gaps.filter((_, pos) => kept[pos]).sort((a, b) => gapNs(b) - gapNs(a));
 }
