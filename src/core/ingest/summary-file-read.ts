@@ -404,25 +404,24 @@ function gpuOpsOf(c: CheckedColumns, n: number): GpuOps {
 }
 
 /**
- * Row i's collective as an index into `ops.collectives` (-1: none); identical tags share one, as
- * `GpuOps.internCollective` keeps them, found by key.
+ * Row i's collective as an index into `table.collectives` (-1: none); identical tags share one
+ * (the table's `internCollective`). Serves the GPU op and the operator tables.
  */
-function collectiveReader(c: CheckedColumns, ops: GpuOps): (i: number) => number {
+function collectiveReader(
+  c: CheckedColumns,
+  table: { internCollective(tag: CollectiveTag): number },
+): (i: number) => number {
   const {
     collective: present,
     'collective.group': group,
     'collective.name': name,
     'collective.seq': seq,
   } = c.cols;
-  const index = new Map<string, number>();
   return (i) => {
     if (present[i] !== 1) return -1;
     const tag: CollectiveTag = { group: c.strings[group[i]], name: c.strings[name[i]] };
     if (!Number.isNaN(seq[i])) tag.seq = seq[i];
-    const key = `${tag.group}\0${tag.name}\0${tag.seq ?? ''}`;
-    let id = index.get(key);
-    if (id === undefined) index.set(key, (id = ops.collectives.push(tag) - 1));
-    return id;
+    return table.internCollective(tag);
   };
 }
 
@@ -447,7 +446,7 @@ function rangesOf(
   for (let i = 0; i < n; i++) if (isOp(i)) count++;
   const ops = new CpuRanges();
   ops.reserve(count);
-  const collective = rangeCollectiveReader(c, ops);
+  const collective = collectiveReader(c, ops);
   for (let i = 0; i < n; i++) {
     if (!isOp(i)) {
       userRows.push(i);
@@ -466,22 +465,6 @@ function rangesOf(
   }
   const ranges = rowsOf<CpuRange>('ranges', cols, n, strings, sizes, fail, userRows);
   return { ranges, operators: ops, userRows: Int32Array.from(userRows) };
-}
-
-/** Row i's collective as an index into `ops.collectives` (-1: none). */
-function rangeCollectiveReader(c: CheckedColumns, ops: CpuRanges): (i: number) => number {
-  const {
-    collective: present,
-    'collective.group': group,
-    'collective.name': name,
-    'collective.seq': seq,
-  } = c.cols;
-  return (i) => {
-    if (present[i] !== 1) return -1;
-    const tag: CollectiveTag = { group: c.strings[group[i]], name: c.strings[name[i]] };
-    if (!Number.isNaN(seq[i])) tag.seq = seq[i];
-    return ops.internCollective(tag);
-  };
 }
 
 /** The CPU call table from its checked columns. */
