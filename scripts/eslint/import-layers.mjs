@@ -26,7 +26,7 @@ export const LAYERS = [
   {
     name: 'analyze',
     files:
-      /^src\/core\/(rules\/.*|replay[\w-]*|idle-breakdown|summary|memory-lines|path-hints|rank-spread|collective-arrivals|device-timelines|cpu-threads|workload|timeline-columns[\w-]*|drilldown[\w-]*|call-tree[\w-]*)\.ts$/,
+      /^src\/core\/(rules\/.*|replay[\w-]*|idle-breakdown|summary|memory-lines|path-hints|rank-spread|collective-arrivals|device-timelines|cpu-threads|profile-index|workload|timeline-columns[\w-]*|drilldown[\w-]*|call-tree[\w-]*)\.ts$/,
     reads: ['attribute', 'model'],
   },
   {

@@ -3,9 +3,6 @@ import { type Interval, sortByStart, unionIntervals, unionOfSorted } from './int
 import type { Profile } from './model';
 import type { CpuCalls } from './model-cpu-calls';
 
-/** Memo of callsByThread per calls table (several rules ask for it); dropped when the table grows. */
-const threadMemo = new WeakMap<CpuCalls, { n: number; value: Map<string, ThreadCalls> }>();
-
 /** Key of a CPU thread across ranks. */
 export function threadKey(x: { rank: number; pid: number; tid: number }): string {
   return `${x.rank}:${x.pid}:${x.tid}`;
@@ -15,14 +12,17 @@ export function threadKey(x: { rank: number; pid: number; tid: number }): string
 export const callThreadKey = (calls: CpuCalls, i: number): string =>
   calls.threads.key(calls.thread[i]);
 
+/** Calls per block of ThreadCalls' running maximum of ends (one double per block, not per call). */
+const BLOCK = 32;
+
 /**
  * One CPU thread's calls in start order (indexes into Profile.cpuCalls) with the running maximum
- * of their ends, for window queries on the thread's history: every call that ends after `t` lies
+ * of their ends per block of calls, for window queries on the thread's history: every call that ends after `t` lies
  * at or after `firstEndingAfter(t)` (binary search), so per-gap and per-range lookups do not
  * rescan the whole thread (which made reports quadratic in trace length).
  */
 export class ThreadCalls {
-  private maxEndMemo: Float64Array | undefined;
+  private blockMaxMemo: Float64Array | undefined;
 
   /** `idx` must be in start order (ties in trace order). */
   constructor(
@@ -49,15 +49,21 @@ export class ThreadCalls {
 
   /** Position (in `idx`) of the first call whose end, or an earlier call's end, is after `t`. */
   firstEndingAfter(t: number): number {
-    const maxEnd = this.maxEnd();
+    // The first block whose running maximum passes t; every call before it ends by t, so the
+    // answer is that block's first call ending after t.
+    const blockMax = this.blockMax();
     let lo = 0;
-    let hi = maxEnd.length;
+    let hi = blockMax.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (maxEnd[mid] > t) hi = mid;
+      if (blockMax[mid] > t) hi = mid;
       else lo = mid + 1;
     }
-    return lo;
+    if (lo === blockMax.length) return this.idx.length;
+    const { endNs } = this.calls;
+    let k = lo * BLOCK;
+    while (endNs[this.idx[k]] <= t) k++;
+    return k;
   }
 
   /** Indexes of the calls with endNs > from and startNs < to, in start order. */
@@ -85,28 +91,27 @@ export class ThreadCalls {
     return lo < this.idx.length && startNs[this.idx[lo]] < to;
   }
 
-  private maxEnd(): Float64Array {
-    if (!this.maxEndMemo) {
+  /** Running maximum of the calls' ends at the end of each block of BLOCK calls. */
+  private blockMax(): Float64Array {
+    if (!this.blockMaxMemo) {
       const { endNs } = this.calls;
-      const m = new Float64Array(this.idx.length);
+      const m = new Float64Array(Math.ceil(this.idx.length / BLOCK));
       let max = -Infinity;
-      for (let k = 0; k < m.length; k++) m[k] = max = Math.max(max, endNs[this.idx[k]]);
-      this.maxEndMemo = m;
+      for (let k = 0; k < this.idx.length; k++) {
+        max = Math.max(max, endNs[this.idx[k]]);
+        m[(k / BLOCK) | 0] = max;
+      }
+      this.blockMaxMemo = m;
     }
-    return this.maxEndMemo;
+    return this.blockMaxMemo;
   }
 }
 
-/** CPU calls per thread (threadKey), each in start order (memoized per table: treat as read-only). */
+/**
+ * CPU calls per thread (threadKey), each in start order, the threads in order of their first call.
+ * Built once per report by ProfileIndex (profile-index.ts).
+ */
 export function callsByThread(calls: CpuCalls): Map<string, ThreadCalls> {
-  const memo = threadMemo.get(calls);
-  if (memo && memo.n === calls.length) return memo.value;
-  const value = groupCallsByThread(calls);
-  threadMemo.set(calls, { n: calls.length, value });
-  return value;
-}
-
-function groupCallsByThread(calls: CpuCalls): Map<string, ThreadCalls> {
   const { thread, startNs } = calls;
   const counts = new Int32Array(calls.threads.size);
   for (let i = 0; i < calls.length; i++) counts[thread[i]]++;

@@ -18,25 +18,10 @@ export interface DeviceTimeline {
 }
 
 /**
- * Memo of deviceTimelines and rankBusy per input array: several rules and the report ask for
- * the same grouping of millions of ops. The length check drops a memo when the array has grown.
- */
-const timelineMemo = new WeakMap<GpuOps, { n: number; value: DeviceTimeline[] }>();
-const rankBusyMemo = new WeakMap<GpuOps, { n: number; value: Map<number, IntervalList> }>();
-
-/**
- * Groups GPU ops (kernels, copies, memsets) per (rank, device) and merges their intervals. The
- * result is shared between callers (memoized per profile): treat it as read-only.
+ * Groups GPU ops (kernels, copies, memsets) per (rank, device) and merges their intervals, the
+ * devices in (rank, device) order. Built once per report by ProfileIndex (profile-index.ts).
  */
 export function deviceTimelines(profile: Profile): DeviceTimeline[] {
-  const memo = timelineMemo.get(profile.gpuOps);
-  if (memo && memo.n === profile.gpuOps.length) return memo.value;
-  const value = computeDeviceTimelines(profile);
-  timelineMemo.set(profile.gpuOps, { n: profile.gpuOps.length, value });
-  return value;
-}
-
-function computeDeviceTimelines(profile: Profile): DeviceTimeline[] {
   const ops = profile.gpuOps;
   const { startNs, endNs } = ops;
   const out: DeviceTimeline[] = [];
@@ -85,21 +70,10 @@ function opsPerDevice(ops: GpuOps): Int32Array[] {
   return lists;
 }
 
-/**
- * Union of all devices' busy intervals per rank (the rank's GPUs are busy when any of them is).
- * Memoized per profile like deviceTimelines: treat the result as read-only.
- */
-export function rankBusy(profile: Profile): Map<number, IntervalList> {
-  const memo = rankBusyMemo.get(profile.gpuOps);
-  if (memo && memo.n === profile.gpuOps.length) return memo.value;
-  const value = computeRankBusy(profile);
-  rankBusyMemo.set(profile.gpuOps, { n: profile.gpuOps.length, value });
-  return value;
-}
-
-function computeRankBusy(profile: Profile): Map<number, IntervalList> {
+/** Union of all devices' busy intervals per rank (the rank's GPUs are busy when any of them is). */
+export function rankBusy(timelines: readonly DeviceTimeline[]): Map<number, IntervalList> {
   const byDevices = new Map<number, IntervalList[]>();
-  for (const tl of deviceTimelines(profile)) pushTo(byDevices, tl.rank, tl.busy);
+  for (const tl of timelines) pushTo(byDevices, tl.rank, tl.busy);
   const byRank = new Map<number, IntervalList>();
   for (const [rank, lists] of byDevices) {
     // One device: its busy list is the rank's union as it is.

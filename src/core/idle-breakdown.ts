@@ -4,9 +4,7 @@
  * the rest of the trace's GPU window (a device that started late or finished early, zero-length
  * ops at the ends) is 'device-edge'. Σ gaps + Σ edges = devices × wall − busy = gpuIdleNs.
  */
-import type { Profile } from './model';
 import type { IdleCause, IdleCauseStat, SourceRef } from './report-types';
-import { deviceTimelines } from './device-timelines';
 import { aggregateRefs } from './rules/locations';
 import { GAP_CAUSE_TEXT, findIdleGaps, gapLocation, smallGapTallies } from './rules/idle-gaps';
 import type { RuleContext } from './rules/types';
@@ -21,8 +19,8 @@ interface Tally {
 }
 
 /** The breakdown of the GPU idle time by cause, largest first; `wallNs` is summary.wallNs. */
-export function idleBreakdown(profile: Profile, ctx: RuleContext, wallNs: number): IdleCauseStat[] {
-  const timelines = deviceTimelines(profile);
+export function idleBreakdown(ctx: RuleContext, wallNs: number): IdleCauseStat[] {
+  const timelines = ctx.index.timelines;
   if (timelines.length === 0) return [];
   const tallies = new Map<IdleCause, Tally>();
   const tally = (cause: IdleCause): Tally => {
@@ -30,14 +28,13 @@ export function idleBreakdown(profile: Profile, ctx: RuleContext, wallNs: number
     if (!t) tallies.set(cause, (t = { ns: 0, gaps: 0, lines: [] }));
     return t;
   };
-  const minGapNs = ctx.thresholds.minGapNs;
-  for (const g of findIdleGaps(profile, minGapNs)) {
+  for (const g of findIdleGaps(ctx)) {
     const t = tally(g.cause);
     t.ns += g.endNs - g.startNs;
     t.gaps++;
     t.lines.push({ ref: gapLocation(ctx, g), ns: g.endNs - g.startNs });
   }
-  for (const [cause, small] of smallGapTallies(profile, minGapNs)) {
+  for (const [cause, small] of smallGapTallies(ctx)) {
     const t = tally(cause);
     t.ns += small.ns;
     t.gaps += small.gaps;

@@ -1,11 +1,11 @@
 /**
- * The replay's timeline, built once per profile: GPU ops in start order with their stream, their
+ * The replay's timeline: GPU ops in start order with their stream, their
  * inferred cross-stream dependency and their launch call's process, the blocking calls with the op
  * each waited for, and which ops something waits for (see replay.ts for the model).
  */
 import type { Profile } from './model';
 import { CALL_MEMCPY, CALL_MEMSET, CALL_SYNC, type CpuCalls } from './model-cpu-calls';
-import { deviceTimelines } from './device-timelines';
+import type { DeviceTimeline } from './device-timelines';
 
 /** Steps back through ops sorted by end when looking for what a call or an op waited for. */
 const MAX_WALK = 32;
@@ -37,27 +37,19 @@ export interface Timeline {
   /** Device of each op (index into `devices`); null with one device (all 0). */
   device: Int32Array | null;
   devices: { first: number; last: number; idle: number }[];
-  /** Process index of each CPU call. */
-  processOfCall: Int32Array;
+  /** Process index of each thread of the calls' thread table (CpuCalls.thread). */
+  processOfThread: Int32Array;
   /** Process keys (rank:pid). */
   processKeys: string[];
   /** Blocking calls (index into cpuCalls) in end order, the op each waited for (or -1), its tail. */
   blocking: { call: number; target: number; tail: number }[];
 }
 
-const memo = new WeakMap<Profile, { n: number; value: Timeline }>();
-
-/** The profile's timeline (memoized per profile: treat as read-only). */
-export function timeline(profile: Profile): Timeline {
-  const m = memo.get(profile);
-  if (m && m.n === profile.gpuOps.length + profile.cpuCalls.length) return m.value;
-  const value = buildTimeline(profile);
-  memo.set(profile, { n: profile.gpuOps.length + profile.cpuCalls.length, value });
-  return value;
-}
-
-function buildTimeline(profile: Profile): Timeline {
-  const tls = deviceTimelines(profile);
+/**
+ * The replay's view of a profile's ops, in one start order over its device timelines. Built once
+ * per report by ProfileIndex (profile-index.ts).
+ */
+export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[]): Timeline {
   const devices: Timeline['devices'] = tls.map((tl) => ({
     first: tl.firstNs,
     last: tl.lastNs,
@@ -168,7 +160,7 @@ function buildTimeline(profile: Profile): Timeline {
           ),
     );
   }
-  const { processOfCall, processKeys } = processIndexes(calls);
+  const { processOfThread, processKeys } = processIndexes(calls);
   const blocking = blockingCalls(calls, startNs, endNs, launchIndex, byRank);
   const waited = new Int32Array(n).fill(-1);
   let waitedCount = 0;
@@ -189,7 +181,7 @@ function buildTimeline(profile: Profile): Timeline {
     waitedCount,
     device,
     devices,
-    processOfCall,
+    processOfThread,
     processKeys,
     blocking,
   };
@@ -235,7 +227,7 @@ export const processOf = (threadKey: string) => threadKey.slice(0, threadKey.las
 
 /** A process number per call (from its thread: no key string per call). */
 function processIndexes(calls: CpuCalls): {
-  processOfCall: Int32Array;
+  processOfThread: Int32Array;
   processKeys: string[];
 } {
   const { threads, thread, length } = calls;
@@ -243,7 +235,6 @@ function processIndexes(calls: CpuCalls): {
   const processKeys: string[] = [];
   // Processes numbered in order of their first call, as a walk over the calls meets them.
   const ofThread = new Int32Array(threads.size).fill(-1);
-  const processOfCall = new Int32Array(length);
   for (let i = 0; i < length; i++) {
     const t = thread[i];
     if (ofThread[t] < 0) {
@@ -256,9 +247,8 @@ function processIndexes(calls: CpuCalls): {
       }
       ofThread[t] = found;
     }
-    processOfCall[i] = ofThread[t];
   }
-  return { processOfCall, processKeys };
+  return { processOfThread: ofThread, processKeys };
 }
 
 /** Whether call i blocks its thread until GPU work is done. */

@@ -17,9 +17,9 @@
  * Dependencies are inferred from the recorded times (which op a sync or a queued op waited for),
  * not from event records, which the Profile does not carry. Linear in ops and calls after sorts.
  */
-import type { Profile } from './model';
 import type { Interval } from './intervals';
-import { type Timeline, processOf, timeline } from './replay-timeline';
+import type { ProfileIndex } from './profile-index';
+import { type Timeline, processOf } from './replay-timeline';
 
 /** What a fix removes. */
 export interface WhatIf {
@@ -114,11 +114,11 @@ export interface ReplayRequest {
  * measured (CPU-only traces: the loop's thread) and the end of its last event.
  */
 export function replay(
-  profile: Profile,
+  index: ProfileIndex,
   whatIf: WhatIf,
   run?: { threadKey: string; endNs: number },
 ): ReplayResult {
-  return replayAll(profile, [{ whatIf, run }])[0];
+  return replayAll(index, [{ whatIf, run }])[0];
 }
 
 /**
@@ -126,10 +126,11 @@ export function replay(
  * once for all of them, and each request keeps its own shifts and replayed ends. Each result is
  * exactly what `replay` gives for that request alone.
  */
-export function replayAll(profile: Profile, requests: readonly ReplayRequest[]): ReplayResult[] {
+export function replayAll(index: ProfileIndex, requests: readonly ReplayRequest[]): ReplayResult[] {
   const K = requests.length;
   if (K === 0) return [];
-  const tl = timeline(profile);
+  const { profile } = index;
+  const tl = index.replayTimeline;
   const P = tl.processKeys.length;
   // Per request k and process p, at k * P + p: its cuts, the shift set by its last blocking call
   // and the cut time before that call's end (kept, so the op loop's cut lookups all move forward).
@@ -142,7 +143,8 @@ export function replayAll(profile: Profile, requests: readonly ReplayRequest[]):
     return base[at] + cuts.upTo(t) - cutBefore[at];
   };
   const calls = profile.cpuCalls;
-  const { startNs, endNs, launchIndex, processOfCall, streamOf, dep, waited } = tl;
+  const { startNs, endNs, launchIndex, processOfThread, streamOf, dep, waited } = tl;
+  const callThread = calls.thread;
   // An op waits for the previous op on its stream and for its dependency, a blocking call for its
   // target: all started earlier, so only these ends are kept (no array per op and request). Per
   // stream its last op's recorded end (`s + dur`, the same for every request) and replayed end
@@ -158,7 +160,7 @@ export function replayAll(profile: Profile, requests: readonly ReplayRequest[]):
       const { call, target, tail } = tl.blocking[b];
       const cStart = calls.startNs[call];
       const cEnd = calls.endNs[call];
-      const thread = processOfCall[call];
+      const thread = processOfThread[callThread[call]];
       for (let k = 0; k < K; k++) {
         const at = k * P + thread;
         const start = cStart - shift(at, cStart);
@@ -191,7 +193,7 @@ export function replayAll(profile: Profile, requests: readonly ReplayRequest[]):
     let proc = 0;
     if (li >= 0) {
       le = calls.endNs[li];
-      proc = processOfCall[li];
+      proc = processOfThread[callThread[li]];
       was = le;
     }
     const stream = streamOf[i];

@@ -14,6 +14,7 @@ import { gpuTotals, kernelTable, timelineTracks } from './summary';
 import { classify, gapStats, runRules, stepStats } from './rules/index';
 import type { Thresholds } from './rules/types';
 import { pathHints, pathWarnings } from './path-hints';
+import { ProfileIndex } from './profile-index';
 import { PathResolver, WorkspaceIndex, toPosixPath } from './workspace-paths';
 
 export interface ReportOptions extends AttributionOptions {
@@ -33,7 +34,9 @@ export function buildReport(
   ),
 ): Report {
   const paths = stacks.paths;
-  const totals = gpuTotals(profile);
+  // What several stages derive from the profile, built once and dropped with the report build.
+  const index = new ProfileIndex(profile);
+  const totals = gpuTotals(index);
   const drill = new DrilldownCollector();
   const attribution = attributeLines(profile, stacks, options, drill.visit);
   const { unattributedNs, libraryNs } = attribution;
@@ -42,7 +45,7 @@ export function buildReport(
   const rangeLocations = locateRanges(profile, stacks);
   const ranges = rangeStats(profile, rangeLocations);
   const kernels = kernelTable(profile);
-  const ctx = createRuleContext(profile, options, stacks, { kernels, rangeLocations });
+  const ctx = createRuleContext(profile, options, stacks, { kernels, rangeLocations, index });
   const { lines, memoryPeak } = memoryOnLines(profile, attribution.lines, stacks, {
     libraryFallback: options.libraryFallback,
     memoryPressurePct: ctx.thresholds.memoryPressurePct,
@@ -57,8 +60,8 @@ export function buildReport(
     source: { ...profile.source },
     summary: {
       ...totals,
-      classification: classify(profile, ctx.thresholds),
-      idleBreakdown: idleBreakdown(profile, ctx, totals.wallNs),
+      classification: classify(profile, ctx.thresholds, index),
+      idleBreakdown: idleBreakdown(ctx, totals.wallNs),
     },
     workload: ctx.workload(),
     kernels,
@@ -69,10 +72,10 @@ export function buildReport(
     findings: runRules(profile, ctx),
     unattributedNs,
     pathHints: hints,
-    gaps: gapStats(profile, ctx),
+    gaps: gapStats(ctx),
     steps: stepStats(profile),
     timelineStartNs,
-    timeline: timelineTracks(profile, timelineStartNs, totals.wallNs),
+    timeline: timelineTracks(index, timelineStartNs, totals.wallNs),
     ...(memoryPeak ? { memoryPeak } : {}),
     drilldown: drill.finish(profile, stacks, kernels, attribution.lines),
     warnings: [...profile.warnings, ...pathWarnings(hints, noWorkspaceNs, totals.gpuBusyNs)],

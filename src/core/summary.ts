@@ -2,7 +2,7 @@
 import { findDevice, type Profile } from './model';
 import { KERNEL, MEMCPY } from './model-gpu-ops';
 import type { DeviceSummary, KernelStat, Summary, TimelineTrack } from './report-types';
-import { deviceTimelines } from './device-timelines';
+import type { ProfileIndex } from './profile-index';
 
 /** The summary's GPU totals (classification and the idle breakdown need the rules' context). */
 export type GpuTotals = Omit<Summary, 'classification' | 'idleBreakdown'>;
@@ -13,7 +13,8 @@ export type GpuTotals = Omit<Summary, 'classification' | 'idleBreakdown'>;
  * none). Idle time is the wall time of every device that ran something, less its busy time.
  * Active % is busy over that wall time (the GPU span), and over the whole trace window.
  */
-export function gpuTotals(profile: Profile): GpuTotals {
+export function gpuTotals(index: ProfileIndex): GpuTotals {
+  const { profile } = index;
   let first = Infinity;
   let last = -Infinity;
   let kernelCount = 0;
@@ -40,7 +41,7 @@ export function gpuTotals(profile: Profile): GpuTotals {
   const devices: DeviceSummary[] = [];
   let gpuBusyNs = 0;
   // A device is a (rank, device id) pair (ranks own their device ids); timelines come in that order.
-  const timelines = deviceTimelines(profile);
+  const timelines = index.timelines;
   for (const { rank, deviceId: id, busyNs: busy } of timelines) {
     gpuBusyNs += busy;
     devices.push({ rank, id, name: deviceName(profile, rank, id), busyNs: busy });
@@ -120,15 +121,15 @@ export function kernelTable(profile: Profile): KernelStat[] {
  * panel's zoomable overview without shipping every op. One track per (rank, device id), in that order.
  */
 export function timelineTracks(
-  profile: Profile,
+  index: ProfileIndex,
   startNs: number,
   wallNs: number,
   buckets = 2000,
 ): TimelineTrack[] {
-  if (wallNs <= 0 || profile.gpuOps.length === 0) return [];
+  if (wallNs <= 0 || index.profile.gpuOps.length === 0) return [];
   const bucketNs = Math.max(1, Math.ceil(wallNs / buckets));
   const tracks: TimelineTrack[] = [];
-  for (const { rank, deviceId: id, busy: merged } of deviceTimelines(profile)) {
+  for (const { rank, deviceId: id, busy: merged } of index.timelines) {
     const busy = new Array<number>(buckets).fill(0);
     for (let k = 0; k < merged.length; k++) {
       let t = merged.starts[k] - startNs;
@@ -147,7 +148,7 @@ export function timelineTracks(
     tracks.push({
       rank,
       deviceId: id,
-      name: deviceName(profile, rank, id),
+      name: deviceName(index.profile, rank, id),
       bucketNs,
       busy: busy.map((x) => Math.round(Math.min(1, x) * 1000) / 1000),
     });

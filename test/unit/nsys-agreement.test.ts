@@ -22,6 +22,7 @@ import { syncCopyCalls } from '../../src/core/rules/memcpy-sync';
 import { pageableCopies } from '../../src/core/rules/memcpy-pageable';
 import type { Profile } from '../../src/core/model';
 import { allFixtures } from './fixtures';
+import { ProfileIndex } from '../../src/core/profile-index';
 
 type Row = Record<string, string>;
 
@@ -158,7 +159,9 @@ for (const fixture of allFixtures('nsys')) {
 
   void test(`nsys agreement (${name}): host-sync's syncs are cuda-sync-api's rows, plus the event/context/driver syncs it names`, async () => {
     const { rules, stats, profile } = await nsysOn(fixture);
-    const calls = blockingSyncs(profile).calls.map((i) => profile.cpuCalls.get(i));
+    const calls = blockingSyncs(new ProfileIndex(profile)).calls.map((i) =>
+      profile.cpuCalls.get(i),
+    );
     const nvidiaNamed = calls.filter((c) => /^cuda(Device|Stream)Synchronize/.test(c.name));
     assert.deepEqual(
       sorted(nvidiaNamed.map((c) => `${c.startNs}:${c.tid}:${c.endNs - c.startNs}`)),
@@ -180,7 +183,7 @@ for (const fixture of allFixtures('nsys')) {
 
   void test(`nsys agreement (${name}): memcpy-sync's copies are cuda-sync-memcpy's rows`, async () => {
     const { rules, profile } = await nsysOn(fixture);
-    const copies = syncCopyCalls(profile)
+    const copies = syncCopyCalls(new ProfileIndex(profile))
       .filter((c) => /^cudaMemcpy/.test(profile.cpuCalls.nameOf(c.call)))
       .map((c) => (c.op >= 0 ? profile.gpuOps.get(c.op) : undefined));
     assert.deepEqual(

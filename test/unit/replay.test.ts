@@ -13,6 +13,7 @@ import { replay, replayAll, type ReplayRequest } from '../../src/core/replay';
 import { allFixtures, ownFixture } from './fixtures';
 import { rowAt, rowsOf } from './table-rows';
 import { loadTrace } from '../../src/core/load';
+import { ProfileIndex } from '../../src/core/profile-index';
 
 const US = 1000;
 const THREAD = '0:1:1';
@@ -78,11 +79,11 @@ void test('replay: removing the CPU wait before a launch closes the gap up to th
       [2, 7, 32, 42],
     ],
   );
-  assert.equal(replay(p, {}).gpuSavedNs, 0);
+  assert.equal(replay(new ProfileIndex(p), {}).gpuSavedNs, 0);
   // Launched at 1–2 instead, k2 still queues behind k1 (ends 11): the whole 21 µs gap goes.
-  assert.equal(replay(p, { cuts: cut([1, 31]) }).gpuSavedNs, 21 * US);
+  assert.equal(replay(new ProfileIndex(p), { cuts: cut([1, 31]) }).gpuSavedNs, 21 * US);
   // Half the wait removed: k2 launches at 21 µs' end → 22, gap 11–22 is left: 10 µs saved.
-  assert.equal(replay(p, { cuts: cut([1, 11]) }).gpuSavedNs, 10 * US);
+  assert.equal(replay(new ProfileIndex(p), { cuts: cut([1, 11]) }).gpuSavedNs, 10 * US);
 });
 
 void test('replay: CPU time removed while the GPU was busy is absorbed by the next sync', () => {
@@ -100,10 +101,10 @@ void test('replay: CPU time removed while the GPU was busy is absorbed by the ne
     ],
   );
   // The sync would start at 1 and still return 0.5 µs after k1 ends: nothing saved.
-  assert.equal(replay(p, { cuts: cut([1, 21]) }).gpuSavedNs, 0);
+  assert.equal(replay(new ProfileIndex(p), { cuts: cut([1, 21]) }).gpuSavedNs, 0);
   // Work after the sync does count: the 1.5 µs gap 51–52.5 is all CPU-side; removing the launch
   // call's 1 µs leaves the 0.5 µs sync tail.
-  assert.equal(replay(p, { cuts: cut([51.5, 52.5]) }).gpuSavedNs, 1 * US);
+  assert.equal(replay(new ProfileIndex(p), { cuts: cut([51.5, 52.5]) }).gpuSavedNs, 1 * US);
 });
 
 void test('replay: a sync that no longer blocks lets the next launch queue ahead', () => {
@@ -122,7 +123,7 @@ void test('replay: a sync that no longer blocks lets the next launch queue ahead
   );
   const sync = 1; // the cudaStreamSynchronize call's index
   // Without the wait, k2 is launched by 4 µs and queues behind k1: the 3.5 µs gap goes.
-  assert.equal(replay(p, { nonBlocking: new Set([sync]) }).gpuSavedNs, 3.5 * US);
+  assert.equal(replay(new ProfileIndex(p), { nonBlocking: new Set([sync]) }).gpuSavedNs, 3.5 * US);
 });
 
 void test('replay: an op that waited on another stream moves with the op it waited for', () => {
@@ -141,10 +142,10 @@ void test('replay: an op that waited on another stream moves with the op it wait
       [3, 2, 17, 27],
     ],
   );
-  assert.equal(replay(p, {}).gpuSavedNs, 0);
+  assert.equal(replay(new ProfileIndex(p), {}).gpuSavedNs, 0);
   // The work removed: k1 launched by 2 µs, k2 follows k1 (not its own launch at 3): 5 µs saved;
   // had k2 been read as free to start at its launch, the span would have shrunk by 10 µs.
-  assert.equal(replay(p, { cuts: cut([1, 6]) }).gpuSavedNs, 5 * US);
+  assert.equal(replay(new ProfileIndex(p), { cuts: cut([1, 6]) }).gpuSavedNs, 5 * US);
 });
 
 void test('replay: a CPU-only loop with its waits moved to a pool still waits for the last one', () => {
@@ -162,14 +163,17 @@ void test('replay: a CPU-only loop with its waits moved to a pool still waits fo
   const run = { threadKey: THREAD, endNs: 330 * US };
   const waits = cut([10, 160], [170, 320]);
   // Removed outright: 300 µs. Moved: the second wait starts at 20 and ends at 170 → 160 µs.
-  assert.equal(replay(p, { cuts: waits }, run).threadSavedNs, 300 * US);
-  assert.equal(replay(p, { cuts: waits, moved: true }, run).threadSavedNs, 160 * US);
+  assert.equal(replay(new ProfileIndex(p), { cuts: waits }, run).threadSavedNs, 300 * US);
+  assert.equal(
+    replay(new ProfileIndex(p), { cuts: waits, moved: true }, run).threadSavedNs,
+    160 * US,
+  );
 });
 
 void test('replay: on every fixture nothing removed saves nothing; every CPU call removed saves at most the idle time', async () => {
   for (const file of [...allFixtures('nsys'), ...allFixtures('torch')]) {
     const p = await loadTrace(file);
-    assert.equal(replay(p, {}).gpuSavedNs, 0, file);
+    assert.equal(replay(new ProfileIndex(p), {}).gpuSavedNs, 0, file);
     // Idle inside each device's span, from the raw ops (union per device).
     const byDevice = new Map<string, [number, number][]>();
     for (const op of rowsOf(p.gpuOps)) {
@@ -194,7 +198,7 @@ void test('replay: on every fixture nothing removed saves nothing; every CPU cal
       const key = `${c.rank}:${c.pid}:${c.tid}`;
       cuts.set(key, [...(cuts.get(key) ?? []), { startNs: c.startNs, endNs: c.endNs }]);
     }
-    const saved = replay(p, { cuts, nonBlocking: callIndices(calls) }).gpuSavedNs;
+    const saved = replay(new ProfileIndex(p), { cuts, nonBlocking: callIndices(calls) }).gpuSavedNs;
     assert.ok(saved >= 0 && saved <= idle, `${file}: ${saved} ≤ ${idle}`);
   }
 });
@@ -244,11 +248,15 @@ void test('replayAll: several what-ifs in one pass give each what it gives alone
           ]
         : []),
     ];
-    const together = replayAll(p, requests);
-    const alone = requests.map((r) => replayAll(p, [r])[0]);
+    const together = replayAll(new ProfileIndex(p), requests);
+    const alone = requests.map((r) => replayAll(new ProfileIndex(p), [r])[0]);
     assert.deepEqual(together, alone, file);
     // Twice the same batch, reversed: no state is carried from one request to the next.
-    assert.deepEqual(replayAll(p, [...requests].reverse()), [...alone].reverse(), file);
+    assert.deepEqual(
+      replayAll(new ProfileIndex(p), [...requests].reverse()),
+      [...alone].reverse(),
+      file,
+    );
     nonZero += together.filter((r) => r.gpuSavedNs > 0 || r.threadSavedNs > 0).length;
   }
   assert.ok(nonZero > 0, 'some what-if saves something on the fixtures (the check is not vacuous)');

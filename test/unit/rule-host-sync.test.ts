@@ -20,6 +20,7 @@ import {
   loadTrace,
 } from './kineto-helpers';
 import { rowAt, rowsOf } from './table-rows';
+import { ProfileIndex } from '../../src/core/profile-index';
 
 const ALEXNET = 'a100-alexnet-nostack.json.gz';
 const ROCM = 'torch-compile-triton.json.gz';
@@ -90,7 +91,7 @@ void test('host-sync on a100-alexnet: one sync per cudaStream/DeviceSynchronize 
     syncs.reduce((t, e) => t + durNs(e), 0),
   );
   // Neither the mirrors nor cudaStreamWaitEvent are host blocks.
-  const counted = blockingSyncs(profile).calls;
+  const counted = blockingSyncs(new ProfileIndex(profile)).calls;
   assert.ok(counted.every((i) => SYNC_NAMES.test(profile.cpuCalls.nameOf(i))));
 });
 
@@ -98,7 +99,7 @@ void test('host-sync: a sync before the first GPU op drains nothing (the wait fo
   const profile = await readFixture('torch', ALEXNET);
   const [before] = hostSync(profile, contextFor(profile));
   const firstOp = Math.min(...rowsOf(profile.gpuOps).map((o) => o.startNs));
-  const real = profile.cpuCalls.get(blockingSyncs(profile).calls[0]);
+  const real = profile.cpuCalls.get(blockingSyncs(new ProfileIndex(profile)).calls[0]);
   // The same call, moved to 200 ms before the first GPU op (the trace without it drains the same).
   const early = { ...real, startNs: firstOp - 200_000_000, endNs: firstOp - 199_990_000 };
   const shifted = { ...profile, cpuCalls: CpuCalls.from([early, ...rowsOf(profile.cpuCalls)]) };
@@ -123,7 +124,7 @@ void test('ROCm (torch-compile-triton): hip… launches and syncs are recognised
   assert.equal(launched.length, kernels.length);
   const rawSyncs = runtime.filter((e) => SYNC_NAMES.test(e.name ?? '')).length;
   assert.ok(rawSyncs > 0);
-  assert.equal(blockingSyncs(profile).calls.length, rawSyncs);
+  assert.equal(blockingSyncs(new ProfileIndex(profile)).calls.length, rawSyncs);
   const rawAllocs = runtime.filter((e) => e.name === 'hipMalloc').length;
   assert.equal(rowsOf(profile.cpuCalls).filter((c) => c.kind === 'alloc').length, rawAllocs);
   // Tensile GEMMs: their share of kernel time, summed over the raw events.

@@ -12,6 +12,7 @@ import { memcpySync, syncCopyCalls } from '../../src/core/rules/memcpy-sync';
 import { memcpyPageable, pageableCopies } from '../../src/core/rules/memcpy-pageable';
 import { contextFor, readFixture, sql } from './rule-helpers';
 import { rowsOf } from './table-rows';
+import { ProfileIndex } from '../../src/core/profile-index';
 
 const RTX = 'rtx5000-attention-nvtx-2026.2.sqlite';
 
@@ -27,7 +28,7 @@ const NVIDIA_SYNC_MEMCPY = `
 void test("memcpy-sync on the RTX 5000 trace: as many copies as NVIDIA's cuda-sync-memcpy query finds (none: PyTorch copies async)", async () => {
   const profile = await readFixture('nsys', RTX);
   const [nvidia] = sql<{ n: number }>(RTX, NVIDIA_SYNC_MEMCPY);
-  assert.equal(syncCopyCalls(profile).length, nvidia.n);
+  assert.equal(syncCopyCalls(new ProfileIndex(profile)).length, nvidia.n);
   const [asyncCopies] = sql<{ n: number }>(
     RTX,
     `SELECT COUNT(*) AS n FROM CUPTI_ACTIVITY_KIND_RUNTIME r JOIN StringIds s ON s.id = r.nameId
@@ -51,7 +52,7 @@ void test("PyTorch's blocking copy (cudaMemcpyAsync, then a stream synchronize) 
   assert.ok(raw.n > 0);
   const [f] = hostSync(profile, contextFor(profile));
   assert.equal(f.evidence.afterCopyCount, raw.n);
-  assert.equal(blockingSyncs(profile).afterCopy.filter(Boolean).length, raw.n);
+  assert.equal(blockingSyncs(new ProfileIndex(profile)).afterCopy.filter(Boolean).length, raw.n);
 });
 
 /**
@@ -71,10 +72,10 @@ void test('memcpy-sync and memcpy-pageable never claim the same copy (the RTX 50
   const asRecorded = await readFixture('nsys', RTX);
   const pageableBefore = pageableCopies(asRecorded);
   assert.ok(pageableBefore.length > 0);
-  assert.equal(syncCopyCalls(asRecorded).length, 0);
+  assert.equal(syncCopyCalls(new ProfileIndex(asRecorded)).length, 0);
 
   const sync = withSyncCopyApi(asRecorded);
-  const claimedBySync = new Set(syncCopyCalls(sync).map((c) => c.op));
+  const claimedBySync = new Set(syncCopyCalls(new ProfileIndex(sync)).map((c) => c.op));
   // NVIDIA's cut, counted over the raw rows: host-to-device copies over 64,000 bytes and every
   // other direction (no copy of this trace is within one device).
   const [big] = sql<{ n: number }>(

@@ -32,9 +32,7 @@ export const allocStalls = replaying((profile, ctx) => {
   const costs: LocatedCost[] = slow.map((c) => ({ stackId: calls.stackId[c], ns: dur(c) }));
   const cuts = new Map<string, Interval[]>();
   for (const c of slow) addCut(cuts, callThreadKey(calls, c), startNs[c], endNs[c]);
-  const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
-    (g) => g.cause === 'allocation',
-  );
+  const claim = findIdleGaps(ctx).filter((g) => g.cause === 'allocation');
   const finding = claimIdle(
     {
       rule: 'alloc-stalls',

@@ -6,12 +6,16 @@ import type { KernelStat, SourceRef, Workload } from '../report-types';
 import { StackResolver } from '../stack-resolver';
 import { detectWorkload } from '../workload';
 import { PathResolver, WorkspaceIndex } from '../workspace-paths';
-import { DEFAULT_THRESHOLDS, type RuleContext, type Thresholds } from './types';
+import { ProfileIndex } from '../profile-index';
+import { findGaps } from './idle-gaps';
+import { DEFAULT_THRESHOLDS, type GapSet, type RuleContext, type Thresholds } from './types';
 
 /** What the report has already computed from the profile, so the context does not redo it. */
 export interface KnownParts {
   kernels?: readonly KernelStat[];
   rangeLocations?: RangeLocations;
+  /** The report's index of the profile (a new one when absent). */
+  index?: ProfileIndex;
 }
 
 /** Everything a rule needs to place its findings on workspace lines. */
@@ -26,9 +30,14 @@ export function createRuleContext(
 ): RuleContext {
   let rangeSites: (SourceRef | null)[] | null = known.rangeLocations?.sites ?? null;
   let workload: Workload | null = null;
+  let gaps: GapSet | null = null;
+  const index = known.index ?? new ProfileIndex(profile);
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   return {
     workload: () => (workload ??= detectWorkload(profile, known.kernels)),
-    thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
+    thresholds,
+    index,
+    gaps: () => (gaps ??= findGaps(index, thresholds.minGapNs)),
     locate: (stackId) => stacks.innermost(stackId),
     locateRange: (i) => {
       rangeSites ??= locateRanges(profile, stacks).sites;

@@ -21,13 +21,7 @@ import {
   type CpuCalls,
 } from '../model-cpu-calls';
 import type { IdleCause } from '../report-types';
-import {
-  callThreadKey,
-  callsByThread,
-  threadKey,
-  ThreadCalls,
-  userRangesByThread,
-} from '../cpu-threads';
+import { callThreadKey, threadKey, ThreadCalls, userRangesByThread } from '../cpu-threads';
 import { SortedSpans } from '../sorted-spans';
 
 /** The cause of a gap inside a device's span (device-edge is only in the breakdown). */
@@ -88,13 +82,15 @@ export const isDataLoaderRange = (name: string): boolean => DATA_LOADER.test(nam
 
 /** Explains gaps; builds each thread's index on first use (most threads never launch). */
 export class GapExplainer {
-  private readonly byThread: Map<string, ThreadCalls>;
   private readonly rangesByThread: Map<string, number[]>;
   private readonly loadersByThread = new Map<string, Loader[]>();
   private readonly built = new Map<string, ThreadIndex>();
 
-  constructor(private readonly profile: Profile) {
-    this.byThread = callsByThread(profile.cpuCalls);
+  /** `byThread`: the profile's calls per thread (ProfileIndex.threads). */
+  constructor(
+    private readonly profile: Profile,
+    private readonly byThread: ReadonlyMap<string, ThreadCalls>,
+  ) {
     this.rangesByThread = userRangesByThread(profile);
     // DataLoader fetches can be framework ops (legacy Kineto), so operators are searched too;
     // the name test runs once per distinct name (names are interned strings).

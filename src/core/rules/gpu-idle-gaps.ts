@@ -8,7 +8,6 @@
 import { formatNs, formatPct } from '../format';
 import type { Finding, Fix } from '../report-types';
 import { pushTo } from '../collections';
-import { deviceTimelines } from '../device-timelines';
 import { aggregateRefs } from './locations';
 import {
   GAP_CAUSE_TEXT,
@@ -112,7 +111,7 @@ export const GAP_FIXES: Record<GapCause, Fix> = {
 };
 
 export const gpuIdleGaps = replaying((profile, ctx) => {
-  const timelines = deviceTimelines(profile);
+  const timelines = ctx.index.timelines;
   // CPU-only traces recorded no GPU activity at all: there is no GPU timeline to call idle.
   if (timelines.length === 0) return [];
   const first = Math.min(...timelines.map((t) => t.firstNs));
@@ -122,7 +121,7 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
   const activePct = wall > 0 ? (busy / wall) * 100 : 100;
   if (activePct >= ctx.thresholds.gpuActivePct) return [];
 
-  const gaps = findIdleGaps(profile, ctx.thresholds.minGapNs);
+  const gaps = findIdleGaps(ctx);
   const gapNs = gaps.reduce((s, g) => s + g.endNs - g.startNs, 0);
   if (gapNs === 0) return [];
   const byCause = new Map<GapCause, IdleGap[]>();

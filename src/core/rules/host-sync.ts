@@ -8,12 +8,10 @@
  * too, counted apart in the evidence. How this differs from NVIDIA's rule: docs/rules.md.
  */
 import { formatNs } from '../format';
-import type { Profile } from '../model';
 import { CALL_MEMCPY, CALL_SYNC, type CpuCalls } from '../model-cpu-calls';
-import { callsByThread } from '../cpu-threads';
-import { rankBusy } from '../device-timelines';
 import { IntervalList } from '../intervals';
 import { type LocatedCost, aggregateLocations } from './locations';
+import type { ProfileIndex } from '../profile-index';
 import { findIdleGaps } from './idle-gaps';
 import { claimIdle, replayLater, replaying } from './savings';
 
@@ -37,12 +35,12 @@ export interface BlockingSyncs {
  * Blocking sync calls, per thread in start order: a sync inside the previous counted sync's span
  * (cuStreamSynchronize under cudaStreamSynchronize when driver calls are traced) is left out.
  */
-export function blockingSyncs(profile: Profile): BlockingSyncs {
-  const all = profile.cpuCalls;
+export function blockingSyncs(index: ProfileIndex): BlockingSyncs {
+  const all = index.profile.cpuCalls;
   const { kind, startNs, endNs } = all;
   const calls: number[] = [];
   const afterCopy: boolean[] = [];
-  for (const list of callsByThread(all).values()) {
+  for (const list of index.threads.values()) {
     let outerEnd = -Infinity;
     let prev = -1;
     for (const c of list.idx) {
@@ -64,10 +62,10 @@ export function blockingSyncs(profile: Profile): BlockingSyncs {
 }
 
 export const hostSync = replaying((profile, ctx) => {
-  const { calls: syncs, afterCopy } = blockingSyncs(profile);
+  const { calls: syncs, afterCopy } = blockingSyncs(ctx.index);
   if (syncs.length === 0) return [];
   const calls = profile.cpuCalls;
-  const busy = rankBusy(profile);
+  const busy = ctx.index.rankBusy;
   let blockedNs = 0;
   let drainNs = 0;
   let afterCopyCount = 0;
@@ -93,7 +91,7 @@ export const hostSync = replaying((profile, ctx) => {
     afterCopyCount > 0
       ? ` ${afterCopyCount} of them waited for a copy just queued (PyTorch's .item(), .cpu(), .tolist()).`
       : '';
-  const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
+  const claim = findIdleGaps(ctx).filter(
     (g) =>
       g.cause === 'host-sync' && g.blocker !== undefined && calls.kind[g.blocker] === CALL_SYNC,
   );

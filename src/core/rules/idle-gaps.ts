@@ -5,71 +5,33 @@
  * explained on the cheap path and tallied per cause, so every idle nanosecond inside a device's
  * span has exactly one cause.
  */
-import type { Profile } from '../model';
+import type { ProfileIndex } from '../profile-index';
 import type { GapStat, SourceRef } from '../report-types';
-import { deviceTimelines } from '../device-timelines';
 import { GAP_CAUSE_TEXT, type GapCause, GapExplainer } from './gap-causes';
-import type { RuleContext } from './types';
+import type { GapSet, IdleGap, RuleContext, SmallGapTally } from './types';
 
 export { GAP_CAUSE_TEXT, type GapCause } from './gap-causes';
 
-export interface IdleGap {
-  rank: number;
-  deviceId: number;
-  startNs: number;
-  endNs: number;
-  cause: GapCause;
-  /** Stack to show the gap at (the late launch, the sync, the allocation, the wait), or -1. */
-  stackId: number;
-  /** Profile.ranges index for 'cpu-range', 'data-loader' and for waits inside a range, else -1. */
-  rangeIndex: number;
-  /** Profile.cpuCalls index of the call that launched the op after the gap, or -1 when unknown. */
-  launchIndex: number;
-  /** host-sync: Profile.cpuCalls index of the sync or blocking copy that returned into the gap. */
-  blocker?: number;
+export type { IdleGap, SmallGapTally } from './types';
+
+/** Every idle gap of at least minGapNs on every device, with its cause (shared: read-only). */
+export function findIdleGaps(ctx: RuleContext): readonly IdleGap[] {
+  return ctx.gaps().gaps;
 }
 
-/** Idle time and gap count of one cause over the gaps smaller than minGapNs. */
-export interface SmallGapTally {
-  ns: number;
-  gaps: number;
-  /** Idle ns per stack of the op after the gap (for the cause's source line). */
-  byStack: Map<number, number>;
+/** Per cause, the idle time in gaps shorter than minGapNs (shared: treat as read-only). */
+export function smallGapTallies(ctx: RuleContext): ReadonlyMap<GapCause, SmallGapTally> {
+  return ctx.gaps().small;
 }
 
-interface GapSet {
-  gaps: IdleGap[];
-  small: Map<GapCause, SmallGapTally>;
-}
-
-/** The report, the breakdown and several rules ask for the gaps: computed once per profile. */
-const gapMemo = new WeakMap<Profile, { key: string; value: GapSet }>();
-
-function gapSet(profile: Profile, minGapNs: number): GapSet {
-  const key = `${minGapNs}:${profile.gpuOps.length}:${profile.cpuCalls.length}:${profile.ranges.length}`;
-  const memo = gapMemo.get(profile);
-  if (memo?.key === key) return memo.value;
-  const value = computeGaps(profile, minGapNs);
-  gapMemo.set(profile, { key, value });
-  return value;
-}
-
-/** Every idle gap of at least `minGapNs` on every device, with its cause (a new array per call). */
-export function findIdleGaps(profile: Profile, minGapNs: number): IdleGap[] {
-  return [...gapSet(profile, minGapNs).gaps];
-}
-
-/** Per cause, the idle time in gaps shorter than `minGapNs` (shared: treat as read-only). */
-export function smallGapTallies(profile: Profile, minGapNs: number): Map<GapCause, SmallGapTally> {
-  return gapSet(profile, minGapNs).small;
-}
-
-function computeGaps(profile: Profile, minGapNs: number): GapSet {
-  const explainer = new GapExplainer(profile);
+/** Finds the gaps (RuleContext.gaps, computed once per report). */
+export function findGaps(index: ProfileIndex, minGapNs: number): GapSet {
+  const { profile } = index;
+  const explainer = new GapExplainer(profile, index.threads);
   const gaps: IdleGap[] = [];
   const small = new SmallGaps();
   const ops = profile.gpuOps;
-  for (const tl of deviceTimelines(profile)) {
+  for (const tl of index.timelines) {
     const { busy } = tl;
     let opIdx = 0;
     for (let k = 1; k < busy.length; k++) {
@@ -148,8 +110,8 @@ export function gapLocation(ctx: RuleContext, g: IdleGap): SourceRef | null {
  * The largest gaps of each rank (for Report.gaps: `max` per rank, so one rank's long gaps do not
  * crowd out another's lanes), largest first, located through the rule context.
  */
-export function gapStats(profile: Profile, ctx: RuleContext, max = 50): GapStat[] {
-  return largestPerRank(findIdleGaps(profile, ctx.thresholds.minGapNs), max).map((g) => ({
+export function gapStats(ctx: RuleContext, max = 50): GapStat[] {
+  return largestPerRank(ctx.gaps().gaps, max).map((g) => ({
     rank: g.rank,
     deviceId: g.deviceId,
     startNs: g.startNs,
@@ -168,7 +130,7 @@ const gapNs = (g: IdleGap): number => g.endNs - g.startNs;
  * hundreds of thousands of gaps. A rank's kept gaps are those with fewer than `max` gaps of the
  * rank ahead of them (longer, or as long and earlier); sorting only those keeps the same order.
  */
-function largestPerRank(gaps: IdleGap[], max: number): IdleGap[] {
+function largestPerRank(gaps: readonly IdleGap[], max: number): IdleGap[] {
   // Per rank, the kept gaps' positions in `gaps`, longest first (ties in position order).
   const top = new Map<number, number[]>();
   gaps.forEach((g, pos) => {

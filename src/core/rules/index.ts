@@ -14,7 +14,7 @@ import { KERNEL } from '../model-gpu-ops';
 import type { Classification, Finding } from '../report-types';
 import { allocStalls } from './alloc-stalls';
 import { topLevelOpNs } from '../cpu-threads';
-import { deviceTimelines } from '../device-timelines';
+import { ProfileIndex } from '../profile-index';
 import { gpuIdleGaps } from './gpu-idle-gaps';
 import { hostSync } from './host-sync';
 import { isGemmKernel } from './kernel-classes';
@@ -89,17 +89,17 @@ export function runRules(
     const rule = ALL_RULES[id];
     if (rule) findings.push(...((rule as Partial<ReplayingRule>).plan ?? rule)(profile, ctx));
   }
-  resolveReplays(profile, findings);
-  settleIdleClaims(profile, findings, ctx.thresholds.minGapNs, idleUpperBound(profile));
+  resolveReplays(ctx.index, findings);
+  settleIdleClaims(ctx, findings, idleUpperBound(ctx.index));
   return findings.sort((a, b) => b.savingsNs - a.savingsNs || a.rule.localeCompare(b.rule));
 }
 
 /**
  * Devices × span − busy over the devices' busy unions: summary.gpuIdleNs, or less when zero-length
- * ops lie outside the unions (their span also counts there). O(devices), from the memoized timelines.
+ * ops lie outside the unions (their span also counts there). O(devices), from the index's timelines.
  */
-function idleUpperBound(profile: Profile): number {
-  const timelines = deviceTimelines(profile);
+function idleUpperBound(index: ProfileIndex): number {
+  const timelines = index.timelines;
   if (timelines.length === 0) return 0;
   const first = Math.min(...timelines.map((t) => t.firstNs));
   const last = Math.max(...timelines.map((t) => t.lastNs));
@@ -120,6 +120,7 @@ export interface ClassificationDetail {
 export function classifyDetail(
   profile: Profile,
   thresholds: Thresholds = DEFAULT_THRESHOLDS,
+  index = new ProfileIndex(profile),
 ): ClassificationDetail {
   let kernelNs = 0;
   let gemmNs = 0;
@@ -132,7 +133,7 @@ export function classifyDetail(
     if (ops.isComm[i]) commNs += d;
     else if (isGemmKernel(ops.nameOf(i))) gemmNs += d;
   }
-  const timelines = deviceTimelines(profile);
+  const timelines = index.timelines;
   const span = timelines.reduce((s, t) => s + t.lastNs - t.firstNs, 0);
   const busy = timelines.reduce((s, t) => s + t.busyNs, 0);
   const gpuActivePct = span > 0 ? (busy / span) * 100 : 0;
@@ -154,6 +155,7 @@ export function classifyDetail(
 export function classify(
   profile: Profile,
   thresholds: Thresholds = DEFAULT_THRESHOLDS,
+  index = new ProfileIndex(profile),
 ): Classification {
-  return classifyDetail(profile, thresholds).classification;
+  return classifyDetail(profile, thresholds, index).classification;
 }

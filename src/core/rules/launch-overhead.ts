@@ -8,7 +8,6 @@ import { formatNs, formatPct } from '../format';
 import type { Finding } from '../report-types';
 import { callThreadKey, topLevelOpNs } from '../cpu-threads';
 import { KERNEL } from '../model-gpu-ops';
-import { deviceTimelines } from '../device-timelines';
 import { percentile } from '../numbers';
 import { type LocatedCost, aggregateLocations } from './locations';
 import type { Interval } from '../intervals';
@@ -23,7 +22,7 @@ export const launchOverhead = replaying((profile, ctx) => {
   const ops = profile.gpuOps;
   const { kind, startNs, endNs, launchIndex } = ops;
   const calls = profile.cpuCalls;
-  for (const tl of deviceTimelines(profile)) {
+  for (const tl of ctx.index.timelines) {
     spanNs += tl.lastNs - tl.firstNs;
     let busyEnd = -Infinity;
     for (const op of tl.ops) {
@@ -55,7 +54,7 @@ export const launchOverhead = replaying((profile, ctx) => {
   const kernelDurs: number[] = [];
   const launchDurs: number[] = [];
   const cuts = new Map<string, Interval[]>();
-  for (const tl of deviceTimelines(profile)) {
+  for (const tl of ctx.index.timelines) {
     let busyEnd = -Infinity;
     for (const op of tl.ops) {
       if (kind[op] === KERNEL) {

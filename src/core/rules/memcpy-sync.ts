@@ -10,8 +10,8 @@ import { formatNs, formatBytes } from '../format';
 import type { Profile } from '../model';
 import { CALL_MEMCPY, type CpuCalls } from '../model-cpu-calls';
 import { COPY_KINDS, type GpuOps, MEMCPY } from '../model-gpu-ops';
-import { callsByThread } from '../cpu-threads';
 import { type LocatedCost, aggregateLocations } from './locations';
+import type { ProfileIndex } from '../profile-index';
 import { findIdleGaps } from './idle-gaps';
 import { claimIdle, replayLater, replaying } from './savings';
 
@@ -57,15 +57,16 @@ function copyOpByCall(profile: Profile): Map<number, number> {
  * Copies made with a synchronous API, per thread in start order; a copy call inside the previous
  * counted one (the driver call under a runtime call) is the same copy.
  */
-export function syncCopyCalls(profile: Profile): SyncCopy[] {
+export function syncCopyCalls(index: ProfileIndex): SyncCopy[] {
   // Most traces copy only asynchronously: then there is nothing to find.
+  const { profile } = index;
   const all = profile.cpuCalls;
   if (!anySyncCopyApi(all)) return [];
   const ops = profile.gpuOps;
   const opByCall = copyOpByCall(profile);
   const { kind, startNs, endNs } = all;
   const copies: SyncCopy[] = [];
-  for (const calls of callsByThread(all).values()) {
+  for (const calls of index.threads.values()) {
     let outerEnd = -Infinity;
     for (const call of calls.idx) {
       if (kind[call] !== CALL_MEMCPY || (startNs[call] < outerEnd && endNs[call] <= outerEnd))
@@ -83,7 +84,7 @@ export function syncCopyCalls(profile: Profile): SyncCopy[] {
 }
 
 export const memcpySync = replaying((profile, ctx) => {
-  const copies = syncCopyCalls(profile);
+  const copies = syncCopyCalls(ctx.index);
   const blockedNs = copies.reduce((s, c) => s + c.blockedNs, 0);
   if (copies.length === 0 || blockedNs < ctx.thresholds.minGapNs) return [];
   const ops = profile.gpuOps;
@@ -103,7 +104,7 @@ export const memcpySync = replaying((profile, ctx) => {
     stackId: c.op >= 0 ? ops.stackId[c.op] : calls.stackId[c.call],
     ns: c.blockedNs,
   }));
-  const claim = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
+  const claim = findIdleGaps(ctx).filter(
     (g) =>
       g.cause === 'host-sync' && g.blocker !== undefined && calls.kind[g.blocker] === CALL_MEMCPY,
   );

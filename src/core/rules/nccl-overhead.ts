@@ -6,7 +6,6 @@
  */
 import { formatNs, formatPct } from '../format';
 import { IntervalList } from '../intervals';
-import { deviceTimelines } from '../device-timelines';
 import { type GpuOps, KERNEL } from '../model-gpu-ops';
 import { ns } from '../numbers';
 import { type LocatedCost, aggregateLocations } from './locations';
@@ -19,7 +18,7 @@ export const ncclOverhead: Rule = (profile, ctx) => {
   const ops = profile.gpuOps;
   const { kind, startNs, endNs, isComm } = ops;
   // Summed in the timelines' order, as the costs below are (sums of non-integer ns depend on it).
-  for (const tl of deviceTimelines(profile)) {
+  for (const tl of ctx.index.timelines) {
     for (const op of tl.ops) {
       if (kind[op] !== KERNEL) continue;
       const d = endNs[op] - startNs[op];
@@ -36,7 +35,7 @@ export const ncclOverhead: Rule = (profile, ctx) => {
   // The comm kernels' locations and exposed time only once the rule fires.
   const costs: LocatedCost[] = [];
   let exposedNs = 0;
-  for (const tl of deviceTimelines(profile)) {
+  for (const tl of ctx.index.timelines) {
     const before = costs.length;
     for (const op of tl.ops) {
       if (kind[op] === KERNEL && isComm[op])

@@ -8,13 +8,14 @@
  * rule together in one pass over the ops (resolveReplays), a rule called on its own replays its own.
  */
 import type { Profile } from '../model';
+import type { ProfileIndex } from '../profile-index';
 import type { Interval } from '../intervals';
 import type { Finding } from '../report-types';
 import { type WhatIf, replayAll } from '../replay';
 import { callThreadKey } from '../cpu-threads';
 import type { GapCause } from './gap-causes';
 import { type IdleGap, smallGapTallies } from './idle-gaps';
-import type { Rule } from './types';
+import type { Rule, RuleContext } from './types';
 
 /** The idle a finding's fix would remove: gaps of at least minGapNs, and small-gap causes. */
 export interface IdleClaim {
@@ -43,10 +44,10 @@ export function replayLater<F extends Finding>(finding: F, whatIf: WhatIf): F {
 }
 
 /** Replays the pending what-ifs of `findings` in one pass and sets their savingsNs. */
-export function resolveReplays(profile: Profile, findings: readonly Finding[]): void {
+export function resolveReplays(index: ProfileIndex, findings: readonly Finding[]): void {
   const waiting = findings.filter((f) => pending.has(f));
   const results = replayAll(
-    profile,
+    index,
     waiting.map((f) => ({ whatIf: pending.get(f) as WhatIf })),
   );
   waiting.forEach((f, k) => {
@@ -62,7 +63,7 @@ export type ReplayingRule = Rule & { plan: Rule };
 export function replaying(plan: Rule): ReplayingRule {
   const rule: Rule = (profile, ctx) => {
     const findings = plan(profile, ctx);
-    resolveReplays(profile, findings);
+    resolveReplays(ctx.index, findings);
     return findings;
   };
   return Object.assign(rule, { plan });
@@ -75,13 +76,8 @@ const UMBRELLA = new Set(['gpu-idle-gaps', 'step-time']);
  * Caps each gpu-idle finding's savings at the idle ns of its claim that no earlier finding took,
  * and all of them together at `idleNs` (summary.gpuIdleNs). Mutates savingsNs.
  */
-export function settleIdleClaims(
-  profile: Profile,
-  findings: Finding[],
-  minGapNs: number,
-  idleNs: number,
-): void {
-  const small = smallGapTallies(profile, minGapNs);
+export function settleIdleClaims(ctx: RuleContext, findings: Finding[], idleNs: number): void {
+  const small = smallGapTallies(ctx);
   const takenGaps = new Set<IdleGap>();
   const takenSmall = new Set<GapCause>();
   let used = 0;

@@ -13,9 +13,7 @@ import { claimIdle, gapWhatIf, replayLater, replaying } from './savings';
 const MIN_GAPS_NS_FACTOR = 10;
 
 export const slowLaunch = replaying((profile, ctx) => {
-  const gaps = findIdleGaps(profile, ctx.thresholds.minGapNs).filter(
-    (g) => g.cause === 'slow-launch',
-  );
+  const gaps = findIdleGaps(ctx).filter((g) => g.cause === 'slow-launch');
   const idleNs = gaps.reduce((s, g) => s + g.endNs - g.startNs, 0);
   if (idleNs < MIN_GAPS_NS_FACTOR * ctx.thresholds.minGapNs) return [];
   const calls = profile.cpuCalls;

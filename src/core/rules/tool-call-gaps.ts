@@ -14,13 +14,12 @@ import { busyNs, IntervalList } from '../intervals';
 import { pushTo } from '../collections';
 import {
   callThreadKey,
-  callsByThread,
   overlapWithCalls,
   ThreadCalls,
   threadKey,
   userRangesByThread,
 } from '../cpu-threads';
-import { rankBusy } from '../device-timelines';
+import type { ProfileIndex } from '../profile-index';
 import { ns } from '../numbers';
 import { aggregateLocations, aggregateRangeLocations } from './locations';
 import type { Interval } from '../intervals';
@@ -29,7 +28,7 @@ import { type IdleGap, findIdleGaps } from './idle-gaps';
 import { isDataLoaderRange } from './gap-causes';
 import { GAP_FIXES } from './gpu-idle-gaps';
 import { addCut, claimIdle } from './savings';
-import type { Rule } from './types';
+import type { Rule, RuleContext } from './types';
 
 /** Steps and calls are grouped by name with numbers folded: react_step_3 → react_step_#. */
 const family = (name: string) => name.replace(/\d+/g, '#');
@@ -49,12 +48,13 @@ interface Blocked {
  * worker) blocks nobody.
  */
 export function drivingThreads(
-  profile: Profile,
+  index: ProfileIndex,
   rangesByThread: Map<string, number[]>,
 ): Set<string> {
+  const { profile } = index;
   const out = new Set<string>();
   const all = profile.cpuCalls;
-  for (const [key, calls] of callsByThread(all))
+  for (const [key, calls] of index.threads)
     if (calls.some((i) => all.isLaunchLike(i))) out.add(key);
   if (out.size > 0 || profile.gpuOps.length > 0) return out;
   const best = new Map<string, { key: string; ns: number; main: boolean }>();
@@ -71,14 +71,14 @@ export function drivingThreads(
   return out;
 }
 
-function blockedRanges(profile: Profile, minNs: number): Blocked[] {
+function blockedRanges(index: ProfileIndex, minNs: number): Blocked[] {
+  const { profile } = index;
   const all = profile.cpuCalls;
-  const byThread = callsByThread(all);
+  const byThread = index.threads;
   // The ranks' busy unions are only needed for ranges with OS waits (often none).
-  let busy: Map<number, IntervalList> | undefined;
-  const rankUnion = (rank: number) => (busy ??= rankBusy(profile)).get(rank) ?? IntervalList.EMPTY;
+  const rankUnion = (rank: number) => index.rankBusy.get(rank) ?? IntervalList.EMPTY;
   const rangesByThread = userRangesByThread(profile);
-  const driving = drivingThreads(profile, rangesByThread);
+  const driving = drivingThreads(index, rangesByThread);
   const out: Blocked[] = [];
   for (const [key, idxs] of rangesByThread) {
     if (!driving.has(key)) continue;
@@ -138,7 +138,7 @@ function blockedRanges(profile: Profile, minNs: number): Blocked[] {
 }
 
 export const toolCallGaps: Rule = (profile, ctx) => {
-  const blocked = blockedRanges(profile, ctx.thresholds.minGapNs);
+  const blocked = blockedRanges(ctx.index, ctx.thresholds.minGapNs);
   const groups = new Map<string, Blocked[]>();
   for (const b of blocked) {
     const key = family(profile.ranges[b.rangeIndex].name);
@@ -161,7 +161,7 @@ export const toolCallGaps: Rule = (profile, ctx) => {
     const sharePct = Math.min(100, (blockedNs / (stepNs > 0 ? stepNs : span)) * 100);
     if (sharePct < ctx.thresholds.toolCallPct) continue;
     const waits = list.flatMap((b) => b.waits);
-    const saving = replaySaving(profile, ctx.thresholds.minGapNs, list);
+    const saving = replaySaving(profile, ctx, list);
     const waitNames = [...new Set(waits.map((w) => calls.nameOf(w)))].slice(0, 4).join(', ');
     const where = stepNs > 0 ? `of each ${stepName} step` : 'of the trace';
     const gpuText = hasGpu
@@ -236,7 +236,7 @@ const contains = (outer: Interval, inner: Interval) =>
  */
 function replaySaving(
   profile: Profile,
-  minGapNs: number,
+  ctx: RuleContext,
   list: readonly Blocked[],
 ): { gpuNs: number; loopNs: number; claim: IdleGap[] } {
   const calls = profile.cpuCalls;
@@ -261,7 +261,7 @@ function replaySaving(
     if (list.some((b) => contains(r, profile.ranges[b.rangeIndex])))
       endNs = Math.max(endNs, r.endNs);
   }
-  const claim = findIdleGaps(profile, minGapNs).filter(
+  const claim = findIdleGaps(ctx).filter(
     (g) =>
       g.cause === 'os-wait' &&
       list.some((b) => {
@@ -271,7 +271,7 @@ function replaySaving(
   );
   // With GPU ops but no gap to claim the saving settles to 0: no replay needed.
   if (profile.gpuOps.length > 0 && claim.length === 0) return { gpuNs: 0, loopNs: 0, claim };
-  const result = replay(profile, { cuts, moved: true }, { threadKey: key, endNs });
+  const result = replay(ctx.index, { cuts, moved: true }, { threadKey: key, endNs });
   return {
     gpuNs: result.gpuSavedNs,
     loopNs: profile.gpuOps.length > 0 ? 0 : result.threadSavedNs,

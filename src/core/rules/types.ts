@@ -1,6 +1,8 @@
 /** What every bottleneck rule sees: the profile plus the pieces of attribution and settings it needs. */
 import type { Profile } from '../model';
+import type { ProfileIndex } from '../profile-index';
 import type { Finding, SourceRef, Workload } from '../report-types';
+import type { GapCause } from './gap-causes';
 
 export interface Thresholds {
   /** GPU active % under which `gpu-idle-gaps` fires (reference texts: < 80 %). */
@@ -46,8 +48,43 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   stepOutlierFactor: 1.5,
 };
 
+/** One GPU idle gap of at least minGapNs and what caused it (rules/idle-gaps.ts). */
+export interface IdleGap {
+  rank: number;
+  deviceId: number;
+  startNs: number;
+  endNs: number;
+  cause: GapCause;
+  /** Stack to show the gap at (the late launch, the sync, the allocation, the wait), or -1. */
+  stackId: number;
+  /** Profile.ranges index for 'cpu-range', 'data-loader' and for waits inside a range, else -1. */
+  rangeIndex: number;
+  /** Profile.cpuCalls index of the call that launched the op after the gap, or -1 when unknown. */
+  launchIndex: number;
+  /** host-sync: Profile.cpuCalls index of the sync or blocking copy that returned into the gap. */
+  blocker?: number;
+}
+
+/** Idle time and gap count of one cause over the gaps smaller than minGapNs. */
+export interface SmallGapTally {
+  ns: number;
+  gaps: number;
+  /** Idle ns per stack of the op after the gap (for the cause's source line). */
+  byStack: Map<number, number>;
+}
+
+/** Every idle gap inside the devices' spans: those ≥ minGapNs one by one, the rest per cause. */
+export interface GapSet {
+  gaps: readonly IdleGap[];
+  small: ReadonlyMap<GapCause, SmallGapTally>;
+}
+
 export interface RuleContext {
   thresholds: Thresholds;
+  /** The profile's timelines, threads and replay timeline, built once for the report. */
+  index: ProfileIndex;
+  /** The idle gaps at thresholds.minGapNs, found on first use (rules/idle-gaps.ts). */
+  gaps(): GapSet;
   /**
    * The innermost workspace source line of a stack (Profile.stacks index), or null when the stack
    * has no frame inside the workspace (or stackId is -1).
