@@ -26,14 +26,18 @@ export interface Timeline {
    */
   streamOf: Int32Array;
   streamCount: number;
-  /** Inferred cross-stream dependency (index in `ops`), or -1. */
-  dep: Int32Array;
   /**
-   * For each op that another op depends on (`dep`) or a blocking call waited for: its number
-   * among them, 0 … waitedCount - 1; else -1. Only their replayed ends need keeping.
+   * The ops with an inferred cross-stream dependency (ascending), the op each depends on, and that
+   * op's slot in `waitedOps`.
    */
-  waited: Int32Array;
-  waitedCount: number;
+  depOp: Int32Array;
+  depOn: Int32Array;
+  depSlot: Int32Array;
+  /**
+   * The ops another op depends on or a blocking call waited for, ascending: only their replayed
+   * ends need keeping (an op's slot is its position here).
+   */
+  waitedOps: Int32Array;
   /** Device of each op (index into `devices`); null with one device (all 0). */
   device: Int32Array | null;
   devices: { first: number; last: number; idle: number }[];
@@ -41,8 +45,11 @@ export interface Timeline {
   processOfThread: Int32Array;
   /** Process keys (rank:pid). */
   processKeys: string[];
-  /** Blocking calls (index into cpuCalls) in end order, the op each waited for (or -1), its tail. */
-  blocking: { call: number; target: number; tail: number }[];
+  /**
+   * Blocking calls (index into cpuCalls) in end order, the op each waited for (or -1) and its slot
+   * in `waitedOps`, and its tail.
+   */
+  blocking: { call: number; target: number; targetSlot: number; tail: number }[];
 }
 
 /**
@@ -81,14 +88,18 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
   const deviceOfOp = (i: number) => (device ? device[i] : 0);
   const n = order.length;
   // The op columns the replay reads, gathered in start order (sequential reads in its hot loop;
-  // plain loops: TypedArray.from with a map function is several times slower).
-  const startNs = new Float64Array(n);
-  const endNs = new Float64Array(n);
+  // plain loops: TypedArray.from with a map function is several times slower). One device whose
+  // ops are all apart (no overlap, none dropped) has them already: its busy union is its ops.
+  const apart = tls.length === 1 && tls[0].busy.length === n;
+  const startNs = apart ? tls[0].busy.starts : new Float64Array(n);
+  const endNs = apart ? tls[0].busy.ends : new Float64Array(n);
   const launchIndex = new Int32Array(n);
   for (let k = 0; k < n; k++) {
     const o = order[k];
-    startNs[k] = gpu.startNs[o];
-    endNs[k] = gpu.endNs[o];
+    if (!apart) {
+      startNs[k] = gpu.startNs[o];
+      endNs[k] = gpu.endNs[o];
+    }
     launchIndex[k] = gpu.launchIndex[o];
   }
   const streamIdOf = (i: number) => gpu.streamId[order[i]];
@@ -122,7 +133,10 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
   }
   const byEnd = byEndPerDevice(endNs, deviceOfOp, perDevice);
   const calls = profile.cpuCalls;
-  const dep = new Int32Array(n).fill(-1);
+  // Ops with an inferred dependency, ascending, and the op each depends on (few: none on a device
+  // with one stream).
+  const depOpList: number[] = [];
+  const depOnList: number[] = [];
   for (let i = 0; i < n; i++) {
     // Started within the launch latency of its launch and stream: nothing else held it (and on a
     // device with one stream there is no other stream to wait for).
@@ -141,7 +155,8 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
       const o = list[k];
       if (endNs[o] <= known) break;
       if (streamIdOf(o) !== streamId && endNs[o] > startNs[o]) {
-        dep[i] = o;
+        depOpList.push(i);
+        depOnList.push(o);
         break;
       }
     }
@@ -162,13 +177,11 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
   }
   const { processOfThread, processKeys } = processIndexes(calls);
   const blocking = blockingCalls(calls, startNs, endNs, launchIndex, byRank);
-  const waited = new Int32Array(n).fill(-1);
-  let waitedCount = 0;
-  const mark = (i: number) => {
-    if (i >= 0 && waited[i] < 0) waited[i] = waitedCount++;
-  };
-  for (let i = 0; i < n; i++) mark(dep[i]);
-  for (const b of blocking) mark(b.target);
+  const waitedOps = Int32Array.from(
+    new Set([...depOnList, ...blocking.flatMap((b) => (b.target >= 0 ? [b.target] : []))]),
+  ).sort();
+  const slotOf = (op: number) => lowerBound(waitedOps, op);
+  for (const b of blocking) b.targetSlot = b.target >= 0 ? slotOf(b.target) : -1;
   return {
     order,
     startNs,
@@ -176,9 +189,10 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
     launchIndex,
     streamOf,
     streamCount: lastOnStream.length,
-    dep,
-    waited,
-    waitedCount,
+    depOp: Int32Array.from(depOpList),
+    depOn: Int32Array.from(depOnList),
+    depSlot: Int32Array.from(depOnList, slotOf),
+    waitedOps,
     device,
     devices,
     processOfThread,
@@ -208,6 +222,18 @@ function byEndPerDevice(
       ascending = endNs[list[k]] >= endNs[list[k - 1]];
     return ascending ? list : Int32Array.from(Array.from(list).sort((a, b) => endNs[a] - endNs[b]));
   });
+}
+
+/** Position of the first value ≥ `v` in the ascending `sorted`. */
+function lowerBound(sorted: Int32Array, v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Index in `list` (op indexes sorted by end) of the last op ending at or before `t`, or -1. */
@@ -295,7 +321,7 @@ function blockingCalls(
         break;
       }
     }
-    out.push({ call: ci, target, tail: target >= 0 ? cEnd - endNs[target] : 0 });
+    out.push({ call: ci, target, targetSlot: -1, tail: target >= 0 ? cEnd - endNs[target] : 0 });
   }
   return out.sort((a, b) => calls.endNs[a.call] - calls.endNs[b.call]);
 }

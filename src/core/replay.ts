@@ -143,21 +143,22 @@ export function replayAll(index: ProfileIndex, requests: readonly ReplayRequest[
     return base[at] + cuts.upTo(t) - cutBefore[at];
   };
   const calls = profile.cpuCalls;
-  const { startNs, endNs, launchIndex, processOfThread, streamOf, dep, waited } = tl;
+  const { startNs, endNs, launchIndex, processOfThread, streamOf, depOp, depOn, depSlot } = tl;
+  const { waitedOps } = tl;
   const callThread = calls.thread;
   // An op waits for the previous op on its stream and for its dependency, a blocking call for its
   // target: all started earlier, so only these ends are kept (no array per op and request). Per
   // stream its last op's recorded end (`s + dur`, the same for every request) and replayed end
   // (request k at k * S + stream); per waited-for op its replayed end (at k * W + waited[op]).
   const S = tl.streamCount;
-  const W = tl.waitedCount;
+  const W = waitedOps.length;
   const streamWas = new Float64Array(S).fill(-Infinity);
   const streamNow = new Float64Array(K * S).fill(-Infinity);
   const waitedNow = new Float64Array(K * W);
   let b = 0;
   const settleBlockingUpTo = (t: number) => {
     for (; b < tl.blocking.length && calls.endNs[tl.blocking[b].call] <= t; b++) {
-      const { call, target, tail } = tl.blocking[b];
+      const { call, target, targetSlot, tail } = tl.blocking[b];
       const cStart = calls.startNs[call];
       const cEnd = calls.endNs[call];
       const thread = processOfThread[callThread[call]];
@@ -167,7 +168,7 @@ export function replayAll(index: ProfileIndex, requests: readonly ReplayRequest[
         let end: number;
         if (requests[k].whatIf.nonBlocking?.has(call)) end = start;
         else if (target >= 0) {
-          end = Math.max(start, waitedNow[k * W + waited[target]]) + tail;
+          end = Math.max(start, waitedNow[k * W + targetSlot]) + tail;
         } else end = start + (cEnd - cStart);
         base[at] = cEnd - Math.min(end, cEnd);
         cutBefore[at] = cutsOf[at]?.upTo(cEnd) ?? 0;
@@ -180,6 +181,9 @@ export function replayAll(index: ProfileIndex, requests: readonly ReplayRequest[
   const D = tl.devices.length;
   const first = new Float64Array(K * D).fill(Infinity);
   const last = new Float64Array(K * D).fill(-Infinity);
+  // Cursors into depOp and waitedOps (the op loop meets their ops in ascending order).
+  let dp = 0;
+  let wp = 0;
   for (let i = 0; i < startNs.length; i++) {
     const s = startNs[i];
     if (blockEnd <= s) {
@@ -198,13 +202,18 @@ export function replayAll(index: ProfileIndex, requests: readonly ReplayRequest[
     }
     const stream = streamOf[i];
     was = Math.max(was, streamWas[stream]);
-    const d = dep[i];
+    // The next op with a dependency and the next waited-for op: both lists ascend with i.
+    let d = -1;
+    let dw = -1;
+    if (dp < depOp.length && depOp[dp] === i) {
+      d = depOn[dp];
+      dw = depSlot[dp++];
+    }
     if (d >= 0) was = Math.max(was, startNs[d] + (endNs[d] - startNs[d]));
     const dur = endNs[i] - s;
     streamWas[stream] = s + dur;
     const dev = tl.device ? tl.device[i] : 0;
-    const w = waited[i];
-    const dw = d >= 0 ? waited[d] : -1;
+    const w = wp < W && waitedOps[wp] === i ? wp++ : -1;
     for (let k = 0; k < K; k++) {
       let now = -Infinity;
       if (li >= 0) {
