@@ -1,5 +1,5 @@
 /** CPU threads of a profile: calls and user ranges per thread, and the time they cover. */
-import { type Interval, sortByStart, unionIntervals, unionOfSorted } from './intervals';
+import { sortByStart, unionOfSorted } from './intervals';
 import type { Profile } from './model';
 import type { CpuCalls } from './model-cpu-calls';
 
@@ -133,6 +133,46 @@ export function callsByThread(calls: CpuCalls): Map<string, ThreadCalls> {
 }
 
 /**
+ * The union (nesting merged) of a kind of calls' parts inside a window, built call by call in
+ * start order, and the longest of those calls (the first of equals), or -1.
+ */
+export class ClippedUnion {
+  ns = 0;
+  longest = -1;
+  private longestNs = 0;
+  private fromNs = 0;
+  private toNs = -Infinity;
+
+  constructor(
+    private readonly windowStart: number,
+    private readonly windowEnd: number,
+  ) {}
+
+  add(calls: CpuCalls, i: number): void {
+    const dur = calls.endNs[i] - calls.startNs[i];
+    if (this.longest < 0 || dur > this.longestNs) {
+      this.longest = i;
+      this.longestNs = dur;
+    }
+    const s = Math.max(calls.startNs[i], this.windowStart);
+    const e = Math.min(calls.endNs[i], this.windowEnd);
+    if (!(e > s)) return;
+    if (s <= this.toNs) {
+      if (e > this.toNs) this.toNs = e;
+      return;
+    }
+    this.finish();
+    this.fromNs = s;
+    this.toNs = e;
+  }
+
+  /** Adds the open merged interval to `ns` (when a disjoint one starts; once after the last add). */
+  finish(): void {
+    if (this.toNs !== -Infinity) this.ns += this.toNs - this.fromNs;
+  }
+}
+
+/**
  * Sum of the parts of the calls `idx` (in start order) that overlap [startNs, endNs), nesting
  * merged.
  */
@@ -142,16 +182,13 @@ export function overlapWithCalls(
   startNs: number,
   endNs: number,
 ): number {
-  const clipped: Interval[] = [];
+  const union = new ClippedUnion(startNs, endNs);
   for (const i of idx) {
     if (calls.startNs[i] >= endNs) break;
-    const s = Math.max(calls.startNs[i], startNs);
-    const e = Math.min(calls.endNs[i], endNs);
-    if (e > s) clipped.push({ startNs: s, endNs: e });
+    union.add(calls, i);
   }
-  let total = 0;
-  for (const i of unionIntervals(clipped)) total += i.endNs - i.startNs;
-  return total;
+  union.finish();
+  return union.ns;
 }
 
 /** Indexes of user ranges (Profile.ranges) per thread, sorted by start. */

@@ -18,10 +18,15 @@ import {
   CALL_MEMCPY,
   CALL_OS_WAIT,
   CALL_SYNC,
-  type CpuCalls,
 } from '../model-cpu-calls';
 import type { IdleCause } from '../report-types';
-import { callThreadKey, threadKey, ThreadCalls, userRangesByThread } from '../cpu-threads';
+import {
+  callThreadKey,
+  ClippedUnion,
+  threadKey,
+  ThreadCalls,
+  userRangesByThread,
+} from '../cpu-threads';
 import { SortedSpans } from '../sorted-spans';
 
 /** The cause of a gap inside a device's span (device-edge is only in the breakdown). */
@@ -230,46 +235,6 @@ export class GapExplainer {
       if (!launched && (best < 0 || startNs >= this.profile.ranges[best].startNs)) best = idx;
     }
     return best;
-  }
-}
-
-/**
- * The union (nesting merged) of a kind of calls' parts inside a window, built call by call in
- * start order, and the longest of those calls (the first of equals), or -1.
- */
-class ClippedUnion {
-  ns = 0;
-  longest = -1;
-  private longestNs = 0;
-  private fromNs = 0;
-  private toNs = -Infinity;
-
-  constructor(
-    private readonly windowStart: number,
-    private readonly windowEnd: number,
-  ) {}
-
-  add(calls: CpuCalls, i: number): void {
-    const dur = calls.endNs[i] - calls.startNs[i];
-    if (this.longest < 0 || dur > this.longestNs) {
-      this.longest = i;
-      this.longestNs = dur;
-    }
-    const s = Math.max(calls.startNs[i], this.windowStart);
-    const e = Math.min(calls.endNs[i], this.windowEnd);
-    if (!(e > s)) return;
-    if (s <= this.toNs) {
-      if (e > this.toNs) this.toNs = e;
-      return;
-    }
-    this.finish();
-    this.fromNs = s;
-    this.toNs = e;
-  }
-
-  /** Adds the open merged interval to `ns` (when a disjoint one starts; once after the last add). */
-  finish(): void {
-    if (this.toNs !== -Infinity) this.ns += this.toNs - this.fromNs;
   }
 }
 
