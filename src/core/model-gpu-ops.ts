@@ -4,7 +4,8 @@
  * made GC the largest cost of a 5 M-kernel trace).
  *
  * Invariants: every column holds at least `length` rows (rows past it are spare capacity); `name`
- * and `shortName` index `names` (`shortName` -1: none); `launchIndex` indexes Profile.cpuCalls (-1:
+ * indexes `names`, and a name's short name (a kernel's, from the trace) is kept once per name, not
+ * per op (the first one given); `launchIndex` indexes Profile.cpuCalls (-1:
  * unknown); `stackId` / `callerStackId` index Profile.stacks (-1: none); `collective` indexes
  * `collectives` (-1: none); `bytes` is NaN when not recorded; `copyKind` / `srcKind` / `dstKind`
  * are codes into COPY_KINDS / MEM_KINDS, ABSENT when not recorded. Times are integer ns (exact in
@@ -28,7 +29,6 @@ export class GpuOps extends ColumnTable {
   protected readonly columns = [
     'kind',
     'name',
-    'shortName',
     'startNs',
     'endNs',
     'deviceId',
@@ -46,7 +46,6 @@ export class GpuOps extends ColumnTable {
   ] as const;
   kind = new Uint8Array(0);
   name = new Int32Array(0);
-  shortName = new Int32Array(0);
   startNs = new Float64Array(0);
   endNs = new Float64Array(0);
   deviceId = new Int32Array(0);
@@ -63,6 +62,8 @@ export class GpuOps extends ColumnTable {
   dstKind = new Uint8Array(0);
   readonly names = new StringTable();
   readonly collectives: CollectiveTag[] = [];
+  /** Short name (a `names` index) of each name, by name index; -1 for none. */
+  private shortOfName = new Int32Array(0);
   private readonly collectiveIds = new Map<string, number>();
 
   /** A table holding `ops` (tests and small readers build ops as objects). */
@@ -78,7 +79,7 @@ export class GpuOps extends ColumnTable {
     const i = this.nextRow();
     this.kind[i] = GPU_OP_KINDS.indexOf(op.kind);
     this.name[i] = this.names.intern(op.name);
-    this.shortName[i] = op.shortName === undefined ? -1 : this.names.intern(op.shortName);
+    if (op.shortName !== undefined) this.setShortName(i, this.names.intern(op.shortName));
     this.startNs[i] = op.startNs;
     this.endNs[i] = op.endNs;
     this.deviceId[i] = op.deviceId;
@@ -111,10 +112,40 @@ export class GpuOps extends ColumnTable {
     return this.names.at(this.name[i]);
   }
 
-  /** The `shortName` of op i, or undefined. */
+  /**
+   * Gives op i's name the short name `short` (a `names` index) unless the name has one already
+   * (op i's `name` must be written first).
+   */
+  setShortName(i: number, short: number): void {
+    this.setShortOfName(this.name[i], short);
+  }
+
+  /** Gives the name `nameId` the short name `short` unless it has one already. */
+  setShortOfName(nameId: number, short: number): void {
+    if (nameId >= this.shortOfName.length) {
+      const grown = new Int32Array(Math.max(16, nameId + 1, 2 * this.shortOfName.length)).fill(-1);
+      grown.set(this.shortOfName);
+      this.shortOfName = grown;
+    }
+    if (this.shortOfName[nameId] < 0) this.shortOfName[nameId] = short;
+  }
+
+  /** The short name (a `names` index) of op i's name, or -1. */
+  shortNameIdOf(i: number): number {
+    const name = this.name[i];
+    return name < this.shortOfName.length ? this.shortOfName[name] : -1;
+  }
+
+  /** The short name of op i's name, or undefined. */
   shortNameOf(i: number): string | undefined {
-    const s = this.shortName[i];
+    const s = this.shortNameIdOf(i);
     return s < 0 ? undefined : this.names.at(s);
+  }
+
+  /** Each name that has a short name, with it (both `names` indexes). */
+  *shortNames(): IterableIterator<[number, number]> {
+    for (let n = 0; n < this.shortOfName.length; n++)
+      if (this.shortOfName[n] >= 0) yield [n, this.shortOfName[n]];
   }
 
   kindOf(i: number): GpuOpKind {

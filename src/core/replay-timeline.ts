@@ -24,7 +24,7 @@ export interface Timeline {
    * For each op (index in `ops`): its stream (device and stream id) as 0 … streamCount - 1. The
    * previous op on the stream is the one before it in `ops` with the same number.
    */
-  streamOf: Int32Array;
+  streamOf: Uint8Array | Int32Array;
   streamCount: number;
   /**
    * The ops with an inferred cross-stream dependency (ascending), the op each depends on, and that
@@ -104,7 +104,8 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
   }
   const streamIdOf = (i: number) => gpu.streamId[order[i]];
   const streamPrev = new Int32Array(n).fill(-1);
-  const streamOf = new Int32Array(n);
+  // One byte per op while there are at most 256 streams (widened when a 257th appears).
+  let streamOf: Uint8Array | Int32Array = new Uint8Array(n);
   const lastOnStream: number[] = [];
   // Per device: stream id → its number (ops of one stream mostly follow each other: no lookup).
   const numberOf = tls.map(() => new Map<number, number>());
@@ -121,6 +122,7 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
         found = lastOnStream.length;
         numberOf[d].set(streamId, found);
         lastOnStream.push(-1);
+        if (found === 256) streamOf = Int32Array.from(streamOf);
       }
       stream = found;
       lastDevice = d;

@@ -66,6 +66,22 @@ const callIndices = (calls: readonly CpuCall[], keep: (c: CpuCall) => boolean = 
 const cut = (...ranges: [number, number][]) =>
   new Map([[THREAD, ranges.map(([s, e]) => ({ startNs: s * US, endNs: e * US }))]]);
 
+void test('replay timeline: past 256 streams every stream keeps its own number', () => {
+  // One op on each of 300 streams, one after another: op k is the first (and only) op of stream k.
+  const n = 300;
+  const p = timeline(
+    Array.from({ length: n }, (_, k) => ['launch', 'cudaLaunchKernel', 2 * k, 2 * k + 0.5]),
+    Array.from({ length: n }, (_, k) => [k, 1000 + k, 2 * k + 1, 2 * k + 2]),
+  );
+  const tl = new ProfileIndex(p).replayTimeline;
+  assert.equal(tl.streamCount, n);
+  assert.deepEqual(
+    Array.from(tl.streamOf),
+    Array.from({ length: n }, (_, k) => k),
+  );
+  assert.equal(replay(new ProfileIndex(p), {}).gpuSavedNs, 0);
+});
+
 void test('replay: removing the CPU wait before a launch closes the gap up to the stream', () => {
   // k1 runs 1–11; the thread waits 1–31, launches k2 at 31–32, k2 runs 32–42: idle 11–32 = 21 µs.
   const p = timeline(

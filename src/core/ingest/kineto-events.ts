@@ -377,7 +377,6 @@ export class KinetoEventSink {
     const isComm = kind === KERNEL && this.isComm(name);
     ops.kind[i] = kind;
     ops.name[i] = name;
-    ops.shortName[i] = -1;
     ops.startNs[i] = start;
     ops.endNs[i] = end;
     ops.deviceId[i] = num(args.device, int(e.pid));

@@ -322,7 +322,7 @@ export function readKernels(
       }
       ops.kind[i] = KERNEL;
       ops.name[i] = name;
-      ops.shortName[i] = short === name ? -1 : short;
+      if (short >= 0 && short !== name) ops.setShortName(i, short);
       ops.startNs[i] = startNs;
       ops.endNs[i] = endNs;
       ops.deviceId[i] = (row[2] as number | null) ?? 0;
@@ -436,7 +436,6 @@ function writeCopyOp(
   const launchIndex = launchOf(row, linker);
   ops.kind[i] = kind;
   ops.name[i] = name;
-  ops.shortName[i] = -1;
   ops.startNs[i] = row[0] as number;
   ops.endNs[i] = row[1] as number;
   ops.deviceId[i] = (row[2] as number | null) ?? 0;

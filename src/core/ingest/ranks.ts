@@ -301,11 +301,11 @@ function appendGpuOps(
   for (let i = 0; i < n; i++) {
     const j = at + i;
     a.name[j] = names[b.name[i]];
-    a.shortName[j] = b.shortName[i] < 0 ? -1 : names[b.shortName[i]];
     a.launchIndex[j] = rebased(b.launchIndex[i], callBase);
     a.stackId[j] = rebased(b.stackId[i], stackBase);
     a.callerStackId[j] = rebased(b.callerStackId[i], stackBase);
     a.collective[j] = b.collective[i] < 0 ? -1 : collectives[b.collective[i]];
   }
+  for (const [name, short] of b.shortNames()) a.setShortOfName(names[name], names[short]);
   a.length = at + n;
 }

@@ -381,7 +381,7 @@ function gpuOpsOf(c: CheckedColumns, n: number): GpuOps {
   for (let i = 0; i < n; i++) {
     ops.kind[i] = c.code('kind', GPU_OP_KINDS, kind[i]);
     ops.name[i] = c.str(ops.names, name[i]);
-    ops.shortName[i] = shortName[i] < 0 ? -1 : c.str(ops.names, shortName[i]);
+    if (shortName[i] >= 0) ops.setShortName(i, c.str(ops.names, shortName[i]));
     ops.startNs[i] = startNs[i];
     ops.endNs[i] = endNs[i];
     ops.deviceId[i] = deviceId[i];

@@ -261,8 +261,14 @@ function gpuOpValues(
     case 'dstKind':
       return enumCodes(ops[key], n, MEM_KINDS, col, where);
     case 'name':
+      return stringIds(ops.name, n, ops.names, strings);
     case 'shortName':
-      return stringIds(ops[key], n, ops.names, strings);
+      return stringIds(
+        Int32Array.from({ length: n }, (_, i) => ops.shortNameIdOf(i)),
+        n,
+        ops.names,
+        strings,
+      );
     case 'callerStackId':
       // An absent optional reference is stored as -2.
       return Float64Array.from(ops.callerStackId.subarray(0, n), (v) => (v < 0 ? -2 : v));
