@@ -6,7 +6,7 @@
  */
 import type { IdleCause, IdleCauseStat, SourceRef } from './report-types';
 import { aggregateRefs } from './rules/locations';
-import { GAP_CAUSE_TEXT, findIdleGaps, gapLocation, smallGapTallies } from './rules/idle-gaps';
+import { GAP_CAUSE_TEXT, gapLocationAt, smallGapTallies } from './rules/idle-gaps';
 import type { RuleContext } from './rules/types';
 
 const EDGE_TEXT = "outside the device's own span (it started later or finished earlier)";
@@ -28,11 +28,12 @@ export function idleBreakdown(ctx: RuleContext, wallNs: number): IdleCauseStat[]
     if (!t) tallies.set(cause, (t = { ns: 0, gaps: 0, lines: [] }));
     return t;
   };
-  for (const g of findIdleGaps(ctx)) {
-    const t = tally(g.cause);
-    t.ns += g.endNs - g.startNs;
+  const gaps = ctx.gaps().gaps;
+  for (let k = 0; k < gaps.length; k++) {
+    const t = tally(gaps.causeOf(k));
+    t.ns += gaps.ns(k);
     t.gaps++;
-    t.lines.push({ ref: gapLocation(ctx, g), ns: g.endNs - g.startNs });
+    t.lines.push({ ref: gapLocationAt(ctx, k), ns: gaps.ns(k) });
   }
   for (const [cause, small] of smallGapTallies(ctx)) {
     const t = tally(cause);

@@ -32,7 +32,7 @@ export const allocStalls = replaying((profile, ctx) => {
   const costs: LocatedCost[] = slow.map((c) => ({ stackId: calls.stackId[c], ns: dur(c) }));
   const cuts = new Map<string, Interval[]>();
   for (const c of slow) addCut(cuts, callThreadKey(calls, c), startNs[c], endNs[c]);
-  const claim = findIdleGaps(ctx).filter((g) => g.cause === 'allocation');
+  const claim = findIdleGaps(ctx, 'allocation');
   const finding = claimIdle(
     {
       rule: 'alloc-stalls',
@@ -58,7 +58,7 @@ export const allocStalls = replaying((profile, ctx) => {
       // Fitted to the workload (rules/advice.ts): every variant sets expandable segments.
       fix: adviceFor('alloc-stalls', ctx.workload()),
     },
-    { gaps: claim },
+    { gaps: claim.map((g) => g.index) },
   );
   return [claim.length > 0 ? replayLater(finding, { cuts }) : finding];
 });

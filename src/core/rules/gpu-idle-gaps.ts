@@ -9,13 +9,7 @@ import { formatNs, formatPct } from '../format';
 import type { Finding, Fix } from '../report-types';
 import { pushTo } from '../collections';
 import { aggregateRefs } from './locations';
-import {
-  GAP_CAUSE_TEXT,
-  type GapCause,
-  type IdleGap,
-  findIdleGaps,
-  gapLocation,
-} from './idle-gaps';
+import { GAP_CAUSE_TEXT, type GapCause, gapLocationAt } from './idle-gaps';
 import { claimIdle, gapWhatIf, replayLater, replaying } from './savings';
 
 /** NVIDIA's gpu_time_util recipe defaults: 30 chunks, a chunk is low when under 50 % busy. */
@@ -121,15 +115,16 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
   const activePct = wall > 0 ? (busy / wall) * 100 : 100;
   if (activePct >= ctx.thresholds.gpuActivePct) return [];
 
-  const gaps = findIdleGaps(ctx);
-  const gapNs = gaps.reduce((s, g) => s + g.endNs - g.startNs, 0);
+  const gaps = ctx.gaps().gaps;
+  let gapNs = 0;
+  for (let k = 0; k < gaps.length; k++) gapNs = gapNs + gaps.endNs[k] - gaps.startNs[k];
   if (gapNs === 0) return [];
-  const byCause = new Map<GapCause, IdleGap[]>();
-  for (const g of gaps) pushTo(byCause, g.cause, g);
-  // Each cause's idle time, summed once (the sort below would otherwise re-sum it per comparison).
+  // Gap numbers per cause, and each cause's idle time summed once (in gap order, per cause).
+  const byCause = new Map<GapCause, number[]>();
+  for (let k = 0; k < gaps.length; k++) pushTo(byCause, gaps.causeOf(k), k);
   const nsOf = new Map<GapCause, number>();
   for (const [c, list] of byCause) {
-    const ns = list.reduce((s, g) => s + g.endNs - g.startNs, 0);
+    const ns = list.reduce((s, k) => s + gaps.endNs[k] - gaps.startNs[k], 0);
     nsOf.set(c, ns);
   }
   const causeNs = (c: GapCause) => nsOf.get(c) ?? 0;
@@ -150,7 +145,7 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
 
   const topGaps = byCause.get(top) ?? [];
   const locations = aggregateRefs(
-    topGaps.map((g) => ({ ref: gapLocation(ctx, g), ns: g.endNs - g.startNs })),
+    topGaps.map((k) => ({ ref: gapLocationAt(ctx, k), ns: gaps.ns(k) })),
   );
   const evidence: Finding['evidence'] = {
     gpuActivePct: Number(activePct.toFixed(2)),
@@ -191,6 +186,12 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
   return [
     top === 'queued' || top === 'unknown'
       ? finding
-      : replayLater(finding, gapWhatIf(profile, topGaps)),
+      : replayLater(
+          finding,
+          gapWhatIf(
+            profile,
+            topGaps.map((k) => gaps.at(k)),
+          ),
+        ),
   ];
 });

@@ -91,9 +91,10 @@ export const hostSync = replaying((profile, ctx) => {
     afterCopyCount > 0
       ? ` ${afterCopyCount} of them waited for a copy just queued (PyTorch's .item(), .cpu(), .tolist()).`
       : '';
-  const claim = findIdleGaps(ctx).filter(
-    (g) =>
-      g.cause === 'host-sync' && g.blocker !== undefined && calls.kind[g.blocker] === CALL_SYNC,
+  const claim = findIdleGaps(
+    ctx,
+    'host-sync',
+    (g) => g.blocker !== undefined && calls.kind[g.blocker] === CALL_SYNC,
   );
   const finding = claimIdle(
     {
@@ -124,7 +125,7 @@ export const hostSync = replaying((profile, ctx) => {
           'if step % 100 == 0: print(total.item())',
       },
     },
-    { gaps: claim },
+    { gaps: claim.map((g) => g.index) },
   );
   return [claim.length > 0 ? replayLater(finding, { nonBlocking: new Set(syncs) }) : finding];
 });

@@ -8,15 +8,20 @@
 import type { ProfileIndex } from '../profile-index';
 import type { GapStat, SourceRef } from '../report-types';
 import { GAP_CAUSE_TEXT, type GapCause, GapExplainer } from './gap-causes';
+import { IdleGapTable } from './idle-gap-table';
 import type { GapSet, IdleGap, RuleContext, SmallGapTally } from './types';
 
 export { GAP_CAUSE_TEXT, type GapCause } from './gap-causes';
 
 export type { IdleGap, SmallGapTally } from './types';
 
-/** Every idle gap of at least minGapNs on every device, with its cause (shared: read-only). */
-export function findIdleGaps(ctx: RuleContext): readonly IdleGap[] {
-  return ctx.gaps().gaps;
+/** The idle gaps of at least minGapNs of `cause` for which `keep` holds, as objects in order. */
+export function findIdleGaps(
+  ctx: RuleContext,
+  cause: GapCause,
+  keep?: (g: IdleGap) => boolean,
+): IdleGap[] {
+  return ctx.gaps().gaps.where(cause, keep);
 }
 
 /** Per cause, the idle time in gaps shorter than minGapNs (shared: treat as read-only). */
@@ -28,7 +33,7 @@ export function smallGapTallies(ctx: RuleContext): ReadonlyMap<GapCause, SmallGa
 export function findGaps(index: ProfileIndex, minGapNs: number): GapSet {
   const { profile } = index;
   const explainer = new GapExplainer(profile, index.threads);
-  const gaps: IdleGap[] = [];
+  const gaps = new IdleGapTable();
   const small = new SmallGaps();
   const ops = profile.gpuOps;
   for (const tl of index.timelines) {
@@ -45,14 +50,7 @@ export function findGaps(index: ProfileIndex, minGapNs: number): GapSet {
       const stackId = next >= 0 ? ops.stackId[next] : -1;
       if (endNs - startNs >= minGapNs) {
         const why = explainer.explain(startNs, endNs, launchIndex, stackId);
-        gaps.push({
-          rank: tl.rank,
-          deviceId: tl.deviceId,
-          startNs,
-          endNs,
-          ...why,
-          launchIndex,
-        });
+        gaps.add(tl.rank, tl.deviceId, startNs, endNs, why, launchIndex);
         continue;
       }
       small.add(explainer.splitCause(startNs, endNs, launchIndex), stackId, endNs - startNs);
@@ -99,10 +97,22 @@ class SmallGaps {
 }
 
 /** Where a gap is shown: its range's call site, else its stack's workspace line. */
-export function gapLocation(ctx: RuleContext, g: IdleGap): SourceRef | null {
+export function gapLocation(
+  ctx: RuleContext,
+  g: Pick<IdleGap, 'rangeIndex' | 'stackId'>,
+): SourceRef | null {
   return (
     (g.rangeIndex >= 0 ? ctx.locateRange(g.rangeIndex) : null) ??
     (g.stackId >= 0 ? ctx.locate(g.stackId) : null)
+  );
+}
+
+/** gapLocation of gap k of the report's gaps. */
+export function gapLocationAt(ctx: RuleContext, k: number): SourceRef | null {
+  const { rangeIndex, stackId } = ctx.gaps().gaps;
+  return (
+    (rangeIndex[k] >= 0 ? ctx.locateRange(rangeIndex[k]) : null) ??
+    (stackId[k] >= 0 ? ctx.locate(stackId[k]) : null)
   );
 }
 
@@ -122,29 +132,27 @@ export function gapStats(ctx: RuleContext, max = 50): GapStat[] {
   }));
 }
 
-const gapNs = (g: IdleGap): number => g.endNs - g.startNs;
-
 /**
- * The first `max` gaps of each rank in the stable sort of `gaps` by length (longest first), in
+ * The first `max` gaps of each rank in the stable sort of the gaps by length (longest first), in
  * that order: the same as sorting all of them and keeping each rank's first `max`, without sorting
  * hundreds of thousands of gaps. A rank's kept gaps are those with fewer than `max` gaps of the
  * rank ahead of them (longer, or as long and earlier); sorting only those keeps the same order.
  */
-function largestPerRank(gaps: readonly IdleGap[], max: number): IdleGap[] {
-  // Per rank, the kept gaps' positions in `gaps`, longest first (ties in position order).
+function largestPerRank(gaps: IdleGapTable, max: number): IdleGap[] {
+  // Per rank, the kept gaps' numbers, longest first (ties in number order).
   const top = new Map<number, number[]>();
-  gaps.forEach((g, pos) => {
-    let list = top.get(g.rank);
-    if (!list) top.set(g.rank, (list = []));
-    const ns = gapNs(g);
+  for (let k = 0; k < gaps.length; k++) {
+    const rank = gaps.rank[k];
+    let list = top.get(rank);
+    if (!list) top.set(rank, (list = []));
+    const ns = gaps.ns(k);
     // Later gaps lose ties, so a gap enters only when strictly longer than the shortest kept.
-    if (list.length >= max && !(ns > gapNs(gaps[list[list.length - 1]]))) return;
+    if (list.length >= max && !(ns > gaps.ns(list[list.length - 1]))) continue;
     let at = list.length;
-    while (at > 0 && ns > gapNs(gaps[list[at - 1]])) at--;
-    list.splice(at, 0, pos);
+    while (at > 0 && ns > gaps.ns(list[at - 1])) at--;
+    list.splice(at, 0, k);
     if (list.length > max) list.pop();
-  });
-  const kept = new Uint8Array(gaps.length);
-  for (const list of top.values()) for (const pos of list) kept[pos] = 1;
-  return gaps.filter((_, pos) => kept[pos]).sort((a, b) => gapNs(b) - gapNs(a));
+  }
+  const kept = [...top.values()].flat().sort((a, b) => a - b);
+  return kept.map((k) => gaps.at(k)).sort((a, b) => b.endNs - b.startNs - (a.endNs - a.startNs));
 }

@@ -104,9 +104,10 @@ export const memcpySync = replaying((profile, ctx) => {
     stackId: c.op >= 0 ? ops.stackId[c.op] : calls.stackId[c.call],
     ns: c.blockedNs,
   }));
-  const claim = findIdleGaps(ctx).filter(
-    (g) =>
-      g.cause === 'host-sync' && g.blocker !== undefined && calls.kind[g.blocker] === CALL_MEMCPY,
+  const claim = findIdleGaps(
+    ctx,
+    'host-sync',
+    (g) => g.blocker !== undefined && calls.kind[g.blocker] === CALL_MEMCPY,
   );
   const finding = claimIdle(
     {
@@ -135,7 +136,7 @@ export const memcpySync = replaying((profile, ctx) => {
           'ev = torch.cuda.Event(); ev.record()  # ... later: ev.synchronize(); use host',
       },
     },
-    { gaps: claim },
+    { gaps: claim.map((g) => g.index) },
   );
   return [
     claim.length > 0

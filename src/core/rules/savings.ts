@@ -19,7 +19,8 @@ import type { Rule, RuleContext } from './types';
 
 /** The idle a finding's fix would remove: gaps of at least minGapNs, and small-gap causes. */
 export interface IdleClaim {
-  gaps: readonly IdleGap[];
+  /** Numbers of the gaps (rows of the report's IdleGapTable: IdleGap.index). */
+  gaps: readonly number[];
   /** Causes whose gaps under minGapNs (tallied, not listed) the finding claims. */
   smallCauses?: readonly GapCause[];
 }
@@ -78,7 +79,8 @@ const UMBRELLA = new Set(['gpu-idle-gaps', 'step-time']);
  */
 export function settleIdleClaims(ctx: RuleContext, findings: Finding[], idleNs: number): void {
   const small = smallGapTallies(ctx);
-  const takenGaps = new Set<IdleGap>();
+  const gaps = ctx.gaps().gaps;
+  const takenGaps = new Uint8Array(gaps.length);
   const takenSmall = new Set<GapCause>();
   let used = 0;
   const order = findings
@@ -92,10 +94,10 @@ export function settleIdleClaims(ctx: RuleContext, findings: Finding[], idleNs: 
     let available = Infinity;
     if (claim) {
       available = 0;
-      for (const g of claim.gaps) if (!takenGaps.has(g)) available += g.endNs - g.startNs;
+      for (const k of claim.gaps) if (!takenGaps[k]) available += gaps.ns(k);
       for (const c of claim.smallCauses ?? [])
         if (!takenSmall.has(c)) available += small.get(c)?.ns ?? 0;
-      for (const g of claim.gaps) takenGaps.add(g);
+      for (const k of claim.gaps) takenGaps[k] = 1;
       for (const c of claim.smallCauses ?? []) takenSmall.add(c);
     }
     f.savingsNs = Math.max(0, Math.min(f.savingsNs, available, idleNs - used));

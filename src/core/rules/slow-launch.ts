@@ -13,7 +13,7 @@ import { claimIdle, gapWhatIf, replayLater, replaying } from './savings';
 const MIN_GAPS_NS_FACTOR = 10;
 
 export const slowLaunch = replaying((profile, ctx) => {
-  const gaps = findIdleGaps(ctx).filter((g) => g.cause === 'slow-launch');
+  const gaps = findIdleGaps(ctx, 'slow-launch');
   const idleNs = gaps.reduce((s, g) => s + g.endNs - g.startNs, 0);
   if (idleNs < MIN_GAPS_NS_FACTOR * ctx.thresholds.minGapNs) return [];
   const calls = profile.cpuCalls;
@@ -48,7 +48,7 @@ export const slowLaunch = replaying((profile, ctx) => {
           'torch.cuda.synchronize()  # then start the profiler',
       },
     },
-    { gaps },
+    { gaps: gaps.map((g) => g.index) },
   );
   return [replayLater(finding, gapWhatIf(profile, gaps))];
 });

@@ -221,7 +221,7 @@ export const toolCallGaps: Rule = (profile, ctx) => {
               '    return await generate(req, obs)       # other requests used the GPU meanwhile',
           },
     };
-    findings.push(claimIdle(finding, { gaps: saving.claim }));
+    findings.push(claimIdle(finding, { gaps: saving.claim.map((g) => g.index) }));
   }
   return findings;
 };
@@ -261,13 +261,11 @@ function replaySaving(
     if (list.some((b) => contains(r, profile.ranges[b.rangeIndex])))
       endNs = Math.max(endNs, r.endNs);
   }
-  const claim = findIdleGaps(ctx).filter(
-    (g) =>
-      g.cause === 'os-wait' &&
-      list.some((b) => {
-        const r = profile.ranges[b.rangeIndex];
-        return r.rank === g.rank && r.startNs < g.endNs && r.endNs > g.startNs;
-      }),
+  const claim = findIdleGaps(ctx, 'os-wait', (g) =>
+    list.some((b) => {
+      const r = profile.ranges[b.rangeIndex];
+      return r.rank === g.rank && r.startNs < g.endNs && r.endNs > g.startNs;
+    }),
   );
   // With GPU ops but no gap to claim the saving settles to 0: no replay needed.
   if (profile.gpuOps.length > 0 && claim.length === 0) return { gpuNs: 0, loopNs: 0, claim };

@@ -3,6 +3,7 @@ import type { Profile } from '../model';
 import type { ProfileIndex } from '../profile-index';
 import type { Finding, SourceRef, Workload } from '../report-types';
 import type { GapCause } from './gap-causes';
+import type { IdleGapTable } from './idle-gap-table';
 
 export interface Thresholds {
   /** GPU active % under which `gpu-idle-gaps` fires (reference texts: < 80 %). */
@@ -50,6 +51,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 
 /** One GPU idle gap of at least minGapNs and what caused it (rules/idle-gaps.ts). */
 export interface IdleGap {
+  /** The gap's row in the report's IdleGapTable (rules/idle-gap-table.ts). */
+  index: number;
   rank: number;
   deviceId: number;
   startNs: number;
@@ -75,7 +78,7 @@ export interface SmallGapTally {
 
 /** Every idle gap inside the devices' spans: those ≥ minGapNs one by one, the rest per cause. */
 export interface GapSet {
-  gaps: readonly IdleGap[];
+  gaps: IdleGapTable;
   small: ReadonlyMap<GapCause, SmallGapTally>;
 }
 
