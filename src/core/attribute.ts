@@ -54,6 +54,12 @@ interface LineAcc {
   kernels: Map<string, { ns: number; count: number }>;
 }
 
+/** The line an op's self time goes to and every line its total time goes to. */
+interface LineSet {
+  self: LineAcc;
+  all: LineAcc[];
+}
+
 /**
  * Sees each attributed GPU op with the line that got its self time and every line that got it in
  * its total (the drill-down of core/drilldown.ts follows attribution exactly this way).
@@ -134,15 +140,21 @@ export function attributeLines(
 
   // No workspace frame: the innermost library frame of the op's own stack (else of the
   // backward() caller's) takes self and total, one line per stack so no op counts twice there.
-  const libraryLines = new Map<string, { self: LineAcc; all: LineAcc[] } | null>();
+  const libraryLines = new Map<string, LineSet | null>();
   const statsOf = new Map<LineAcc[], LineStat[]>();
+  // The last stack pair asked for: consecutive ops mostly share theirs (no key string per op).
+  let lastLibrary: { stackId: number; callerId: number; lines: LineSet | null } | null = null;
   const linesOfLibrary = (stackId: number, callerId = -1) => {
+    if (lastLibrary?.stackId === stackId && lastLibrary.callerId === callerId)
+      return lastLibrary.lines;
     const key = `${stackId}/${callerId}`;
     let lines = libraryLines.get(key);
-    if (lines !== undefined) return lines;
-    const f = stacks.libraryFrame(stackId) ?? stacks.libraryFrame(callerId);
-    lines = f ? { self: get(f), all: [get(f)] } : null;
-    libraryLines.set(key, lines);
+    if (lines === undefined) {
+      const f = stacks.libraryFrame(stackId) ?? stacks.libraryFrame(callerId);
+      lines = f ? { self: get(f), all: [get(f)] } : null;
+      libraryLines.set(key, lines);
+    }
+    lastLibrary = { stackId, callerId, lines };
     return lines;
   };
 

@@ -126,12 +126,18 @@ export function classifyDetail(
   let gemmNs = 0;
   let commNs = 0;
   const ops = profile.gpuOps;
+  // Whether each name is a GEMM's, tested once per name (-1: not yet).
+  const gemm = new Int8Array(ops.names.size).fill(-1);
   for (let i = 0; i < ops.length; i++) {
     if (ops.kind[i] !== KERNEL) continue;
     const d = ops.endNs[i] - ops.startNs[i];
     kernelNs += d;
     if (ops.isComm[i]) commNs += d;
-    else if (isGemmKernel(ops.nameOf(i))) gemmNs += d;
+    else {
+      const n = ops.name[i];
+      if (gemm[n] < 0) gemm[n] = isGemmKernel(ops.names.at(n)) ? 1 : 0;
+      if (gemm[n] === 1) gemmNs += d;
+    }
   }
   const timelines = index.timelines;
   const span = timelines.reduce((s, t) => s + t.lastNs - t.firstNs, 0);
