@@ -143,10 +143,11 @@ export function attributeLines(
   const libraryLines = new Map<string, LineSet | null>();
   const statsOf = new Map<LineAcc[], LineStat[]>();
   // The last stack pair asked for: consecutive ops mostly share theirs (no key string per op).
-  let lastLibrary: { stackId: number; callerId: number; lines: LineSet | null } | null = null;
+  let lastStack = NaN;
+  let lastCaller = NaN;
+  let lastLines: LineSet | null = null;
   const linesOfLibrary = (stackId: number, callerId = -1) => {
-    if (lastLibrary?.stackId === stackId && lastLibrary.callerId === callerId)
-      return lastLibrary.lines;
+    if (stackId === lastStack && callerId === lastCaller) return lastLines;
     const key = `${stackId}/${callerId}`;
     let lines = libraryLines.get(key);
     if (lines === undefined) {
@@ -154,7 +155,9 @@ export function attributeLines(
       lines = f ? { self: get(f), all: [get(f)] } : null;
       libraryLines.set(key, lines);
     }
-    lastLibrary = { stackId, callerId, lines };
+    lastStack = stackId;
+    lastCaller = callerId;
+    lastLines = lines;
     return lines;
   };
 

@@ -186,12 +186,6 @@ export const gpuIdleGaps = replaying((profile, ctx) => {
   return [
     top === 'queued' || top === 'unknown'
       ? finding
-      : replayLater(
-          finding,
-          gapWhatIf(
-            profile,
-            topGaps.map((k) => gaps.at(k)),
-          ),
-        ),
+      : replayLater(finding, gapWhatIf(profile, gaps, topGaps)),
   ];
 });

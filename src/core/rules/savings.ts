@@ -14,7 +14,8 @@ import type { Finding } from '../report-types';
 import { type WhatIf, replayAll } from '../replay';
 import { callThreadKey } from '../cpu-threads';
 import type { GapCause } from './gap-causes';
-import { type IdleGap, smallGapTallies } from './idle-gaps';
+import type { IdleGapTable } from './idle-gap-table';
+import { smallGapTallies } from './idle-gaps';
 import type { Rule, RuleContext } from './types';
 
 /** The idle a finding's fix would remove: gaps of at least minGapNs, and small-gap causes. */
@@ -124,22 +125,25 @@ export function addCut(
  * call (CPU-side causes), the in-gap part of a slow launch call, the sync that drained the queue.
  * Queued and unknown gaps have nothing the trace says can be removed.
  */
-export function gapWhatIf(profile: Profile, gaps: readonly IdleGap[]): WhatIf {
+export function gapWhatIf(profile: Profile, gaps: IdleGapTable, which: readonly number[]): WhatIf {
   const calls = profile.cpuCalls;
   const cuts = new Map<string, Interval[]>();
   const nonBlocking = new Set<number>();
   // One key string per thread, not per gap (there can be hundreds of thousands of gaps).
   const keys: string[] = [];
-  for (const g of gaps) {
-    const launch = g.launchIndex;
+  for (const k of which) {
+    const launch = gaps.launchIndex[k];
     if (launch < 0) continue;
     const key = (keys[calls.thread[launch]] ??= callThreadKey(calls, launch));
     const start = calls.startNs[launch];
-    if (g.cause === 'slow-launch')
-      addCut(cuts, key, Math.max(start, g.startNs), Math.min(calls.endNs[launch], g.endNs));
-    else if (g.cause === 'host-sync' && g.blocker !== undefined) nonBlocking.add(g.blocker);
-    else if (g.cause !== 'queued' && g.cause !== 'unknown')
-      addCut(cuts, key, g.startNs, Math.min(start, g.endNs));
+    const cause = gaps.causeOf(k);
+    const gapStart = gaps.startNs[k];
+    const gapEnd = gaps.endNs[k];
+    if (cause === 'slow-launch')
+      addCut(cuts, key, Math.max(start, gapStart), Math.min(calls.endNs[launch], gapEnd));
+    else if (cause === 'host-sync' && gaps.blocker[k] >= 0) nonBlocking.add(gaps.blocker[k]);
+    else if (cause !== 'queued' && cause !== 'unknown')
+      addCut(cuts, key, gapStart, Math.min(start, gapEnd));
   }
   return { cuts, nonBlocking };
 }

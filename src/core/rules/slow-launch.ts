@@ -16,6 +16,7 @@ export const slowLaunch = replaying((profile, ctx) => {
   const gaps = findIdleGaps(ctx, 'slow-launch');
   const idleNs = gaps.reduce((s, g) => s + g.endNs - g.startNs, 0);
   if (idleNs < MIN_GAPS_NS_FACTOR * ctx.thresholds.minGapNs) return [];
+  const which = gaps.map((g) => g.index);
   const calls = profile.cpuCalls;
   const callNs = gaps.map((g) =>
     g.launchIndex >= 0 ? calls.endNs[g.launchIndex] - calls.startNs[g.launchIndex] : 0,
@@ -48,7 +49,7 @@ export const slowLaunch = replaying((profile, ctx) => {
           'torch.cuda.synchronize()  # then start the profiler',
       },
     },
-    { gaps: gaps.map((g) => g.index) },
+    { gaps: which },
   );
-  return [replayLater(finding, gapWhatIf(profile, gaps))];
+  return [replayLater(finding, gapWhatIf(profile, ctx.gaps().gaps, which))];
 });
