@@ -42,6 +42,20 @@ export class ThreadCalls {
     return new ThreadCalls(this.calls, out.slice(0, n));
   }
 
+  /**
+   * The calls of this thread that put work on the GPU (CpuCalls.isLaunchLike), in the same order:
+   * counted, then filled, so no array of the thread's length is made for them.
+   */
+  launches(): ThreadCalls {
+    const { calls, idx } = this;
+    let n = 0;
+    for (let k = 0; k < idx.length; k++) if (calls.isLaunchLike(idx[k])) n++;
+    const out = new Int32Array(n);
+    n = 0;
+    for (let k = 0; k < idx.length; k++) if (calls.isLaunchLike(idx[k])) out[n++] = idx[k];
+    return new ThreadCalls(calls, out);
+  }
+
   some(test: (i: number) => boolean): boolean {
     for (const i of this.idx) if (test(i)) return true;
     return false;

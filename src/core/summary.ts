@@ -81,18 +81,15 @@ function roundPct(x: number): number {
 
 /** Kernels grouped by name, by total time descending. */
 export function kernelTable(profile: Profile): KernelStat[] {
-  // By name id: the table interns names, so one id is one name.
-  const by = new Map<number, KernelStat>();
+  // By name id (the table interns names, so one id is one name); `out` in order of first launch.
   const ops = profile.gpuOps;
+  const byName = new Array<KernelStat | undefined>(ops.names.size);
+  const out: KernelStat[] = [];
   for (let i = 0; i < ops.length; i++) {
     if (ops.kind[i] !== KERNEL) continue;
     const ns = ops.endNs[i] - ops.startNs[i];
-    const k = by.get(ops.name[i]);
+    const k = byName[ops.name[i]];
     if (k) {
-      if (!k.shortName) {
-        const short = ops.shortNameOf(i);
-        if (short) k.shortName = short;
-      }
       k.count++;
       k.totalNs += ns;
       if (ns < k.minNs) k.minNs = ns;
@@ -106,12 +103,13 @@ export function kernelTable(profile: Profile): KernelStat[] {
         minNs: ns,
         maxNs: ns,
       };
+      // A short name belongs to the name (GpuOps keeps one per name).
       const short = ops.shortNameOf(i);
       if (short) stat.shortName = short;
-      by.set(ops.name[i], stat);
+      byName[ops.name[i]] = stat;
+      out.push(stat);
     }
   }
-  const out = [...by.values()];
   for (const k of out) k.avgNs = Math.round(k.totalNs / k.count);
   return out.sort((a, b) => b.totalNs - a.totalNs);
 }

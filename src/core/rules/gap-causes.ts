@@ -208,7 +208,7 @@ export class GapExplainer {
       let launches: ThreadCalls | undefined;
       t = {
         calls,
-        launches: () => (launches ??= calls.filter((i) => all.isLaunchLike(i))),
+        launches: () => (launches ??= calls.launches()),
         ranges: new SortedSpans(ranges),
         loaders: new SortedSpans(this.loadersByThread.get(key) ?? []),
       };

@@ -87,7 +87,7 @@ function blockedRanges(index: ProfileIndex, minNs: number): Blocked[] {
     // The thread's launches are only looked at for ranges blocked long enough (often none).
     let launches: ThreadCalls | undefined;
     const launchedIn = (from: number, to: number) =>
-      (launches ??= calls.filter((i) => all.isLaunchLike(i))).anyStartIn(from, to);
+      (launches ??= calls.launches()).anyStartIn(from, to);
     const candidates = new Set<number>();
     const info = new Map<number, { blockedNs: number; waits: number[] }>();
     for (const idx of idxs) {
