@@ -17,9 +17,10 @@ const BLOCK = 32;
 
 /**
  * One CPU thread's calls in start order (indexes into Profile.cpuCalls) with the running maximum
- * of their ends per block of calls, for window queries on the thread's history: every call that ends after `t` lies
- * at or after `firstEndingAfter(t)` (binary search), so per-gap and per-range lookups do not
- * rescan the whole thread (which made reports quadratic in trace length).
+ * of their ends per block of calls, for window queries on the thread's history: every call that
+ * ends after `t` lies at or after `firstEndingAfter(t)` (binary search over the blocks, then a
+ * scan of one block), so per-gap and per-range lookups do not rescan the whole thread (which made
+ * reports quadratic in trace length).
  */
 export class ThreadCalls {
   private blockMaxMemo: Float64Array | undefined;

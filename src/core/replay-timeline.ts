@@ -1,7 +1,7 @@
 /**
- * The replay's timeline: GPU ops in start order with their stream, their
- * inferred cross-stream dependency and their launch call's process, the blocking calls with the op
- * each waited for, and which ops something waits for (see replay.ts for the model).
+ * The replay's timeline: GPU ops in start order with their stream, their inferred cross-stream
+ * dependency and their launch call's process, the blocking calls with the op each waited for, and
+ * which ops something waits for (see replay.ts for the model).
  */
 import type { Profile } from './model';
 import { CALL_MEMCPY, CALL_MEMSET, CALL_SYNC, type CpuCalls } from './model-cpu-calls';
