@@ -5,8 +5,8 @@
  *
  * Invariants: every column holds at least `length` rows (rows past it are spare capacity); `name`
  * indexes `names`, and a name's short name (a kernel's, from the trace) is kept once per name, not
- * per op (the first one given); `launchIndex` indexes Profile.cpuCalls (-1:
- * unknown); `stackId` / `callerStackId` index Profile.stacks (-1: none); `collective` indexes
+ * per op (the first one given); `launchIndex` indexes Profile.cpuCalls (-1: unknown); `stackId` /
+ * `callerStackId` index Profile.stacks (-1: none); `collective` indexes
  * `collectives` (-1: none); `bytes` is NaN when not recorded; `copyKind` / `srcKind` / `dstKind`
  * are codes into COPY_KINDS / MEM_KINDS, ABSENT when not recorded. Times are integer ns (exact in
  * a Float64Array up to 2^53, never boxed). Rows are in the reader's order, not sorted.

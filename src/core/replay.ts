@@ -149,7 +149,8 @@ export function replayAll(index: ProfileIndex, requests: readonly ReplayRequest[
   // An op waits for the previous op on its stream and for its dependency, a blocking call for its
   // target: all started earlier, so only these ends are kept (no array per op and request). Per
   // stream its last op's recorded end (`s + dur`, the same for every request) and replayed end
-  // (request k at k * S + stream); per waited-for op its replayed end (at k * W + waited[op]).
+  // (request k at k * S + stream); per waited-for op its replayed end (at k * W + its slot in
+  // waitedOps).
   const S = tl.streamCount;
   const W = waitedOps.length;
   const streamWas = new Float64Array(S).fill(-Infinity);

@@ -4,24 +4,35 @@
  * row k of every column, in device order then time order (as idle-gaps.ts finds them). Rules that
  * want objects ask for the gaps of their causes (`where`), and claims keep gap numbers.
  */
+import { ColumnTable } from '../model-columns';
 import { GAP_CAUSE_TEXT, type GapCause, type GapExplanation } from './gap-causes';
 import type { IdleGap } from './types';
 
 /** Cause codes of the `cause` column: indexes into this list. */
 export const GAP_CAUSES = Object.keys(GAP_CAUSE_TEXT) as GapCause[];
 
-export class IdleGapTable {
-  length = 0;
-  rank = new Int32Array(16);
-  deviceId = new Int32Array(16);
-  startNs = new Float64Array(16);
-  endNs = new Float64Array(16);
-  cause = new Uint8Array(16);
-  stackId = new Int32Array(16);
-  rangeIndex = new Int32Array(16);
-  launchIndex = new Int32Array(16);
+export class IdleGapTable extends ColumnTable {
+  protected readonly columns = [
+    'rank',
+    'deviceId',
+    'startNs',
+    'endNs',
+    'cause',
+    'stackId',
+    'rangeIndex',
+    'launchIndex',
+    'blocker',
+  ] as const;
+  rank = new Int32Array(0);
+  deviceId = new Int32Array(0);
+  startNs = new Float64Array(0);
+  endNs = new Float64Array(0);
+  cause = new Uint8Array(0);
+  stackId = new Int32Array(0);
+  rangeIndex = new Int32Array(0);
+  launchIndex = new Int32Array(0);
   /** host-sync: the call that drained the queue, else -1. */
-  blocker = new Int32Array(16);
+  blocker = new Int32Array(0);
 
   add(
     rank: number,
@@ -31,8 +42,7 @@ export class IdleGapTable {
     why: GapExplanation,
     launchIndex: number,
   ): void {
-    if (this.length === this.startNs.length) this.grow();
-    const k = this.length++;
+    const k = this.nextRow();
     this.rank[k] = rank;
     this.deviceId[k] = deviceId;
     this.startNs[k] = startNs;
@@ -80,26 +90,4 @@ export class IdleGapTable {
     }
     return out;
   }
-
-  private grow(): void {
-    const n = this.startNs.length * 2;
-    for (const key of COLUMNS) {
-      const old = this[key];
-      const next = new (old.constructor as new (n: number) => typeof old)(n);
-      next.set(old);
-      (this as Record<(typeof COLUMNS)[number], typeof old>)[key] = next;
-    }
-  }
 }
-
-const COLUMNS = [
-  'rank',
-  'deviceId',
-  'startNs',
-  'endNs',
-  'cause',
-  'stackId',
-  'rangeIndex',
-  'launchIndex',
-  'blocker',
-] as const;

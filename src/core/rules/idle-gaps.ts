@@ -97,22 +97,20 @@ class SmallGaps {
 }
 
 /** Where a gap is shown: its range's call site, else its stack's workspace line. */
-export function gapLocation(
-  ctx: RuleContext,
-  g: Pick<IdleGap, 'rangeIndex' | 'stackId'>,
-): SourceRef | null {
-  return (
-    (g.rangeIndex >= 0 ? ctx.locateRange(g.rangeIndex) : null) ??
-    (g.stackId >= 0 ? ctx.locate(g.stackId) : null)
-  );
+export function gapLocation(ctx: RuleContext, g: IdleGap): SourceRef | null {
+  return locateGap(ctx, g.rangeIndex, g.stackId);
 }
 
 /** gapLocation of gap k of the report's gaps. */
 export function gapLocationAt(ctx: RuleContext, k: number): SourceRef | null {
   const { rangeIndex, stackId } = ctx.gaps().gaps;
+  return locateGap(ctx, rangeIndex[k], stackId[k]);
+}
+
+function locateGap(ctx: RuleContext, rangeIndex: number, stackId: number): SourceRef | null {
   return (
-    (rangeIndex[k] >= 0 ? ctx.locateRange(rangeIndex[k]) : null) ??
-    (stackId[k] >= 0 ? ctx.locate(stackId[k]) : null)
+    (rangeIndex >= 0 ? ctx.locateRange(rangeIndex) : null) ??
+    (stackId >= 0 ? ctx.locate(stackId) : null)
   );
 }
 
