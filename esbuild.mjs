@@ -5,6 +5,9 @@ import * as esbuild from 'esbuild';
 const watch = process.argv.includes('--watch');
 const withTests = process.argv.includes('--tests');
 
+/** Entry of the rank-folder reading thread, bundled beside every bundle that may load a folder. */
+const RANK_WORKER = 'src/core/ingest/rank-read-worker.ts';
+
 /** Node bundles run in the extension host, the server process and the CLI. */
 const node = {
   bundle: true,
@@ -19,10 +22,15 @@ const node = {
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
-  // The analysis runs in a worker thread of the server (src/server/analysis-runner.ts).
+  // The analysis runs in a worker thread of the server (src/server/analysis-runner.ts); the files
+  // of a rank folder are read in worker threads of whichever process loads it (rank-read-pool.ts).
   {
     ...node,
-    entryPoints: { server: 'src/server/main.ts', 'analyze-worker': 'src/server/analyze-worker.ts' },
+    entryPoints: {
+      server: 'src/server/main.ts',
+      'analyze-worker': 'src/server/analyze-worker.ts',
+      'rank-read-worker': RANK_WORKER,
+    },
     outdir: 'dist',
   },
   {
@@ -61,6 +69,12 @@ if (withTests) {
     outdir: 'out/test',
     // mocha, playwright-core and eslint resolve from the repo's node_modules at run time.
     external: [...node.external, 'mocha', 'playwright-core', 'eslint'],
+  });
+  // The unit tests load rank folders from out/test/unit: the worker entry goes beside them.
+  builds.push({
+    ...node,
+    entryPoints: { 'rank-read-worker': RANK_WORKER },
+    outdir: 'out/test/unit',
   });
 }
 

@@ -68,6 +68,17 @@ async function bundleCore() {
     outfile: out,
     logLevel: 'warning',
   });
+  // Rank folders are read in worker threads whose entry sits beside the bundle (rank-read-pool.ts).
+  await esbuild.build({
+    entryPoints: [path.join(root, 'src/core/ingest/rank-read-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['better-sqlite3'],
+    outfile: path.join(cache, 'rank-read-worker.js'),
+    logLevel: 'warning',
+  });
   return out;
 }
 

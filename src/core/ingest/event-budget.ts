@@ -32,6 +32,11 @@ export class EventBudget {
 
   constructor(readonly limit: number = DEFAULT_MAX_EVENTS) {}
 
+  /** Events counted so far. */
+  get taken(): number {
+    return this.used;
+  }
+
   /** Counts `n` more events of `path`; throws {@link EventBudgetError} once past the limit. */
   take(n: number, path: string, what?: string): void {
     this.used += n;

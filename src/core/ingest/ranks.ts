@@ -6,6 +6,7 @@
  * compared across ranks.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Profile } from '../model';
 import type { StringTable, ThreadTable } from '../model-columns';
@@ -16,6 +17,7 @@ import type { GpuOps } from '../model-gpu-ops';
 import { alignRankClocks, type RankClock } from './clock-align';
 import { EventBudget, EventBudgetError } from './event-budget';
 import { identityOfRead, pickRankFiles, readRankFile, type RankFileRead } from './rank-files';
+import { DEFAULT_RANK_WORKER, readRanksInWorkers } from './rank-read-pool';
 import { assignRanks, rankFromFileName, type RankIdentity } from './rank-names';
 
 export { rankFromFileName } from './rank-names';
@@ -30,6 +32,10 @@ export interface RankFolderOptions {
   budget?: EventBudget;
   /** nsys executable for `.nsys-rep` files (default: found on PATH / the usual places). */
   nsysPath?: string;
+  /** Files read at once in worker threads (default: one per core, up to 4; 1: on this thread). */
+  workers?: number;
+  /** The worker entry (default: rank-read-worker.js beside this bundle; missing: on this thread). */
+  workerPath?: string;
 }
 
 /**
@@ -63,45 +69,112 @@ export async function readRankFolder(
   names.sort(byRankThenName);
   const files = names.map((n) => path.join(dir, n));
   const sizes = await Promise.all(files.map(async (f) => (await fs.promises.stat(f)).size));
-  const total = sizes.reduce((a, b) => a + b, 0);
   const budget = options.budget ?? new EventBudget();
 
   // Each rank is appended to the merged tables as soon as it is read and its own Profile dropped,
-  // so a folder never holds more than the merged Profile and one rank's reading. Ranks are only
-  // known once every file's identity is (rank-names.ts): until then file i stands as rank i.
+  // so a folder never holds more than the merged Profile and a few ranks' reads (rank-read-pool.ts).
+  // Ranks are only known once every file's identity is (rank-names.ts): until then file i stands
+  // as rank i.
   let merged: Profile | undefined;
   const parts: RankPart[] = [];
   const ids: RankIdentity[] = [];
-  let done = 0;
-  let baseUs: number | undefined;
-  for (const [i, file] of files.entries()) {
-    let read: RankFileRead;
-    try {
-      read = await readRankFile(file, {
-        budget,
-        signal: options.signal,
-        nsysPath: options.nsysPath,
-        // Epoch clocks of one job stay comparable when they share the first file's base.
-        baseUs,
-        onProgress: (n) => options.onProgress?.(done + n, total),
+  const progress = new FolderProgress(sizes, options.onProgress);
+  const reads = readRanks(files, options, budget, (i, n) => progress.update(i, n));
+  let i = 0;
+  try {
+    for await (const read of reads) {
+      progress.update(i, sizes[i]);
+      ids.push(identityOfRead(names[i], read));
+      merged ??= emptyProfile({
+        path: dir,
+        format: read.profile.source.format,
+        producer: '',
+        schemaVersion: '',
       });
-    } catch (e) {
-      // The budget counts the whole folder: name the folder, not the file that crossed it.
-      if (e instanceof EventBudgetError) throw new EventBudgetError(dir, e.limit);
-      throw e;
+      parts.push(appendPart(merged, read, i));
+      i++;
     }
-    done += sizes[i];
-    baseUs ??= read.baseUs || undefined;
-    ids.push(identityOfRead(names[i], read));
-    merged ??= emptyProfile({
-      path: dir,
-      format: read.profile.source.format,
-      producer: '',
-      schemaVersion: '',
-    });
-    parts.push(appendPart(merged, read, i));
+  } catch (e) {
+    // The budget counts the whole folder: name the folder, not the file that crossed it.
+    if (e instanceof EventBudgetError) throw new EventBudgetError(dir, e.limit);
+    throw e;
   }
   return finish(merged as Profile, parts, ids);
+}
+
+/**
+ * The folder's reads in file order: in worker threads, several at once, when there are several
+ * files, more than one worker is allowed and the worker entry was bundled beside this code;
+ * otherwise one after another on this thread, each Kineto file on the first one's clock base.
+ */
+function readRanks(
+  files: readonly string[],
+  options: RankFolderOptions,
+  budget: EventBudget,
+  onProgress: (index: number, bytesRead: number) => void,
+): AsyncGenerator<RankFileRead> {
+  const workers = Math.min(files.length, options.workers ?? defaultRankWorkers());
+  const workerPath = options.workerPath ?? DEFAULT_RANK_WORKER;
+  if (workers > 1 && fs.existsSync(workerPath))
+    return readRanksInWorkers(files, {
+      workers,
+      workerPath,
+      budget,
+      signal: options.signal,
+      nsysPath: options.nsysPath,
+      onProgress,
+    });
+  return readRanksHere(files, options, budget, onProgress);
+}
+
+async function* readRanksHere(
+  files: readonly string[],
+  options: RankFolderOptions,
+  budget: EventBudget,
+  onProgress: (index: number, bytesRead: number) => void,
+): AsyncGenerator<RankFileRead> {
+  let baseUs: number | undefined;
+  for (const [i, file] of files.entries()) {
+    const read = await readRankFile(file, {
+      budget,
+      signal: options.signal,
+      nsysPath: options.nsysPath,
+      // Epoch clocks of one job stay comparable when they share the first file's base.
+      baseUs,
+      onProgress: (n) => onProgress(i, n),
+    });
+    baseUs ??= read.baseUs || undefined;
+    yield read;
+  }
+}
+
+/**
+ * One read per core, up to 4: each read alive adds one rank's reading to the folder's peak, and
+ * the merge on this thread keeps a core busy too.
+ */
+function defaultRankWorkers(): number {
+  return Math.min(4, os.availableParallelism());
+}
+
+/** Bytes read of the folder's files together, from each file's own count. */
+class FolderProgress {
+  private readonly read: Float64Array;
+  private done = 0;
+  private readonly total: number;
+
+  constructor(
+    sizes: readonly number[],
+    private readonly onProgress?: (bytesRead: number, totalBytes: number) => void,
+  ) {
+    this.read = new Float64Array(sizes.length);
+    this.total = sizes.reduce((a, b) => a + b, 0);
+  }
+
+  update(index: number, bytesRead: number): void {
+    this.done += bytesRead - this.read[index];
+    this.read[index] = bytesRead;
+    this.onProgress?.(this.done, this.total);
+  }
 }
 
 /** What the merge keeps of one rank's read once its rows are in the merged tables. */

@@ -15,6 +15,7 @@ import { COPY_KINDS, GPU_OP_KINDS, GpuOps, MEM_KINDS } from '../model-gpu-ops';
 import { MemoryEvents, MemorySamples } from '../model-memory';
 import type { MemoryEvent, MemorySample, MetricSample } from '../model';
 import type { EventBudget } from './event-budget';
+import { onFolderBase } from './rank-base';
 import type { RankFileRead } from './rank-files';
 import { setRangeOrder } from './range-order';
 import {
@@ -181,22 +182,15 @@ export function decodeSummary(
     warnings: meta.warnings,
   };
   setRangeOrder(profile, userRows);
-  // As the Kineto reader does with a folder's base (kineto-events.ts `ns`): every time of the
-  // file is taken relative to it (exactly so between epoch-clock files; a file whose own clock
-  // needed no base lands as far off as its trace would, to within the doubles' rounding there).
-  let baseUs = meta.baseUs;
-  if (baseUs !== undefined && options.baseUs && options.baseUs !== baseUs) {
-    shiftTimes(profile, (baseUs - options.baseUs) * 1000);
-    baseUs = options.baseUs;
-  }
-  return {
+  const read: RankFileRead = {
     profile,
     traceName: meta.traceName,
     ...(meta.traceRank !== undefined ? { traceRank: meta.traceRank } : {}),
     ...(meta.host !== undefined ? { host: meta.host } : {}),
     ...(meta.sessionStartNs !== undefined ? { sessionStartNs: BigInt(meta.sessionStartNs) } : {}),
-    ...(baseUs !== undefined ? { baseUs } : {}),
+    ...(meta.baseUs !== undefined ? { baseUs: meta.baseUs } : {}),
   };
+  return onFolderBase(read, options.baseUs);
 }
 
 /** Gunzips at most `max` bytes; null when the data is corrupt or inflates past `max`. */
@@ -513,21 +507,4 @@ function buildStacks(
   }
   if (k !== frame.length) fail(`${frame.length - k} stack frames belong to no stack`);
   return stacks;
-}
-
-/** Adds `ns` to every time of a profile (a summary read into a folder with another time base). */
-function shiftTimes(p: Profile, ns: number): void {
-  for (const t of [p.gpuOps, p.cpuCalls, p.operators])
-    for (let i = 0; i < t.length; i++) {
-      t.startNs[i] += ns;
-      t.endNs[i] += ns;
-    }
-  for (const x of p.ranges) {
-    x.startNs += ns;
-    x.endNs += ns;
-  }
-  for (const t of [p.memory, p.memoryEvents]) for (let i = 0; i < t.length; i++) t.tsNs[i] += ns;
-  for (const x of p.metrics) x.tsNs += ns;
-  p.spanStartNs += ns;
-  p.spanEndNs += ns;
 }
