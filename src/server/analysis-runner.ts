@@ -5,10 +5,10 @@
  */
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import { startWorkerJob, type WorkerJob } from '../core/ingest/worker-job';
 import type { Report } from '../core/report-types';
 import type { TimelineColumns } from '../core/timeline-columns-types';
-import type { AnalyzeJob, FromWorker, ToWorker } from './analyze-worker';
+import type { AnalyzeJob, FromWorker } from './analyze-worker';
 
 export interface RunOptions {
   /** Aborting settles at once with {@link AnalysisCancelled}; the worker is ended within a second. */
@@ -31,8 +31,6 @@ export class AnalysisCancelled extends Error {
   }
 }
 
-/** How long a cancelled worker may take to stop on its own (an nsys export killing its child). */
-const CANCEL_GRACE_MS = 1000;
 let running = 0;
 
 /** Analysis workers alive right now (ended ones no longer count). */
@@ -43,63 +41,38 @@ export function runningAnalyses(): number {
 export function runAnalysis(job: AnalyzeJob, options: RunOptions = {}): Promise<Report> {
   const heapMb = options.heapMb ?? Math.floor(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
   const name = path.basename(job.tracePath);
-  return new Promise<Report>((resolve, reject) => {
-    const worker = new Worker(options.workerPath ?? path.join(__dirname, 'analyze-worker.js'), {
+  let started: WorkerJob<Report>;
+  try {
+    started = startWorkerJob<FromWorker, Report>({
+      workerPath: options.workerPath ?? path.join(__dirname, 'analyze-worker.js'),
       workerData: job,
-      resourceLimits: { maxOldGenerationSizeMb: heapMb },
-    });
-    running++;
-    let settled = false;
-    const settle = (finish: () => void): void => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener('abort', cancel);
-      finish();
-    };
-    const finished = (finish: () => void): void => {
-      settle(finish);
-      void worker.terminate();
-    };
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'progress') options.onProgress?.(m.pct);
-      else if (m.type === 'done') {
-        if (m.timeline) options.onTimeline?.(m.timeline);
-        finished(() => resolve(m.report));
-      } else
-        finished(() =>
+      heapMb,
+      signal: options.signal,
+      onMessage: (m, { resolve, reject }) => {
+        if (m.type === 'progress') options.onProgress?.(m.pct);
+        else if (m.type === 'done') {
+          if (m.timeline) options.onTimeline?.(m.timeline);
+          resolve(m.report);
+        } else
           reject(
             new Error(
               m.overBudget && options.budgetHint
                 ? `${m.message}: ${options.budgetHint}`
                 : m.message,
             ),
-          ),
-        );
+          );
+      },
+      outOfMemory: () =>
+        `${job.tracePath}: ran out of memory analyzing ${name} (heap limit ${heapMb} MB): ` +
+        'capture fewer steps, or lower the event budget so such traces are refused early',
+      failed: (line) => `${job.tracePath}: the analysis failed: ${line}`,
+      stopped: (code) => `${job.tracePath}: the analysis stopped (exit code ${code})`,
+      cancelled: () => new AnalysisCancelled(job.tracePath),
+      onExit: () => running--,
     });
-    worker.on('error', (e: Error & { code?: string }) =>
-      settle(() =>
-        reject(
-          new Error(
-            e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-              ? `${job.tracePath}: ran out of memory analyzing ${name} (heap limit ${heapMb} MB): ` +
-                  'capture fewer steps, or lower the event budget so such traces are refused early'
-              : `${job.tracePath}: the analysis failed: ${e.message.split('\n')[0]}`,
-          ),
-        ),
-      ),
-    );
-    worker.on('exit', (code) => {
-      running--;
-      settle(() => reject(new Error(`${job.tracePath}: the analysis stopped (exit code ${code})`)));
-    });
-    function cancel(): void {
-      settle(() => reject(new AnalysisCancelled(job.tracePath)));
-      worker.postMessage({ type: 'cancel' } satisfies ToWorker);
-      // A CPU-bound loop never reads the message: end the thread after the grace period.
-      const timer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
-      worker.once('exit', () => clearTimeout(timer));
-    }
-    if (options.signal?.aborted) cancel();
-    else options.signal?.addEventListener('abort', cancel);
-  });
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+  running++;
+  return started.done;
 }

@@ -13,11 +13,11 @@
  */
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { Worker } from 'node:worker_threads';
 import { EventBudget, EventBudgetError } from './event-budget';
 import { reviveProfile } from './profile-transfer';
 import { onFolderBase } from './rank-base';
 import type { RankFileRead } from './rank-files';
+import { startWorkerJob } from './worker-job';
 
 /** What one worker reads (its `workerData`). */
 export interface RankReadJob {
@@ -50,9 +50,6 @@ export interface RankReadPoolOptions {
   onProgress?: (index: number, bytesRead: number) => void;
 }
 
-/** How long a cancelled worker may take to stop on its own (an nsys export killing its child). */
-const CANCEL_GRACE_MS = 1000;
-
 /** The worker entry beside this bundle (dist/ for the extension, the server and the CLI). */
 export const DEFAULT_RANK_WORKER = path.join(__dirname, 'rank-read-worker.js');
 
@@ -78,7 +75,7 @@ export async function* readRanksInWorkers(
         pending.set(index, startRead(files[index], index, options, given));
       }
       let { done, given } = pending.get(i) as RankRead;
-      let taken: { read: RankFileRead; events: number };
+      let taken: Taken;
       try {
         taken = await done;
         // A file that needed no base of its own among files that did (a relative clock among
@@ -99,8 +96,14 @@ export async function* readRanksInWorkers(
   }
 }
 
+/** A file's read and the events its reader counted. */
+interface Taken {
+  read: RankFileRead;
+  events: number;
+}
+
 interface RankRead {
-  done: Promise<{ read: RankFileRead; events: number }>;
+  done: Promise<Taken>;
   /** The Kineto base the file is read with (undefined: its own). */
   given: number | undefined;
   cancel: () => void;
@@ -112,7 +115,7 @@ function startRead(
   options: RankReadPoolOptions,
   baseUs: number | undefined,
 ): RankRead {
-  const { budget, signal } = options;
+  const { budget } = options;
   const job: RankReadJob = {
     file,
     maxEvents: Math.max(0, budget.limit - budget.taken),
@@ -121,68 +124,30 @@ function startRead(
   };
   // The rank's reader may use as much heap as this thread may (the user's heap setting holds).
   const heapMb = Math.floor(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
-  const worker = new Worker(options.workerPath, {
+  const { done, cancel } = startWorkerJob<FromRankWorker, Taken>({
+    workerPath: options.workerPath,
     workerData: job,
-    resourceLimits: { maxOldGenerationSizeMb: heapMb },
-  });
-  let cancel = (): void => undefined;
-  let exited = false;
-  worker.once('exit', () => (exited = true));
-  const done = new Promise<{ read: RankFileRead; events: number }>((resolve, reject) => {
-    let settled = false;
-    const settle = (finish: () => void): void => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      finish();
-    };
-    worker.on('message', (m: FromRankWorker) => {
+    heapMb,
+    signal: options.signal,
+    onMessage: (m, { resolve, reject }) => {
       if (m.type === 'progress') options.onProgress?.(index, m.bytesRead);
       else if (m.type === 'done')
-        settle(() =>
-          resolve({
-            read: { ...m.read, profile: reviveProfile(m.read.profile) },
-            events: m.events,
-          }),
-        );
+        resolve({ read: { ...m.read, profile: reviveProfile(m.read.profile) }, events: m.events });
       // The worker's limit was the folder's remainder: the refusal names the folder's limit.
-      else
-        settle(() =>
-          reject(m.overBudget ? new EventBudgetError(file, budget.limit) : new Error(m.message)),
-        );
-    });
-    worker.on('error', (e: Error & { code?: string }) =>
-      settle(() =>
-        reject(
-          new Error(
-            e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-              ? `${file}: ran out of memory reading this rank (heap limit ${heapMb} MB): ` +
-                  'capture fewer steps, or lower the event budget so such traces are refused early'
-              : `${file}: reading this rank failed: ${e.message.split('\n')[0]}`,
-          ),
-        ),
-      ),
-    );
-    worker.on('exit', (code) =>
-      settle(() => reject(new Error(`${file}: reading this rank stopped (exit code ${code})`))),
-    );
-    cancel = () => {
-      // The signal's reason (an AbortError), as the reader on one thread throws it.
-      const reason: unknown = signal?.reason;
-      settle(() =>
-        reject(
-          reason instanceof Error ? reason : new Error(`${file}: reading this rank was cancelled`),
-        ),
-      );
-      if (exited) return;
-      worker.postMessage({ type: 'cancel' } satisfies ToRankWorker);
-      // A CPU-bound loop never reads the message: end the thread after the grace period.
-      const timer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
-      worker.once('exit', () => clearTimeout(timer));
-    };
-    const onAbort = (): void => cancel();
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort);
+      else reject(m.overBudget ? new EventBudgetError(file, budget.limit) : new Error(m.message));
+    },
+    outOfMemory: () =>
+      `${file}: ran out of memory reading this rank (heap limit ${heapMb} MB): ` +
+      'capture fewer steps, or lower the event budget so such traces are refused early',
+    failed: (line) => `${file}: reading this rank failed: ${line}`,
+    stopped: (code) => `${file}: reading this rank stopped (exit code ${code})`,
+    // The signal's reason (an AbortError), as the reader on one thread throws it.
+    cancelled: () => {
+      const reason: unknown = options.signal?.reason;
+      return reason instanceof Error
+        ? reason
+        : new Error(`${file}: reading this rank was cancelled`);
+    },
   });
   // A read that fails while an earlier one is awaited is reported when its turn comes (or dropped
   // with the rest when an earlier one fails): never an unhandled rejection.
