@@ -116,3 +116,22 @@ void test('across workers the folder keeps one event budget, and a cancelled fol
   abort.abort();
   await assert.rejects(loading, { name: 'AbortError' });
 });
+
+void test('a folder of small files is read on this thread unless workers are asked for', async () => {
+  const dir = folder({
+    'rank0.json.gz': ownFixture('ranks', 'gloo-torch', 'rank0.json.gz'),
+    'rank1.json.gz': ownFixture('ranks', 'gloo-torch', 'rank1.json.gz'),
+  });
+  // A worker entry that leaves a mark when a thread loads it, then fails the read.
+  const mark = path.join(dir, 'worker-started');
+  const workerPath = path.join(dir, 'marking-worker.js');
+  fs.writeFileSync(
+    workerPath,
+    `require('node:fs').writeFileSync(${JSON.stringify(mark)}, ''); throw new Error('started');`,
+  );
+  const profile = await readRankFolder(dir, { workerPath });
+  assert.equal(profile.rankCount, 2);
+  assert.equal(fs.existsSync(mark), false, 'a worker was started for two small files');
+  await assert.rejects(readRankFolder(dir, { workerPath, workers: 2 }), /started/);
+  assert.equal(fs.existsSync(mark), true);
+});

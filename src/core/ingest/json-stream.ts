@@ -87,8 +87,22 @@ export class JsonTraceScanner {
   constructor(private readonly sink: JsonTraceSink) {}
 
   push(chunk: Buffer): void {
+    if (this.carry && this.pending.length === 0 && this.state === 'events') {
+      // An event cut by the chunk boundary: join it with just the rest of itself, not with the
+      // whole chunk (a 1 MB copy per chunk), then go on in the chunk itself.
+      const carry = this.carry;
+      const joined = joinedElement(carry, chunk);
+      if (joined) {
+        this.carry = null;
+        this.scan(joined);
+        if (joined.length - carry.length < chunk.length)
+          this.scan(chunk.subarray(joined.length - carry.length));
+        return;
+      }
+    }
     if (this.carry) {
-      this.pending.push(chunk);
+      // Copied, as the carry is: the caller may reuse its chunk.
+      this.pending.push(Buffer.from(chunk));
       this.pendingBytes += chunk.length;
       // A value spanning many chunks is rescanned from its start on every attempt: waiting for at
       // least as many new bytes as are carried keeps a huge value linear, not quadratic, in time.
@@ -261,6 +275,20 @@ export class JsonTraceScanner {
       );
     // Copy: the caller's chunk may be reused, and a slice would pin the whole chunk.
     this.carry = Buffer.from(buf.subarray(from));
+  }
+}
+
+/**
+ * The carried start of an event element joined with the start of `chunk` up to the element's end,
+ * or null when the element does not end in `chunk`. Tries growing prefixes of the chunk: an event
+ * is mostly far shorter than the first.
+ */
+function joinedElement(carry: Buffer, chunk: Buffer): Buffer | null {
+  for (let k = Math.min(4096, chunk.length); ; k = Math.min(2 * k, chunk.length)) {
+    const joined = Buffer.concat([carry, chunk.subarray(0, k)]);
+    const end = valueEnd(joined, 0);
+    if (end > 0) return joined.subarray(0, end);
+    if (k === chunk.length) return null;
   }
 }
 

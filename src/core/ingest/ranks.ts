@@ -32,7 +32,10 @@ export interface RankFolderOptions {
   budget?: EventBudget;
   /** nsys executable for `.nsys-rep` files (default: found on PATH / the usual places). */
   nsysPath?: string;
-  /** Files read at once in worker threads (default: one per core, up to 4; 1: on this thread). */
+  /**
+   * Files read at once in worker threads (default: one per core, up to 4, when the files average
+   * at least `WORKER_MIN_MEAN_BYTES`; 1: on this thread).
+   */
   workers?: number;
   /** The worker entry (default: rank-read-worker.js beside this bundle; missing: on this thread). */
   workerPath?: string;
@@ -79,7 +82,7 @@ export async function readRankFolder(
   const parts: RankPart[] = [];
   const ids: RankIdentity[] = [];
   const progress = new FolderProgress(sizes, options.onProgress);
-  const reads = readRanks(files, options, budget, (i, n) => progress.update(i, n));
+  const reads = readRanks(files, sizes, options, budget, (i, n) => progress.update(i, n));
   let i = 0;
   try {
     for await (const read of reads) {
@@ -109,11 +112,12 @@ export async function readRankFolder(
  */
 function readRanks(
   files: readonly string[],
+  sizes: readonly number[],
   options: RankFolderOptions,
   budget: EventBudget,
   onProgress: (index: number, bytesRead: number) => void,
 ): AsyncGenerator<RankFileRead> {
-  const workers = Math.min(files.length, options.workers ?? defaultRankWorkers());
+  const workers = Math.min(files.length, options.workers ?? defaultRankWorkers(sizes));
   const workerPath = options.workerPath ?? DEFAULT_RANK_WORKER;
   if (workers > 1 && fs.existsSync(workerPath))
     return readRanksInWorkers(files, {
@@ -149,11 +153,20 @@ async function* readRanksHere(
 }
 
 /**
- * One read per core, up to 4: each read alive adds one rank's reading to the folder's peak, and
- * the merge on this thread keeps a core busy too.
+ * Mean file size (on disk) from which a folder's files are read in worker threads by default. A
+ * worker costs ~0.2 s before it reads (measured here: ~0.12 s to start a bare Node worker, ~0.1 s
+ * more to load its bundle): 200 files of one event each took 23 s in workers and 1.7 s on one
+ * thread, while a file of 8 MB takes longer than that to read.
  */
-function defaultRankWorkers(): number {
-  return Math.min(4, os.availableParallelism());
+export const WORKER_MIN_MEAN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * One read per core, up to 4: each read alive adds one rank's reading to the folder's peak, and
+ * the merge on this thread keeps a core busy too. Small files are read on this thread.
+ */
+function defaultRankWorkers(sizes: readonly number[]): number {
+  const mean = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
+  return mean < WORKER_MIN_MEAN_BYTES ? 1 : Math.min(4, os.availableParallelism());
 }
 
 /** Bytes read of the folder's files together, from each file's own count. */
