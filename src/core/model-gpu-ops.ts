@@ -1,15 +1,15 @@
 /**
  * The Profile's GPU ops (kernels, copies, memsets) as columns: one typed array per field, row i of
- * every column is op i. Millions of ops cost ~70 bytes each here instead of an object apiece (which
- * made GC the largest cost of a 5 M-kernel trace).
+ * every column is op i. Millions of kernels cost 54 bytes each here instead of an object apiece
+ * (which made GC the largest cost of a 5 M-kernel trace).
  *
  * Invariants: every column holds at least `length` rows (rows past it are spare capacity); `name`
  * indexes `names`, and a name's short name (a kernel's, from the trace) is kept once per name, not
  * per op (the first one given); `launchIndex` indexes Profile.cpuCalls (-1: unknown); `stackId` /
  * `callerStackId` index Profile.stacks (-1: none); `collective` indexes
- * `collectives` (-1: none); `bytes` is NaN when not recorded; `copyKind` / `srcKind` / `dstKind`
- * are codes into COPY_KINDS / MEM_KINDS, ABSENT when not recorded. Times are integer ns (exact in
- * a Float64Array up to 2^53, never boxed). Rows are in the reader's order, not sorted.
+ * `collectives` (-1: none). Bytes and memory kinds are kept only for the ops that have them
+ * (`copies`, see CopyDetails). Times are integer ns (exact in a Float64Array up to 2^53, never
+ * boxed). Rows are in the reader's order, not sorted.
  */
 import type { CollectiveTag, CopyKind, GpuOp, GpuOpKind, MemKind } from './model';
 import { ABSENT, ColumnTable, StringTable } from './model-columns';
@@ -25,6 +25,58 @@ export const MEMSET = 2;
 const codeOf = <T>(values: readonly T[], v: T | undefined): number =>
   v === undefined ? ABSENT : values.indexOf(v);
 
+/**
+ * Bytes and memory kinds of the ops that have them (copies and memsets, a few percent of a trace's
+ * ops; a kernel rarely records bytes), one row per such op in op order: beside the op columns
+ * rather than 11 bytes on every op (58 MB at 5 M kernels). `bytes` is NaN when not recorded;
+ * `copyKind` / `srcKind` / `dstKind` are codes into COPY_KINDS / MEM_KINDS, ABSENT when not
+ * recorded. Invariant: `op` is strictly ascending.
+ */
+export class CopyDetails extends ColumnTable {
+  protected readonly columns = ['op', 'bytes', 'copyKind', 'srcKind', 'dstKind'] as const;
+  op = new Int32Array(0);
+  bytes = new Float64Array(0);
+  copyKind = new Uint8Array(0);
+  srcKind = new Uint8Array(0);
+  dstKind = new Uint8Array(0);
+
+  /** Appends the details of op `op` (above every op before it). */
+  add(op: number, bytes: number, copyKind: number, srcKind: number, dstKind: number): void {
+    if (this.length > 0 && op <= this.op[this.length - 1])
+      throw new Error(`copy details out of op order: op ${op} after ${this.op[this.length - 1]}`);
+    const r = this.nextRow();
+    this.op[r] = op;
+    this.bytes[r] = bytes;
+    this.copyKind[r] = copyKind;
+    this.srcKind[r] = srcKind;
+    this.dstKind[r] = dstKind;
+  }
+
+  /** Appends `other`'s rows with their ops moved by `opBase` (a rank folder's merge). */
+  append(other: CopyDetails, opBase: number): void {
+    for (let r = 0; r < other.length; r++)
+      this.add(
+        other.op[r] + opBase,
+        other.bytes[r],
+        other.copyKind[r],
+        other.srcKind[r],
+        other.dstKind[r],
+      );
+  }
+
+  /** The row of op `op`, or -1 (a binary search). */
+  rowOf(op: number): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (this.op[m] < op) lo = m + 1;
+      else hi = m;
+    }
+    return lo < this.length && this.op[lo] === op ? lo : -1;
+  }
+}
+
 export class GpuOps extends ColumnTable {
   protected readonly columns = [
     'kind',
@@ -39,10 +91,6 @@ export class GpuOps extends ColumnTable {
     'callerStackId',
     'isComm',
     'collective',
-    'bytes',
-    'copyKind',
-    'srcKind',
-    'dstKind',
   ] as const;
   kind = new Uint8Array(0);
   name = new Int32Array(0);
@@ -56,10 +104,7 @@ export class GpuOps extends ColumnTable {
   callerStackId = new Int32Array(0);
   isComm = new Uint8Array(0);
   collective = new Int32Array(0);
-  bytes = new Float64Array(0);
-  copyKind = new Uint8Array(0);
-  srcKind = new Uint8Array(0);
-  dstKind = new Uint8Array(0);
+  readonly copies = new CopyDetails();
   readonly names = new StringTable();
   readonly collectives: CollectiveTag[] = [];
   /** Short name (a `names` index) of each name, by name index; -1 for none. */
@@ -90,11 +135,42 @@ export class GpuOps extends ColumnTable {
     this.callerStackId[i] = op.callerStackId ?? -1;
     this.isComm[i] = op.isComm ? 1 : 0;
     this.collective[i] = op.collective ? this.internCollective(op.collective) : -1;
-    this.bytes[i] = op.bytes ?? NaN;
-    this.copyKind[i] = codeOf(COPY_KINDS, op.copyKind);
-    this.srcKind[i] = codeOf(MEM_KINDS, op.srcKind);
-    this.dstKind[i] = codeOf(MEM_KINDS, op.dstKind);
+    this.setCopy(
+      i,
+      op.bytes ?? NaN,
+      codeOf(COPY_KINDS, op.copyKind),
+      codeOf(MEM_KINDS, op.srcKind),
+      codeOf(MEM_KINDS, op.dstKind),
+    );
     return i;
+  }
+
+  /** Drops spare capacity, the copy details' too. */
+  override trim(): void {
+    super.trim();
+    this.copies.trim();
+  }
+
+  /**
+   * Records op i's bytes (NaN: none) and copy / memory kind codes (ABSENT: none); nothing when it
+   * has none. Ops are given in ascending order, each once.
+   */
+  setCopy(i: number, bytes: number, copyKind: number, srcKind: number, dstKind: number): void {
+    if (Number.isNaN(bytes) && copyKind === ABSENT && srcKind === ABSENT && dstKind === ABSENT)
+      return;
+    this.copies.add(i, bytes, copyKind, srcKind, dstKind);
+  }
+
+  /** Op i's bytes, NaN when not recorded. */
+  bytesOf(i: number): number {
+    const r = this.copies.rowOf(i);
+    return r < 0 ? NaN : this.copies.bytes[r];
+  }
+
+  /** Op i's `copyKind`, `srcKind` or `dstKind` code, ABSENT when not recorded. */
+  copyCode(i: number, field: 'copyKind' | 'srcKind' | 'dstKind'): number {
+    const r = this.copies.rowOf(i);
+    return r < 0 ? ABSENT : this.copies[field][r];
   }
 
   /** Index of `tag` in `collectives` (identical tags share one). */
@@ -176,10 +252,13 @@ export class GpuOps extends ColumnTable {
     if (this.callerStackId[i] >= 0) op.callerStackId = this.callerStackId[i];
     const tag = this.collectiveOf(i);
     if (tag) op.collective = tag;
-    if (!Number.isNaN(this.bytes[i])) op.bytes = this.bytes[i];
-    if (this.copyKind[i] !== ABSENT) op.copyKind = COPY_KINDS[this.copyKind[i]];
-    if (this.srcKind[i] !== ABSENT) op.srcKind = MEM_KINDS[this.srcKind[i]];
-    if (this.dstKind[i] !== ABSENT) op.dstKind = MEM_KINDS[this.dstKind[i]];
+    const r = this.copies.rowOf(i);
+    if (r < 0) return op;
+    const { bytes, copyKind, srcKind, dstKind } = this.copies;
+    if (!Number.isNaN(bytes[r])) op.bytes = bytes[r];
+    if (copyKind[r] !== ABSENT) op.copyKind = COPY_KINDS[copyKind[r]];
+    if (srcKind[r] !== ABSENT) op.srcKind = MEM_KINDS[srcKind[r]];
+    if (dstKind[r] !== ABSENT) op.dstKind = MEM_KINDS[dstKind[r]];
     return op;
   }
 }

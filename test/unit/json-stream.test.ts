@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JsonTraceScanner } from '../../src/core/ingest/json-stream';
 
-/** Events with the patterns the fast path guesses on (`}, {`) inside strings and nested values. */
+/**
+ * Events with the patterns the fast path guesses on (`}, {`) inside strings and nested values, and
+ * non-ASCII names.
+ */
 const EVENTS = [
   {
     ph: 'X',
@@ -18,6 +21,8 @@ const EVENTS = [
   },
   { ph: 'X', cat: 'cpu_op', name: 'aten::mm', ts: 3.5, dur: 1, args: { s: '\\"}, {\\\\' } },
   { ph: 'i', name: '[memory]', ts: 4, args: { Bytes: -512 } },
+  // Multi-byte UTF-8, cut inside its sequences by the byte-wise chunkings below.
+  { ph: 'X', name: 'ядро 😀 ü', ts: 5, dur: 1 },
   ...Array.from({ length: 40 }, (_, i) => ({ ph: 'X', name: `f${i}`, ts: 10 + i, dur: i % 3 })),
   { ph: 'X', name: 'last', ts: 99, dur: 0, args: { deep: { a: [[{ b: [] }], {}] } } },
 ];

@@ -10,6 +10,8 @@
  * on raw bytes (jumping over strings with the native `Buffer.indexOf`) and parses each element.
  */
 
+import { isAscii } from 'node:buffer';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJ = 0x7b;
@@ -219,7 +221,7 @@ export class JsonTraceScanner {
               `malformed JSON: unexpected "${String.fromCharCode(c)}" in the event array`,
             );
           this.eventCount++;
-          const text = buf.toString('utf8', i, end);
+          const text = textOf(buf, i, end);
           let value: unknown;
           try {
             value = JSON.parse(text);
@@ -255,7 +257,7 @@ export class JsonTraceScanner {
     if (cut <= from) return from;
     let values: unknown[];
     try {
-      values = JSON.parse(`[${buf.toString('utf8', from, cut)}]`) as unknown[];
+      values = JSON.parse(`[${textOf(buf, from, cut)}]`) as unknown[];
     } catch {
       return from;
     }
@@ -290,6 +292,15 @@ function joinedElement(carry: Buffer, chunk: Buffer): Buffer | null {
     if (end > 0) return joined.subarray(0, end);
     if (k === chunk.length) return null;
   }
+}
+
+/**
+ * The text of `buf[from, to)`. ASCII (nearly every trace byte) is decoded as latin1, which gives
+ * the same string about twice as fast as UTF-8 decoding (measured on 1 MB trace chunks).
+ */
+function textOf(buf: Buffer, from: number, to: number): string {
+  const bytes = buf.subarray(from, to);
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
 }
 
 /** Index of the last `,` in `}  ,  {` after `from`, or -1. */
@@ -358,7 +369,7 @@ function valueEnd(buf: Buffer, from: number, maxDepth = Infinity): number {
 }
 
 function parseSlice(buf: Buffer, from: number, to: number): unknown {
-  const text = buf.toString('utf8', from, to);
+  const text = textOf(buf, from, to);
   try {
     return JSON.parse(text) as unknown;
   } catch {

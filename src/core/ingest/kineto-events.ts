@@ -387,11 +387,14 @@ export class KinetoEventSink {
     ops.callerStackId[i] = -1;
     ops.isComm[i] = isComm ? 1 : 0;
     ops.collective[i] = isComm ? this.opCollective(args) : -1;
-    ops.bytes[i] = typeof args.bytes === 'number' ? args.bytes : NaN;
     const copy = kind === MEMCPY ? copyKinds(ops.names.at(name)) : undefined;
-    ops.copyKind[i] = copy ? COPY_KINDS.indexOf(copy.copyKind) : ABSENT;
-    ops.srcKind[i] = copy ? MEM_KINDS.indexOf(copy.srcKind) : ABSENT;
-    ops.dstKind[i] = copy ? MEM_KINDS.indexOf(copy.dstKind) : ABSENT;
+    ops.setCopy(
+      i,
+      typeof args.bytes === 'number' ? args.bytes : NaN,
+      copy ? COPY_KINDS.indexOf(copy.copyKind) : ABSENT,
+      copy ? MEM_KINDS.indexOf(copy.srcKind) : ABSENT,
+      copy ? MEM_KINDS.indexOf(copy.dstKind) : ABSENT,
+    );
     ops.length = i + 1;
     this.gpuCorrelation.push(num(args.correlation, -1));
   }

@@ -331,10 +331,6 @@ export function readKernels(
       ops.callerStackId[i] = -1;
       ops.isComm[i] = isComm;
       ops.collective[i] = -1;
-      ops.bytes[i] = NaN;
-      ops.copyKind[i] = ABSENT;
-      ops.srcKind[i] = ABSENT;
-      ops.dstKind[i] = ABSENT;
       i++;
     }
     ops.length = i;
@@ -446,7 +442,6 @@ function writeCopyOp(
   ops.callerStackId[i] = -1;
   ops.isComm[i] = 0;
   ops.collective[i] = -1;
-  ops.bytes[i] = (row[6] as number | null) ?? 0;
 }
 
 /** Reads memcpy (named `Memcpy HtoD` …) and memset (named `Memset`) operations. */
@@ -471,9 +466,13 @@ export function readCopies(
       let name = copyNames.get(label);
       if (name === undefined) copyNames.set(label, (name = ops.names.intern(`Memcpy ${label}`)));
       writeCopyOp(ops, i, row, MEMCPY, name, rank, linker, calls);
-      ops.copyKind[i] = COPY_CODES[copy] ?? OTHER_COPY;
-      ops.srcKind[i] = memCode(row[8]);
-      ops.dstKind[i] = memCode(row[9]);
+      ops.setCopy(
+        i,
+        (row[6] as number | null) ?? 0,
+        COPY_CODES[copy] ?? OTHER_COPY,
+        memCode(row[8]),
+        memCode(row[9]),
+      );
       ops.length = i + 1;
       widen(span, row[0] as number, row[1] as number);
     }
@@ -485,9 +484,7 @@ export function readCopies(
       const i = ops.length;
       if (memset < 0) memset = ops.names.intern('Memset');
       writeCopyOp(ops, i, row, MEMSET, memset, rank, linker, calls);
-      ops.copyKind[i] = ABSENT;
-      ops.srcKind[i] = ABSENT;
-      ops.dstKind[i] = memCode(row[7]);
+      ops.setCopy(i, (row[6] as number | null) ?? 0, ABSENT, ABSENT, memCode(row[7]));
       ops.length = i + 1;
       widen(span, row[0] as number, row[1] as number);
     }

@@ -10,13 +10,20 @@ import type { Profile } from '../model';
 import { StringTable, ThreadTable } from '../model-columns';
 import { CpuCalls } from '../model-cpu-calls';
 import { CpuRanges } from '../model-cpu-ranges';
-import { GpuOps } from '../model-gpu-ops';
+import { CopyDetails, GpuOps } from '../model-gpu-ops';
 import { MemoryEvents, MemorySamples } from '../model-memory';
 
 /** The distinct buffers under the Profile's typed-array columns (each may be transferred once). */
 export function profileBuffers(p: Profile): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const table of [p.gpuOps, p.cpuCalls, p.operators, p.memory, p.memoryEvents])
+  for (const table of [
+    p.gpuOps,
+    p.gpuOps.copies,
+    p.cpuCalls,
+    p.operators,
+    p.memory,
+    p.memoryEvents,
+  ])
     for (const value of Object.values(table))
       if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer)
         buffers.add(value.buffer);
@@ -26,6 +33,7 @@ export function profileBuffers(p: Profile): ArrayBuffer[] {
 /** `p` as cloned by `postMessage`, with its tables' classes given back (in place); returns it. */
 export function reviveProfile(p: Profile): Profile {
   as(p.gpuOps, GpuOps);
+  as(p.gpuOps.copies, CopyDetails);
   as(p.gpuOps.names, StringTable);
   for (const [table, cls] of [
     [p.cpuCalls, CpuCalls],

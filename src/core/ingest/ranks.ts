@@ -378,9 +378,9 @@ function appendGpuOps(
   a.reserve(at + n);
   const names = stringMap(b.names, a.names);
   const collectives = Int32Array.from(b.collectives, (c) => a.internCollective(c));
-  for (const col of ['kind', 'isComm', 'copyKind', 'srcKind', 'dstKind'] as const)
-    a[col].set(b[col].subarray(0, n), at);
-  for (const col of ['startNs', 'endNs', 'bytes'] as const) a[col].set(b[col].subarray(0, n), at);
+  for (const col of ['kind', 'isComm'] as const) a[col].set(b[col].subarray(0, n), at);
+  for (const col of ['startNs', 'endNs'] as const) a[col].set(b[col].subarray(0, n), at);
+  a.copies.append(b.copies, at);
   a.deviceId.set(b.deviceId.subarray(0, n), at);
   a.streamId.set(b.streamId.subarray(0, n), at);
   a.rank.fill(rank, at, at + n);

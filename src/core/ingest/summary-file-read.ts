@@ -387,10 +387,13 @@ function gpuOpsOf(c: CheckedColumns, n: number): GpuOps {
     ops.callerStackId[i] = callerStackId[i] < 0 ? -1 : callerStackId[i];
     ops.isComm[i] = isComm[i];
     ops.collective[i] = collective(i);
-    ops.bytes[i] = bytes[i];
-    ops.copyKind[i] = c.code('copyKind', COPY_KINDS, copyKind[i]);
-    ops.srcKind[i] = c.code('srcKind', MEM_KINDS, srcKind[i]);
-    ops.dstKind[i] = c.code('dstKind', MEM_KINDS, dstKind[i]);
+    ops.setCopy(
+      i,
+      bytes[i],
+      c.code('copyKind', COPY_KINDS, copyKind[i]),
+      c.code('srcKind', MEM_KINDS, srcKind[i]),
+      c.code('dstKind', MEM_KINDS, dstKind[i]),
+    );
   }
   ops.length = n;
   ops.trim();

@@ -256,10 +256,10 @@ function gpuOpValues(
     case 'kind':
       return enumCodes(ops.kind, n, GPU_OP_KINDS, col, where);
     case 'copyKind':
-      return enumCodes(ops.copyKind, n, COPY_KINDS, col, where);
+      return enumCodes(copyCodes(ops, key), n, COPY_KINDS, col, where);
     case 'srcKind':
     case 'dstKind':
-      return enumCodes(ops[key], n, MEM_KINDS, col, where);
+      return enumCodes(copyCodes(ops, key), n, MEM_KINDS, col, where);
     case 'name':
       return stringIds(ops.name, n, ops.names, strings);
     case 'shortName':
@@ -295,10 +295,24 @@ function gpuOpValues(
     case 'rank':
     case 'launchIndex':
     case 'stackId':
-    case 'bytes':
       return numbers(ops[key], n, col, where);
+    case 'bytes':
+      return numbers(
+        Float64Array.from({ length: n }, (_, i) => ops.bytesOf(i)),
+        n,
+        col,
+        where,
+      );
   }
   throw new Error(`cannot summarize: ${where} is no GPU op column`);
+}
+
+/** Op i's `field` code for every op (ABSENT where not recorded), as one column. */
+function copyCodes(ops: GpuOps, field: 'copyKind' | 'srcKind' | 'dstKind'): Uint8Array {
+  const codes = new Uint8Array(ops.length).fill(ABSENT);
+  const { copies } = ops;
+  for (let r = 0; r < copies.length; r++) codes[copies.op[r]] = copies[field][r];
+  return codes;
 }
 
 /** A memory table (samples or allocation events). */

@@ -34,9 +34,10 @@ export function pageableCopies(profile: Profile): number[] {
   const out: number[] = [];
   for (let i = 0; i < ops.length; i++) {
     if (ops.kind[i] !== MEMCPY) continue;
+    const copyKind = ops.copyCode(i, 'copyKind');
     const pageable =
-      (ops.copyKind[i] === HTOD && ops.srcKind[i] === PAGEABLE) ||
-      (ops.copyKind[i] === DTOH && ops.dstKind[i] === PAGEABLE);
+      (copyKind === HTOD && ops.copyCode(i, 'srcKind') === PAGEABLE) ||
+      (copyKind === DTOH && ops.copyCode(i, 'dstKind') === PAGEABLE);
     if (pageable && !launchedBySyncApi(profile, i)) out.push(i);
   }
   return out;
@@ -54,7 +55,7 @@ export const memcpyPageable: Rule = (profile, ctx) => {
   if (copies.length === 0 || copyNs < ctx.thresholds.minGapNs) return [];
   const bytes = copies.reduce((s, i) => s + bytesOf(ops, i), 0);
   const gbps = copyNs > 0 ? bytes / copyNs : 0;
-  const htod = copies.filter((i) => ops.copyKind[i] === HTOD).length;
+  const htod = copies.filter((i) => ops.copyCode(i, 'copyKind') === HTOD).length;
   const costs: LocatedCost[] = copies.map((i) => ({
     stackId: ops.stackId[i] >= 0 ? ops.stackId[i] : callStackId(profile, ops.launchIndex[i]),
     ns: ops.endNs[i] - ops.startNs[i],

@@ -34,7 +34,7 @@ export function isSyncCopyApi(calls: CpuCalls, i: number): boolean {
 
 /** Bytes op i moved, 0 when not recorded. */
 export function bytesOf(ops: GpuOps, i: number): number {
-  const b = ops.bytes[i];
+  const b = ops.bytesOf(i);
   return Number.isNaN(b) ? 0 : b;
 }
 
@@ -74,7 +74,7 @@ export function syncCopyCalls(index: ProfileIndex): SyncCopy[] {
       outerEnd = endNs[call];
       if (!isSyncCopyApi(all, call)) continue;
       const op = opByCall.get(call) ?? -1;
-      const copyKind = op >= 0 ? COPY_KINDS[ops.copyKind[op]] : undefined;
+      const copyKind = op >= 0 ? COPY_KINDS[ops.copyCode(op, 'copyKind')] : undefined;
       if (copyKind === 'HtoD' && bytesOf(ops, op) <= SMALL_HTOD_BYTES) continue;
       if (copyKind === 'DtoD') continue;
       copies.push({ call, op, blockedNs: endNs[call] - startNs[call] });
@@ -96,7 +96,7 @@ export const memcpySync = replaying((profile, ctx) => {
   const bytes = copies.reduce((s, c) => s + (c.op >= 0 ? bytesOf(ops, c.op) : 0), 0);
   const dirs = new Map<string, number>();
   for (const c of copies) {
-    const dir = (c.op >= 0 ? COPY_KINDS[ops.copyKind[c.op]] : undefined) ?? 'other';
+    const dir = (c.op >= 0 ? COPY_KINDS[ops.copyCode(c.op, 'copyKind')] : undefined) ?? 'other';
     dirs.set(dir, (dirs.get(dir) ?? 0) + 1);
   }
   const dirText = [...dirs].map(([d, n]) => `${n} ${d}`).join(', ');
