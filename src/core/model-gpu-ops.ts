@@ -1,6 +1,6 @@
 /**
  * The Profile's GPU ops (kernels, copies, memsets) as columns: one typed array per field, row i of
- * every column is op i. Millions of kernels cost 54 bytes each here instead of an object apiece
+ * every column is op i. Millions of kernels cost 50 bytes each here instead of an object apiece
  * (which made GC the largest cost of a 5 M-kernel trace).
  *
  * Invariants: every column holds at least `length` rows (rows past it are spare capacity); `name`
