@@ -6,3 +6,15 @@ export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   if (list) list.push(value);
   else map.set(key, [value]);
 }
+
+/** Position of the first value ≥ `v` among the first `length` values of the ascending `sorted`. */
+export function lowerBound(sorted: ArrayLike<number>, v: number, length = sorted.length): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

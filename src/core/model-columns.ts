@@ -5,7 +5,7 @@
  */
 
 /** A typed-array constructor of the kinds the tables use. */
-type ColumnArray = Float64Array | Int32Array | Uint8Array;
+type ColumnArray = Float64Array | Int32Array | Uint32Array | Uint8Array;
 
 /** `a` copied into a new array of the same type and `length` (rows beyond a's are zero). */
 function resized<T extends ColumnArray>(a: T, length: number): T {

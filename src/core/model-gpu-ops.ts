@@ -1,17 +1,18 @@
 /**
  * The Profile's GPU ops (kernels, copies, memsets) as columns: one typed array per field, row i of
- * every column is op i. Millions of kernels cost 50 bytes each here instead of an object apiece
+ * every column is op i. Millions of kernels cost 46 bytes each here instead of an object apiece
  * (which made GC the largest cost of a 5 M-kernel trace).
  *
  * Invariants: every column holds at least `length` rows (rows past it are spare capacity); `name`
  * indexes `names`, and a name's short name (a kernel's, from the trace) is kept once per name, not
  * per op (the first one given); `launchIndex` indexes Profile.cpuCalls (-1: unknown); `stackId` /
- * `callerStackId` index Profile.stacks (-1: none); `collective` indexes
- * `collectives` (-1: none). Bytes and memory kinds are kept only for the ops that have them
- * (`copies`, see CopyDetails). Times are integer ns (exact in a Float64Array up to 2^53, never
- * boxed). Rows are in the reader's order, not sorted.
+ * `callerStackId` index Profile.stacks (-1: none). Bytes and memory kinds, and the collective (an
+ * index into `collectives`), are kept only for the ops that have them (`copies` and
+ * `opCollectives`, SparseRows in op order). Times are integer ns (exact in a Float64Array up to
+ * 2^53, never boxed). Rows are in the reader's order, not sorted.
  */
 import type { CollectiveTag, CopyKind, GpuOp, GpuOpKind, MemKind } from './model';
+import { lowerBound } from './collections';
 import { ABSENT, ColumnTable, StringTable } from './model-columns';
 
 export const GPU_OP_KINDS: readonly GpuOpKind[] = ['kernel', 'memcpy', 'memset'];
@@ -26,15 +27,36 @@ const codeOf = <T>(values: readonly T[], v: T | undefined): number =>
   v === undefined ? ABSENT : values.indexOf(v);
 
 /**
- * Bytes and memory kinds of the ops that have them (copies and memsets, a few percent of a trace's
- * ops; a kernel rarely records bytes), one row per such op in op order: beside the op columns
- * rather than 11 bytes on every op (58 MB at 5 M kernels). `bytes` is NaN when not recorded;
- * `copyKind` / `srcKind` / `dstKind` are codes into COPY_KINDS / MEM_KINDS, ABSENT when not
- * recorded. Invariant: `op` is strictly ascending.
+ * Fields that only a few of a trace's ops have, kept one row per such op in op order beside the op
+ * columns rather than on every op. Invariant: `op` is strictly ascending.
  */
-export class CopyDetails extends ColumnTable {
-  protected readonly columns = ['op', 'bytes', 'copyKind', 'srcKind', 'dstKind'] as const;
+abstract class SparseRows extends ColumnTable {
   op = new Int32Array(0);
+
+  /** A new last row for op `op` (above every op before it). */
+  protected rowFor(op: number): number {
+    if (this.length > 0 && op <= this.op[this.length - 1])
+      throw new Error(`sparse op rows out of op order: op ${op} after ${this.op[this.length - 1]}`);
+    const r = this.nextRow();
+    this.op[r] = op;
+    return r;
+  }
+
+  /** The row of op `op`, or -1 (a binary search). */
+  rowOf(op: number): number {
+    const r = lowerBound(this.op, op, this.length);
+    return r < this.length && this.op[r] === op ? r : -1;
+  }
+}
+
+/**
+ * Bytes and memory kinds of the ops that have them (copies and memsets, a few percent of a trace's
+ * ops; a kernel rarely records bytes): 11 bytes on every op would be 58 MB at 5 M kernels. `bytes`
+ * is NaN when not recorded; `copyKind` / `srcKind` / `dstKind` are codes into COPY_KINDS /
+ * MEM_KINDS, ABSENT when not recorded.
+ */
+export class CopyDetails extends SparseRows {
+  protected readonly columns = ['op', 'bytes', 'copyKind', 'srcKind', 'dstKind'] as const;
   bytes = new Float64Array(0);
   copyKind = new Uint8Array(0);
   srcKind = new Uint8Array(0);
@@ -42,10 +64,7 @@ export class CopyDetails extends ColumnTable {
 
   /** Appends the details of op `op` (above every op before it). */
   add(op: number, bytes: number, copyKind: number, srcKind: number, dstKind: number): void {
-    if (this.length > 0 && op <= this.op[this.length - 1])
-      throw new Error(`copy details out of op order: op ${op} after ${this.op[this.length - 1]}`);
-    const r = this.nextRow();
-    this.op[r] = op;
+    const r = this.rowFor(op);
     this.bytes[r] = bytes;
     this.copyKind[r] = copyKind;
     this.srcKind[r] = srcKind;
@@ -63,17 +82,26 @@ export class CopyDetails extends ColumnTable {
         other.dstKind[r],
       );
   }
+}
 
-  /** The row of op `op`, or -1 (a binary search). */
-  rowOf(op: number): number {
-    let lo = 0;
-    let hi = this.length;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (this.op[m] < op) lo = m + 1;
-      else hi = m;
-    }
-    return lo < this.length && this.op[lo] === op ? lo : -1;
+/**
+ * The collective of the ops that have one (communication kernels whose trace names it, none in
+ * most traces): 4 bytes on every op would be 20 MB at 5 M kernels. `tag` indexes
+ * GpuOps.collectives.
+ */
+export class OpCollectives extends SparseRows {
+  protected readonly columns = ['op', 'tag'] as const;
+  tag = new Int32Array(0);
+
+  /** Appends op `op`'s collective (above every op before it). */
+  add(op: number, tag: number): void {
+    const r = this.rowFor(op); // first: it may grow (replace) the columns
+    this.tag[r] = tag;
+  }
+
+  /** Appends `other`'s rows with their ops moved by `opBase` and tags mapped by `tagOf`. */
+  append(other: OpCollectives, opBase: number, tagOf: ArrayLike<number>): void {
+    for (let r = 0; r < other.length; r++) this.add(other.op[r] + opBase, tagOf[other.tag[r]]);
   }
 }
 
@@ -90,7 +118,6 @@ export class GpuOps extends ColumnTable {
     'stackId',
     'callerStackId',
     'isComm',
-    'collective',
   ] as const;
   kind = new Uint8Array(0);
   name = new Int32Array(0);
@@ -103,8 +130,8 @@ export class GpuOps extends ColumnTable {
   stackId = new Int32Array(0);
   callerStackId = new Int32Array(0);
   isComm = new Uint8Array(0);
-  collective = new Int32Array(0);
   readonly copies = new CopyDetails();
+  readonly opCollectives = new OpCollectives();
   readonly names = new StringTable();
   readonly collectives: CollectiveTag[] = [];
   /** Short name (a `names` index) of each name, by name index; -1 for none. */
@@ -134,7 +161,7 @@ export class GpuOps extends ColumnTable {
     this.stackId[i] = op.stackId;
     this.callerStackId[i] = op.callerStackId ?? -1;
     this.isComm[i] = op.isComm ? 1 : 0;
-    this.collective[i] = op.collective ? this.internCollective(op.collective) : -1;
+    this.setCollective(i, op.collective ? this.internCollective(op.collective) : -1);
     this.setCopy(
       i,
       op.bytes ?? NaN,
@@ -145,10 +172,22 @@ export class GpuOps extends ColumnTable {
     return i;
   }
 
-  /** Drops spare capacity, the copy details' too. */
+  /** Drops spare capacity, the sparse rows' too. */
   override trim(): void {
     super.trim();
     this.copies.trim();
+    this.opCollectives.trim();
+  }
+
+  /** Records op i's collective (a `collectives` index; -1: none, nothing kept). Ops ascend. */
+  setCollective(i: number, tag: number): void {
+    if (tag >= 0) this.opCollectives.add(i, tag);
+  }
+
+  /** Op i's collective as a `collectives` index, -1 when none. */
+  collectiveIdOf(i: number): number {
+    const r = this.opCollectives.rowOf(i);
+    return r < 0 ? -1 : this.opCollectives.tag[r];
   }
 
   /**
@@ -229,7 +268,7 @@ export class GpuOps extends ColumnTable {
   }
 
   collectiveOf(i: number): CollectiveTag | undefined {
-    const c = this.collective[i];
+    const c = this.collectiveIdOf(i);
     return c < 0 ? undefined : this.collectives[c];
   }
 

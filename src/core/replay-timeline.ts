@@ -3,6 +3,7 @@
  * dependency and their launch call's process, the blocking calls with the op each waited for, and
  * which ops something waits for (see replay.ts for the model).
  */
+import { lowerBound } from './collections';
 import type { Profile } from './model';
 import { CALL_MEMCPY, CALL_MEMSET, CALL_SYNC, type CpuCalls } from './model-cpu-calls';
 import type { DeviceTimeline } from './device-timelines';
@@ -224,18 +225,6 @@ function byEndPerDevice(
       ascending = endNs[list[k]] >= endNs[list[k - 1]];
     return ascending ? list : Int32Array.from(Array.from(list).sort((a, b) => endNs[a] - endNs[b]));
   });
-}
-
-/** Position of the first value ≥ `v` in the ascending `sorted`. */
-function lowerBound(sorted: Int32Array, v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Index in `list` (op indexes sorted by end) of the last op ending at or before `t`, or -1. */

@@ -1,6 +1,6 @@
 /**
- * GpuOps (core/model-gpu-ops.ts): ops read back as given, with bytes and memory kinds kept only for
- * the ops that have them (CopyDetails), on every real trace's copies and on odd ones.
+ * GpuOps (core/model-gpu-ops.ts): ops read back as given, with bytes and memory kinds (CopyDetails)
+ * and collectives (OpCollectives) kept only for the ops that have them, on real traces and odd ones.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -34,6 +34,8 @@ void test('gpu ops: copy details only where given, read back per op, in op order
       Object.assign(op, { kind: 'memcpy', bytes: i * 1000, copyKind: 'HtoD', srcKind: 'pageable' });
     if (i % 29 === 5) Object.assign(op, { kind: 'memset', dstKind: 'device' });
     if (i === 199) op.bytes = 0; // bytes alone, recorded as 0
+    if (i % 23 === 7)
+      Object.assign(op, { isComm: true, collective: { group: '0', name: 'allreduce', seq: i } });
     ops.push(op);
   }
   const table = GpuOps.from(ops);
@@ -44,6 +46,35 @@ void test('gpu ops: copy details only where given, read back per op, in op order
     assert.equal(table.copyCode(i, 'copyKind') === 255, ops[i].copyKind === undefined);
   }
   assert.throws(() => table.setCopy(10, 1, 255, 255, 255), /out of op order/);
+  assert.equal(table.opCollectives.length, ops.filter((o) => o.collective).length);
+  for (let i = 0; i < ops.length; i++)
+    assert.equal(table.collectiveIdOf(i) >= 0, ops[i].collective !== undefined, `op ${i}`);
+  assert.throws(() => table.setCollective(10, 0), /out of op order/);
+});
+
+void test('gpu ops: the NCCL kernels of a real trace keep the collective their args name', async () => {
+  // a100-nccl: the kernels whose args carry "Collective name" (and the process group).
+  const json = fixture('torch', 'a100-nccl.json.gz');
+  const tagOf = (group: unknown, name: unknown, seq: unknown) =>
+    `${String(group)}/${String(name)}/${String(seq)}`;
+  const want = kinetoEvents(json)
+    .filter((e) => e.ph === 'X' && e.cat === 'kernel' && /nccl/i.test(String(e.name)))
+    .filter((e) => typeof e.args?.['Collective name'] === 'string')
+    .map((e) => tagOf(e.args?.['Process Group Name'], e.args?.['Collective name'], e.args?.Seq))
+    .sort();
+  assert.ok(want.length > 0);
+  const ops = (await loadTrace(json)).gpuOps;
+  const got: string[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const c = ops.collectiveOf(i);
+    if (c) got.push(tagOf(c.group, c.name, c.seq));
+  }
+  assert.deepEqual(got.sort(), want);
+  assert.equal(
+    ops.opCollectives.length,
+    want.length,
+    'one row per tagged kernel, none for the rest',
+  );
 });
 
 void test('gpu ops: the copies of real traces keep the bytes their trace recorded', async () => {

@@ -358,7 +358,7 @@ export class KinetoEventSink {
     calls.startNs[i] = start;
     calls.endNs[i] = end;
     calls.thread[i] = calls.threads.intern(this.rank, int(e.pid), int(e.tid));
-    calls.correlationId[i] = num(args.correlation, -1);
+    calls.setCorrelation(i, num(args.correlation, -1));
     calls.stackId[i] = -1;
     calls.length = i + 1;
   }
@@ -386,7 +386,7 @@ export class KinetoEventSink {
     ops.stackId[i] = -1;
     ops.callerStackId[i] = -1;
     ops.isComm[i] = isComm ? 1 : 0;
-    ops.collective[i] = isComm ? this.opCollective(args) : -1;
+    ops.setCollective(i, isComm ? this.opCollective(args) : -1);
     const copy = kind === MEMCPY ? copyKinds(ops.names.at(name)) : undefined;
     ops.setCopy(
       i,

@@ -310,14 +310,14 @@ function linkLaunches(sink: KinetoEventSink): void {
   const callAt = new Map<string, number>();
   const { cpuCalls: calls, gpuOps: ops } = sink;
   for (let i = 0; i < calls.length; i++) {
-    const corr = calls.correlationId[i];
+    const corr = calls.correlationOf(i);
     if (corr >= 0) callByCorrelation.set(corr, i);
     else callAt.set(`${sink.callThreads[i]}@${calls.startNs[i]}`, i);
   }
   for (const [id, thread, ts] of sink.launchFlowStart.entries()) {
     const i = callAt.get(`${thread}@${ts}`);
     if (i !== undefined) {
-      calls.correlationId[i] = Number(id);
+      calls.setCorrelation(i, Number(id));
       callByCorrelation.set(Number(id), i);
     }
   }

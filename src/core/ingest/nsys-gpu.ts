@@ -206,7 +206,7 @@ export class RuntimeCallReader {
       calls.startNs[i] = start;
       calls.endNs[i] = end;
       calls.thread[i] = thread;
-      calls.correlationId[i] = corr;
+      calls.setCorrelation(i, corr);
       calls.stackId[i] = stackId;
       linker.add(corr, proc, i);
       widen(span, start, end);
@@ -330,7 +330,6 @@ export function readKernels(
       ops.rank[i] = rank;
       ops.callerStackId[i] = -1;
       ops.isComm[i] = isComm;
-      ops.collective[i] = -1;
       i++;
     }
     ops.length = i;
@@ -441,7 +440,6 @@ function writeCopyOp(
   ops.stackId[i] = launchIndex >= 0 ? calls.stackId[launchIndex] : -1;
   ops.callerStackId[i] = -1;
   ops.isComm[i] = 0;
-  ops.collective[i] = -1;
 }
 
 /** Reads memcpy (named `Memcpy HtoD` …) and memset (named `Memset`) operations. */

@@ -10,7 +10,7 @@ import type { Profile } from '../model';
 import { StringTable, ThreadTable } from '../model-columns';
 import { CpuCalls } from '../model-cpu-calls';
 import { CpuRanges } from '../model-cpu-ranges';
-import { CopyDetails, GpuOps } from '../model-gpu-ops';
+import { CopyDetails, GpuOps, OpCollectives } from '../model-gpu-ops';
 import { MemoryEvents, MemorySamples } from '../model-memory';
 
 /** The distinct buffers under the Profile's typed-array columns (each may be transferred once). */
@@ -19,6 +19,7 @@ export function profileBuffers(p: Profile): ArrayBuffer[] {
   for (const table of [
     p.gpuOps,
     p.gpuOps.copies,
+    p.gpuOps.opCollectives,
     p.cpuCalls,
     p.operators,
     p.memory,
@@ -34,6 +35,7 @@ export function profileBuffers(p: Profile): ArrayBuffer[] {
 export function reviveProfile(p: Profile): Profile {
   as(p.gpuOps, GpuOps);
   as(p.gpuOps.copies, CopyDetails);
+  as(p.gpuOps.opCollectives, OpCollectives);
   as(p.gpuOps.names, StringTable);
   for (const [table, cls] of [
     [p.cpuCalls, CpuCalls],

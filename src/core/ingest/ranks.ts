@@ -335,6 +335,7 @@ function appendCpuCalls(a: CpuCalls, b: CpuCalls, rank: number, stackBase: numbe
   a.startNs.set(b.startNs.subarray(0, n), at);
   a.endNs.set(b.endNs.subarray(0, n), at);
   a.correlationId.set(b.correlationId.subarray(0, n), at);
+  for (const [i, id] of b.oddIds) a.oddIds.set(at + i, id);
   for (let i = 0; i < n; i++) {
     a.name[at + i] = names[b.name[i]];
     a.thread[at + i] = threads[b.thread[i]];
@@ -390,8 +391,8 @@ function appendGpuOps(
     a.launchIndex[j] = rebased(b.launchIndex[i], callBase);
     a.stackId[j] = rebased(b.stackId[i], stackBase);
     a.callerStackId[j] = rebased(b.callerStackId[i], stackBase);
-    a.collective[j] = b.collective[i] < 0 ? -1 : collectives[b.collective[i]];
   }
+  a.opCollectives.append(b.opCollectives, at, collectives);
   for (const [name, short] of b.shortNames()) a.setShortOfName(names[name], names[short]);
   a.length = at + n;
 }

@@ -386,7 +386,7 @@ function gpuOpsOf(c: CheckedColumns, n: number): GpuOps {
     // An absent optional reference is stored as -2.
     ops.callerStackId[i] = callerStackId[i] < 0 ? -1 : callerStackId[i];
     ops.isComm[i] = isComm[i];
-    ops.collective[i] = collective(i);
+    ops.setCollective(i, collective(i));
     ops.setCopy(
       i,
       bytes[i],

@@ -275,17 +275,15 @@ function gpuOpValues(
     case 'isComm':
       return Float64Array.from(ops.isComm.subarray(0, n));
     case 'collective':
-      return Float64Array.from(ops.collective.subarray(0, n), (c) => (c < 0 ? 0 : 1));
+      return Float64Array.from(opCollectiveIds(ops), (c) => (c < 0 ? 0 : 1));
     case 'collective.group':
     case 'collective.name': {
       const field = key === 'collective.group' ? 'group' : 'name';
       const ids = ops.collectives.map((c) => c[field]);
-      return Float64Array.from(ops.collective.subarray(0, n), (c) =>
-        c < 0 ? -1 : strings.id(ids[c]),
-      );
+      return Float64Array.from(opCollectiveIds(ops), (c) => (c < 0 ? -1 : strings.id(ids[c])));
     }
     case 'collective.seq':
-      return Float64Array.from(ops.collective.subarray(0, n), (c) =>
+      return Float64Array.from(opCollectiveIds(ops), (c) =>
         c < 0 ? NaN : (ops.collectives[c].seq ?? NaN),
       );
     case 'startNs':
@@ -313,6 +311,14 @@ function copyCodes(ops: GpuOps, field: 'copyKind' | 'srcKind' | 'dstKind'): Uint
   const { copies } = ops;
   for (let r = 0; r < copies.length; r++) codes[copies.op[r]] = copies[field][r];
   return codes;
+}
+
+/** Op i's collective (a `collectives` index, -1 where none) for every op, as one column. */
+function opCollectiveIds(ops: GpuOps): Int32Array {
+  const ids = new Int32Array(ops.length).fill(-1);
+  const { opCollectives: c } = ops;
+  for (let r = 0; r < c.length; r++) ids[c.op[r]] = c.tag[r];
+  return ids;
 }
 
 /** A memory table (samples or allocation events). */
