@@ -3,7 +3,7 @@
  * (`file(line): function`) and links to its caller by `Python parent id`.
  */
 import type { Frame, StackTable } from '../model';
-import type { PyFrames } from './kineto-events';
+import type { PyFrames } from './kineto-event-tables';
 
 /** `file(line): function` → a frame, or null for `nn.Module: X_0`, `<built-in …>` and the like. */
 export function parsePythonFrame(name: string, precision: Frame['precision']): Frame | null {
