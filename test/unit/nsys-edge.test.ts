@@ -130,6 +130,31 @@ void describe('nsys reader edge cases', () => {
     assert.equal(p.ranges.length, nvtx);
   });
 
+  void it('counts the rows of a table whose rowids jump far past its size (an edited export)', () => {
+    // One kernel and one runtime call moved to rowid 240,000,000 in a ~1 MB file: the rowid span
+    // (the usual row count) would be past the event budget and size the tables for 240 M rows.
+    const file = path.join(tmp, 'rowid-jump.sqlite');
+    fs.copyFileSync(fixture2026, file);
+    fs.chmodSync(file, 0o644);
+    const db = new Database(file);
+    const count = (table: string) =>
+      db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+    for (const table of ['CUPTI_ACTIVITY_KIND_KERNEL', 'CUPTI_ACTIVITY_KIND_RUNTIME'])
+      db.exec(
+        `UPDATE ${table} SET rowid = 240000000 WHERE rowid = (SELECT max(rowid) FROM ${table})`,
+      );
+    const ops = ['KERNEL', 'MEMCPY', 'MEMSET'].reduce(
+      (n, t) => n + count(`CUPTI_ACTIVITY_KIND_${t}`),
+      0,
+    );
+    const calls = count('CUPTI_ACTIVITY_KIND_RUNTIME');
+    db.close();
+    assert.ok(fs.statSync(file).size < 240_000_000 / 4);
+    const p = readNsysSqlite(file);
+    assert.equal(p.gpuOps.length, ops);
+    assert.equal(p.cpuCalls.length, calls);
+  });
+
   void it('opens read-only: bytes and mtime unchanged, no journal or WAL files', () => {
     const file = path.join(tmp, 'copy.sqlite');
     fs.copyFileSync(fixture2026, file);

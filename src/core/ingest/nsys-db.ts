@@ -3,6 +3,7 @@
  * columns this schema version has, the export metadata, and the StringIds table.
  * Every table is optional (nsys creates them lazily), so callers ask `has()` / `columns()` first.
  */
+import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { StringTable } from '../model-columns';
 import { readablePath } from './sqlite-readonly';
@@ -69,6 +70,12 @@ export function* walkPages(db: Database.Database, plan: PagePlan): Generator<Raw
     }
   }
 }
+
+/**
+ * Fewer bytes than any SQLite table row takes in its file (a cell pointer, the payload length and
+ * rowid varints, a record header): a rowid span above file size / this is not a row count.
+ */
+const MIN_ROW_BYTES = 4;
 
 /** An open export plus its table/column catalogue (read once from sqlite_master). */
 export class NsysDb {
@@ -189,17 +196,29 @@ export class NsysDb {
   }
 
   /**
-   * max - min rowid + 1: the row count when no rows were deleted (nsys deletes none), for sizing
-   * tables ahead. 0 when the table is empty or missing, or has no rowids.
+   * Rows of `table`, for the event budget and for sizing tables ahead: max - min rowid + 1 (two
+   * b-tree edge lookups; nsys deletes no rows, so the span is the count), unless the span is more
+   * rows than the file could hold (an export edited or damaged: one row at rowid 240,000,000 in a
+   * 0.6 MB file), then a COUNT(*). 0 when the table is empty or missing, has no rowids, or cannot
+   * be counted.
    */
-  rowidSpan(table: string): number {
+  rowCount(table: string): number {
     if (!this.has(table)) return 0;
     try {
       const [min, max] = this.rowidBounds(table);
-      return min === null || max === null ? 0 : max - min + 1;
+      if (min === null || max === null) return 0;
+      const span = max - min + 1;
+      if (span <= this.fileBytes() / MIN_ROW_BYTES) return span;
+      return this.db.prepare(`SELECT COUNT(*) FROM "${table}"`).pluck().get() as number;
     } catch {
       return 0;
     }
+  }
+
+  private fileBytesMemo: number | undefined;
+
+  private fileBytes(): number {
+    return (this.fileBytesMemo ??= fs.statSync(this.file).size);
   }
 
   /** Row by row over `pages()`, for small tables where convenience beats speed. */

@@ -44,7 +44,7 @@ export class LaunchLinker {
   anyStack = false;
 
   /**
-   * `expected`: about how many calls will be added (the rowid span, which the event budget has
+   * `expected`: about how many calls will be added (NsysDb.rowCount, which the event budget has
    * bounded). The table starts large enough to hold them without growing: each growth rehashes
    * every id.
    */
@@ -260,7 +260,7 @@ export function readKernels(
   afterPage: () => void = () => undefined,
 ): KernelLinks {
   const table = 'CUPTI_ACTIVITY_KIND_KERNEL';
-  const count = ndb.has(table) ? ndb.rowidSpan(table) : 0;
+  const count = ndb.has(table) ? ndb.rowCount(table) : 0;
   const links: KernelLinks = {
     first: ops.length,
     correlationId: new Uint32Array(count),
@@ -281,7 +281,7 @@ export function readKernels(
     ops.reserve(ops.length + page.length);
     let i = ops.length;
     if (i - links.first + page.length > corrs.length) {
-      // More rows than the rowid span said (a table without rowids).
+      // More rows than rowCount said (a table without rowids).
       const size = 2 * (i - links.first + page.length);
       const [oldCorrs, oldProcs] = [corrs, procs];
       corrs = links.correlationId = new Uint32Array(size);

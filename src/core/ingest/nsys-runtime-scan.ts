@@ -60,7 +60,7 @@ export function startRuntimeScan(ndb: NsysDb, withChain: boolean, onWorker?: boo
   const plan = ndb.pagePlan(TABLE, wanted);
   if (plan === null) return { next: () => null, abandon: () => undefined };
   const big =
-    Math.min(ndb.rowidSpan(TABLE), ndb.rowidSpan('CUPTI_ACTIVITY_KIND_KERNEL')) >= WORKER_MIN_ROWS;
+    Math.min(ndb.rowCount(TABLE), ndb.rowCount('CUPTI_ACTIVITY_KIND_KERNEL')) >= WORKER_MIN_ROWS;
   if (onWorker ?? big) return startWorker(ndb.file, plan, withChain);
   // On this thread, a chunk at a time when asked to wait (after the kernels).
   const chunks = scanRuntime(ndb.db, plan, withChain, CHUNK_ROWS, walkPages);

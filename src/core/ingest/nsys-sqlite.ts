@@ -48,9 +48,9 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
   const rank = options.rank ?? 0;
   const ndb = NsysDb.open(path);
   try {
-    // Row counts up front from the rowid spans (two b-tree edge lookups per table; nsys deletes no
-    // rows): a too-large export is refused before anything is read.
-    const spans = new Map(ACTIVITY_TABLES.map((t) => [t, ndb.rowidSpan(t)]));
+    // Row counts up front (NsysDb.rowCount: rowid spans, two b-tree edge lookups per table): a
+    // too-large export is refused before anything is read.
+    const spans = new Map(ACTIVITY_TABLES.map((t) => [t, ndb.rowCount(t)]));
     const rows = [...spans.values()].reduce((n, s) => n + s, 0);
     (options.budget ?? new EventBudget()).take(rows, path, 'activity rows');
     const meta = readMeta(ndb);
