@@ -42,6 +42,18 @@ abstract class SparseRows extends ColumnTable {
     return r;
   }
 
+  /** `column` (one of this table's) spread over `n` ops, `absent` for the ops without a row. */
+  spread<T extends Float64Array | Int32Array | Uint8Array>(
+    column: T,
+    n: number,
+    absent: number,
+  ): T {
+    const out = new (column.constructor as new (length: number) => T)(n);
+    out.fill(absent);
+    for (let r = 0; r < this.length; r++) out[this.op[r]] = column[r];
+    return out;
+  }
+
   /** The row of op `op`, or -1 (a binary search). */
   rowOf(op: number): number {
     const r = lowerBound(this.op, op, this.length);

@@ -203,6 +203,15 @@ export class NsysDb {
    * be counted.
    */
   rowCount(table: string): number {
+    let n = this.rowCounts.get(table);
+    if (n === undefined) this.rowCounts.set(table, (n = this.countRows(table)));
+    return n;
+  }
+
+  /** Counts per table (the export is read-only: asked by the budget, the sizing and the scan). */
+  private readonly rowCounts = new Map<string, number>();
+
+  private countRows(table: string): number {
     if (!this.has(table)) return 0;
     try {
       const [min, max] = this.rowidBounds(table);

@@ -256,10 +256,10 @@ function gpuOpValues(
     case 'kind':
       return enumCodes(ops.kind, n, GPU_OP_KINDS, col, where);
     case 'copyKind':
-      return enumCodes(copyCodes(ops, key), n, COPY_KINDS, col, where);
+      return enumCodes(ops.copies.spread(ops.copies[key], n, ABSENT), n, COPY_KINDS, col, where);
     case 'srcKind':
     case 'dstKind':
-      return enumCodes(copyCodes(ops, key), n, MEM_KINDS, col, where);
+      return enumCodes(ops.copies.spread(ops.copies[key], n, ABSENT), n, MEM_KINDS, col, where);
     case 'name':
       return stringIds(ops.name, n, ops.names, strings);
     case 'shortName':
@@ -295,30 +295,14 @@ function gpuOpValues(
     case 'stackId':
       return numbers(ops[key], n, col, where);
     case 'bytes':
-      return numbers(
-        Float64Array.from({ length: n }, (_, i) => ops.bytesOf(i)),
-        n,
-        col,
-        where,
-      );
+      return numbers(ops.copies.spread(ops.copies.bytes, n, NaN), n, col, where);
   }
   throw new Error(`cannot summarize: ${where} is no GPU op column`);
 }
 
-/** Op i's `field` code for every op (ABSENT where not recorded), as one column. */
-function copyCodes(ops: GpuOps, field: 'copyKind' | 'srcKind' | 'dstKind'): Uint8Array {
-  const codes = new Uint8Array(ops.length).fill(ABSENT);
-  const { copies } = ops;
-  for (let r = 0; r < copies.length; r++) codes[copies.op[r]] = copies[field][r];
-  return codes;
-}
-
 /** Op i's collective (a `collectives` index, -1 where none) for every op, as one column. */
 function opCollectiveIds(ops: GpuOps): Int32Array {
-  const ids = new Int32Array(ops.length).fill(-1);
-  const { opCollectives: c } = ops;
-  for (let r = 0; r < c.length; r++) ids[c.op[r]] = c.tag[r];
-  return ids;
+  return ops.opCollectives.spread(ops.opCollectives.tag, ops.length, -1);
 }
 
 /** A memory table (samples or allocation events). */

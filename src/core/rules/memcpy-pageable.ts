@@ -32,12 +32,14 @@ function launchedBySyncApi(profile: Profile, i: number): boolean {
 export function pageableCopies(profile: Profile): number[] {
   const ops = profile.gpuOps;
   const out: number[] = [];
-  for (let i = 0; i < ops.length; i++) {
+  // Only ops with copy details can be pageable: their rows, in op order.
+  const { copies } = ops;
+  for (let r = 0; r < copies.length; r++) {
+    const i = copies.op[r];
     if (ops.kind[i] !== MEMCPY) continue;
-    const copyKind = ops.copyCode(i, 'copyKind');
     const pageable =
-      (copyKind === HTOD && ops.copyCode(i, 'srcKind') === PAGEABLE) ||
-      (copyKind === DTOH && ops.copyCode(i, 'dstKind') === PAGEABLE);
+      (copies.copyKind[r] === HTOD && copies.srcKind[r] === PAGEABLE) ||
+      (copies.copyKind[r] === DTOH && copies.dstKind[r] === PAGEABLE);
     if (pageable && !launchedBySyncApi(profile, i)) out.push(i);
   }
   return out;
