@@ -49,6 +49,7 @@ async function bundleCore() {
         "export { buildReport } from './src/core/report';",
         "export { annotationsFor, hoverMarkdown } from './src/server/annotations';",
         "export { runReadOnlyTool } from './src/core/agent/run-tool';",
+        "export { READER_YOUNG_GENERATION_MB } from './src/core/ingest/worker-job';",
         // The kernel timeline: columns, window query, and the webview's draw code (headless).
         "export { StackResolver } from './src/core/stack-resolver';",
         "export { PathResolver, WorkspaceIndex } from './src/core/workspace-paths';",

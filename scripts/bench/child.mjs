@@ -4,15 +4,18 @@
 //   child.mjs sql    FILE            a plain better-sqlite3 GROUP BY over the kernel table
 //   child.mjs floor  FILE            the nsys floor: a bare raw scan of the kernel and runtime
 //                                    tables' columns the reader uses
-//   child.mjs report FILE CORE WS    loadTrace + buildReport, then CodeLens/hover timings
+//   child.mjs report FILE CORE WS    loadTrace + buildReport, then CodeLens/hover timings, in a
+//                                    worker thread with the young generation the server's
+//                                    analysis worker has (worker-job.ts), as the product runs it
 //   child.mjs activate EXT           require() of dist/extension.js with a stub `vscode` module
 //   child.mjs timeline FILE CORE WS  kernel timeline columns, then frames of a zoom (timeline.mjs)
 import * as fs from 'node:fs';
 import Module, { createRequire } from 'node:module';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { timelineFrames } from './timeline.mjs';
 
 const require = createRequire(import.meta.url);
-const [mode, file, corePath, workspace] = process.argv.slice(2);
+const [mode, file, corePath, workspace] = isMainThread ? process.argv.slice(2) : workerData;
 
 const cpuStart = process.cpuUsage();
 const done = (result) => {
@@ -116,7 +119,20 @@ function pct(sample, p) {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-async function report() {
+/** `reportHere` on a worker thread limited as the server's analysis worker is; its result. */
+function report() {
+  const core = require(corePath);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL(import.meta.url), {
+      workerData: [mode, file, corePath, workspace],
+      resourceLimits: { maxYoungGenerationSizeMb: core.READER_YOUNG_GENERATION_MB },
+    });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+async function reportHere() {
   const core = require(corePath);
   const t0 = performance.now();
   // The 5 M-kernel export holds 12.6 M activity rows, past the default event budget (10 M):
@@ -206,5 +222,6 @@ function activate() {
 const timeline = () => timelineFrames(require(corePath), file, workspace);
 
 const modes = { read, parse, sql, floor, report, activate, timeline };
-if (!modes[mode]) throw new Error(`unknown mode ${mode}`);
-done(await modes[mode]());
+if (!isMainThread) parentPort.postMessage(await reportHere());
+else if (!modes[mode]) throw new Error(`unknown mode ${mode}`);
+else done(await modes[mode]());

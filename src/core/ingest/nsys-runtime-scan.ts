@@ -8,6 +8,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { walkPages, type NsysDb, type PagePlan, type RawRow } from './nsys-db';
+import { READER_YOUNG_GENERATION_MB } from './worker-job';
 
 const TABLE = 'CUPTI_ACTIVITY_KIND_RUNTIME';
 
@@ -125,6 +126,8 @@ function startWorker(file: string, plan: PagePlan, withChain: boolean): RuntimeS
       posted,
     },
     transferList: [port2],
+    // Its row arrays are garbage at once: a small young generation holds them as well.
+    resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB },
   });
   // Neither keeps the process alive: a reader that failed before the end leaves nothing behind.
   worker.unref();

@@ -37,13 +37,25 @@ export interface WorkerJob<T> {
   cancel: () => void;
 }
 
+/**
+ * The young generation (two semi-spaces and the new large-object space) of a worker that reads a
+ * trace: 24 MB, semi-spaces of 8 MB. Node 24 sizes it from the machine's memory (192 MB on a
+ * 24 GiB host, 48 MB under Node 20), and a reader's short-lived objects (JSON.parse batches,
+ * better-sqlite3's row arrays) fill whatever it is given, so the default cost ~120–150 MiB of peak
+ * RSS on large traces (docs/benchmarks.md, "The young generation") and no measurable speed.
+ */
+export const READER_YOUNG_GENERATION_MB = 24;
+
 /** How long a cancelled worker may take to stop on its own (an nsys export killing its child). */
 const CANCEL_GRACE_MS = 1000;
 
 export function startWorkerJob<M, T>(o: WorkerJobOptions<M, T>): WorkerJob<T> {
   const worker = new Worker(o.workerPath, {
     workerData: o.workerData,
-    resourceLimits: { maxOldGenerationSizeMb: o.heapMb },
+    resourceLimits: {
+      maxOldGenerationSizeMb: o.heapMb,
+      maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB,
+    },
   });
   let exited = false;
   let cancel = (): void => undefined;
