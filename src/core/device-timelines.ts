@@ -1,8 +1,8 @@
 /** Each GPU's timeline (its ops and the union of their busy intervals) and each rank's busy union. */
 import { pushTo } from './collections';
+import { opsPerDevice } from './model-op-order';
 import { IntervalList, sortByStart } from './intervals';
 import type { Profile } from './model';
-import type { GpuOps } from './model-gpu-ops';
 
 /** One GPU's timeline: its ops in start order and the merged union of their busy intervals. */
 export interface DeviceTimeline {
@@ -41,33 +41,6 @@ export function deviceTimelines(profile: Profile): DeviceTimeline[] {
     });
   }
   return out.sort((a, b) => a.rank - b.rank || a.deviceId - b.deviceId);
-}
-
-/** Op indexes per (rank, device), each list in trace order, the devices in order of first op. */
-function opsPerDevice(ops: GpuOps): Int32Array[] {
-  const slot = new Map<string, number>();
-  const deviceOf = new Int32Array(ops.length);
-  const counts: number[] = [];
-  // Consecutive ops are mostly on the same device: reuse its slot instead of a key string per op.
-  let lastRank = NaN;
-  let lastDevice = NaN;
-  let current = -1;
-  for (let i = 0; i < ops.length; i++) {
-    if (ops.deviceId[i] !== lastDevice || ops.rank[i] !== lastRank) {
-      lastRank = ops.rank[i];
-      lastDevice = ops.deviceId[i];
-      const key = `${lastRank}:${lastDevice}`;
-      const found = slot.get(key);
-      if (found === undefined) slot.set(key, (current = counts.push(0) - 1));
-      else current = found;
-    }
-    deviceOf[i] = current;
-    counts[current]++;
-  }
-  const lists = counts.map((n) => new Int32Array(n));
-  const filled = new Array<number>(counts.length).fill(0);
-  for (let i = 0; i < ops.length; i++) lists[deviceOf[i]][filled[deviceOf[i]]++] = i;
-  return lists;
 }
 
 /** Union of all devices' busy intervals per rank (the rank's GPUs are busy when any of them is). */

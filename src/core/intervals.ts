@@ -70,6 +70,13 @@ export class IntervalList {
    * device's ops): reversed spans are dropped, the rest merged as unionIntervals merges them.
    */
   static ofSorted(starts: Float64Array, ends: Float64Array, idx: ArrayLike<number>): IntervalList {
+    // A range of rows none of which overlaps or touches the next (a device's ops in device order,
+    // model-op-order.ts) is its own union: views of the columns, no copy.
+    if (isApartRange(starts, ends, idx)) {
+      const from = idx[0];
+      const to = from + idx.length;
+      return new IntervalList(starts.subarray(from, to), ends.subarray(from, to));
+    }
     const outStarts = new Float64Array(idx.length);
     const outEnds = new Float64Array(idx.length);
     let n = 0;
@@ -144,6 +151,19 @@ export class IntervalList {
     if (k >= this.length || this.starts[k] <= ts) return 0;
     return this.starts[k] - ts;
   }
+}
+
+/** Whether `idx` is rows idx[0], idx[0] + 1, … whose spans are well formed and apart. */
+function isApartRange(starts: Float64Array, ends: Float64Array, idx: ArrayLike<number>): boolean {
+  if (idx.length === 0) return false;
+  const first = idx[0];
+  let prevEnd = -Infinity;
+  for (let k = 0; k < idx.length; k++) {
+    const i = first + k;
+    if (idx[k] !== i || !(ends[i] >= starts[i]) || !(starts[i] > prevEnd)) return false;
+    prevEnd = ends[i];
+  }
+  return true;
 }
 
 /** Whether no interval ends before it starts and none starts before the previous one. */

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { putOpsInDeviceOrder } from './model-op-order';
 import type { Profile } from './model';
 import { EventBudget } from './ingest/event-budget';
 import { withNsysExport } from './ingest/nsys-export';
@@ -58,9 +59,16 @@ export function detectTraceKind(p: string): TraceKind {
  * Reads the trace at `p` into a Profile. An `.nsys-rep` is exported to a private temp folder that
  * is removed as soon as the export is read (the reader is eager: the Profile holds no reference to
  * the file), so no copy of the profiled process's environment stays on disk. Past `maxEvents`
- * it throws an `EventBudgetError` (ingest/event-budget.ts) before memory grows further.
+ * it throws an `EventBudgetError` (ingest/event-budget.ts) before memory grows further. The GPU
+ * ops come back in device order (model-op-order.ts).
  */
 export async function loadTrace(p: string, options: LoadOptions = {}): Promise<Profile> {
+  const profile = await read(p, options);
+  putOpsInDeviceOrder(profile.gpuOps);
+  return profile;
+}
+
+async function read(p: string, options: LoadOptions): Promise<Profile> {
   const budget = new EventBudget(options.maxEvents);
   switch (detectTraceKind(p)) {
     case 'rank-folder':

@@ -15,6 +15,55 @@ function resized<T extends ColumnArray>(a: T, length: number): T {
   return b;
 }
 
+/** Whether a's first n values are all the same, bit for bit. */
+function isConstant(a: ColumnArray, n: number): boolean {
+  // Compared as 32-bit words (one element kind per loop, which runs several times faster).
+  if (a instanceof Uint8Array) return sameBytes(a, n);
+  const words = new Int32Array(a.buffer, a.byteOffset, (n * a.BYTES_PER_ELEMENT) / 4);
+  return sameWords(words, a.BYTES_PER_ELEMENT / 4);
+}
+
+/** Whether `words` repeats its first `period` words throughout. */
+function sameWords(words: Int32Array, period: number): boolean {
+  for (let k = period; k < words.length; k++) if (words[k] !== words[k - period]) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array, n: number): boolean {
+  for (let k = 1; k < n; k++) if (a[k] !== a[0]) return false;
+  return true;
+}
+
+/** `from[order[k]]` for each k, in a new array of from's type. */
+function gathered(from: ColumnArray, order: Int32Array): ColumnArray {
+  // One loop per array type: one loop over several element kinds runs several times slower.
+  const n = order.length;
+  if (from instanceof Float64Array) return gatherFloat64(new Float64Array(n), from, order);
+  if (from instanceof Int32Array) return gatherInt32(new Int32Array(n), from, order);
+  if (from instanceof Uint32Array) return gatherUint32(new Uint32Array(n), from, order);
+  return gatherUint8(new Uint8Array(n), from, order);
+}
+
+function gatherFloat64(to: Float64Array, from: Float64Array, order: Int32Array): Float64Array {
+  for (let k = 0; k < order.length; k++) to[k] = from[order[k]];
+  return to;
+}
+
+function gatherInt32(to: Int32Array, from: Int32Array, order: Int32Array): Int32Array {
+  for (let k = 0; k < order.length; k++) to[k] = from[order[k]];
+  return to;
+}
+
+function gatherUint32(to: Uint32Array, from: Uint32Array, order: Int32Array): Uint32Array {
+  for (let k = 0; k < order.length; k++) to[k] = from[order[k]];
+  return to;
+}
+
+function gatherUint8(to: Uint8Array, from: Uint8Array, order: Int32Array): Uint8Array {
+  for (let k = 0; k < order.length; k++) to[k] = from[order[k]];
+  return to;
+}
+
 /**
  * Capacity after growing from `cap` to hold at least `need` rows: exactly `need` for an empty
  * table (a reader that knows its row count reserves it once, with no spare rows to trim), else
@@ -51,6 +100,20 @@ export abstract class ColumnTable {
   protected nextRow(): number {
     if (this.length >= this.capacity) this.reserve(this.length + 1);
     return this.length++;
+  }
+
+  /** Reorders the rows: row k becomes what row `order[k]` was (`order` a permutation of them). */
+  permute(order: Int32Array): void {
+    const self = this as unknown as Record<string, ColumnArray>;
+    const n = order.length;
+    for (const c of this.columns) {
+      const column = self[c];
+      // A column with one value throughout (a single trace's rank, one device, no stacks) is the
+      // same in any order.
+      if (isConstant(column, n)) self[c] = column.length === n ? column : resized(column, n);
+      else self[c] = gathered(column, order);
+    }
+    this.length = this.capacity = order.length;
   }
 
   private resizeAll(cap: number): void {

@@ -9,10 +9,12 @@
  * `callerStackId` index Profile.stacks (-1: none). Bytes and memory kinds, and the collective (an
  * index into `collectives`), are kept only for the ops that have them (`copies` and
  * `opCollectives`, SparseRows in op order). Times are integer ns (exact in a Float64Array up to
- * 2^53, never boxed). Rows are in the reader's order, not sorted.
+ * 2^53, never boxed). Rows are in the reader's order; loadTrace then puts them in device order (by
+ * rank, device and start: model-op-order.ts), which saves memory but must not change any result.
  */
 import type { CollectiveTag, CopyKind, GpuOp, GpuOpKind, MemKind } from './model';
 import { lowerBound } from './collections';
+import { sortByStart } from './intervals';
 import { ABSENT, ColumnTable, StringTable } from './model-columns';
 
 export const GPU_OP_KINDS: readonly GpuOpKind[] = ['kernel', 'memcpy', 'memset'];
@@ -52,6 +54,22 @@ abstract class SparseRows extends ColumnTable {
     out.fill(absent);
     for (let r = 0; r < this.length; r++) out[this.op[r]] = column[r];
     return out;
+  }
+
+  /** Renumbers the ops (`newIndex[op]`, a permutation) and puts the rows back in op order. */
+  renumber(newIndex: Int32Array): void {
+    const n = this.length;
+    const op = new Int32Array(n);
+    const key = new Float64Array(n);
+    const rows = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      key[r] = op[r] = newIndex[this.op[r]];
+      rows[r] = r;
+    }
+    this.op = op;
+    // Rows whose ops kept their order stay in order: a few runs to merge.
+    sortByStart(key, rows);
+    this.permute(rows);
   }
 
   /** The row of op `op`, or -1 (a binary search). */
@@ -189,6 +207,18 @@ export class GpuOps extends ColumnTable {
     super.trim();
     this.copies.trim();
     this.opCollectives.trim();
+  }
+
+  /**
+   * Reorders the ops: op k becomes what op `order[k]` was (`order` a permutation of the ops). Only
+   * the sparse rows point at ops within the table; CPU calls point at no op.
+   */
+  override permute(order: Int32Array): void {
+    super.permute(order);
+    const newIndex = new Int32Array(order.length);
+    for (let k = 0; k < order.length; k++) newIndex[order[k]] = k;
+    this.copies.renumber(newIndex);
+    this.opCollectives.renumber(newIndex);
   }
 
   /** Records op i's collective (a `collectives` index; -1: none, nothing kept). Ops ascend. */

@@ -94,14 +94,16 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
   const apart = tls.length === 1 && tls[0].busy.length === n;
   const startNs = apart ? tls[0].busy.starts : new Float64Array(n);
   const endNs = apart ? tls[0].busy.ends : new Float64Array(n);
-  const launchIndex = new Int32Array(n);
-  for (let k = 0; k < n; k++) {
+  // Ops in device order (model-op-order.ts) are their own start order: a view, no copy.
+  const inOrder = isRange(order, 0);
+  const launchIndex = inOrder ? gpu.launchIndex.subarray(0, n) : new Int32Array(n);
+  for (let k = 0; k < n && !(apart && inOrder); k++) {
     const o = order[k];
     if (!apart) {
       startNs[k] = gpu.startNs[o];
       endNs[k] = gpu.endNs[o];
     }
-    launchIndex[k] = gpu.launchIndex[o];
+    if (!inOrder) launchIndex[k] = gpu.launchIndex[o];
   }
   const streamIdOf = (i: number) => gpu.streamId[order[i]];
   const streamPrev = new Int32Array(n).fill(-1);
@@ -315,4 +317,10 @@ function blockingCalls(
     out.push({ call: ci, target, targetSlot: -1, tail: target >= 0 ? cEnd - endNs[target] : 0 });
   }
   return out.sort((a, b) => calls.endNs[a.call] - calls.endNs[b.call]);
+}
+
+/** Whether `idx` is from, from + 1, …, from + idx.length - 1. */
+function isRange(idx: Int32Array, from: number): boolean {
+  for (let k = 0; k < idx.length; k++) if (idx[k] !== from + k) return false;
+  return true;
 }

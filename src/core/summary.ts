@@ -81,10 +81,10 @@ function roundPct(x: number): number {
 
 /** Kernels grouped by name, by total time descending. */
 export function kernelTable(profile: Profile): KernelStat[] {
-  // By name id (the table interns names, so one id is one name); `out` in order of first launch.
+  // By name id (the table interns names, so one id is one name). Names are interned as the ops are
+  // read, so ties stay in order of first launch as read, whatever order the ops are in now.
   const ops = profile.gpuOps;
   const byName = new Array<KernelStat | undefined>(ops.names.size);
-  const out: KernelStat[] = [];
   for (let i = 0; i < ops.length; i++) {
     if (ops.kind[i] !== KERNEL) continue;
     const ns = ops.endNs[i] - ops.startNs[i];
@@ -107,9 +107,9 @@ export function kernelTable(profile: Profile): KernelStat[] {
       const short = ops.shortNameOf(i);
       if (short) stat.shortName = short;
       byName[ops.name[i]] = stat;
-      out.push(stat);
     }
   }
+  const out = byName.filter((k) => k !== undefined);
   for (const k of out) k.avgNs = Math.round(k.totalNs / k.count);
   return out.sort((a, b) => b.totalNs - a.totalNs);
 }
