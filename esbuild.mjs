@@ -22,13 +22,14 @@ const node = {
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
-  // The analysis runs in a worker thread of the server (src/server/analysis-runner.ts); the files
-  // of a rank folder are read in worker threads of whichever process loads it (rank-read-pool.ts).
+  // Analyses run in a worker thread of the server, the CLI and the MCP server (dist/cli.js finds
+  // dist/analyze-worker.js beside it: src/core/analysis-runner.ts); the files of a rank folder are
+  // read in worker threads of whichever process loads it (rank-read-pool.ts).
   {
     ...node,
     entryPoints: {
       server: 'src/server/main.ts',
-      'analyze-worker': 'src/server/analyze-worker.ts',
+      'analyze-worker': 'src/core/analyze-worker.ts',
       'rank-read-worker': RANK_WORKER,
     },
     outdir: 'dist',
@@ -70,10 +71,14 @@ if (withTests) {
     // mocha, playwright-core and eslint resolve from the repo's node_modules at run time.
     external: [...node.external, 'mocha', 'playwright-core', 'eslint'],
   });
-  // The unit tests load rank folders from out/test/unit: the worker entry goes beside them.
+  // The unit tests load rank folders and run analyses from out/test/unit: the worker entries go
+  // beside them.
   builds.push({
     ...node,
-    entryPoints: { 'rank-read-worker': RANK_WORKER },
+    entryPoints: {
+      'rank-read-worker': RANK_WORKER,
+      'analyze-worker': 'src/core/analyze-worker.ts',
+    },
     outdir: 'out/test/unit',
   });
 }

@@ -14,13 +14,13 @@ import { compare, type Comparison } from './core/compare';
 import { comparisonMarkdown, toMarkdown } from './core/export/markdown';
 import { toSarif } from './core/export/sarif';
 import { DEFAULT_MAX_EVENTS, EventBudgetError } from './core/ingest/event-budget';
-import { detectTraceKind, loadTrace } from './core/load';
+import { detectTraceKind } from './core/load';
 import { readRankFile, summaryName } from './core/ingest/rank-files';
 import { EventBudget } from './core/ingest/event-budget';
 import { writeSummaryFile } from './core/ingest/summary-file-write';
 import { SUMMARY_EXT } from './core/ingest/summary-file';
 import { formatBytes } from './core/format';
-import { buildReport } from './core/report';
+import { runAnalysis } from './core/analysis-runner';
 import { parsePathMap } from './core/workspace-paths';
 import { HELP } from './cli-help';
 import { unsupportedNodeMessage } from './core/node-support';
@@ -198,14 +198,18 @@ async function main(argv: string[]): Promise<number> {
   const { map, errors } = parsePathMap(args.pathMap);
   if (errors.length > 0) throw new Error(errors[0]);
   if (!fs.existsSync(args.workspace)) throw new Error(`workspace ${args.workspace} does not exist`);
-  const analyze = async (trace: string) => {
-    const profile = await loadTrace(trace, { maxEvents: args.maxEvents }).catch(raiseBudgetHint);
-    return buildReport(profile, {
-      workspaceRoot: args.workspace,
-      pathMap: map,
-      libraryFallback: args.libraryFallback,
-    });
-  };
+  const analyze = (trace: string) =>
+    runAnalysis(
+      {
+        tracePath: trace,
+        workspaceFolder: args.workspace,
+        maxEvents: args.maxEvents,
+        pathMap: map,
+        libraryFallback: args.libraryFallback,
+        thresholds: {},
+      },
+      { budgetHint: BUDGET_HINT },
+    );
   const report = await analyze(args.trace);
   let comparison: Comparison | null = null;
   if (args.baseline) comparison = compare(await analyze(args.baseline), report, args.thresholdPct);
@@ -222,10 +226,12 @@ async function main(argv: string[]): Promise<number> {
   return args.failOn && report.findings.some((f) => failing.includes(f.severity)) ? 3 : 0;
 }
 
+/** What an over-budget message adds: the option that raises the budget. */
+const BUDGET_HINT = 'raise it with --max-events to analyze this trace';
+
 /** Rethrows `e`, an event budget error saying which option raises the budget. */
 function raiseBudgetHint(e: unknown): never {
-  if (e instanceof EventBudgetError)
-    throw new Error(`${e.message}: raise it with --max-events to analyze this trace`);
+  if (e instanceof EventBudgetError) throw new Error(`${e.message}: ${BUDGET_HINT}`);
   throw e;
 }
 

@@ -39,6 +39,12 @@ export const LAYERS = [
     files: /^src\/core\/(export|agent)\/.*\.ts$/,
     reads: ['report', 'analyze', 'attribute', 'model'],
   },
+  {
+    // A trace loaded and reported in a worker thread (the server, the CLI and the MCP server).
+    name: 'run',
+    files: /^src\/core\/(analysis-runner|analyze-worker)\.ts$/,
+    reads: ['report', 'analyze', 'attribute', 'ingest', 'model'],
+  },
   { name: 'shared', files: /^src\/shared\/.*\.ts$/, reads: ['core'] },
   { name: 'server', files: /^src\/server\/.*\.ts$/, reads: ['shared', 'core'] },
   { name: 'extension', files: /^src\/extension\/.*\.ts$/, reads: ['shared', 'core'] },
@@ -47,7 +53,7 @@ export const LAYERS = [
   { name: 'webview', files: /^webview\/.*\.ts$/, reads: ['shared', 'report', 'model'] },
 ];
 
-const CORE = ['model', 'ingest', 'attribute', 'analyze', 'report', 'views'];
+const CORE = ['model', 'ingest', 'attribute', 'analyze', 'report', 'views', 'run'];
 
 /** The layer of a repository-relative path (forward slashes), or null. */
 export function layerOf(relPath) {

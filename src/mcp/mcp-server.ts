@@ -16,8 +16,8 @@ import {
 import { runReadOnlyTool, type ResolvedTrace, type TraceSource } from '../core/agent/run-tool';
 import { TOOL_SPECS } from '../core/agent/tool-specs';
 import { ToolInputError } from '../core/agent/validate';
-import { loadTrace } from '../core/load';
-import { buildReport } from '../core/report';
+import { runAnalysis } from '../core/analysis-runner';
+import { DEFAULT_MAX_EVENTS } from '../core/ingest/event-budget';
 import { parsePathMap } from '../core/workspace-paths';
 import { AllowedPaths } from './allowed-paths';
 
@@ -83,10 +83,13 @@ class TraceLoader implements TraceSource {
     let report = this.loaded.get(real);
     if (report) this.loaded.delete(real);
     else
-      report = loadTrace(real).then((profile) => ({
-        report: buildReport(profile, { workspaceRoot: this.args.workspace, pathMap: this.pathMap }),
-        workspaceRoot: this.args.workspace,
-      }));
+      report = runAnalysis({
+        tracePath: real,
+        workspaceFolder: this.args.workspace,
+        maxEvents: DEFAULT_MAX_EVENTS,
+        pathMap: this.pathMap,
+        thresholds: {},
+      }).then((r) => ({ report: r, workspaceRoot: this.args.workspace }));
     // Re-inserted last: Map order is the recency order.
     this.loaded.set(real, report);
     if (this.loaded.size > MAX_LOADED) this.loaded.delete(this.loaded.keys().next().value!);

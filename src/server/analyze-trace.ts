@@ -12,7 +12,7 @@ import {
 import type { Report } from '../core/report-types';
 import type { TimelineColumns } from '../core/timeline-columns-types';
 import { parsePathMap } from '../core/workspace-paths';
-import { AnalysisCancelled, runAnalysis } from './analysis-runner';
+import { AnalysisCancelled, runAnalysis } from '../core/analysis-runner';
 import { readServerSettings } from './settings';
 
 export async function analyzeTrace(

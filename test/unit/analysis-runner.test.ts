@@ -1,5 +1,5 @@
 /**
- * The server's analysis worker (src/server/analysis-runner.ts, dist/analyze-worker.js): the Report
+ * The server's analysis worker (src/core/analysis-runner.ts, dist/analyze-worker.js): the Report
  * comes back whole, Cancel ends the worker, and an over-budget trace or a heap exhausted in the
  * worker become one-line messages while this process carries on.
  */
@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { AnalysisCancelled, runAnalysis, runningAnalyses } from '../../src/server/analysis-runner';
-import type { AnalyzeJob } from '../../src/server/analyze-worker';
+import { AnalysisCancelled, runAnalysis, runningAnalyses } from '../../src/core/analysis-runner';
+import type { AnalyzeJob } from '../../src/core/analyze-worker';
 import { fixture, repoRoot } from './fixtures';
 
 const workerPath = path.join(repoRoot, 'dist', 'analyze-worker.js');

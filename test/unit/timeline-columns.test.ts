@@ -24,7 +24,7 @@ import {
 } from '../../src/core/timeline-columns-types';
 import { MAX_OPS, queryTimeline } from '../../src/core/timeline-columns-window';
 import { PathResolver, WorkspaceIndex } from '../../src/core/workspace-paths';
-import { runAnalysis } from '../../src/server/analysis-runner';
+import { runAnalysis } from '../../src/core/analysis-runner';
 import { fixture, ownFixture, repoRoot } from './fixtures';
 import {
   gpuEvents,

@@ -1,7 +1,7 @@
 /**
  * One job in a worker thread, settled once: by the worker's messages (`onMessage`), or with a
  * one-line Error when the thread fails, runs out of memory or stops. Used for a rank folder's files
- * (rank-read-pool.ts) and for the server's analyses (server/analysis-runner.ts). Cancelling settles
+ * (rank-read-pool.ts) and for the server's analyses (core/analysis-runner.ts). Cancelling settles
  * at once, asks the worker to stop (a `{ type: 'cancel' }` message: it stops at its next await, and
  * an nsys export kills its child) and ends the thread after a grace period, since a CPU-bound loop
  * never reads the message.
@@ -12,7 +12,7 @@ export interface WorkerJobOptions<M, T> {
   /** The bundled worker entry. */
   workerPath: string;
   workerData: unknown;
-  /** The thread's heap limit. */
+  /** The thread's heap limit (old and young generations together). */
   heapMb: number;
   signal?: AbortSignal;
   /** Handles one message from the worker: resolves or rejects the job when it is the last. */
@@ -52,8 +52,9 @@ const CANCEL_GRACE_MS = 1000;
 export function startWorkerJob<M, T>(o: WorkerJobOptions<M, T>): WorkerJob<T> {
   const worker = new Worker(o.workerPath, {
     workerData: o.workerData,
+    // Old and young generations together hold `heapMb`, as the caller's own heap limit does.
     resourceLimits: {
-      maxOldGenerationSizeMb: o.heapMb,
+      maxOldGenerationSizeMb: Math.max(16, o.heapMb - READER_YOUNG_GENERATION_MB),
       maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB,
     },
   });

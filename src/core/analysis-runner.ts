@@ -1,13 +1,15 @@
 /**
  * Runs one analysis (load + Report) in a worker thread (analyze-worker.ts) and settles with its
- * Report, or a one-line Error: over the event budget, out of memory, or stopped. Free of LSP
- * types, so tests drive it directly.
+ * Report, or a one-line Error: over the event budget, out of memory, or stopped. The language
+ * server, the CLI and the MCP server analyze this way: the Profile lives and dies in the thread
+ * (nothing of it stays in the caller's heap), and the thread's young generation is the readers'
+ * (worker-job.ts). Free of LSP types, so tests drive it directly.
  */
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { startWorkerJob, type WorkerJob } from '../core/ingest/worker-job';
-import type { Report } from '../core/report-types';
-import type { TimelineColumns } from '../core/timeline-columns-types';
+import { startWorkerJob, type WorkerJob } from './ingest/worker-job';
+import type { Report } from './report-types';
+import type { TimelineColumns } from './timeline-columns-types';
 import type { AnalyzeJob, FromWorker } from './analyze-worker';
 
 export interface RunOptions {

@@ -6,15 +6,15 @@
  * timeline columns (core/timeline-columns.ts), whose typed arrays are transferred, not copied.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { EventBudgetError } from '../core/ingest/event-budget';
-import { loadTrace } from '../core/load';
-import { buildReport } from '../core/report';
-import type { Report } from '../core/report-types';
-import type { Thresholds } from '../core/rules/types';
-import { StackResolver } from '../core/stack-resolver';
-import { buildTimelineColumns, columnBuffers } from '../core/timeline-columns';
-import type { TimelineColumns } from '../core/timeline-columns-types';
-import { PathResolver, WorkspaceIndex } from '../core/workspace-paths';
+import { EventBudgetError } from './ingest/event-budget';
+import { loadTrace } from './load';
+import { buildReport } from './report';
+import type { Report } from './report-types';
+import type { Thresholds } from './rules/types';
+import { StackResolver } from './stack-resolver';
+import { buildTimelineColumns, columnBuffers } from './timeline-columns';
+import type { TimelineColumns } from './timeline-columns-types';
+import { PathResolver, WorkspaceIndex } from './workspace-paths';
 
 /** What to analyze (the worker's `workerData`). */
 export interface AnalyzeJob {
