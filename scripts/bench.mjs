@@ -337,14 +337,19 @@ function print(r) {
   console.log(`\nTotal bench time ${fmtMs(r.totalMs)}; results in .cache/bench/results.json`);
 }
 
-/** The rank folder next to its baseline: one rank's time × ranks ÷ cores, one rank's peak RSS. */
+/**
+ * The rank folder next to its baselines: one rank's time × ranks ÷ cores, by wall time and by CPU
+ * time (one rank alone keeps more than one core busy: V8's GC threads run beside the reader, so
+ * its wall time × ranks ÷ cores is less than the cores could do), and one rank's peak RSS.
+ */
 function printRankFolder(f, cpus) {
   const { one, report } = f;
+  const perRank = (ms) => fmtMs((ms * f.ranks) / cpus);
   console.log(
     `\nRank folder (${f.folder}: ${f.ranks} ranks of ${fmtMiB(f.rankBytes)}, each a copy of the smallest Kineto input)`,
   );
   console.log(
-    `  loadTrace + buildReport ${fmtMs(report.ms)} (${fmtMs(report.cpuMs)} CPU), peak RSS ${report.rssMiB.toFixed(0)} MiB; baseline: one rank ${fmtMs(one.ms)}, × ${f.ranks} ranks ÷ ${cpus} cores = ${fmtMs((one.ms * f.ranks) / cpus)}; one rank's peak RSS ${one.rssMiB.toFixed(0)} MiB`,
+    `  loadTrace + buildReport ${fmtMs(report.ms)} (${fmtMs(report.cpuMs)} CPU), peak RSS ${report.rssMiB.toFixed(0)} MiB; baseline: one rank ${fmtMs(one.ms)} (${fmtMs(one.cpuMs)} CPU), × ${f.ranks} ranks ÷ ${cpus} cores = ${perRank(one.ms)} by wall time, ${perRank(one.cpuMs)} by CPU time; one rank's peak RSS ${one.rssMiB.toFixed(0)} MiB`,
   );
 }
 
