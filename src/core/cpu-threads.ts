@@ -35,12 +35,17 @@ export class ThreadCalls {
     return this.idx.length;
   }
 
-  /** The calls of this thread for which `keep(call index)` holds, in the same order. */
+  /**
+   * The calls of this thread for which `keep(call index)` holds, in the same order: counted, then
+   * filled (`keep` is asked twice per call), so no array of the thread's length is made for a few.
+   */
   filter(keep: (i: number) => boolean): ThreadCalls {
-    const out = new Int32Array(this.idx.length);
     let n = 0;
+    for (const i of this.idx) if (keep(i)) n++;
+    const out = new Int32Array(n);
+    n = 0;
     for (const i of this.idx) if (keep(i)) out[n++] = i;
-    return new ThreadCalls(this.calls, out.slice(0, n));
+    return new ThreadCalls(this.calls, out);
   }
 
   /**
