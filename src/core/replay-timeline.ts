@@ -95,7 +95,7 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
   const startNs = apart ? tls[0].busy.starts : new Float64Array(n);
   const endNs = apart ? tls[0].busy.ends : new Float64Array(n);
   // Ops in device order (model-op-order.ts) are their own start order: a view, no copy.
-  const inOrder = isRange(order, 0);
+  const inOrder = isIdentity(order);
   const launchIndex = inOrder ? gpu.launchIndex.subarray(0, n) : new Int32Array(n);
   for (let k = 0; k < n && !(apart && inOrder); k++) {
     const o = order[k];
@@ -319,8 +319,8 @@ function blockingCalls(
   return out.sort((a, b) => calls.endNs[a.call] - calls.endNs[b.call]);
 }
 
-/** Whether `idx` is from, from + 1, …, from + idx.length - 1. */
-function isRange(idx: Int32Array, from: number): boolean {
-  for (let k = 0; k < idx.length; k++) if (idx[k] !== from + k) return false;
+/** Whether `idx` is 0, 1, …, idx.length - 1. */
+function isIdentity(idx: Int32Array): boolean {
+  for (let k = 0; k < idx.length; k++) if (idx[k] !== k) return false;
   return true;
 }
