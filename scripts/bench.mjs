@@ -255,7 +255,9 @@ function print(r) {
   console.log(
     `\nGPU Lens benchmark — ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, Node ${r.machine.node}`,
   );
-  console.log('\nKineto JSON (loadTrace + buildReport in an analysis worker, as the language server, the CLI and the MCP server run it)');
+  console.log(
+    '\nKineto JSON (loadTrace + buildReport in an analysis worker, as the language server, the CLI and the MCP server run it)',
+  );
   const kw = [28, 9, 22, 22, 24, 9, 12];
   console.log(
     row(['file', 'size', 'fs read', 'JSON.parse', 'GPU Lens → Report', 'vs parse', 'peak RSS'], kw),
