@@ -16,9 +16,12 @@ export interface RunOptions {
   /** Aborting settles at once with {@link AnalysisCancelled}; the worker is ended within a second. */
   signal?: AbortSignal;
   onProgress?: (pct: number) => void;
-  /** The worker's heap limit; default the server's own (the room the analysis had in-process). */
+  /**
+   * The worker's heap limit (old and young generations); default the caller's own (the room the
+   * analysis had in-process).
+   */
   heapMb?: number;
-  /** The worker bundle; default dist/analyze-worker.js beside the running server bundle. */
+  /** The worker bundle; default analyze-worker.js beside the running bundle (server, CLI). */
   workerPath?: string;
   /** Appended to an over-budget message: which setting raises the budget. */
   budgetHint?: string;

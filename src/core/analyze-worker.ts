@@ -1,7 +1,8 @@
 /**
  * Worker thread entry (dist/analyze-worker.js): loads one trace and builds its Report off the
- * server's main thread. The server stays responsive meanwhile, Cancel ends the work even inside a
- * CPU-bound loop (the thread is terminated), and running out of memory ends only this thread.
+ * main thread of the language server, the CLI or the MCP server, which stays responsive meanwhile.
+ * Cancel ends the work even inside a CPU-bound loop (the thread is terminated), and running out of
+ * memory ends only this thread.
  * The Profile lives and dies here: only the Report (plain JSON) goes back, and when asked the
  * timeline columns (core/timeline-columns.ts), whose typed arrays are transferred, not copied.
  */
@@ -90,7 +91,7 @@ async function run(port: NonNullable<typeof parentPort>, job: AnalyzeJob): Promi
       overBudget: e instanceof EventBudgetError,
     } satisfies FromWorker);
   }
-  // No exit here: closing the port could drop the message just posted. The server ends the thread.
+  // No exit here: closing the port could drop the message just posted. The caller ends the thread.
 }
 
 if (parentPort) void run(parentPort, workerData as AnalyzeJob);
