@@ -10,7 +10,10 @@ import * as esbuild from 'esbuild';
 /** The last commit whose Profile held one object per op, call and range. */
 export const OBJECT_MODEL_COMMIT = 'b7615a7';
 
-/** Bundles `src/cli.ts` of `commit` into `dir` (from `git archive`, no checkout); returns the CLI. */
+/**
+ * Bundles `src/cli.ts` of `commit` into `dir` (from `git archive`, no checkout), with the worker
+ * entries that commit's CLI finds beside it; returns the CLI.
+ */
 async function baselineCli(root, commit, dir) {
   const cli = path.join(dir, 'dist', 'cli.js');
   if (fs.existsSync(cli)) return cli;
@@ -18,15 +21,25 @@ async function baselineCli(root, commit, dir) {
   fs.mkdirSync(src, { recursive: true });
   const tar = execFileSync('git', ['-C', root, 'archive', commit, 'src'], { maxBuffer: 1 << 28 });
   execFileSync('tar', ['-x', '-C', src], { input: tar });
+  const entries = {
+    cli: 'src/cli.ts',
+    'analyze-worker': 'src/core/analyze-worker.ts',
+    'rank-read-worker': 'src/core/ingest/rank-read-worker.ts',
+  };
+  const entryPoints = Object.fromEntries(
+    Object.entries(entries)
+      .map(([name, file]) => [name, path.join(src, file)])
+      .filter(([, file]) => fs.existsSync(file)),
+  );
   await esbuild.build({
-    entryPoints: [path.join(src, 'src', 'cli.ts')],
+    entryPoints,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
     // Resolved at run time from this repository's node_modules (the bundle lies under .cache/).
     external: ['vscode', 'better-sqlite3'],
-    outfile: cli,
+    outdir: path.dirname(cli),
     logLevel: 'warning',
   });
   return cli;

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { exportNsysRep, findNsys, NSYS_NOT_FOUND } from '../../src/core/ingest/nsys-export';
 import { readNsysSqlite } from '../../src/core/ingest/nsys-sqlite';
-import { LaunchLinker } from '../../src/core/ingest/nsys-gpu';
+import { LaunchLinker } from '../../src/core/ingest/nsys-launch-linker';
 import { parsePythonFrame } from '../../src/core/ingest/nsys-stacks';
 import { allFixtures } from './fixtures';
 import { rowAt, rowsOf } from './table-rows';
@@ -214,6 +214,49 @@ void describe('LaunchLinker', () => {
     assert.equal(linker.find(123_456_789, 1), -1, 'an unknown id');
     assert.equal(linker.find(ids[5000], null), 5000, 'no process given');
     assert.equal(linker.find(ids[7], null), -1, 'no process given for an id two processes share');
+  });
+
+  void it('answers as a map of first calls does, whatever the order of ids and processes', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const scenarios: Record<string, (i: number, last: number) => [number, number]> = {
+      increasing: (_, last) => [last + random(3), 1], // repeats, steps of 1 and 2
+      'out of order at the end': (i, last) => [i === 3000 ? 5 : last + 1 + random(50), 1],
+      'a second process': (i, last) => [i < 2000 ? last + 1 : i - 1990, i < 2000 ? 1 : 2],
+      'odd ids': (i, last) => [i % 997 === 0 ? -i : last + 1, 1],
+      shuffled: () => [random(4000), 1 + random(2)],
+    };
+    for (const [name, next] of Object.entries(scenarios)) {
+      const linker = new LaunchLinker(name === 'increasing' ? 10 : 4000); // 10: the column grows
+      const first = new Map<string, number>();
+      const added: number[] = [];
+      let last = 0;
+      for (let i = 0; i < 4000; i++) {
+        const [id, proc] = next(i, last);
+        if (id >= 0) last = id;
+        linker.add(id, proc, i);
+        added.push(id);
+        for (const key of [`${proc}:${id}`, `*:${id}`]) if (!first.has(key)) first.set(key, i);
+      }
+      const procsOf = (id: number) => [1, 2].filter((p) => first.has(`${p}:${id}`));
+      const expect = (id: number, proc: number | null): number => {
+        if (proc !== null) return first.get(`${proc}:${id}`) ?? -1;
+        if (id >>> 0 !== id) return first.get(`*:${id}`) ?? -1;
+        const procs = procsOf(id);
+        return procs.length === 1 ? (first.get(`${procs[0]}:${id}`) ?? -1) : -1;
+      };
+      // Asked in order, backwards and at random.
+      const asked = [...added, ...added.slice().reverse(), -1, 123_456_789, last + 1];
+      for (let k = 0; k < 2000; k++) asked.push(added[random(added.length)] + random(2));
+      for (const id of asked) {
+        for (const proc of [1, 2, 3, null]) {
+          assert.equal(linker.find(id, proc), expect(id, proc), `${name}: ${id} in ${proc}`);
+        }
+      }
+    }
   });
 });
 

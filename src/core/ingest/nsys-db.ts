@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { StringTable } from '../model-columns';
 import { readablePath } from './sqlite-readonly';
+import { chunksOfRows, readTablePages, type ColumnChunk, type TableLayout } from './sqlite-pages';
 
 /** A raw row from a `.raw()` statement: one value per selected column. */
 export type RawRow = unknown[];
@@ -107,6 +108,10 @@ export class NsysDb {
     }
     let tables: Set<string>;
     try {
+      // One read transaction for the connection's life: its shared lock, taken by the first read,
+      // keeps any writer from changing a page while the tables are read (sqlite-pages.ts reads
+      // pages of the file itself).
+      db.exec('BEGIN');
       const names = db
         // Tables only: nsys writes no views, and a view can compute rows without end.
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -132,6 +137,70 @@ export class NsysDb {
       );
     }
     return new NsysDb(db, source.path, tables, source.dispose);
+  }
+
+  /**
+   * Where `readTablePages` finds the rows of `table` and the `wanted` columns in them, or null
+   * when it must not read them: the file is not in rollback-journal mode or has a journal beside
+   * it (a WAL file is read from a copy with its `-wal`; a journal's pages would be rolled back),
+   * or the table is not a plain rowid table (WITHOUT ROWID, virtual, generated columns, an
+   * INTEGER PRIMARY KEY stored as the rowid) or a wanted column has a default (a record written
+   * before an ALTER TABLE ADD COLUMN lacks it).
+   */
+  tableLayout(table: string, wanted: readonly string[]): TableLayout | null {
+    if (!this.has(table) || !this.pagesReadable()) return null;
+    const entry = this.db
+      .prepare("SELECT rootpage, sql FROM sqlite_master WHERE type = 'table' AND name = ?")
+      .get(table) as { rootpage: unknown; sql: unknown } | undefined;
+    if (!entry || typeof entry.rootpage !== 'number' || entry.rootpage < 2) return null;
+    if (typeof entry.sql !== 'string' || !/^CREATE TABLE/i.test(entry.sql)) return null;
+    if (/\bWITHOUT\s+ROWID\b/i.test(entry.sql)) return null;
+    const info = this.db.prepare(`PRAGMA table_xinfo("${table}")`).all() as {
+      name: string;
+      dflt_value: unknown;
+      pk: number;
+      hidden: number;
+    }[];
+    if (info.some((c) => c.hidden !== 0 || c.pk !== 0)) return null;
+    const positions = wanted.map((name) => info.findIndex((c) => c.name === name));
+    if (positions.some((p) => p >= 0 && info[p].dflt_value !== null)) return null;
+    return { file: this.file, rootPage: entry.rootpage, positions };
+  }
+
+  private pagesReadableMemo: boolean | undefined;
+
+  private pagesReadable(): boolean {
+    if (this.pagesReadableMemo === undefined) {
+      const head = Buffer.alloc(100);
+      const fd = fs.openSync(this.file, 'r');
+      try {
+        fs.readSync(fd, head, 0, 100, 0);
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.pagesReadableMemo =
+        head.toString('latin1', 0, 16) === 'SQLite format 3\0' &&
+        head[18] === 1 &&
+        head[19] === 1 &&
+        head.readUInt32BE(56) === 1 && // UTF-8
+        !fs.existsSync(`${this.file}-journal`) &&
+        !fs.existsSync(`${this.file}-wal`);
+    }
+    return this.pagesReadableMemo;
+  }
+
+  /**
+   * The rows of `SELECT <wanted> FROM table` in rowid order, `chunkRows` at a time, as typed
+   * columns: read from the file's pages where `tableLayout` allows, else through better-sqlite3.
+   */
+  *columnChunks(
+    table: string,
+    wanted: readonly string[],
+    chunkRows: number,
+  ): Generator<ColumnChunk, void> {
+    const layout = this.tableLayout(table, wanted);
+    if (layout) yield* readTablePages(fs, layout, chunkRows);
+    else yield* chunksOfRows(this.pages(table, wanted), wanted.length, chunkRows);
   }
 
   has(table: string): boolean {

@@ -1,15 +1,17 @@
 /**
  * CUDA activity from an nsys export: runtime/driver API calls (CUPTI_ACTIVITY_KIND_RUNTIME) and the
- * GPU operations they launched (KERNEL, MEMCPY, MEMSET), linked by correlationId within a process.
- * One pass per table over `.raw()` rows, written straight into the Profile's column tables; names
- * are interned once per StringIds id.
+ * GPU operations they launched (KERNEL, MEMCPY, MEMSET), linked by correlationId within a process
+ * (nsys-launch-linker.ts). One pass per table, over chunks of typed columns for the two big ones
+ * (sqlite-pages.ts) and `.raw()` rows for the others, written straight into the Profile's column
+ * tables; names are interned once per StringIds id.
  */
 import { classifyCudaApi, isCommKernel } from '../model';
 import { ABSENT } from '../model-columns';
 import { CPU_CALL_KINDS, type CpuCalls } from '../model-cpu-calls';
 import { COPY_KINDS, KERNEL, MEM_KINDS, MEMCPY, MEMSET, type GpuOps } from '../model-gpu-ops';
 import { pidOf, processKey, StringIdInterner, tidOf, type NsysDb, type RawRow } from './nsys-db';
-import type { RuntimeColumns } from './nsys-runtime-scan';
+import type { LaunchLinker } from './nsys-launch-linker';
+import type { ColumnChunk } from './sqlite-pages';
 
 /** Running min/max over every event read, for the profile span. */
 export interface Span {
@@ -23,200 +25,117 @@ export function widen(span: Span, start: number, end: number): void {
 }
 
 /**
- * correlationId → index of the API call, per process. Correlation ids are unique within a process
- * but not across processes: an open-addressing hash on typed arrays (a JS Map of millions of
- * numeric keys costs several times more) serves the common single-process case, and an overflow
- * map keyed by "process:correlation" takes the ids that two processes share.
- */
-export class LaunchLinker {
-  private keys: Uint32Array;
-  /** call index + 1, 0 for an empty slot, -1 for an id shared by several processes. */
-  private values: Int32Array;
-  private size = 0;
-  private readonly overflow = new Map<string, number>();
-  /**
-   * Process key of each call, indexed like Profile.cpuCalls (runtime calls are read first); null
-   * while every call added is `soleProc`'s (one process: the common case, no array of millions).
-   */
-  private procOfCall: number[] | null = null;
-  private soleProc: number | undefined = undefined;
-  /** Whether any call added has a stack (GpuOps take their launching call's, else -1). */
-  anyStack = false;
-
-  /**
-   * `expected`: about how many calls will be added (NsysDb.rowCount, which the event budget has
-   * bounded). The table starts large enough to hold them without growing: each growth rehashes
-   * every id.
-   */
-  constructor(expected = 0) {
-    let capacity = 1 << 16;
-    while (capacity < 2 * expected) capacity *= 2;
-    this.keys = new Uint32Array(capacity);
-    this.values = new Int32Array(capacity);
-  }
-
-  add(correlationId: number, proc: number, callIndex: number): void {
-    if (this.procOfCall !== null) this.procOfCall[callIndex] = proc;
-    else if (this.soleProc === undefined) this.soleProc = proc;
-    else if (proc !== this.soleProc) {
-      // A second process: from now on one entry per call. The earlier calls were soleProc's
-      // (indices never added are never looked up: only added calls are in the table).
-      this.procOfCall = new Array<number>(callIndex).fill(this.soleProc);
-      this.procOfCall[callIndex] = proc;
-    }
-    if (!isUint32(correlationId)) {
-      // CUPTI ids are uint32; anything else is kept out of the typed table.
-      for (const key of [`${proc}:${correlationId}`, `*:${correlationId}`]) {
-        if (!this.overflow.has(key)) this.overflow.set(key, callIndex);
-      }
-      return;
-    }
-    const slot = this.slot(correlationId);
-    const existing = this.values[slot];
-    if (existing === 0) {
-      this.keys[slot] = correlationId;
-      this.values[slot] = callIndex + 1;
-      if (++this.size * 2 > this.keys.length) this.grow();
-    } else if (existing > 0) {
-      const existingProc = this.procOf(existing - 1);
-      if (existingProc === proc) return; // same id twice in one process: keep the first call
-      this.overflow.set(`${existingProc}:${correlationId}`, existing - 1);
-      this.overflow.set(`${proc}:${correlationId}`, callIndex);
-      this.values[slot] = -1;
-    } else {
-      const key = `${proc}:${correlationId}`;
-      if (!this.overflow.has(key)) this.overflow.set(key, callIndex);
-    }
-  }
-
-  /** Index of the launching call, or -1. `proc` null (old schemas without globalPid) skips the check. */
-  find(correlationId: number, proc: number | null): number {
-    if (!isUint32(correlationId)) {
-      return this.overflow.get(`${proc ?? '*'}:${correlationId}`) ?? -1;
-    }
-    const v = this.values[this.slot(correlationId)];
-    if (v === 0) return -1;
-    if (v > 0) return proc === null || this.procOf(v - 1) === proc ? v - 1 : -1;
-    return proc === null ? -1 : (this.overflow.get(`${proc}:${correlationId}`) ?? -1);
-  }
-
-  private procOf(callIndex: number): number | undefined {
-    return this.procOfCall === null ? this.soleProc : this.procOfCall[callIndex];
-  }
-
-  /** The slot holding `id`, or the empty slot where it would go (linear probing). */
-  private slot(id: number): number {
-    const mask = this.keys.length - 1;
-    // The low 12 bits pass through and the rest is scrambled: ids close together (CUPTI hands
-    // them out in increasing order, and tables are stored in time order) land in nearby slots,
-    // which keeps memory access local, while strided ids still spread over the table.
-    let i = (id ^ Math.imul(id >>> 12, 0x9e3779b1)) & mask;
-    while (this.values[i] !== 0 && this.keys[i] !== id) i = (i + 1) & mask;
-    return i;
-  }
-
-  private grow(): void {
-    const { keys, values } = this;
-    this.keys = new Uint32Array(keys.length * 2);
-    this.values = new Int32Array(keys.length * 2);
-    for (let i = 0; i < keys.length; i++) {
-      if (values[i] !== 0) {
-        const j = this.slot(keys[i]);
-        this.keys[j] = keys[i];
-        this.values[j] = values[i];
-      }
-    }
-  }
-}
-
-function isUint32(v: number): boolean {
-  return v >>> 0 === v;
-}
-
-/**
  * Reads the runtime table's rows (nsys-runtime-scan.ts) into `calls`, a chunk at a time (runtime
  * and driver calls alike; their sync calls are here, so CUPTI_ACTIVITY_KIND_SYNCHRONIZATION is not
- * read again), and links their correlation ids in `linker`.
+ * read again).
  */
 export class RuntimeCallReader {
-  readonly linker: LaunchLinker;
+  /** Whether any call read has a stack (GpuOps take their launching call's, else -1). */
+  anyStack = false;
   private readonly names: StringIdInterner;
   /** CpuCalls kind code by index in calls.names. */
   private readonly kindByName: number[] = [];
   // The thread of the previous row, split once: calls come in runs from one thread, and the
   // splits are float divisions and remainders (globalTid is above 2^32).
   private lastGtid = NaN;
-  private proc = 0;
   private thread = 0;
 
-  /** `expected`: about how many rows will be added, to size the linker. */
   constructor(
     strings: readonly string[],
     private readonly callchainStacks: Map<number, number>,
     private readonly rank: number,
     private readonly calls: CpuCalls,
     private readonly span: Span,
-    expected: number,
   ) {
-    this.linker = new LaunchLinker(expected);
     this.names = new StringIdInterner(strings, calls.names);
   }
 
-  /** Appends the rows of `rows` to the calls. */
-  add(rows: RuntimeColumns): void {
-    const { calls, linker, names, kindByName, span } = this;
-    const { startNs, endNs, globalTid, correlationId, nameId, callchainId, odd } = rows;
-    let { lastGtid, proc, thread } = this;
+  /** Appends the rows of a chunk of the runtime table (its RUNTIME_COLUMNS) to the calls. */
+  add(rows: ColumnChunk): void {
+    const { calls, names } = this;
+    const [startNs, endNs, globalTid, correlationId, nameId, callchainId] = rows.columns;
+    const odd = rows.odd;
+    let { lastGtid, thread } = this;
     let nextOdd = 0;
     calls.reserve(calls.length + rows.length);
     const first = calls.length;
     for (let r = 0; r < rows.length; r++) {
-      let start: number, end: number, gtid: number, corr: number, nameOf: unknown, chain: unknown;
-      if (nextOdd < odd.length && odd[nextOdd][0] === r) {
-        // A row as read (the typed columns would change its values): what a raw row reader does.
-        const row = odd[nextOdd++][1];
-        start = row[0] as number;
-        end = row[1] as number;
-        gtid = (row[2] as number | null) ?? 0;
-        corr = (row[3] as number | null) ?? 0;
-        nameOf = row[4];
-        chain = row[5];
-      } else {
-        start = startNs[r];
-        end = endNs[r];
-        gtid = globalTid[r];
-        corr = correlationId[r];
-        nameOf = nameId[r];
-        chain = callchainId === null || Number.isNaN(callchainId[r]) ? null : callchainId[r];
-      }
       const i = first + r;
+      const start = startNs[r];
+      const end = endNs[r];
+      // NaN is NULL: a row with text or a blob, or a NULL time, goes the raw row's way.
+      const oddRow = nextOdd < odd.length && odd[nextOdd][0] === r ? odd[nextOdd++][1] : null;
+      if (oddRow || start !== start || end !== end) {
+        this.putRaw(i, oddRow ?? rows.columns.map((c) => orNull(c[r])));
+        lastGtid = NaN;
+        continue;
+      }
+      const g = globalTid[r];
+      const gtid = g === g ? g : 0;
       if (gtid !== lastGtid) {
         lastGtid = gtid;
-        proc = processKey(gtid);
         thread = calls.threads.intern(this.rank, pidOf(gtid), tidOf(gtid));
       }
-      const name = names.of(nameOf);
-      let kind = kindByName[name];
-      if (kind === undefined)
-        kindByName[name] = kind = CPU_CALL_KINDS.indexOf(classifyCudaApi(calls.names.at(name)));
-      const stackId = chain == null ? -1 : (this.callchainStacks.get(chain as number) ?? -1);
-      if (stackId >= 0) linker.anyStack = true;
-      calls.name[i] = name;
-      calls.kind[i] = kind;
-      calls.startNs[i] = start;
-      calls.endNs[i] = end;
-      calls.thread[i] = thread;
-      calls.setCorrelation(i, corr);
-      calls.stackId[i] = stackId;
-      linker.add(corr, proc, i);
-      widen(span, start, end);
+      const corr = correlationId[r];
+      const name = nameId[r];
+      const chain = callchainId === undefined ? NaN : callchainId[r];
+      const stackId = chain !== chain ? -1 : (this.callchainStacks.get(chain) ?? -1);
+      this.put(
+        i,
+        names.of(name === name ? name : null),
+        start,
+        end,
+        thread,
+        corr === corr ? corr : 0,
+        stackId,
+      );
     }
     calls.length = first + rows.length;
     this.lastGtid = lastGtid;
-    this.proc = proc;
     this.thread = thread;
   }
+
+  /** Call i from its values as read (null for NULL). */
+  private putRaw(i: number, [start, end, gtid, corr, nameOf, chain]: RawRow): void {
+    const g = (gtid ?? 0) as number;
+    const thread = this.calls.threads.intern(this.rank, pidOf(g), tidOf(g));
+    const stackId = chain == null ? -1 : (this.callchainStacks.get(chain as number) ?? -1);
+    const name = this.names.of(nameOf);
+    this.put(i, name, start as number, end as number, thread, (corr ?? 0) as number, stackId);
+  }
+
+  private put(
+    i: number,
+    name: number,
+    start: number,
+    end: number,
+    thread: number,
+    corr: number,
+    stackId: number,
+  ): void {
+    const { calls, kindByName } = this;
+    let kind = kindByName[name];
+    if (kind === undefined)
+      kindByName[name] = kind = CPU_CALL_KINDS.indexOf(classifyCudaApi(calls.names.at(name)));
+    if (stackId >= 0) this.anyStack = true;
+    calls.name[i] = name;
+    calls.kind[i] = kind;
+    calls.startNs[i] = start;
+    calls.endNs[i] = end;
+    calls.thread[i] = thread;
+    calls.setCorrelation(i, corr);
+    calls.stackId[i] = stackId;
+    widen(this.span, start, end);
+  }
 }
+
+/** A column value as a raw row has it: null where the column holds NaN (NULL). */
+function orNull(v: number): number | null {
+  return v === v ? v : null;
+}
+
+/** Kernel rows per chunk of columns (sqlite-pages.ts). */
+const KERNEL_CHUNK_ROWS = 1 << 16;
 
 /** The columns every GPU operation table starts with: start, end, deviceId, streamId, then these two. */
 const OP_COLUMNS = ['start', 'end', 'deviceId', 'streamId', 'correlationId', 'globalPid'];
@@ -274,63 +193,88 @@ export function readKernels(
   /** isComm (0 / 1) by index in ops.names. */
   const commByName: number[] = [];
   // The process of the previous row (kernels come in runs from one process), split once.
-  let lastGpid: unknown = undefined;
+  let lastGpid = NaN;
   let proc = NaN;
   let { correlationId: corrs, proc: procs } = links;
-  for (const page of ndb.pages(table, [...OP_COLUMNS, 'demangledName', 'shortName'])) {
-    ops.reserve(ops.length + page.length);
+  /**
+   * Writes the columns of op i but its times, device and stream, from its StringIds ids (null for
+   * NULL): the name is demangledName, else shortName.
+   */
+  const put = (i: number, nameOf: unknown, shortOf: unknown): void => {
+    const name = names.of(nameOf ?? shortOf);
+    let isComm = commByName[name];
+    if (isComm === undefined) commByName[name] = isComm = isCommKernel(ops.names.at(name)) ? 1 : 0;
+    // Equal strings have equal indices: a shortName equal to the name is not kept.
+    const short = shortOf === null || !strings[shortOf as number] ? -1 : names.of(shortOf);
+    ops.kind[i] = KERNEL;
+    ops.name[i] = name;
+    if (short >= 0 && short !== name) ops.setShortName(i, short);
+    ops.rank[i] = rank;
+    ops.callerStackId[i] = -1;
+    ops.isComm[i] = isComm;
+  };
+  /**
+   * A row with text or a blob, or a NULL or non-uint32 where the columns below keep a number:
+   * every value as read, linked row by row in `linkKernels`.
+   */
+  const putOdd = (i: number, row: RawRow): void => {
+    const [startNs, endNs, device, stream] = row;
+    if (typeof startNs === 'number' && typeof endNs === 'number') widen(links.span, startNs, endNs);
+    else links.oddSpan = true;
+    links.odd.set(i - links.first, row);
+    put(i, row[6], row[7]);
+    ops.startNs[i] = startNs as number;
+    ops.endNs[i] = endNs as number;
+    ops.deviceId[i] = (device as number | null) ?? 0;
+    ops.streamId[i] = (stream as number | null) ?? 0;
+  };
+  const wanted = [...OP_COLUMNS, 'demangledName', 'shortName'];
+  for (const chunk of ndb.columnChunks(table, wanted, KERNEL_CHUNK_ROWS)) {
+    const [startCol, endCol, deviceCol, streamCol, corrCol, gpidCol, nameCol, shortCol] =
+      chunk.columns;
+    const odd = new Map(chunk.odd);
+    ops.reserve(ops.length + chunk.length);
     let i = ops.length;
-    if (i - links.first + page.length > corrs.length) {
+    if (i - links.first + chunk.length > corrs.length) {
       // More rows than rowCount said (a table without rowids).
-      const size = 2 * (i - links.first + page.length);
+      const size = 2 * (i - links.first + chunk.length);
       const [oldCorrs, oldProcs] = [corrs, procs];
       corrs = links.correlationId = new Uint32Array(size);
       procs = links.proc = new Float64Array(size);
       corrs.set(oldCorrs);
       procs.set(oldProcs);
     }
-    for (const row of page) {
-      const gpid = row[5] as number | null;
+    for (let r = 0; r < chunk.length; r++, i++) {
+      const startNs = startCol[r];
+      const endNs = endCol[r];
+      const corr = corrCol[r];
+      const oddRow = odd.size > 0 ? odd.get(r) : undefined;
+      // NaN is NULL: a NULL time or a correlation id that is not a uint32 goes the odd way.
+      if (
+        oddRow ||
+        startNs !== startNs ||
+        endNs !== endNs ||
+        (corr >>> 0 !== corr && corr === corr)
+      ) {
+        putOdd(i, oddRow ?? chunk.columns.map((c) => orNull(c[r])));
+        continue;
+      }
+      const gpid = gpidCol[r];
       if (gpid !== lastGpid) {
         lastGpid = gpid;
-        proc = gpid === null ? NaN : processKey(gpid);
+        proc = gpid !== gpid ? NaN : processKey(gpid);
       }
-      const name = names.of(row[6] ?? row[7]);
-      let isComm = commByName[name];
-      if (isComm === undefined)
-        commByName[name] = isComm = isCommKernel(ops.names.at(name)) ? 1 : 0;
-      const shortId = row[7] as number | null;
-      // Equal strings have equal indices: a shortName equal to the name is not kept.
-      const short = shortId === null || !strings[shortId] ? -1 : names.of(shortId);
-      const startNs = row[0] as number;
-      const endNs = row[1] as number;
-      const corr = (row[4] as number | null) ?? 0;
+      widen(links.span, startNs, endNs);
       const k = i - links.first;
-      const numbers = typeof startNs === 'number' && typeof endNs === 'number';
-      if (numbers) widen(links.span, startNs, endNs);
-      else links.oddSpan = true;
-      if (
-        numbers &&
-        typeof corr === 'number' &&
-        isUint32(corr) &&
-        typeof (gpid ?? 0) === 'number'
-      ) {
-        corrs[k] = corr;
-        procs[k] = proc;
-      } else {
-        links.odd.set(k, row);
-      }
-      ops.kind[i] = KERNEL;
-      ops.name[i] = name;
-      if (short >= 0 && short !== name) ops.setShortName(i, short);
+      corrs[k] = corr === corr ? corr : 0;
+      procs[k] = proc;
+      put(i, orNull(nameCol[r]), orNull(shortCol[r]));
       ops.startNs[i] = startNs;
       ops.endNs[i] = endNs;
-      ops.deviceId[i] = (row[2] as number | null) ?? 0;
-      ops.streamId[i] = (row[3] as number | null) ?? 0;
-      ops.rank[i] = rank;
-      ops.callerStackId[i] = -1;
-      ops.isComm[i] = isComm;
-      i++;
+      const device = deviceCol[r];
+      const stream = streamCol[r];
+      ops.deviceId[i] = device === device ? device : 0;
+      ops.streamId[i] = stream === stream ? stream : 0;
     }
     ops.length = i;
     afterPage();
@@ -349,10 +293,10 @@ export function linkKernels(
   linker: LaunchLinker,
   calls: CpuCalls,
   span: Span,
+  withStack: boolean,
 ): void {
   const { first, correlationId, proc, odd } = links;
   const count = ops.length - first;
-  const withStack = linker.anyStack;
   for (let k = 0; k < count; k++) {
     const row = odd.size > 0 ? odd.get(k) : undefined;
     const p = proc[k];

@@ -1,13 +1,15 @@
 /**
- * The CUDA API table (CUPTI_ACTIVITY_KIND_RUNTIME) read into typed columns. On a large export this
- * runs on a worker thread with its own read-only connection, while the main thread reads the
- * kernels: the two biggest tables are scanned at once, on two cores. The worker runs inline code
- * (`eval`) that needs only better-sqlite3, so it works the same from every bundle (CLI, the
- * server's analyze worker, unit tests) with no file of its own to ship.
+ * The CUDA API table (CUPTI_ACTIVITY_KIND_RUNTIME) read into typed columns, and its calls' ids
+ * put in a LaunchLinker. On a large export this runs on a worker thread, while the main thread
+ * reads the kernels: the two biggest tables are read at once, on two cores. The worker runs inline
+ * code (`eval`) that needs only `fs` (and better-sqlite3 where the file's pages cannot be read
+ * directly), so it works the same from every bundle (CLI, the server's analyze worker, unit
+ * tests) with no file of its own to ship.
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type Database from 'better-sqlite3';
-import { walkPages, type NsysDb, type PagePlan, type RawRow } from './nsys-db';
+import { walkPages, type NsysDb, type PagePlan } from './nsys-db';
+import { LaunchLinker, linkRuntimeChunk } from './nsys-launch-linker';
+import { chunksOfRows, readTablePages, type ColumnChunk, type TableLayout } from './sqlite-pages';
 import { READER_YOUNG_GENERATION_MB } from './worker-job';
 
 const TABLE = 'CUPTI_ACTIVITY_KIND_RUNTIME';
@@ -21,34 +23,33 @@ const WORKER_MIN_ROWS = 100_000;
 /** Rows per chunk of the runtime table: the reader takes chunks while it reads the kernels. */
 const CHUNK_ROWS = 1 << 18;
 
-/** A chunk of the runtime table's rows, one entry per row in rowid order. */
-export interface RuntimeColumns {
-  length: number;
-  startNs: Float64Array;
-  endNs: Float64Array;
-  /** globalTid, 0 where null (the reader's default). */
-  globalTid: Float64Array;
-  /** correlationId, 0 where null. */
-  correlationId: Uint32Array;
-  nameId: Int32Array;
-  /** callchainId, NaN where null (SQLite has no NaN); null when not read. */
-  callchainId: Float64Array | null;
-  /**
-   * Rows holding a value that the columns would not keep as it is (a null or non-integer where a
-   * number is due, text, a blob), by row index in the chunk: the reader takes these as they were
-   * read.
-   */
-  odd: [number, RawRow][];
-}
+/**
+ * The runtime table's columns, in this order, in each chunk (sqlite-pages.ts's ColumnChunk):
+ * callchainId only when stacks are read.
+ */
+export const RUNTIME_COLUMNS = [
+  'start',
+  'end',
+  'globalTid',
+  'correlationId',
+  'nameId',
+  'callchainId',
+];
 
 /**
  * A runtime-table read under way. `next(wait)`: the next chunk of rows; `undefined` when none is
- * ready yet and `wait` is false; null once every chunk was taken. `abandon` stops the read.
+ * ready yet and `wait` is false; null once every chunk was taken. `linker()`, once every chunk was
+ * taken: the calls' correlation ids, the runtime calls being the first calls of the profile, in
+ * row order. `abandon` stops the read.
  */
 export interface RuntimeScan {
-  next(wait: boolean): RuntimeColumns | null | undefined;
+  next(wait: boolean): ColumnChunk | null | undefined;
+  linker(): LaunchLinker;
   abandon(): void;
 }
+
+/** How the worker reads the table: from the file's pages, or through better-sqlite3. */
+type ScanSource = { layout: TableLayout } | { plan: PagePlan; width: number };
 
 /**
  * Starts reading the runtime table: on a worker when `onWorker` says so or, by default, when both
@@ -56,59 +57,92 @@ export interface RuntimeScan {
  * `withChain`: read callchainId too.
  */
 export function startRuntimeScan(ndb: NsysDb, withChain: boolean, onWorker?: boolean): RuntimeScan {
-  const wanted = ['start', 'end', 'globalTid', 'correlationId', 'nameId'];
-  if (withChain) wanted.push('callchainId');
+  const wanted = RUNTIME_COLUMNS.slice(0, withChain ? 6 : 5);
   const plan = ndb.pagePlan(TABLE, wanted);
-  if (plan === null) return { next: () => null, abandon: () => undefined };
-  const big =
-    Math.min(ndb.rowCount(TABLE), ndb.rowCount('CUPTI_ACTIVITY_KIND_KERNEL')) >= WORKER_MIN_ROWS;
-  if (onWorker ?? big) return startWorker(ndb.file, plan, withChain);
+  const expected = ndb.rowCount(TABLE);
+  if (plan === null) {
+    const linker = new LaunchLinker();
+    return { next: () => null, linker: () => linker, abandon: () => undefined };
+  }
+  const big = Math.min(expected, ndb.rowCount('CUPTI_ACTIVITY_KIND_KERNEL')) >= WORKER_MIN_ROWS;
+  if (onWorker ?? big) {
+    const layout = ndb.tableLayout(TABLE, wanted);
+    return startWorker(ndb.file, layout ? { layout } : { plan, width: wanted.length }, expected);
+  }
   // On this thread, a chunk at a time when asked to wait (after the kernels).
-  const chunks = scanRuntime(ndb.db, plan, withChain, CHUNK_ROWS, walkPages);
+  const chunks = ndb.columnChunks(TABLE, wanted, CHUNK_ROWS);
+  const linker = new LaunchLinker(expected);
+  let calls = 0;
   return {
-    next: (wait: boolean) => (wait ? (chunks.next().value ?? null) : undefined),
+    next(wait: boolean): ColumnChunk | null | undefined {
+      if (!wait) return undefined;
+      const chunk = chunks.next().value ?? null;
+      if (chunk) {
+        linkRuntimeChunk(linker, chunk, calls);
+        calls += chunk.length;
+      }
+      return chunk;
+    },
+    linker: () => linker,
     abandon: () => undefined,
   };
 }
 
-/** What the worker posts: a chunk, the end, or the error that stopped it. */
+/** What the worker posts: a chunk, the end with the linker, or the error that stopped it. */
 type WorkerMessage =
-  { chunk: RuntimeColumns } | { end: true } | { error: { message: string; code?: string } };
+  | { chunk: ColumnChunk }
+  | { end: true; linker: LaunchLinker }
+  | { error: { message: string; code?: string } };
 
 /**
- * The worker's code: this module's scan and the page walk, by their source text (both use no
- * name from outside their bodies), run on their own connection to the same file. After each
+ * The worker's code: the page reader, or the page walk through better-sqlite3 on its own
+ * connection to the same file, and the linker, by their source text (they use no name from
+ * outside their bodies). The linker goes back at the end, its typed arrays transferred (a class
+ * instance arrives as a plain object: `startWorker` gives it its prototype back). After each
  * message it counts it in `posted` (the reader waits on that count: see `startWorker`).
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { sqlite, file, plan, withChain, chunkRows, port, posted } = workerData;
+const { sqlite, file, source, chunkRows, expected, port, posted } = workerData;
 const post = (message, transfer) => {
   port.postMessage(message, transfer);
   Atomics.add(posted, 0, 1);
   Atomics.notify(posted, 0);
 };
-const send = (chunk) => {
-  const columns = [chunk.startNs, chunk.endNs, chunk.globalTid, chunk.correlationId, chunk.nameId, chunk.callchainId];
-  post({ chunk }, columns.filter(Boolean).map((a) => a.buffer));
-};
 try {
-  const Database = require(sqlite);
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const readTablePages = (${readTablePages.toString()});
+  const chunksOfRows = (${chunksOfRows.toString()});
+  const walkPages = (${walkPages.toString()});
+  const LaunchLinker = (${LaunchLinker.toString()});
+  const linkRuntimeChunk = (${linkRuntimeChunk.toString()});
+  const linker = new LaunchLinker(expected);
+  let calls = 0;
+  let db = null;
   try {
-    const scan = (${scanRuntime.toString()});
-    for (const chunk of scan(db, plan, withChain, chunkRows, (${walkPages.toString()}))) send(chunk);
+    let chunks;
+    if (source.layout) {
+      chunks = readTablePages(require('node:fs'), source.layout, chunkRows);
+    } else {
+      const Database = require(sqlite);
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      chunks = chunksOfRows(walkPages(db, source.plan), source.width, chunkRows);
+    }
+    for (const chunk of chunks) {
+      linkRuntimeChunk(linker, chunk, calls);
+      calls += chunk.length;
+      post({ chunk }, chunk.columns.map((c) => c.buffer));
+    }
   } finally {
-    db.close();
+    if (db) db.close();
   }
-  post({ end: true });
+  post({ end: true, linker }, [linker.keys.buffer, linker.values.buffer]);
 } catch (e) {
   const code = typeof e?.code === 'string' ? e.code : undefined;
   post({ error: { message: e instanceof Error ? e.message : String(e), code } });
 }
 `;
 
-function startWorker(file: string, plan: PagePlan, withChain: boolean): RuntimeScan {
+function startWorker(file: string, source: ScanSource, expected: number): RuntimeScan {
   const { port1, port2 } = new MessageChannel();
   // Messages the worker has posted. The reader is synchronous: it takes them off the port without
   // going back to the event loop, and waits on this count when it needs one not yet posted.
@@ -119,27 +153,28 @@ function startWorker(file: string, plan: PagePlan, withChain: boolean): RuntimeS
     workerData: {
       sqlite: require.resolve('better-sqlite3'),
       file,
-      plan,
-      withChain,
+      source,
       chunkRows: CHUNK_ROWS,
+      expected,
       port: port2,
       posted,
     },
     transferList: [port2],
-    // Its row arrays are garbage at once: a small young generation holds them as well.
+    // What it allocates is garbage at once or transferred: a small young generation holds it.
     resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB },
   });
   // Neither keeps the process alive: a reader that failed before the end leaves nothing behind.
   worker.unref();
   port1.unref();
   let ended = false;
+  let linker: LaunchLinker | null = null;
   const stop = (): void => {
     ended = true;
     port1.close();
     void worker.terminate();
   };
   return {
-    next(wait: boolean): RuntimeColumns | null | undefined {
+    next(wait: boolean): ColumnChunk | null | undefined {
       if (ended) return null;
       if (Atomics.load(posted, 0) === taken) {
         if (!wait) return undefined;
@@ -154,10 +189,17 @@ function startWorker(file: string, plan: PagePlan, withChain: boolean): RuntimeS
         return message.chunk;
       }
       stop();
-      if (message && 'end' in message) return null;
+      if (message && 'end' in message) {
+        linker = Object.setPrototypeOf(message.linker, LaunchLinker.prototype) as LaunchLinker;
+        return null;
+      }
       // The same error as a read on this thread: a SqliteError's message and code.
       if (message) throw Object.assign(new Error(message.error.message), message.error);
       throw new Error(`${TABLE}: the reading thread gave no result`);
+    },
+    linker(): LaunchLinker {
+      if (!linker) throw new Error(`${TABLE}: the linker is asked for before the end of the read`);
+      return linker;
     },
     abandon(): void {
       if (!ended) stop();
@@ -170,65 +212,4 @@ function asBuffer(v: unknown): unknown {
   return v instanceof Uint8Array && !Buffer.isBuffer(v)
     ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
     : v;
-}
-
-/**
- * Reads the runtime table's rows (start, end, globalTid, correlationId, nameId[, callchainId])
- * into typed columns, a chunk of `chunkRows` rows (the last one shorter) at a time.
- * Runs on the worker from its source text, so it uses no name from outside its body (`walk` is
- * nsys-db's walkPages).
- */
-export function* scanRuntime(
-  db: Database.Database,
-  plan: PagePlan,
-  withChain: boolean,
-  chunkRows: number,
-  walk: (db: Database.Database, plan: PagePlan) => Iterable<RawRow[]>,
-): Generator<RuntimeColumns, void> {
-  const newChunk = (): RuntimeColumns => ({
-    length: 0,
-    startNs: new Float64Array(chunkRows),
-    endNs: new Float64Array(chunkRows),
-    globalTid: new Float64Array(chunkRows),
-    correlationId: new Uint32Array(chunkRows),
-    nameId: new Int32Array(chunkRows),
-    callchainId: withChain ? new Float64Array(chunkRows) : null,
-    odd: [],
-  });
-  let c = newChunk();
-  for (const page of walk(db, plan)) {
-    for (const row of page) {
-      if (c.length === chunkRows) {
-        yield c;
-        c = newChunk();
-      }
-      const n = c.length++;
-      const start = row[0];
-      const end = row[1];
-      const gtid = row[2] ?? 0;
-      const corr = row[3] ?? 0;
-      const name = row[4];
-      const chain = row[5] ?? NaN;
-      if (
-        typeof start === 'number' &&
-        typeof end === 'number' &&
-        typeof gtid === 'number' &&
-        typeof corr === 'number' &&
-        corr >>> 0 === corr &&
-        typeof name === 'number' &&
-        (name | 0) === name &&
-        typeof chain === 'number'
-      ) {
-        c.startNs[n] = start;
-        c.endNs[n] = end;
-        c.globalTid[n] = gtid;
-        c.correlationId[n] = corr;
-        c.nameId[n] = name;
-        if (c.callchainId) c.callchainId[n] = chain;
-      } else {
-        c.odd.push([n, row]);
-      }
-    }
-  }
-  if (c.length > 0) yield c;
 }

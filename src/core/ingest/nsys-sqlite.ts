@@ -14,6 +14,7 @@ import { EventBudget } from './event-budget';
 import { errorText, NsysDb, readMeta, readStrings } from './nsys-db';
 import { readNvtxRanges, readOsrtCalls } from './nsys-cpu';
 import { linkKernels, readCopies, readKernels, RuntimeCallReader, type Span } from './nsys-gpu';
+import type { LaunchLinker } from './nsys-launch-linker';
 import { startRuntimeScan } from './nsys-runtime-scan';
 import { readPythonCallchains, stringsMayHavePython } from './nsys-stacks';
 
@@ -94,25 +95,19 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
     // taking its chunks of rows between pages; the kernels are linked to their launching calls
     // once both are in.
     const runtime = startRuntimeScan(ndb, cudaStacks.size > 0, options.runtimeWorker);
-    const calls = new RuntimeCallReader(
-      strings,
-      cudaStacks,
-      rank,
-      profile.cpuCalls,
-      span,
-      spans.get('CUPTI_ACTIVITY_KIND_RUNTIME') ?? 0,
-    );
+    const calls = new RuntimeCallReader(strings, cudaStacks, rank, profile.cpuCalls, span);
     const take = (wait: boolean): void => {
       for (let chunk = runtime.next(wait); chunk; chunk = runtime.next(wait)) calls.add(chunk);
     };
+    let linker: LaunchLinker;
     try {
       const links = readKernels(ndb, strings, rank, profile.gpuOps, () => take(false));
       take(true);
-      linkKernels(profile.gpuOps, links, calls.linker, profile.cpuCalls, span);
+      linker = runtime.linker();
+      linkKernels(profile.gpuOps, links, linker, profile.cpuCalls, span, calls.anyStack);
     } finally {
       runtime.abandon();
     }
-    const linker = calls.linker;
     const cudaCallCount = profile.cpuCalls.length;
     readCopies(ndb, linker, profile.cpuCalls, rank, profile.gpuOps, span);
     readOsrtCalls(ndb, strings, osrtStacks, rank, profile.cpuCalls, span);
