@@ -36,16 +36,18 @@ export class ThreadCalls {
   }
 
   /**
-   * The calls of this thread for which `keep(call index)` holds, in the same order: counted, then
-   * filled (`keep` is asked twice per call), so no array of the thread's length is made for a few.
+   * The calls of this thread of one kind (a CpuCalls kind code), in the same order: counted, then
+   * filled, so no array of the thread's length is made for a few.
    */
-  filter(keep: (i: number) => boolean): ThreadCalls {
+  ofKind(kind: number): ThreadCalls {
+    const { calls, idx } = this;
+    const kinds = calls.kind;
     let n = 0;
-    for (const i of this.idx) if (keep(i)) n++;
+    for (let k = 0; k < idx.length; k++) if (kinds[idx[k]] === kind) n++;
     const out = new Int32Array(n);
     n = 0;
-    for (const i of this.idx) if (keep(i)) out[n++] = i;
-    return new ThreadCalls(this.calls, out);
+    for (let k = 0; k < idx.length; k++) if (kinds[idx[k]] === kind) out[n++] = idx[k];
+    return new ThreadCalls(calls, out);
   }
 
   /**
@@ -63,7 +65,7 @@ export class ThreadCalls {
   }
 
   some(test: (i: number) => boolean): boolean {
-    for (const i of this.idx) if (test(i)) return true;
+    for (let n = 0; n < this.idx.length; n++) if (test(this.idx[n])) return true;
     return false;
   }
 
@@ -203,7 +205,8 @@ export function overlapWithCalls(
   endNs: number,
 ): number {
   const union = new ClippedUnion(startNs, endNs);
-  for (const i of idx) {
+  for (let n = 0; n < idx.length; n++) {
+    const i = idx[n];
     if (calls.startNs[i] >= endNs) break;
     union.add(calls, i);
   }

@@ -73,7 +73,8 @@ export function replayTimeline(profile: Profile, tls: readonly DeviceTimeline[])
     const all: number[] = [];
     const deviceOf: number[] = [];
     tls.forEach((tl, d) => {
-      for (const op of tl.ops) {
+      for (let n = 0; n < tl.ops.length; n++) {
+        const op = tl.ops[n];
         all.push(op);
         deviceOf.push(d);
       }

@@ -7,7 +7,13 @@ import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { StringTable } from '../model-columns';
 import { readablePath } from './sqlite-readonly';
-import { chunksOfRows, readTablePages, type ColumnChunk, type TableLayout } from './sqlite-pages';
+import {
+  chunksOfRows,
+  readTablePages,
+  type ColumnChunk,
+  type Recycled,
+  type TableLayout,
+} from './sqlite-pages';
 
 /** A raw row from a `.raw()` statement: one value per selected column. */
 export type RawRow = unknown[];
@@ -45,8 +51,8 @@ export interface PagePlan {
 /**
  * The rows of `plan` a page at a time. Pages of rowid ranges read through `.all()` cost about half
  * of a row-by-row `.iterate()`, which crosses into native code once per row. Self-contained (no
- * names from outside its body), so that the runtime-table worker runs its source text too
- * (nsys-runtime-scan.ts).
+ * names from outside its body), so that the table-scan workers run its source text too
+ * (nsys-table-scan.ts).
  */
 export function* walkPages(db: Database.Database, plan: PagePlan): Generator<RawRow[]> {
   if (plan.range === null) {
@@ -191,16 +197,18 @@ export class NsysDb {
 
   /**
    * The rows of `SELECT <wanted> FROM table` in rowid order, `chunkRows` at a time, as typed
-   * columns: read from the file's pages where `tableLayout` allows, else through better-sqlite3.
+   * columns (taking `recycled` ones where there are some): read from the file's pages where
+   * `tableLayout` allows, else through better-sqlite3.
    */
   *columnChunks(
     table: string,
     wanted: readonly string[],
     chunkRows: number,
+    recycled?: Recycled,
   ): Generator<ColumnChunk, void> {
     const layout = this.tableLayout(table, wanted);
-    if (layout) yield* readTablePages(fs, layout, chunkRows);
-    else yield* chunksOfRows(this.pages(table, wanted), wanted.length, chunkRows);
+    if (layout) yield* readTablePages(fs, layout, chunkRows, recycled);
+    else yield* chunksOfRows(this.pages(table, wanted), wanted.length, chunkRows, recycled);
   }
 
   has(table: string): boolean {

@@ -11,6 +11,7 @@ import { CPU_CALL_KINDS, type CpuCalls } from '../model-cpu-calls';
 import { COPY_KINDS, KERNEL, MEM_KINDS, MEMCPY, MEMSET, type GpuOps } from '../model-gpu-ops';
 import { pidOf, processKey, StringIdInterner, tidOf, type NsysDb, type RawRow } from './nsys-db';
 import type { LaunchLinker } from './nsys-launch-linker';
+import type { TableScan } from './nsys-table-scan';
 import type { ColumnChunk } from './sqlite-pages';
 
 /** Running min/max over every event read, for the profile span. */
@@ -24,8 +25,19 @@ export function widen(span: Span, start: number, end: number): void {
   if (end > span.max) span.max = end;
 }
 
+/** The CUDA API table: its columns, in this order, in each chunk (callchainId when stacks are read). */
+export const RUNTIME_TABLE = 'CUPTI_ACTIVITY_KIND_RUNTIME';
+export const RUNTIME_COLUMNS = [
+  'start',
+  'end',
+  'globalTid',
+  'correlationId',
+  'nameId',
+  'callchainId',
+];
+
 /**
- * Reads the runtime table's rows (nsys-runtime-scan.ts) into `calls`, a chunk at a time (runtime
+ * Reads the runtime table's rows (a TableScan's chunks) into `calls`, a chunk at a time (runtime
  * and driver calls alike; their sync calls are here, so CUPTI_ACTIVITY_KIND_SYNCHRONIZATION is not
  * read again).
  */
@@ -134,11 +146,12 @@ function orNull(v: number): number | null {
   return v === v ? v : null;
 }
 
-/** Kernel rows per chunk of columns (sqlite-pages.ts). */
-const KERNEL_CHUNK_ROWS = 1 << 16;
-
 /** The columns every GPU operation table starts with: start, end, deviceId, streamId, then these two. */
 const OP_COLUMNS = ['start', 'end', 'deviceId', 'streamId', 'correlationId', 'globalPid'];
+
+/** The kernel table and the columns `readKernels` takes from it, in this order. */
+export const KERNEL_TABLE = 'CUPTI_ACTIVITY_KIND_KERNEL';
+export const KERNEL_COLUMNS = [...OP_COLUMNS, 'demangledName', 'shortName'];
 
 /**
  * The runtime call that launched the GPU operation of a row starting with OP_COLUMNS (by
@@ -167,19 +180,19 @@ export interface KernelLinks {
 }
 
 /**
- * Reads kernels; the name is demangledName, falling back to shortName (kept as the op's shortName
- * when it differs from the name). Their launching calls are filled in by `linkKernels`.
- * `afterPage` runs after each page of rows.
+ * Reads the kernels of `scan` (KERNEL_COLUMNS; `count`: the table's rows); the name is
+ * demangledName, falling back to shortName (kept as the op's shortName when it differs from the
+ * name). Their launching calls are filled in by `linkKernels`. `idle` runs while no chunk is
+ * ready; it returns whether it did something (then the scan is asked again before waiting).
  */
 export function readKernels(
-  ndb: NsysDb,
+  scan: TableScan,
+  count: number,
   strings: readonly string[],
   rank: number,
   ops: GpuOps,
-  afterPage: () => void = () => undefined,
+  idle: () => boolean = () => false,
 ): KernelLinks {
-  const table = 'CUPTI_ACTIVITY_KIND_KERNEL';
-  const count = ndb.has(table) ? ndb.rowCount(table) : 0;
   const links: KernelLinks = {
     first: ops.length,
     correlationId: new Uint32Array(count),
@@ -188,7 +201,6 @@ export function readKernels(
     oddSpan: false,
     span: { min: Infinity, max: -Infinity },
   };
-  if (!ndb.has(table)) return links;
   const names = new StringIdInterner(strings, ops.names);
   /** isComm (0 / 1) by index in ops.names. */
   const commByName: number[] = [];
@@ -228,8 +240,11 @@ export function readKernels(
     ops.deviceId[i] = (device as number | null) ?? 0;
     ops.streamId[i] = (stream as number | null) ?? 0;
   };
-  const wanted = [...OP_COLUMNS, 'demangledName', 'shortName'];
-  for (const chunk of ndb.columnChunks(table, wanted, KERNEL_CHUNK_ROWS)) {
+  for (;;) {
+    let chunk = scan.next(false);
+    if (chunk === undefined) chunk = idle() ? undefined : scan.next(true);
+    if (chunk === undefined) continue;
+    if (chunk === null) break;
     const [startCol, endCol, deviceCol, streamCol, corrCol, gpidCol, nameCol, shortCol] =
       chunk.columns;
     const odd = new Map(chunk.odd);
@@ -277,7 +292,7 @@ export function readKernels(
       ops.streamId[i] = stream === stream ? stream : 0;
     }
     ops.length = i;
-    afterPage();
+    scan.recycle(chunk);
   }
   return links;
 }

@@ -13,9 +13,19 @@ import {
 import { EventBudget } from './event-budget';
 import { errorText, NsysDb, readMeta, readStrings } from './nsys-db';
 import { readNvtxRanges, readOsrtCalls } from './nsys-cpu';
-import { linkKernels, readCopies, readKernels, RuntimeCallReader, type Span } from './nsys-gpu';
+import {
+  KERNEL_COLUMNS,
+  KERNEL_TABLE,
+  linkKernels,
+  readCopies,
+  readKernels,
+  RUNTIME_COLUMNS,
+  RUNTIME_TABLE,
+  RuntimeCallReader,
+  type Span,
+} from './nsys-gpu';
 import type { LaunchLinker } from './nsys-launch-linker';
-import { startRuntimeScan } from './nsys-runtime-scan';
+import { startTableScan } from './nsys-table-scan';
 import { readPythonCallchains, stringsMayHavePython } from './nsys-stacks';
 
 export interface NsysReadOptions {
@@ -24,10 +34,11 @@ export interface NsysReadOptions {
   /** Activity rows counted against this budget before any is read (default: a fresh one). */
   budget?: EventBudget;
   /**
-   * Read the CUDA API table on a second thread while this one reads the kernels: by default when
-   * both tables are large enough for the overlap to pay (nsys-runtime-scan.ts).
+   * Read the kernel and CUDA API tables on worker threads while this one turns what they read into
+   * the Profile: by default each table that is large enough for the overlap to pay
+   * (nsys-table-scan.ts).
    */
-  runtimeWorker?: boolean;
+  workers?: boolean;
 }
 
 /** The tables whose rows become ops, calls, ranges or samples (what memory grows with). */
@@ -91,22 +102,39 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
       ),
     );
     const span: Span = { min: Infinity, max: -Infinity };
-    // The runtime table is read (on a second thread when large) while this one reads the kernels,
-    // taking its chunks of rows between pages; the kernels are linked to their launching calls
-    // once both are in.
-    const runtime = startRuntimeScan(ndb, cudaStacks.size > 0, options.runtimeWorker);
+    // The kernel and runtime tables are read (each on a thread of its own when large) while this
+    // one turns their chunks of rows into ops and calls, whichever is ready; the kernels are linked
+    // to their launching calls once both are in.
+    const runtime = startTableScan(
+      ndb,
+      RUNTIME_TABLE,
+      RUNTIME_COLUMNS.slice(0, cudaStacks.size > 0 ? 6 : 5),
+      { onWorker: options.workers, withLinker: true, chunkRows: 1 << 18 },
+    );
+    const kernels = startTableScan(ndb, KERNEL_TABLE, KERNEL_COLUMNS, {
+      onWorker: options.workers,
+      chunkRows: 1 << 16,
+    });
     const calls = new RuntimeCallReader(strings, cudaStacks, rank, profile.cpuCalls, span);
-    const take = (wait: boolean): void => {
-      for (let chunk = runtime.next(wait); chunk; chunk = runtime.next(wait)) calls.add(chunk);
+    const takeRuntime = (wait: boolean): boolean => {
+      const chunk = runtime.next(wait);
+      if (!chunk) return false;
+      calls.add(chunk);
+      runtime.recycle(chunk);
+      return true;
     };
     let linker: LaunchLinker;
     try {
-      const links = readKernels(ndb, strings, rank, profile.gpuOps, () => take(false));
-      take(true);
+      const kernelRows = ndb.rowCount(KERNEL_TABLE);
+      const links = readKernels(kernels, kernelRows, strings, rank, profile.gpuOps, () =>
+        takeRuntime(false),
+      );
+      while (takeRuntime(true));
       linker = runtime.linker();
       linkKernels(profile.gpuOps, links, linker, profile.cpuCalls, span, calls.anyStack);
     } finally {
       runtime.abandon();
+      kernels.abandon();
     }
     const cudaCallCount = profile.cpuCalls.length;
     readCopies(ndb, linker, profile.cpuCalls, rank, profile.gpuOps, span);

@@ -8,8 +8,8 @@
  * the connection holds its shared lock (so no writer can change a page). Everything else goes
  * through better-sqlite3 (`chunksOfRows`), into the same chunks.
  *
- * Both functions here run on the runtime-table worker from their source text
- * (nsys-runtime-scan.ts), so they use no name from outside their bodies.
+ * Both functions here run on the table-scan workers from their source text
+ * (nsys-table-scan.ts), so they use no name from outside their bodies.
  */
 import type * as fsModule from 'node:fs';
 import type { RawRow } from './nsys-db';
@@ -35,11 +35,21 @@ export interface ColumnChunk {
   odd: [number, RawRow][];
 }
 
-/** The rows of the table `layout` places, `chunkRows` at a time (the last chunk shorter). */
+/**
+ * Columns of a chunk the reader is done with (`chunkRows` long), to be written again, or null:
+ * a new chunk takes them rather than new memory.
+ */
+export type Recycled = () => Float64Array[] | null;
+
+/**
+ * The rows of the table `layout` places, `chunkRows` at a time (the last chunk shorter), in
+ * chunks that take `recycled` columns where there are some.
+ */
 export function* readTablePages(
   fs: typeof fsModule,
   layout: TableLayout,
   chunkRows: number,
+  recycled: Recycled = () => null,
 ): Generator<ColumnChunk, void> {
   const corrupt = (what: string): Error =>
     Object.assign(new Error(`database disk image is malformed (${what})`), {
@@ -305,8 +315,11 @@ export function* readTablePages(
   }
 
   function newChunk(): ColumnChunk {
+    const columns = recycled() ?? positions.map(() => new Float64Array(chunkRows));
     // Columns this schema lacks stay NULL.
-    const columns = positions.map((p) => new Float64Array(chunkRows).fill(p < 0 ? NaN : 0));
+    positions.forEach((p, j) => {
+      if (p < 0) columns[j].fill(NaN);
+    });
     return { length: 0, columns, odd: [] };
   }
 }
@@ -319,10 +332,11 @@ export function* chunksOfRows(
   pages: Iterable<RawRow[]>,
   width: number,
   chunkRows: number,
+  recycled: Recycled = () => null,
 ): Generator<ColumnChunk, void> {
   const newChunk = (): ColumnChunk => ({
     length: 0,
-    columns: Array.from({ length: width }, () => new Float64Array(chunkRows)),
+    columns: recycled() ?? Array.from({ length: width }, () => new Float64Array(chunkRows)),
     odd: [],
   });
   let chunk = newChunk();

@@ -43,7 +43,8 @@ export function blockingSyncs(index: ProfileIndex): BlockingSyncs {
   for (const list of index.threads.values()) {
     let outerEnd = -Infinity;
     let prev = -1;
-    for (const c of list.idx) {
+    for (let n = 0; n < list.idx.length; n++) {
+      const c = list.idx[n];
       if (isBlockingSync(all, c)) {
         if (startNs[c] < outerEnd && endNs[c] <= outerEnd) continue;
         outerEnd = endNs[c];

@@ -25,7 +25,8 @@ export const launchOverhead = replaying((profile, ctx) => {
   for (const tl of ctx.index.timelines) {
     spanNs += tl.lastNs - tl.firstNs;
     let busyEnd = -Infinity;
-    for (const op of tl.ops) {
+    for (let n = 0; n < tl.ops.length; n++) {
+      const op = tl.ops[n];
       if (kind[op] === KERNEL) {
         kernels++;
         kernelNs += endNs[op] - startNs[op];
@@ -56,7 +57,8 @@ export const launchOverhead = replaying((profile, ctx) => {
   const cuts = new Map<string, Interval[]>();
   for (const tl of ctx.index.timelines) {
     let busyEnd = -Infinity;
-    for (const op of tl.ops) {
+    for (let n = 0; n < tl.ops.length; n++) {
+      const op = tl.ops[n];
       if (kind[op] === KERNEL) {
         kernelDurs.push(endNs[op] - startNs[op]);
         const call = launchIndex[op];

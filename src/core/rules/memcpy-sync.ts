@@ -68,7 +68,8 @@ export function syncCopyCalls(index: ProfileIndex): SyncCopy[] {
   const copies: SyncCopy[] = [];
   for (const calls of index.threads.values()) {
     let outerEnd = -Infinity;
-    for (const call of calls.idx) {
+    for (let n = 0; n < calls.idx.length; n++) {
+      const call = calls.idx[n];
       if (kind[call] !== CALL_MEMCPY || (startNs[call] < outerEnd && endNs[call] <= outerEnd))
         continue;
       outerEnd = endNs[call];

@@ -19,7 +19,8 @@ export const ncclOverhead: Rule = (profile, ctx) => {
   const { kind, startNs, endNs, isComm } = ops;
   // Summed in the timelines' order, as the costs below are (sums of non-integer ns depend on it).
   for (const tl of ctx.index.timelines) {
-    for (const op of tl.ops) {
+    for (let n = 0; n < tl.ops.length; n++) {
+      const op = tl.ops[n];
       if (kind[op] !== KERNEL) continue;
       const d = endNs[op] - startNs[op];
       kernelNs += d;
@@ -37,7 +38,8 @@ export const ncclOverhead: Rule = (profile, ctx) => {
   let exposedNs = 0;
   for (const tl of ctx.index.timelines) {
     const before = costs.length;
-    for (const op of tl.ops) {
+    for (let n = 0; n < tl.ops.length; n++) {
+      const op = tl.ops[n];
       if (kind[op] === KERNEL && isComm[op])
         costs.push({ stackId: ops.stackId[op], ns: endNs[op] - startNs[op] });
     }

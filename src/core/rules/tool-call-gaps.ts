@@ -83,7 +83,7 @@ function blockedRanges(index: ProfileIndex, minNs: number): Blocked[] {
   for (const [key, idxs] of rangesByThread) {
     if (!driving.has(key)) continue;
     const calls = byThread.get(key) ?? new ThreadCalls(all, new Int32Array(0));
-    const waitsAll = calls.filter((i) => all.kind[i] === CALL_OS_WAIT);
+    const waitsAll = calls.ofKind(CALL_OS_WAIT);
     // The thread's launches are only looked at for ranges blocked long enough (often none).
     let launches: ThreadCalls | undefined;
     const launchedIn = (from: number, to: number) =>

@@ -1,7 +1,7 @@
 /**
- * The nsys reader's second thread (nsys-runtime-scan.ts): reading the CUDA API table on a worker
- * gives the same Profile as reading it on the calling thread, on the real exports and on rows
- * whose values the worker's typed columns cannot hold (text, blobs, nulls, fractions).
+ * The nsys reader's worker threads (nsys-table-scan.ts): reading the kernel and CUDA API tables on
+ * workers gives the same Profile as reading them on the calling thread, on the real exports and on
+ * rows whose values the typed columns cannot hold (text, blobs, nulls, fractions).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -18,8 +18,8 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const P1 = 2 ** 48 + 100 * 2 ** 24;
 
 function assertSameBothWays(file: string): void {
-  const onWorker = readNsysSqlite(file, { runtimeWorker: true });
-  const here = readNsysSqlite(file, { runtimeWorker: false });
+  const onWorker = readNsysSqlite(file, { workers: true });
+  const here = readNsysSqlite(file, { workers: false });
   assert.deepStrictEqual(onWorker, here);
 }
 
@@ -56,7 +56,7 @@ function makeOdd(file: string): void {
   db.close();
 }
 
-void describe('nsys runtime table on a worker thread', () => {
+void describe('nsys kernel and runtime tables on worker threads', () => {
   for (const file of allFixtures('nsys')) {
     void it(`reads ${path.basename(file)} as the calling thread does`, () => {
       assertSameBothWays(file);
@@ -67,7 +67,7 @@ void describe('nsys runtime table on a worker thread', () => {
     const file = path.join(tmp, 'odd.sqlite');
     makeOdd(file);
     assertSameBothWays(file);
-    const p = readNsysSqlite(file, { runtimeWorker: true });
+    const p = readNsysSqlite(file, { workers: true });
     assert.equal(p.cpuCalls.length, 7);
     assert.equal(p.gpuOps.launchIndex[0], 0);
   });
