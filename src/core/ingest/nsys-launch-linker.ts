@@ -133,9 +133,9 @@ export class LaunchLinker {
 
   /**
    * Ends the adding (of uint32 ids; the first lookup does it too) and sorts the entries by id,
-   * keeping the order they were added in among equal ids (so that the
-   * first call of an id comes first): least significant digit first, 11 bits a pass, a pass
-   * skipped where every id has the same digit.
+   * keeping the order they were added in among equal ids (so that the first call of an id comes
+   * first): least significant digit first, 13 bits a pass, a pass skipped where every id has the
+   * same digit (ids below 2^26, as CUPTI's are for tens of millions of calls, take two).
    */
   seal(): void {
     if (this.sealed) return;
@@ -148,18 +148,18 @@ export class LaunchLinker {
     for (let i = 0; i < n; i++) order[i] = i;
     let keysTo: Uint32Array = new Uint32Array(n);
     let orderTo = new Int32Array(n);
-    const counts = new Int32Array(2048);
-    for (let shift = 0; shift < 32; shift += 11) {
+    const counts = new Int32Array(8192);
+    for (let shift = 0; shift < 32; shift += 13) {
       counts.fill(0);
-      for (let i = 0; i < n; i++) counts[(keys[i] >>> shift) & 2047]++;
-      if (counts[(keys[0] >>> shift) & 2047] === n) continue;
-      for (let d = 0, sum = 0; d < 2048; d++) {
+      for (let i = 0; i < n; i++) counts[(keys[i] >>> shift) & 8191]++;
+      if (counts[(keys[0] >>> shift) & 8191] === n) continue;
+      for (let d = 0, sum = 0; d < 8192; d++) {
         const c = counts[d];
         counts[d] = sum;
         sum += c;
       }
       for (let i = 0; i < n; i++) {
-        const at = counts[(keys[i] >>> shift) & 2047]++;
+        const at = counts[(keys[i] >>> shift) & 8191]++;
         keysTo[at] = keys[i];
         orderTo[at] = order[i];
       }

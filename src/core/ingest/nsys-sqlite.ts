@@ -109,7 +109,7 @@ export function readNsysSqlite(path: string, options: NsysReadOptions = {}): Pro
       ndb,
       RUNTIME_TABLE,
       RUNTIME_COLUMNS.slice(0, cudaStacks.size > 0 ? 6 : 5),
-      { onWorker: options.workers, withLinker: true, chunkRows: 1 << 18 },
+      { onWorker: options.workers, withLinker: true, chunkRows: 1 << 16 },
     );
     const kernels = startTableScan(ndb, KERNEL_TABLE, KERNEL_COLUMNS, {
       onWorker: options.workers,
