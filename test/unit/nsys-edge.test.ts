@@ -216,6 +216,17 @@ void describe('LaunchLinker', () => {
     assert.equal(linker.find(ids[7], null), -1, 'no process given for an id two processes share');
   });
 
+  void it('keeps up with a process per call (a hostile export: no scan over the processes)', () => {
+    const n = 200_000;
+    const linker = new LaunchLinker(n);
+    for (let i = 0; i < n; i++) linker.add(n - i, i, i); // descending ids: the sort runs too
+    for (let i = 0; i < n; i += 997) {
+      assert.equal(linker.find(n - i, i), i);
+      assert.equal(linker.find(n - i, i + 1), -1);
+      assert.equal(linker.find(n - i, null), i);
+    }
+  });
+
   void it('answers as a map of first calls does, whatever the order of ids and processes', () => {
     let seed = 7;
     const random = (n: number) => {

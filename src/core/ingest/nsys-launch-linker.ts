@@ -27,8 +27,9 @@ export class LaunchLinker {
   private sealed = false;
   /** The position `find` last landed on. */
   private finger = 0;
-  /** Process keys by index, and the index of the last one added. */
+  /** Process keys by index, the index of each, and the index of the last one added. */
   private readonly procKeys: number[] = [];
+  private readonly procIndex = new Map<number, number>();
   private lastProc = -1;
   private readonly overflow = new Map<string, number>();
 
@@ -53,8 +54,8 @@ export class LaunchLinker {
     if (this.sealed) throw new Error('LaunchLinker: a call added after the first lookup');
     let p = this.lastProc;
     if (p < 0 || this.procKeys[p] !== proc) {
-      p = this.procKeys.indexOf(proc);
-      if (p < 0) p = this.procKeys.push(proc) - 1;
+      p = this.procIndex.get(proc) ?? -1;
+      if (p < 0) this.procIndex.set(proc, (p = this.procKeys.push(proc) - 1));
       this.lastProc = p;
     }
     const n = this.count;
@@ -86,7 +87,7 @@ export class LaunchLinker {
         if (procs[k] !== procs[at]) return -1;
       return this.calls[at];
     }
-    const p = this.procKeys.indexOf(proc);
+    const p = this.procIndex.get(proc);
     for (; at < count && ids[at] === correlationId; at++)
       if (procs[at] === p) return this.calls[at];
     return -1;
