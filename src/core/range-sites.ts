@@ -197,8 +197,11 @@ interface RangeThread {
  */
 function rangeGpuNs(profile: Profile): Map<string, number> {
   const { ranges } = profile;
-  const rangeStart = new Float64Array(ranges.length);
-  const rangeEnd = new Float64Array(ranges.length);
+  // One cell more, at Infinity: the end of every thread's lists (a sentinel rather than a bounds
+  // test whose result V8 would box on each of millions of steps).
+  const none = ranges.length;
+  const rangeStart = new Float64Array(none + 1).fill(Infinity, none);
+  const rangeEnd = new Float64Array(none + 1).fill(Infinity, none);
   const nameIds = new Map<string, number>();
   const rangeName = new Int32Array(ranges.length);
   const threads = new Map<string, RangeThread>();
@@ -220,10 +223,11 @@ function rangeGpuNs(profile: Profile): Map<string, number> {
   for (const { ranges: list, launches } of threads.values()) {
     // Stable sorts: ties keep index order, as the event sort did (launch order fixes the order of
     // the additions to each name's sum).
-    const starts = Int32Array.from(list);
-    const ends = Int32Array.from(list);
-    sortByStart(rangeStart, starts);
-    sortByStart(rangeEnd, ends);
+    const starts = new Int32Array(list.length + 1).fill(none);
+    starts.set(list);
+    const ends = starts.slice();
+    sortByStart(rangeStart, starts.subarray(0, list.length));
+    sortByStart(rangeEnd, ends.subarray(0, list.length));
     sortByStart(launchNs, launches);
     sweep.reset();
     let s = 0;
@@ -233,15 +237,15 @@ function rangeGpuNs(profile: Profile): Map<string, number> {
       // At equal times: starts before launches before ends, so a launch at a range's edge is inside.
       const t = launchNs[opIndex];
       for (;;) {
-        const ts = s < starts.length ? rangeStart[starts[s]] : Infinity;
-        const te = e < ends.length ? rangeEnd[ends[e]] : Infinity;
+        const ts = rangeStart[starts[s]];
+        const te = rangeEnd[ends[e]];
         if (ts <= te && ts <= t) sweep.start(starts[s++]);
         else if (te < ts && te < t) sweep.end(ends[e++]);
         else break;
       }
-      if (sweep.active.size === 0) continue;
+      if (sweep.size === 0) continue;
       const ns = ops.endNs[opIndex] - ops.startNs[opIndex];
-      for (const n of sweep.active) gpu[n] += ns;
+      for (let a = 0; a < sweep.size; a++) gpu[sweep.active[a]] += ns;
     }
   }
   const out = new Map<string, number>();
@@ -292,7 +296,11 @@ function collectLaunches(profile: Profile, threads: Map<string, RangeThread>): F
  * set would) and the names with at least one active range.
  */
 class NameSweep {
-  readonly active = new Set<number>();
+  /** The names with an open range, `size` of them, in no particular order (each sums alone). */
+  readonly active: Int32Array;
+  size = 0;
+  /** Where each active name is in `active`. */
+  private readonly at: Int32Array;
   private readonly isActive: Uint8Array;
   private readonly count: Int32Array;
 
@@ -302,24 +310,36 @@ class NameSweep {
   ) {
     this.isActive = new Uint8Array(rangeName.length);
     this.count = new Int32Array(names);
+    this.active = new Int32Array(names);
+    this.at = new Int32Array(names);
   }
 
   start(range: number): void {
     if (this.isActive[range]) return;
     this.isActive[range] = 1;
-    if (this.count[this.rangeName[range]]++ === 0) this.active.add(this.rangeName[range]);
+    const name = this.rangeName[range];
+    if (this.count[name]++ === 0) {
+      this.at[name] = this.size;
+      this.active[this.size++] = name;
+    }
   }
 
   end(range: number): void {
     if (!this.isActive[range]) return;
     this.isActive[range] = 0;
-    if (--this.count[this.rangeName[range]] === 0) this.active.delete(this.rangeName[range]);
+    const name = this.rangeName[range];
+    if (--this.count[name] === 0) {
+      // The last active name takes its place.
+      const last = this.active[--this.size];
+      this.active[this.at[name]] = last;
+      this.at[last] = this.at[name];
+    }
   }
 
   /** Ends every name (a new thread); ranges of the last thread stay marked but are never seen. */
   reset(): void {
-    for (const n of this.active) this.count[n] = 0;
-    this.active.clear();
+    for (let k = 0; k < this.size; k++) this.count[this.active[k]] = 0;
+    this.size = 0;
   }
 }
 

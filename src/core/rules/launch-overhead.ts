@@ -17,8 +17,9 @@ export const launchOverhead = replaying((profile, ctx) => {
   const minGap = ctx.thresholds.minGapNs;
   let spanNs = 0;
   let kernels = 0;
-  let kernelNs = 0;
-  let starvedIdle = 0;
+  // Kernel time and starved idle time in cells: V8 boxes a double that a hot loop assigns under
+  // a condition.
+  const sums = new Float64Array(2);
   const ops = profile.gpuOps;
   const { kind, startNs, endNs, launchIndex } = ops;
   const calls = profile.cpuCalls;
@@ -29,7 +30,7 @@ export const launchOverhead = replaying((profile, ctx) => {
       const op = tl.ops[n];
       if (kind[op] === KERNEL) {
         kernels++;
-        kernelNs += endNs[op] - startNs[op];
+        sums[0] += endNs[op] - startNs[op];
         const gap = startNs[op] - busyEnd;
         // Starved: the GPU went idle before the CPU even started the launch call (the call is
         // read only after a small gap: most kernels have none).
@@ -39,12 +40,13 @@ export const launchOverhead = replaying((profile, ctx) => {
           launchIndex[op] >= 0 &&
           calls.startNs[launchIndex[op]] >= busyEnd
         ) {
-          starvedIdle += gap;
+          sums[1] += gap;
         }
       }
       busyEnd = Math.max(busyEnd, endNs[op]);
     }
   }
+  const [kernelNs, starvedIdle] = sums;
   if (kernels === 0 || spanNs === 0) return [];
   const starvedPct = (starvedIdle / spanNs) * 100;
   if (starvedPct < ctx.thresholds.launchStarvedPct) return [];

@@ -34,9 +34,9 @@ function memoryBoundNames(names: readonly string[]): Uint8Array {
 }
 
 export const memoryBoundDecode: Rule = (profile, ctx) => {
-  let kernelNs = 0;
-  let gemmNs = 0;
-  let memNs = 0;
+  // The sums in cells: V8 boxes a double that a hot loop assigns under a condition.
+  const sums = new Float64Array(3);
+  const [KERNELS, GEMMS, MEMORY_BOUND_NS] = [0, 1, 2];
   const ops = profile.gpuOps;
   const { kind, isComm, startNs, endNs } = ops;
   const memoryBound = memoryBoundNames(ops.names.values);
@@ -47,11 +47,11 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
   for (let i = 0; i < ops.length; i++) {
     if (kind[i] !== KERNEL || isComm[i]) continue;
     const d = endNs[i] - startNs[i];
-    kernelNs += d;
+    sums[KERNELS] += d;
     const family = memoryBound[ops.name[i]];
-    if (family === GEMM) gemmNs += d;
+    if (family === GEMM) sums[GEMMS] += d;
     else if (family === MEMORY_BOUND) {
-      memNs += d;
+      sums[MEMORY_BOUND_NS] += d;
       const name = ops.name[i];
       if (!isSeen[name]) {
         isSeen[name] = 1;
@@ -60,6 +60,7 @@ export const memoryBoundDecode: Rule = (profile, ctx) => {
       nameNs[name] += d;
     }
   }
+  const [kernelNs, gemmNs, memNs] = sums;
   if (kernelNs < ctx.thresholds.minGapNs) return [];
   const memPct = (memNs / kernelNs) * 100;
   const gemmPct = (gemmNs / kernelNs) * 100;

@@ -12,8 +12,9 @@ import { type LocatedCost, aggregateLocations } from './locations';
 import type { Rule } from './types';
 
 export const ncclOverhead: Rule = (profile, ctx) => {
-  let kernelNs = 0;
-  let commNs = 0;
+  // Kernel and communication time in cells: V8 boxes a double that a hot loop assigns under a
+  // condition.
+  const sums = new Float64Array(2);
   let commCount = 0;
   const ops = profile.gpuOps;
   const { kind, startNs, endNs, isComm } = ops;
@@ -23,13 +24,14 @@ export const ncclOverhead: Rule = (profile, ctx) => {
       const op = tl.ops[n];
       if (kind[op] !== KERNEL) continue;
       const d = endNs[op] - startNs[op];
-      kernelNs += d;
+      sums[0] += d;
       if (isComm[op]) {
-        commNs += d;
+        sums[1] += d;
         commCount++;
       }
     }
   }
+  const [kernelNs, commNs] = sums;
   if (kernelNs === 0 || commCount === 0) return [];
   const pct = (commNs / kernelNs) * 100;
   if (pct < ctx.thresholds.commWarnPct) return [];
