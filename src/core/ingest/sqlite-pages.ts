@@ -92,16 +92,15 @@ export function* readTablePages(
     };
     const page = Buffer.alloc(pageSize);
     let level = [layout.rootPage];
-    for (let depth = 0; ; depth++) {
-      check(level[0]);
-      readPages(level[0], 1, page);
-      if (page[0] === 13) break;
-      if (depth > 40) throw corrupt('b-tree too deep');
+    levels: for (let depth = 0; ; depth++) {
       const next: number[] = [];
       for (const p of level) {
         check(p);
-        seen[p] = 1;
         readPages(p, 1, page);
+        // The first page of the leaf level: the leaves are read below.
+        if (p === level[0] && page[0] === 13) break levels;
+        if (depth > 40) throw corrupt('b-tree too deep');
+        seen[p] = 1;
         if (page[0] !== 5) throw corrupt(`page ${p} is not an interior table page`);
         const cells = page.readUInt16BE(3);
         if (12 + 2 * cells > usable) throw corrupt(`cell count on page ${p}`);
@@ -145,6 +144,20 @@ export function* readTablePages(
       return scratch;
     };
 
+    // A varint of up to 9 bytes (a 9th byte's 8th bit is never needed here: no valid size, serial
+    // type or header length reaches 2^56); `varintEnd` is where it ends.
+    let varintEnd = 0;
+    const varint = (bytes: Uint8Array, at: number): number => {
+      let v = 0;
+      let n = 0;
+      for (let b = 128; b & 128 && n < 9; n++) {
+        b = bytes[at + n];
+        v = v * 128 + (b & 127);
+      }
+      varintEnd = at + n;
+      return v;
+    };
+
     /** Value bytes by serial type below 12 (10 and 11 are reserved: -1). */
     const SIZES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0, -1, -1];
     const text = new TextDecoder();
@@ -164,15 +177,8 @@ export function* readTablePages(
       k: number,
       raw: RawRow | null,
     ): number => {
-      let p = start;
-      let headerLength = bytes[p++];
-      if (headerLength >= 128) {
-        headerLength &= 127;
-        for (let b = 128, n = 1; b & 128 && n < 9; n++) {
-          b = bytes[p++];
-          headerLength = headerLength * 128 + (b & 127);
-        }
-      }
+      const headerLength = varint(bytes, start);
+      let p = varintEnd;
       const headerEnd = start + headerLength;
       if (headerEnd > end) return headerLength;
       const cols = chunk.columns;
@@ -182,13 +188,12 @@ export function* readTablePages(
       for (let col = 0; col <= last; col++) {
         let st = 0;
         if (p < headerEnd) {
-          st = bytes[p++];
-          if (st >= 128) {
-            st &= 127;
-            for (let b = 128, n = 1; b & 128 && n < 9; n++) {
-              b = bytes[p++];
-              st = st * 128 + (b & 127);
-            }
+          st = bytes[p];
+          // One byte, nearly always (serial types of numbers are below 128).
+          if (st < 128) p++;
+          else {
+            st = varint(bytes, p);
+            p = varintEnd;
           }
         }
         const size = st < 12 ? SIZES[st] : (st - 12) >> 1;
@@ -265,14 +270,11 @@ export function* readTablePages(
         const cells = (bytes[base + 3] << 8) | bytes[base + 4];
         if (8 + 2 * cells > usable) throw corrupt(`cell count ${where}`);
         for (let c = 0; c < cells; c++) {
-          let p = base + ((bytes[base + 8 + 2 * c] << 8) | bytes[base + 9 + 2 * c]);
-          if (p >= pageEnd) throw corrupt(`cell pointer ${where}`);
-          let payload = 0;
-          for (let b = 128, n = 0; b & 128 && n < 9; n++) {
-            b = bytes[p++];
-            payload = payload * 128 + (b & 127);
-          }
-          for (let b = 128, n = 0; b & 128 && n < 9; n++) b = bytes[p++]; // the rowid
+          const cell = base + ((bytes[base + 8 + 2 * c] << 8) | bytes[base + 9 + 2 * c]);
+          if (cell >= pageEnd) throw corrupt(`cell pointer ${where}`);
+          const payload = varint(bytes, cell);
+          varint(bytes, varintEnd); // the rowid
+          const p = varintEnd;
           let local = payload;
           if (payload > maxLocal) {
             const keep = minLocal + ((payload - minLocal) % (usable - 4));
