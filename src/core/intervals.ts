@@ -195,50 +195,16 @@ export function gapsBetween(merged: IntervalList): Interval[] {
  * Sorts span indexes `idx` by `starts[idx[k]]`, in place and stable (ties keep their order): a
  * natural merge sort. Traces' rows are mostly a few runs already in start order (a reader appends
  * kernels, then copies; tiled exports repeat the runs), so merging the runs pairwise costs a few
- * linear passes where a comparator sort of millions of rows cost seconds. Runs that no later start
- * precedes are merged apart (the copies of a tiled trace, each a few runs, one after another):
- * each block costs passes for its own few runs, not for all of them. Any order sorts (more runs,
- * more passes); `idx` already sorted costs one pass.
+ * linear passes where a comparator sort of millions of rows cost seconds. Any order sorts (more
+ * runs, more passes); `idx` already sorted costs one pass.
  */
 export function sortByStart(starts: Float64Array, idx: Int32Array): void {
-  const runs = runBounds(starts, idx);
-  const count = runs.length - 1;
-  if (count <= 1) return;
-  // The smallest first start of runs r onwards (each run ascends: its first start is its least).
-  const leastFrom = new Float64Array(count + 1).fill(Infinity);
-  for (let r = count - 1; r >= 0; r--)
-    leastFrom[r] = Math.min(leastFrom[r + 1], starts[idx[runs[r]]]);
-  let scratch: Int32Array | null = null;
-  let greatestBefore = -Infinity;
-  let blockFirst = 0;
-  for (let r = 1; r <= count; r++) {
-    greatestBefore = Math.max(greatestBefore, starts[idx[runs[r] - 1]]);
-    // (A NaN start makes no block end: such runs are merged as one block, as before.)
-    if (r < count && !(leastFrom[r] >= greatestBefore)) continue;
-    // Runs blockFirst … r - 1: every start before them is at most theirs, every one after at least.
-    if (r - blockFirst > 1)
-      mergeBlock(
-        starts,
-        idx,
-        runs.slice(blockFirst, r + 1),
-        (scratch ??= new Int32Array(idx.length)),
-      );
-    blockFirst = r;
-  }
-}
-
-/** Merges the runs of idx that start at `bounds` (then their end) pairwise until one is left. */
-function mergeBlock(
-  starts: Float64Array,
-  idx: Int32Array,
-  bounds: number[],
-  scratch: Int32Array,
-): void {
-  let runs = bounds;
+  let runs = runBounds(starts, idx);
+  if (runs.length <= 2) return;
   let from: Int32Array = idx;
-  let to: Int32Array = scratch;
+  let to: Int32Array = new Int32Array(idx.length);
   while (runs.length > 2) {
-    const next = [runs[0]];
+    const next = [0];
     // Merges runs pairwise; an odd last run is copied as it is.
     for (let r = 0; r + 1 < runs.length; r += 2) {
       const end = runs[Math.min(r + 2, runs.length - 1)];
@@ -248,9 +214,7 @@ function mergeBlock(
     [from, to] = [to, from];
     runs = next;
   }
-  const lo = bounds[0];
-  const hi = bounds[bounds.length - 1];
-  if (from !== idx) idx.set(from.subarray(lo, hi), lo);
+  if (from !== idx) idx.set(from);
 }
 
 /** Where each run of `idx` ascending by start begins, then idx.length. */

@@ -87,8 +87,8 @@ void test('sortByStart: sorts indexes as a stable comparator sort does (runs, ti
       ...Array.from({ length: 300 }, (_, k) => k * 2),
       ...Array.from({ length: 200 }, (_, k) => k * 3),
     ],
-    // Tiles of two overlapping runs each, one after another (merged block by block), with ties at
-    // the tiles' edges and a tile that overlaps the next.
+    // Tiles of two overlapping runs each, one after another (a tiled trace's shape), with ties
+    // at the tiles' edges and a tile that overlaps the next.
     ...[0, 1].map((overlap) =>
       Array.from({ length: 40 }, (_, tile) => [
         ...Array.from({ length: 7 }, (_, k) => tile * 100 + k * 10),
