@@ -108,3 +108,39 @@ void test('python tree: sparse, fractional and repeated ids link like a plain id
   assert.deepEqual(got, want);
   assert.deepEqual(want[0], ['x.py:3:inner', 'x.py:2:mid', 'x.py:1:outer']);
 });
+
+void test('python tree: children written before their parents link once the trace is read', async () => {
+  // Reverse order: every node arrives before its parent (pending until the end of the trace).
+  const events = [
+    py('<built-in method relu>', 510, 50, 6, 5),
+    py('model.py(40): head', 500, 300, 5, 2),
+    py('model.py(30): block', 30, 100, 4, 3),
+    py('model.py(20): forward', 20, 400, 3, 2),
+    py('nn.Module: Model_0', 10, 900, 2, 1),
+    py('train.py(5): main', 0, 1000, 1, -1),
+    call(50),
+    call(300),
+    call(520),
+    call(950),
+  ];
+  const got = await stacksOfCalls(events);
+  const want = [50, 300, 520, 950].map((ts) => expectedStack(events, ts));
+  assert.deepEqual(got, want);
+  assert.deepEqual(want[2], ['model.py:40:head', 'train.py:5:main']);
+});
+
+void test('python tree: a frame-less node outside its parent span still gives its own stack', async () => {
+  // The built-in ends after its parent (clock skew): a call in that tail still has the
+  // parent's frames, not those of whatever else holds its time.
+  const events = [
+    py('train.py(5): main', 0, 1000, 1, -1),
+    py('model.py(20): forward', 20, 100, 2, 1),
+    py('<built-in method relu>', 100, 50, 3, 2),
+    call(110),
+    call(140),
+  ];
+  const got = await stacksOfCalls(events);
+  const want = [110, 140].map((ts) => expectedStack(events, ts));
+  assert.deepEqual(got, want);
+  assert.deepEqual(want[1], ['model.py:20:forward', 'train.py:5:main']);
+});

@@ -12,8 +12,9 @@ import { CPU_RANGE_KINDS, CpuRanges } from '../model-cpu-ranges';
 import { COPY_KINDS, GpuOps, KERNEL, MEMCPY, MEMSET, MEM_KINDS } from '../model-gpu-ops';
 import { MemoryEvents, MemorySamples } from '../model-memory';
 import { FlowPoints, Interner, TaggedSpans, ThreadKeys } from './kineto-columns';
-import { OpRows, PyFrames } from './kineto-event-tables';
+import { OpRows } from './kineto-event-tables';
 import { isExactLineMarker } from './kineto-exact-lines';
+import { PythonTree } from './kineto-python-tree';
 
 /** A raw trace event as JSON.parse gives it. */
 export interface RawEvent {
@@ -73,7 +74,8 @@ export class KinetoEventSink {
   memoryThreads: number[] = [];
   /** CPU threads by `pid:tid`. */
   readonly threads = new ThreadKeys();
-  readonly pyFrames = new PyFrames();
+  /** python_function frames, linked into stacks as they arrive (`finish`ed by the reader). */
+  readonly pyFrames = new PythonTree();
   readonly ops = new OpRows();
   /** Exact-line markers; tag = index into `markerNames.values`. */
   readonly markers = new TaggedSpans();

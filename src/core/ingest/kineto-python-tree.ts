@@ -1,9 +1,22 @@
 /**
  * Python stacks of python_function nodes (torch.profiler `with_stack`): each event names one frame
  * (`file(line): function`) and links to its caller by `Python parent id`.
+ *
+ * The tree is built while the trace streams in, so that a trace's millions of frames never sit in
+ * memory with their names and ids: each node's stack is worked out as it arrives, as a "chain" (a
+ * node of a trie of frames keyed by name index) on top of its parent's, and only its span and
+ * chain are kept. A node that adds no frame (`nn.Module: X_0`, `<built-in …>`: about half of them)
+ * and lies within its parent's span on the same thread is not kept at all: the innermost span
+ * holding a point inside it is then its parent's (or a kept descendant's), with the same chain.
+ * Only a chain that a query asks for becomes a Frame[] and is interned in the StackTable.
+ *
+ * Parents come before their children in real traces (torch writes python_function events in start
+ * order). A node whose parent id has not been seen yet is kept "pending" with its name and parent
+ * id, and linked by `finish` once the whole trace is read; so are its descendants. A child links
+ * to the last node seen before it with its parent's id (a pending one, to the last in the trace).
  */
 import type { Frame, StackTable } from '../model';
-import type { PyFrames } from './kineto-event-tables';
+import { INITIAL_CAPACITY, Interner, SpanTable, grown } from './kineto-columns';
 
 /** `file(line): function` → a frame, or null for `nn.Module: X_0`, `<built-in …>` and the like. */
 export function parsePythonFrame(name: string, precision: Frame['precision']): Frame | null {
@@ -12,88 +25,157 @@ export function parsePythonFrame(name: string, precision: Frame['precision']): F
   return { file: m[1], line: Number(m[2]), function: m[3], precision };
 }
 
-/** `chainOf` value of a node whose chain is not known yet. */
-const UNKNOWN = -2;
-/** Chain of a node whose parent walk runs into a `Python parent id` cycle. */
-const CYCLE = -3;
-/** Chain of a node on the walk in progress. */
-const WALKING = -4;
+/** `chain` of a row whose parent walk runs into a `Python parent id` cycle (set by `finish`). */
+const CYCLE = -2;
+/** `chain` of a pending row, as `PENDING - k` for pending node k. */
+const PENDING = -16;
+/** A pending node's state during `finish`: on the walk in progress. */
+const WALKING = -3;
 
 /**
- * Stack ids for python_function nodes. A node's stack is its own frame (when its name is a source
- * frame) on top of its parent's stack, so each node's stack is worked out once, as a "chain" (a
- * node of a trie of frames keyed by name index), and shared by its descendants: no parent chain is
- * walked, nor any name parsed, twice. Only a chain that a query asks for becomes a Frame[] and is
- * interned in the StackTable.
+ * The kept python_function spans (rows of the SpanTable) with each one's name and chain; `stackOf`
+ * gives the stack of a row. Call `finish` once the trace is read, before any `stackOf`.
  */
-export class PythonTree {
-  /** Index of each node's parent python_function, -1 for a root or an unknown parent. */
-  private readonly parentOf: Int32Array;
-  /** Chain of each node (-1: no source frame up to the root, or `UNKNOWN`, `CYCLE`, `WALKING`). */
-  private readonly chainOf: Int32Array;
+export class PythonTree extends SpanTable {
+  /** python_function names, each held once. */
+  readonly names = new Interner();
+  /** Name (index into `names`) of each kept row. */
+  name = new Int32Array(INITIAL_CAPACITY);
+  /** Chain of each kept row: -1 for no source frame up to its root, else see `CYCLE`, `PENDING`. */
+  private chain = new Int32Array(INITIAL_CAPACITY);
   /** Per chain: its innermost frame's name index and the chain under it (-1 for none). */
   private readonly chainName: number[] = [];
   private readonly chainParent: number[] = [];
-  /** Stack id of each chain, `UNKNOWN` until asked for. */
+  /** Stack id of each chain, -2 until asked for. */
   private readonly chainStack: number[] = [];
   /** Chain ids by outer chain, then innermost name. */
   private readonly children = new Map<number, Map<number, number>>();
-  /** Stack ids of nodes whose parent walk meets a cycle (hostile traces only). */
-  private readonly cycleCache = new Map<number, number>();
-  /** Parsed frame per python_function name (null: not a source frame), parsed once each. */
-  private readonly frameOfName: (Frame | null | undefined)[] = [];
+  /** Parsed frame per name (null: not a source frame), parsed once each. */
+  private readonly frameOfName: (Frame | null)[] = [];
+  /** The kept row standing for each node, by `Python id` (the last one seen with that id). */
+  private readonly rowById = new IdRows();
+  /** Pending nodes: their row and their parent's id. */
+  private pendingRow: number[] = [];
+  private pendingParent: number[] = [];
+  /** Stack ids of rows below a parent cycle (hostile traces only). */
+  private readonly cycleStacks = new Map<number, number>();
 
-  constructor(
-    private readonly frames: PyFrames,
-    private readonly table: StackTable,
-  ) {
-    this.parentOf = parentIndices(frames);
-    this.chainOf = new Int32Array(frames.length).fill(UNKNOWN);
+  /** Adds one python_function event (`id`, `parent`: its ids, negative when absent). */
+  add(thread: number, start: number, end: number, name: string, id: number, parent: number): void {
+    const n = this.names.id(name);
+    const frame = this.frameOf(n);
+    const p = parent >= 0 ? this.rowById.get(parent) : -1;
+    const parentChain = p >= 0 ? this.chain[p] : -1;
+    if (parentChain <= PENDING || (parent >= 0 && p < 0)) {
+      // The parent is pending or not seen yet: linked by `finish`.
+      const row = this.keep(thread, start, end, n, PENDING - this.pendingRow.length);
+      this.pendingRow.push(row);
+      this.pendingParent.push(parent);
+      if (id >= 0) this.rowById.set(id, row);
+      return;
+    }
+    if (
+      frame === null &&
+      p >= 0 &&
+      this.thread[p] === thread &&
+      this.start[p] <= start &&
+      end <= this.end[p]
+    ) {
+      // Adds no frame and lies within its parent: the parent's row stands for it.
+      if (id >= 0) this.rowById.set(id, p);
+      return;
+    }
+    const chain = frame === null ? parentChain : this.chainFor(parentChain, n);
+    const row = this.keep(thread, start, end, n, chain);
+    if (id >= 0) this.rowById.set(id, row);
   }
 
-  /** Stack (innermost first) from python_function `index` up to its root; -1 if it has no frames. */
-  stackOf(index: number): number {
-    let chain = this.chainOf[index];
-    if (chain === UNKNOWN) chain = this.walk(index);
-    // Below a cycle, each node's walk goes once around it from where it starts: not shared.
-    if (chain === CYCLE) return this.cyclicStackOf(index);
+  /**
+   * Links the pending nodes (now that every id has been seen) and frees the id index, unless a
+   * cycle needs it for `stackOf`.
+   */
+  finish(): void {
+    let cycles = false;
+    for (let k = 0; k < this.pendingRow.length; k++) {
+      if (this.chain[this.pendingRow[k]] <= PENDING) this.link(k);
+      if (this.chain[this.pendingRow[k]] === CYCLE) cycles = true;
+    }
+    if (!cycles) this.rowById.clear();
+  }
+
+  /** Stack (innermost first, interned in `table`) of kept row `row`; -1 if it has no frames. */
+  stackOf(row: number, table: StackTable): number {
+    const chain = this.chain[row];
+    if (chain === CYCLE) return this.cyclicStackOf(row, table);
     if (chain < 0) return -1;
     let id = this.chainStack[chain];
-    if (id === UNKNOWN) {
+    if (id === -2) {
       const stack: Frame[] = [];
       for (let c = chain; c >= 0; c = this.chainParent[c])
         stack.push({ ...(this.frameOf(this.chainName[c]) as Frame) });
-      this.chainStack[chain] = id = this.table.intern(stack);
+      this.chainStack[chain] = id = table.intern(stack);
     }
     return id;
   }
 
+  private keep(thread: number, start: number, end: number, name: number, chain: number): number {
+    const row = this.addSpan(thread, start, end);
+    this.name[row] = name;
+    this.chain[row] = chain;
+    return row;
+  }
+
   /**
-   * Walks up from `index` to a root or a node already known, then sets the chain of each node on
-   * the way; all of them are `CYCLE` when the walk meets a cycle (or a node known to lead to one).
+   * Walks up from pending node k through pending parents to a linked row or a root, then sets the
+   * chain of each node on the way; all of them are `CYCLE` when the walk meets a cycle (or a node
+   * known to lead to one).
    */
-  private walk(index: number): number {
+  private link(k: number): void {
     const path: number[] = [];
     let chain = -1;
-    for (let i = index; i >= 0; i = this.parentOf[i]) {
-      const known = this.chainOf[i];
+    for (let row = this.pendingRow[k]; ;) {
+      const known = this.chain[row];
       if (known === WALKING || known === CYCLE) {
-        for (const p of path) this.chainOf[p] = CYCLE;
-        return CYCLE;
+        for (const r of path) this.chain[r] = CYCLE;
+        return;
       }
-      if (known !== UNKNOWN) {
+      if (known > PENDING) {
         chain = known;
         break;
       }
-      this.chainOf[i] = WALKING;
-      path.push(i);
+      const parentId = this.pendingParent[PENDING - known];
+      this.chain[row] = WALKING;
+      path.push(row);
+      const parent = parentId >= 0 ? this.rowById.get(parentId) : -1;
+      if (parent < 0) break;
+      row = parent;
     }
-    for (let k = path.length - 1; k >= 0; k--) {
-      const name = this.frames.name[path[k]];
+    for (let j = path.length - 1; j >= 0; j--) {
+      const name = this.name[path[j]];
       if (this.frameOf(name)) chain = this.chainFor(chain, name);
-      this.chainOf[path[k]] = chain;
+      this.chain[path[j]] = chain;
     }
-    return chain;
+  }
+
+  /** The stack of a row below a parent cycle: its frames up to the first row seen twice. */
+  private cyclicStackOf(row: number, table: StackTable): number {
+    const cached = this.cycleStacks.get(row);
+    if (cached !== undefined) return cached;
+    // Rows in a cycle were all pending: each one's parent id is still at hand.
+    const pendingOf = new Map<number, number>();
+    this.pendingRow.forEach((r, k) => pendingOf.set(r, k));
+    const stack: Frame[] = [];
+    const seen = new Set<number>();
+    for (let r = row; r >= 0 && !seen.has(r);) {
+      seen.add(r);
+      const frame = this.frameOf(this.name[r]);
+      if (frame) stack.push({ ...frame });
+      const parentId = this.pendingParent[pendingOf.get(r) ?? -1] ?? -1;
+      r = parentId >= 0 ? this.rowById.get(parentId) : -1;
+    }
+    const id = table.intern(stack);
+    this.cycleStacks.set(row, id);
+    return id;
   }
 
   private chainFor(outer: number, name: number): number {
@@ -104,64 +186,58 @@ export class PythonTree {
       chain = this.chainName.length;
       this.chainName.push(name);
       this.chainParent.push(outer);
-      this.chainStack.push(UNKNOWN);
+      this.chainStack.push(-2);
       byName.set(name, chain);
     }
     return chain;
   }
 
-  /** The stack of a node below a parent cycle: its frames up to the first node seen twice. */
-  private cyclicStackOf(index: number): number {
-    const cached = this.cycleCache.get(index);
-    if (cached !== undefined) return cached;
-    const stack: Frame[] = [];
-    const seen = new Set<number>();
-    for (let i = index; i >= 0 && !seen.has(i); i = this.parentOf[i]) {
-      seen.add(i);
-      const frame = this.frameOf(this.frames.name[i]);
-      if (frame) stack.push({ ...frame });
-    }
-    const id = this.table.intern(stack);
-    this.cycleCache.set(index, id);
-    return id;
-  }
-
   private frameOf(name: number): Frame | null {
     let frame = this.frameOfName[name];
     if (frame === undefined)
-      this.frameOfName[name] = frame = parsePythonFrame(this.frames.names.values[name], 'function');
+      this.frameOfName[name] = frame = parsePythonFrame(this.names.values[name], 'function');
     return frame;
+  }
+
+  protected override resize(capacity: number): void {
+    super.resize(capacity);
+    this.name = grown(this.name, capacity);
+    this.chain = grown(this.chain, capacity);
   }
 }
 
 /**
- * The index of each node's parent (by `Python parent id`; the last node with an id wins), or -1.
- * Dense integer ids (the usual case) are looked up in an array rather than a Map of every node.
+ * Rows by `Python id`. Real ids are dense integers from 0 (one per node): those index an array;
+ * others (sparse, fractional or huge ids, hostile traces) go to a Map.
  */
-function parentIndices(frames: PyFrames): Int32Array {
-  const n = frames.length;
-  let maxId = -1;
-  let dense = true;
-  for (let i = 0; i < n; i++) {
-    const id = frames.idOf(i);
-    if (id < 0) continue;
-    if (!Number.isInteger(id)) dense = false;
-    if (id > maxId) maxId = id;
+class IdRows {
+  private dense = new Int32Array(INITIAL_CAPACITY).fill(-1);
+  private readonly sparse = new Map<number, number>();
+  private count = 0;
+
+  /** The row set for `id`, -1 when none. */
+  get(id: number): number {
+    if (id < this.dense.length && this.dense[id] >= 0) return this.dense[id];
+    return this.sparse.size > 0 ? (this.sparse.get(id) ?? -1) : -1;
   }
-  dense &&= maxId < 2 * n + 1024;
-  const out = new Int32Array(n).fill(-1);
-  if (dense) {
-    const byId = new Int32Array(maxId + 1).fill(-1);
-    for (let i = 0; i < n; i++) if (frames.idOf(i) >= 0) byId[frames.idOf(i)] = i;
-    for (let i = 0; i < n; i++) {
-      const p = frames.parentOf(i);
-      if (p >= 0 && p <= maxId && Number.isInteger(p)) out[i] = byId[p];
-    }
-  } else {
-    const byId = new Map<number, number>();
-    for (let i = 0; i < n; i++) if (frames.idOf(i) >= 0) byId.set(frames.idOf(i), i);
-    for (let i = 0; i < n; i++)
-      if (frames.parentOf(i) >= 0) out[i] = byId.get(frames.parentOf(i)) ?? -1;
+
+  set(id: number, row: number): void {
+    this.count++;
+    // Dense while ids stay within a few times the number of nodes seen.
+    if (Number.isInteger(id) && id < 4 * this.count + INITIAL_CAPACITY) {
+      if (id >= this.dense.length) {
+        const size = Math.max(id + 1, Math.ceil(this.dense.length * 1.5));
+        const bigger = new Int32Array(size).fill(-1);
+        bigger.set(this.dense);
+        this.dense = bigger;
+      }
+      this.dense[id] = row;
+      if (this.sparse.size > 0) this.sparse.delete(id);
+    } else this.sparse.set(id, row);
   }
-  return out;
+
+  clear(): void {
+    this.dense = new Int32Array(0);
+    this.sparse.clear();
+  }
 }

@@ -9,7 +9,7 @@ import type { Frame, StackTable } from '../model';
 import { parseExactLineMarker } from './kineto-exact-lines';
 import { SpanTable, TaggedSpans, type ThreadPoints, newPoints } from './kineto-columns';
 import type { KinetoEventSink } from './kineto-events';
-import { PythonTree, parsePythonFrame } from './kineto-python-tree';
+import { parsePythonFrame } from './kineto-python-tree';
 
 /**
  * For each query point, the index (into `spans`) of the innermost span on the same thread that
@@ -67,7 +67,6 @@ export function legacyCallStack(text: string, table: StackTable): number {
  */
 export class KinetoStacks {
   private readonly markerStacks: number[];
-  private readonly tree: PythonTree;
   /** Operators with a legacy call stack; tag = its stack id. */
   private readonly legacy = new TaggedSpans();
   private backward: TaggedSpans | null = null;
@@ -80,7 +79,6 @@ export class KinetoStacks {
     this.markerStacks = sink.markerNames.values.map((name) =>
       table.intern(parseExactLineMarker(name) ?? []),
     );
-    this.tree = new PythonTree(sink.pyFrames, table);
     const { ops } = sink;
     const legacyIds = ops.callStacks.values.map(() => -2);
     for (let i = 0; i < ops.length; i++) {
@@ -123,7 +121,7 @@ export class KinetoStacks {
     const markerTag = this.sink.markers.tag;
     for (let i = 0; i < qs.length; i++) {
       if (viaMarker[i] >= 0) res[i] = this.markerStacks[markerTag[viaMarker[i]]];
-      if (res[i] < 0 && viaPy[i] >= 0) res[i] = this.tree.stackOf(viaPy[i]);
+      if (res[i] < 0 && viaPy[i] >= 0) res[i] = this.sink.pyFrames.stackOf(viaPy[i], this.table);
       if (res[i] < 0 && viaLegacy[i] >= 0) res[i] = this.legacy.tag[viaLegacy[i]];
     }
     return res;

@@ -205,6 +205,7 @@ function buildProfile(
     profile.spanEndNs = sink.spanEnd;
   }
   linkLaunches(sink);
+  sink.pyFrames.finish();
   const stacks = new KinetoStacks(sink, new StackTable());
   const calls = sink.cpuCalls;
   const callPoints = pointsOf(sink.callThreads, (i) => calls.startNs[i]);
